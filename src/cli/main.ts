@@ -1,0 +1,55 @@
+/**
+ * `fieldscope <command> …` entry point. Run with `npx tsx src/cli/main.ts models list`.
+ * Keep this a small switch: each command lives in its own module and returns an exit code.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runModelsCommand } from './models.js';
+
+const USAGE = `Usage: fieldscope <command> [options]
+
+Commands:
+  models list                 list the known model manifests and what is installed
+  models pull <name>          download a model (fieldscope models --help for options)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'models':
+      return runModelsCommand(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    case undefined:
+      process.stderr.write(USAGE);
+      return 2;
+    default:
+      process.stderr.write(`Unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,94 @@
+/**
+ * Untrusted image bytes → the RGB pixels CLIP sees, with sharp.
+ *
+ * The header is read first (sharp's metadata() does not decode pixels), so a
+ * decompression bomb or an SVG is refused before any memory is spent on it.
+ * Decoding then mirrors the reference pipeline (PIL `convert('RGB')` → bicubic resize of the
+ * shortest edge → centre crop): EXIF orientation is applied first (phone photos arrive
+ * rotated), alpha is dropped rather than composited (as PIL does), greyscale is expanded,
+ * CMYK goes through its ICC profile, and 16-bit samples are scaled to 8 bits. (PIL clips
+ * 16-bit greyscale instead of scaling it, a known PIL bug we deliberately do not copy.)
+ */
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { InvalidImageError, TooLargeError } from '../errors.js';
+import { centerCropOffset, resizedSize, type ImagePreprocessConfig } from './preprocess.js';
+
+/** Formats a field photo can arrive in. SVG (scriptable, decoder CVEs) and PDF are refused. */
+const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif']);
+
+export interface ImageLimits {
+  maxBytes: number;
+  maxPixels: number;
+}
+
+export interface ImageInfo {
+  format: string;
+  /** Size after EXIF auto-orientation. */
+  width: number;
+  height: number;
+}
+
+/** Reads and checks the header only. Throws InvalidImageError / TooLargeError with stable codes. */
+export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Promise<ImageInfo> {
+  if (bytes.length === 0) throw new InvalidImageError('EMPTY_FILE', 'The uploaded file is empty.');
+  if (bytes.length > limits.maxBytes) {
+    throw new TooLargeError('PAYLOAD_TOO_LARGE', `The image is ${bytes.length} bytes; the limit is ${limits.maxBytes}.`, {
+      details: { limitBytes: limits.maxBytes },
+    });
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (cause) {
+    throw new InvalidImageError('INVALID_IMAGE', 'The file is not a readable image (unknown format or corrupt header).', { cause });
+  }
+  const format = meta.format ?? 'unknown';
+  if (!ACCEPTED_FORMATS.has(format)) {
+    throw new InvalidImageError('UNSUPPORTED_MEDIA_TYPE', `Images in ${format} format are not accepted; send JPEG, PNG, WebP, GIF, TIFF, AVIF or HEIF.`, {
+      details: { format },
+    });
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new InvalidImageError('INVALID_IMAGE', 'The image header does not declare its size.');
+  if (width * height > limits.maxPixels) {
+    throw new TooLargeError('IMAGE_TOO_LARGE', `The image is ${width}×${height} pixels; the limit is ${limits.maxPixels} pixels.`, {
+      details: { width, height, limitPixels: limits.maxPixels },
+    });
+  }
+  // EXIF orientations 5–8 swap the axes.
+  const swap = (meta.orientation ?? 1) >= 5;
+  return { format, width: swap ? height : width, height: swap ? width : height };
+}
+
+/**
+ * Decodes, orients, converts to 8-bit sRGB, resizes and crops. Returns interleaved RGB bytes
+ * of exactly cfg.outputWidth × cfg.outputHeight.
+ */
+export async function decodeToClipRgb(bytes: Uint8Array, cfg: ImagePreprocessConfig, limits: ImageLimits): Promise<Uint8Array> {
+  const info = await inspectImage(bytes, limits);
+  let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1 })
+    .rotate()
+    .removeAlpha()
+    .toColourspace('srgb');
+  let width = info.width;
+  let height = info.height;
+  if (cfg.resize) {
+    const size = resizedSize(width, height, cfg.resize);
+    pipeline = pipeline.resize(size.width, size.height, { fit: 'fill', kernel: cfg.kernel });
+    ({ width, height } = size);
+  }
+  if (cfg.crop) {
+    const { left, top } = centerCropOffset(width, height, cfg.crop);
+    pipeline = pipeline.extract({ left, top, width: cfg.crop.width, height: cfg.crop.height });
+  }
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  } catch (cause) {
+    throw new InvalidImageError('INVALID_IMAGE', 'The image could not be decoded (it is corrupt or truncated).', { cause });
+  }
+  if (out.info.channels !== 3 || out.info.width !== cfg.outputWidth || out.info.height !== cfg.outputHeight) {
+    throw new InvalidImageError('INVALID_IMAGE', `Decoding produced ${out.info.width}×${out.info.height}×${out.info.channels}, not the expected RGB size.`);
+  }
+  return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
+}

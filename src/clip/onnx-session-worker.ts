@@ -1,0 +1,140 @@
+/**
+ * Main-thread handle on one ONNX Runtime session living in a worker thread (onnx-worker.js).
+ * Requests are sent one at a time per worker by the batcher; results come back as transferred
+ * buffers, so no tensor is copied twice.
+ */
+import { Worker } from 'node:worker_threads';
+import { ModelLoadError, UnavailableError } from '../errors.js';
+
+export interface WireTensor {
+  type: 'float32' | 'int64';
+  data: ArrayBuffer;
+  dims: number[];
+}
+
+export interface RunResult {
+  data: Float32Array;
+  dims: readonly number[];
+  inferMs: number;
+}
+
+export interface SessionWorkerOptions {
+  modelPath: string;
+  /** The model file as named to users in errors (relative to the model folder). */
+  displayName: string;
+  threads: number;
+  nice: number;
+  inputs: string[];
+  output: string;
+}
+
+type WorkerMessage =
+  | { kind: 'ready'; inputNames: string[]; outputNames: string[]; nice: number }
+  | { kind: 'load-failed'; message: string }
+  | { kind: 'result'; id: number; data: ArrayBuffer; dims: number[]; inferMs: number }
+  | { kind: 'error'; id: number; message: string };
+
+const WORKER_URL = new URL('./onnx-worker.js', import.meta.url);
+
+export class OnnxSessionWorker {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>();
+  private closed = false;
+  private crashed: Error | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly niceApplied: number,
+  ) {
+    worker.on('message', (msg: WorkerMessage) => this.onMessage(msg));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`ONNX worker exited unexpectedly with code ${code}`));
+    });
+  }
+
+  /** Starts the worker and waits until its session is loaded and its tensor names check out. */
+  static async start(options: SessionWorkerOptions): Promise<OnnxSessionWorker> {
+    const worker = new Worker(WORKER_URL, {
+      workerData: { modelPath: options.modelPath, threads: options.threads, nice: options.nice, output: options.output },
+    });
+    const ready = await new Promise<Extract<WorkerMessage, { kind: 'ready' }>>((resolve, reject) => {
+      const onMessage = (msg: WorkerMessage) => {
+        cleanup();
+        if (msg.kind === 'ready') resolve(msg);
+        else reject(new Error(msg.kind === 'load-failed' ? msg.message : `unexpected ${msg.kind} message`));
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new Error(`worker exited with code ${code} before loading`));
+      };
+      const cleanup = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    }).catch(async (cause: unknown) => {
+      await worker.terminate();
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new ModelLoadError(
+        `ONNX Runtime could not load ${options.displayName}: ${reason}. The file is corrupt, incomplete or not an ONNX model: ` +
+          `delete it and run \`fieldscope models pull <name>\` again, or point CLIP_MODEL at a complete model folder.`,
+        { cause },
+      );
+    });
+    const missing = options.inputs.filter((n) => !ready.inputNames.includes(n));
+    if (missing.length > 0 || !ready.outputNames.includes(options.output)) {
+      await worker.terminate();
+      throw new ModelLoadError(
+        `${options.displayName} has inputs [${ready.inputNames.join(', ')}] and outputs [${ready.outputNames.join(', ')}], ` +
+          `but the model description expects inputs [${options.inputs.join(', ')}] and output ${options.output}. ` +
+          'Write a manifest (fieldscope-model.json) that names its tensors; see docs/model-manifest.md.',
+      );
+    }
+    return new OnnxSessionWorker(worker, ready.nice);
+  }
+
+  get healthy(): boolean {
+    return !this.closed && this.crashed === null;
+  }
+
+  run(feeds: Record<string, WireTensor>): Promise<RunResult> {
+    if (this.closed) return Promise.reject(new UnavailableError('The encoder is shutting down.'));
+    if (this.crashed) return Promise.reject(new UnavailableError('The encoder worker has crashed.', { cause: this.crashed }));
+    const id = this.nextId++;
+    const transfer = Object.values(feeds).map((t) => t.data);
+    return new Promise<RunResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, feeds }, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new UnavailableError('The encoder was closed.'));
+    this.pending.clear();
+  }
+
+  private onMessage(msg: WorkerMessage): void {
+    if (msg.kind !== 'result' && msg.kind !== 'error') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.kind === 'result') p.resolve({ data: new Float32Array(msg.data), dims: msg.dims, inferMs: msg.inferMs });
+    else p.reject(new Error(`ONNX inference failed: ${msg.message}`));
+  }
+
+  private fail(err: Error): void {
+    this.crashed = err;
+    for (const p of this.pending.values()) p.reject(new UnavailableError('The encoder worker has crashed.', { cause: err }));
+    this.pending.clear();
+  }
+}

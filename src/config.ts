@@ -1,0 +1,149 @@
+/**
+ * The only reader of process.env. Every setting is documented here (name, default, unit)
+ * and in the README; `loadConfig` validates them all at once and reports every problem
+ * in one error, so a misconfigured deployment fails at start-up with a list, not later.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const MB = 1024 * 1024;
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** TCP port of the HTTP server. */
+  PORT: int(0, 65535).default(4000),
+  /** Interface to bind. Loopback by default: exposing the server is a deliberate choice. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Where the knowledge base, blobs and downloaded models live. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Where `models pull` installs models; defaults to DATA_DIR/models. */
+  MODELS_DIR: z.string().min(1).optional(),
+  /** A model folder path, or the name of a manifest in models/manifests. */
+  CLIP_MODEL: z.string().min(1).default('clip-vit-b32'),
+  /** For a model folder in the Hugging Face layout: fp32 (onnx/*_model.onnx) or quantized (onnx/*_model_quantized.onnx). */
+  CLIP_MODEL_VARIANT: z.enum(['fp32', 'quantized']).default('fp32'),
+  /** Download the configured manifest model at start-up when it is not installed. */
+  CLIP_AUTO_PULL: bool.default(true),
+  /** When the configured model cannot be had, run on the bundled test model (meaningless results) instead of exiting. */
+  CLIP_FALLBACK_TO_TEST_MODEL: bool.default(true),
+  /** Base URL of a mirror serving the manifest files (same relative paths). */
+  MODEL_BASE_URL: z.url().optional(),
+  /** ONNX Runtime intra-op threads of the text encoder (interactive queries). */
+  CLIP_TEXT_THREADS: int(1, 64).default(2),
+  /** ONNX Runtime intra-op threads of each image encoder worker. */
+  CLIP_IMAGE_THREADS: int(1, 64).default(2),
+  /** Number of image encoder workers (each holds its own ONNX session). */
+  CLIP_IMAGE_WORKERS: int(1, 16).default(1),
+  /** Linux nice value of the image workers: image batches yield the CPU to text queries. 0 disables. */
+  CLIP_IMAGE_NICE: int(0, 19).default(10),
+  /** Most images / texts per inference batch. */
+  CLIP_IMAGE_BATCH: int(1, 256).default(8),
+  CLIP_TEXT_BATCH: int(1, 1024).default(32),
+  /** How long a batch waits for more items before running (milliseconds). */
+  CLIP_BATCH_WAIT_MS: int(0, 1000).default(2),
+  /** Most items waiting per encoder queue; beyond it requests fail fast with OVERLOADED. */
+  CLIP_QUEUE_LIMIT: int(1, 1_000_000).default(1024),
+  /** Entries in the in-memory embedding cache (0 disables). */
+  EMBED_CACHE_SIZE: int(0, 10_000_000).default(10_000),
+  /** Most texts in one embedText call. */
+  EMBED_MAX_TEXTS: int(1, 100_000).default(256),
+  /** Longest accepted text, in characters (CLIP reads at most 77 tokens of it). */
+  EMBED_MAX_TEXT_CHARS: int(1, 10_000_000).default(4096),
+  /** Largest accepted upload, in bytes. */
+  MAX_UPLOAD_BYTES: int(1, 10_000 * MB).default(20 * MB),
+  /** Most files in one multipart request. */
+  MAX_UPLOAD_FILES: int(1, 1000).default(4),
+  /** Largest accepted image, in pixels (width × height), checked from the header before decoding. */
+  MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  /** Largest JSON request body, in bytes. */
+  MAX_REQUEST_BYTES: int(1024, 100 * MB).default(1 * MB),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Milliseconds to wait for in-flight requests on SIGTERM before exiting anyway. */
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  http: { port: number; host: string; maxRequestBytes: number; shutdownGraceMs: number };
+  dataDir: string;
+  models: {
+    dir: string;
+    clipModel: string;
+    variant: 'fp32' | 'quantized';
+    autoPull: boolean;
+    fallbackToTestModel: boolean;
+    baseUrl: string | undefined;
+  };
+  encoder: {
+    textThreads: number;
+    imageThreads: number;
+    imageWorkers: number;
+    imageNice: number;
+    imageBatch: number;
+    textBatch: number;
+    batchWaitMs: number;
+    queueLimit: number;
+    cacheSize: number;
+  };
+  limits: {
+    maxTexts: number;
+    maxTextChars: number;
+    maxUploadBytes: number;
+    maxUploadFiles: number;
+    maxImagePixels: number;
+  };
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset" (a common artefact of compose files and shell exports).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new ConfigError(`Invalid configuration:\n${problems}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    env: e.NODE_ENV,
+    http: { port: e.PORT, host: e.HOST, maxRequestBytes: e.MAX_REQUEST_BYTES, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    dataDir,
+    models: {
+      dir: path.resolve(e.MODELS_DIR ?? path.join(dataDir, 'models')),
+      clipModel: e.CLIP_MODEL,
+      variant: e.CLIP_MODEL_VARIANT,
+      autoPull: e.CLIP_AUTO_PULL,
+      fallbackToTestModel: e.CLIP_FALLBACK_TO_TEST_MODEL,
+      baseUrl: e.MODEL_BASE_URL,
+    },
+    encoder: {
+      textThreads: e.CLIP_TEXT_THREADS,
+      imageThreads: e.CLIP_IMAGE_THREADS,
+      imageWorkers: e.CLIP_IMAGE_WORKERS,
+      imageNice: e.CLIP_IMAGE_NICE,
+      imageBatch: e.CLIP_IMAGE_BATCH,
+      textBatch: e.CLIP_TEXT_BATCH,
+      batchWaitMs: e.CLIP_BATCH_WAIT_MS,
+      queueLimit: e.CLIP_QUEUE_LIMIT,
+      cacheSize: e.EMBED_CACHE_SIZE,
+    },
+    limits: {
+      maxTexts: e.EMBED_MAX_TEXTS,
+      maxTextChars: e.EMBED_MAX_TEXT_CHARS,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxUploadFiles: e.MAX_UPLOAD_FILES,
+      maxImagePixels: e.MAX_IMAGE_PIXELS,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The HTTP application: express 5, multipart uploads, Apollo Server 5, health, metrics and the
+ * offline explorer. Built from already-constructed services; it starts nothing by itself.
+ */
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { GraphQLContext, Services } from '../graphql/context.js';
+import { resolvers } from '../graphql/resolvers.js';
+import { loadTypeDefs } from '../graphql/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import { makeFormatError } from './format-error.js';
+
+const EXPLORER_HTML = readFileSync(new URL('./explorer.html', import.meta.url), 'utf8');
+
+export interface AppDeps {
+  config: Config;
+  services: Services;
+  metrics: Metrics;
+  logger: Logger;
+  httpServer: Server;
+}
+
+function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async willSendResponse({ operationName, errors }) {
+          metrics.graphqlDuration.observe(
+            { operation: operationName ?? 'anonymous', outcome: errors && errors.length > 0 ? 'error' : 'ok' },
+            (performance.now() - started) / 1000,
+          );
+        },
+      };
+    },
+  };
+}
+
+/** A GraphQL-shaped error body for failures that happen before Apollo sees the request. */
+function httpErrorBody(code: string, message: string) {
+  return { errors: [{ message, extensions: { code, category: code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT' } }] };
+}
+
+export async function createApp({ config, services, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
+  const apollo = new ApolloServer<GraphQLContext>({
+    typeDefs: loadTypeDefs(),
+    resolvers,
+    formatError: makeFormatError(logger),
+    includeStacktraceInErrorResponses: false,
+    introspection: config.env !== 'production',
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metricsPlugin(metrics)],
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const route = req.route?.path ?? (req.path.startsWith('/graphql') ? '/graphql' : req.path.startsWith('/metrics') ? '/metrics' : 'other');
+      metrics.httpDuration.observe({ method: req.method, route: String(route), status: String(res.statusCode) }, seconds);
+      logger.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    });
+    next();
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const report = await services.health.report();
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/', (_req, res) => {
+    res.type('html').send(EXPLORER_HTML);
+  });
+
+  app.use(
+    '/graphql',
+    express.json({ limit: config.http.maxRequestBytes }),
+    graphqlUploadExpress({ maxFileSize: config.limits.maxUploadBytes, maxFiles: config.limits.maxUploadFiles }),
+    expressMiddleware(apollo, {
+      context: async () => ({ services, limits: { maxUploadBytes: config.limits.maxUploadBytes }, logger }),
+    }),
+  );
+
+  // Body parsing and multipart errors happen before Apollo: answer them in the GraphQL error shape.
+  const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
+    if (status === 413) return res.status(413).json(httpErrorBody('PAYLOAD_TOO_LARGE', err instanceof Error ? err.message : 'Request too large.'));
+    if (status >= 400 && status < 500) {
+      const message = err instanceof Error && 'expose' in err && err.expose ? err.message : 'Malformed request.';
+      return res.status(status).json(httpErrorBody('BAD_REQUEST', message));
+    }
+    logger.error({ err }, 'unhandled HTTP error');
+    return res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', category: 'INTERNAL' } }] });
+  };
+  app.use(onError);
+
+  return { app, apollo };
+}

@@ -1,0 +1,40 @@
+/**
+ * Maps errors to what clients see. Deliberate errors keep their message and get a stable
+ * `extensions.code`; everything unexpected is masked as INTERNAL_SERVER_ERROR and logged,
+ * so stack traces and internals never leave the process.
+ */
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+import { isAppError } from '../errors.js';
+
+/** Codes produced by graphql-js / Apollo for malformed operations: safe to pass through. */
+const PASS_THROUGH = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+export function makeFormatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const location = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+    if (isAppError(original)) {
+      return {
+        message: original.message,
+        ...location,
+        extensions: { code: original.code, category: original.category, ...(original.details ?? {}) },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && PASS_THROUGH.has(code)) {
+      return { message: formatted.message, ...location, extensions: { code, category: 'BAD_USER_INPUT' } };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL operation');
+    return { message: 'Internal server error', ...location, extensions: { code: 'INTERNAL_SERVER_ERROR', category: 'INTERNAL' } };
+  };
+}

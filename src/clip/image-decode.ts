@@ -26,6 +26,7 @@ export interface ImageInfo {
   /** Size after EXIF auto-orientation. */
   width: number;
   height: number;
+  hasAlpha: boolean;
 }
 
 /** Reads and checks the header only. Throws InvalidImageError / TooLargeError with stable codes. */
@@ -57,7 +58,7 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
   }
   // EXIF orientations 5–8 swap the axes.
   const swap = (meta.orientation ?? 1) >= 5;
-  return { format, width: swap ? height : width, height: swap ? width : height };
+  return { format, width: swap ? height : width, height: swap ? width : height, hasAlpha: meta.hasAlpha ?? false };
 }
 
 /**
@@ -66,10 +67,17 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
  */
 export async function decodeToClipRgb(bytes: Uint8Array, cfg: ImagePreprocessConfig, limits: ImageLimits): Promise<Uint8Array> {
   const info = await inspectImage(bytes, limits);
-  let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1 })
-    .rotate()
-    .removeAlpha()
-    .toColourspace('srgb');
+  const input = { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1 } as const;
+  let pipeline = sharp(bytes, input).rotate().removeAlpha().toColourspace('srgb');
+  if (info.hasAlpha) {
+    // sharp resizes with premultiplied alpha even when removeAlpha() is called first, which
+    // changes the colour of transparent and half-transparent pixels. PIL drops alpha and then
+    // resizes, so materialise the RGB first and resize that.
+    const rgb = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch((cause: unknown) => {
+      throw new InvalidImageError('INVALID_IMAGE', 'The image could not be decoded (it is corrupt or truncated).', { cause });
+    });
+    pipeline = sharp(rgb.data, { raw: { width: rgb.info.width, height: rgb.info.height, channels: 3 }, limitInputPixels: limits.maxPixels });
+  }
   let width = info.width;
   let height = info.height;
   if (cfg.resize) {

@@ -3,7 +3,6 @@
  * `extensions.code`; everything unexpected is masked as INTERNAL_SERVER_ERROR and logged,
  * so stack traces and internals never leave the process.
  */
-import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { isAppError } from '../errors.js';
@@ -19,9 +18,21 @@ const PASS_THROUGH = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+/**
+ * The error a resolver threw, under graphql-js's wrapping. Walks `originalError` rather than
+ * relying on `instanceof GraphQLError`, which breaks when graphql is loaded twice (ESM and CJS).
+ */
+function originalErrorOf(error: unknown): unknown {
+  let current = error;
+  while (typeof current === 'object' && current !== null && 'originalError' in current && current.originalError) {
+    current = current.originalError;
+  }
+  return current;
+}
+
 export function makeFormatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const original = originalErrorOf(error);
     const location = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
     if (isAppError(original)) {
       return {

@@ -1,0 +1,71 @@
+/**
+ * Starts the real server (real HTTP on 127.0.0.1:0, real ONNX model) for integration tests,
+ * and speaks GraphQL to it over HTTP, JSON and multipart, the way clients do.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { REPO_ROOT } from './shared.js';
+
+export const TINY_MODEL_DIR = path.join(REPO_ROOT, 'models', 'tiny-clip');
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<RunningServer & { dataDir: string }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-test-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    CLIP_MODEL: TINY_MODEL_DIR,
+    CLIP_TEXT_THREADS: '1',
+    CLIP_IMAGE_THREADS: '1',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const server = await startServer(config);
+  return { ...server, dataDir };
+}
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
+}
+
+export async function gql<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, ...((await res.json()) as object) };
+}
+
+/** A GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec). */
+export async function gqlUpload<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  files: Record<string, { bytes: Uint8Array; name?: string; type?: string }>,
+  variables: Record<string, unknown> = {},
+): Promise<GraphQLResponse<T>> {
+  const form = new FormData();
+  const vars: Record<string, unknown> = { ...variables };
+  const map: Record<string, string[]> = {};
+  Object.keys(files).forEach((name, i) => {
+    vars[name] = null;
+    map[String(i)] = [`variables.${name}`];
+  });
+  form.append('operations', JSON.stringify({ query, variables: vars }));
+  form.append('map', JSON.stringify(map));
+  Object.entries(files).forEach(([name, f], i) => {
+    form.append(String(i), new Blob([f.bytes], { type: f.type ?? 'application/octet-stream' }), f.name ?? name);
+  });
+  const res = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true' } });
+  return { status: res.status, ...((await res.json()) as object) };
+}
+
+export function errorCode(res: GraphQLResponse): string | undefined {
+  return res.errors?.[0]?.extensions?.code;
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { OverloadedError } from '../../src/errors.js';
+import { MicroBatcher } from '../../src/clip/micro-batcher.js';
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('MicroBatcher', () => {
+  it('groups concurrent submissions into batches of at most maxBatch, preserving order', async () => {
+    const batches: number[][] = [];
+    const b = new MicroBatcher<number, number>({
+      name: 't', maxBatch: 3, maxWaitMs: 5, maxQueue: 100,
+      runners: [async (xs) => { batches.push(xs); return xs.map((x) => x * 10); }],
+    });
+    const results = await Promise.all([b.submit([1, 2]), b.submit([3, 4, 5]), b.submit([6])]);
+    expect(results).toEqual([[10, 20], [30, 40, 50], [60]]);
+    expect(batches.flat()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Math.max(...batches.map((x) => x.length))).toBeLessThanOrEqual(3);
+  });
+
+  it('runs a lone item after maxWaitMs instead of waiting for a full batch', async () => {
+    const b = new MicroBatcher<number, number>({ name: 't', maxBatch: 64, maxWaitMs: 2, maxQueue: 100, runners: [async (xs) => xs] });
+    await expect(b.submit([7])).resolves.toEqual([7]);
+  });
+
+  it('fails fast with OVERLOADED and a retry hint when the queue is full, and admits again once drained', async () => {
+    const gate = deferred<void>();
+    const b = new MicroBatcher<number, number>({
+      name: 'image', maxBatch: 2, maxWaitMs: 0, maxQueue: 4,
+      runners: [async (xs) => { await gate.promise; return xs; }],
+    });
+    const first = b.submit([1, 2]); // taken by the runner
+    const queued = b.submit([3, 4, 5, 6]); // fills the queue
+    const refused = b.submit([7]);
+    await expect(refused).rejects.toBeInstanceOf(OverloadedError);
+    await expect(refused).rejects.toMatchObject({ code: 'OVERLOADED', details: { retryAfterMs: expect.any(Number) } });
+    gate.resolve();
+    await expect(first).resolves.toEqual([1, 2]);
+    await expect(queued).resolves.toEqual([3, 4, 5, 6]);
+    await expect(b.submit([8])).resolves.toEqual([8]);
+  });
+
+  it('rejects every item of a failed batch and keeps serving later ones', async () => {
+    let calls = 0;
+    const b = new MicroBatcher<number, number>({
+      name: 't', maxBatch: 8, maxWaitMs: 0, maxQueue: 100,
+      runners: [async (xs) => { calls++; if (calls === 1) throw new Error('boom'); return xs; }],
+    });
+    await expect(b.submit([1, 2])).rejects.toThrow('boom');
+    await expect(b.submit([3])).resolves.toEqual([3]);
+  });
+
+  it('keeps every runner busy at once', async () => {
+    let active = 0;
+    let peak = 0;
+    const slow = async (xs: number[]) => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 20));
+      active--;
+      return xs;
+    };
+    const b = new MicroBatcher<number, number>({ name: 't', maxBatch: 1, maxWaitMs: 0, maxQueue: 100, runners: [slow, slow, slow] });
+    await Promise.all([1, 2, 3, 4, 5, 6].map((x) => b.submit([x])));
+    expect(peak).toBe(3);
+  });
+});

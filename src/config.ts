@@ -32,6 +32,8 @@ const envSchema = z.object({
   CLIP_AUTO_PULL: bool.default(true),
   /** When the configured model cannot be had, run on the bundled test model (meaningless results) instead of exiting. */
   CLIP_FALLBACK_TO_TEST_MODEL: bool.default(true),
+  /** Folder of model manifests (<name>.json) that CLIP_MODEL names refer to; defaults to the repo's models/manifests. */
+  MODEL_MANIFESTS_DIR: z.string().min(1).optional(),
   /** Base URL of a mirror serving the manifest files (same relative paths). */
   MODEL_BASE_URL: z.url().optional(),
   /** ONNX Runtime intra-op threads of the text encoder (interactive queries). */
@@ -82,6 +84,7 @@ export interface Config {
     autoPull: boolean;
     fallbackToTestModel: boolean;
     baseUrl: string | undefined;
+    manifestsDir: string | undefined;
   };
   encoder: {
     textThreads: number;
@@ -125,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       autoPull: e.CLIP_AUTO_PULL,
       fallbackToTestModel: e.CLIP_FALLBACK_TO_TEST_MODEL,
       baseUrl: e.MODEL_BASE_URL,
+      manifestsDir: e.MODEL_MANIFESTS_DIR === undefined ? undefined : path.resolve(e.MODEL_MANIFESTS_DIR),
     },
     encoder: {
       textThreads: e.CLIP_TEXT_THREADS,

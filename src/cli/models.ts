@@ -9,7 +9,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pullModel, type PulledFile, type PullProgressEvent } from '../models/download.js';
 import { ModelError, ModelDownloadAbortedError } from '../models/errors.js';
-import { listManifests, loadManifest, manifestTotalSize, MANIFESTS_DIR, MODEL_MARKER_FILE } from '../models/manifest.js';
+import { loadConfig, type Config } from '../config.js';
+import { listManifests, loadManifest, manifestTotalSize, MANIFESTS_DIR, MODEL_MARKER_FILE, type ManifestLookupOptions } from '../models/manifest.js';
 
 interface OutStream {
   write(chunk: string): unknown;
@@ -60,17 +61,26 @@ export async function runModelsCommand(argv: string[], io: Partial<ModelsCommand
     out.stdout.write(USAGE);
     return 0;
   }
-  const modelsDir = resolveModelsDir(values.dir, out.env);
+  // Defaults come from the one validated configuration (MODELS_DIR, DATA_DIR, MODEL_BASE_URL, MODEL_MANIFESTS_DIR).
+  let config: Config;
+  try {
+    config = loadConfig(out.env);
+  } catch (err) {
+    out.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const modelsDir = path.resolve(nonEmpty(values.dir) ?? config.models.dir);
+  const manifests = config.models.manifestsDir ? { dir: config.models.manifestsDir } : {};
 
   switch (sub) {
     case 'list':
       if (args.length > 0) return usageError(out, `"models list" takes no arguments`);
-      return listCommand(out, modelsDir);
+      return listCommand(out, modelsDir, manifests);
     case 'pull': {
       if (args.length !== 1 || args[0] === undefined) return usageError(out, `"models pull" takes exactly one model name`);
-      const baseUrl = values['base-url'] ?? nonEmpty(out.env.MODEL_BASE_URL);
+      const baseUrl = values['base-url'] ?? config.models.baseUrl;
       if (baseUrl !== undefined && !isHttpUrl(baseUrl)) return usageError(out, `--base-url must be an http(s) URL, got "${baseUrl}"`);
-      return pullCommand(out, args[0], modelsDir, baseUrl, values['allow-unverified'] === true);
+      return pullCommand(out, args[0], modelsDir, baseUrl, values['allow-unverified'] === true, manifests);
     }
     case undefined:
       out.stderr.write(USAGE);
@@ -94,19 +104,13 @@ function parse(argv: string[]) {
   });
 }
 
-/** `--dir`, else $MODELS_DIR, else `<$DATA_DIR or ./data>/models`, resolved against the cwd. */
-export function resolveModelsDir(dir: string | undefined, env: Record<string, string | undefined>): string {
-  const chosen = nonEmpty(dir) ?? nonEmpty(env.MODELS_DIR) ?? path.join(nonEmpty(env.DATA_DIR) ?? './data', 'models');
-  return path.resolve(chosen);
-}
-
 function usageError(io: ModelsCommandIO, message: string): number {
   io.stderr.write(`${message}\n\n${USAGE}`);
   return 2;
 }
 
-async function listCommand(io: ModelsCommandIO, modelsDir: string): Promise<number> {
-  const entries = await listManifests();
+async function listCommand(io: ModelsCommandIO, modelsDir: string, manifests: ManifestLookupOptions): Promise<number> {
+  const entries = await listManifests(manifests);
   if (entries.length === 0) {
     io.stdout.write(`No model manifests in ${MANIFESTS_DIR}\n`);
     return 0;
@@ -126,7 +130,7 @@ async function listCommand(io: ModelsCommandIO, modelsDir: string): Promise<numb
     const unverified = m.files.some((f) => f.sha256 === null) ? ' [unverified files]' : '';
     rows.push([m.name, `${total.complete ? '' : '>'}${formatBytes(total.bytes)}`, `dim ${m.embeddingDim}`, state, `${m.description ?? ''}${unverified}`]);
   }
-  io.stdout.write(`Models (manifests in ${MANIFESTS_DIR}; installs in ${modelsDir}):\n`);
+  io.stdout.write(`Models (manifests in ${manifests.dir ?? MANIFESTS_DIR}; installs in ${modelsDir}):\n`);
   io.stdout.write(formatTable(rows, '  '));
   return failed ? 1 : 0;
 }
@@ -137,6 +141,7 @@ async function pullCommand(
   modelsDir: string,
   baseUrl: string | undefined,
   allowUnverified: boolean,
+  manifests: ManifestLookupOptions,
 ): Promise<number> {
   let controller: AbortController | undefined;
   let onSigint: (() => void) | undefined;
@@ -144,14 +149,15 @@ async function pullCommand(
   if (!signal) {
     const ac = new AbortController();
     controller = ac;
-    onSigint = () => ac.abort(new Error('SIGINT'));
+    onSigint = () => ac.abort(new Error('interrupted by signal'));
     process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigint);
     signal = ac.signal;
   }
 
   const reporter = new ProgressReporter(io.stderr);
   try {
-    const manifest = await loadManifest(nameOrPath);
+    const manifest = await loadManifest(nameOrPath, manifests);
     if (allowUnverified && manifest.files.some((f) => f.sha256 === null)) {
       io.stderr.write(`warning: installing files without a pinned sha256: ${manifest.files.filter((f) => f.sha256 === null).map((f) => f.path).join(', ')}\n`);
     }
@@ -190,7 +196,10 @@ async function pullCommand(
     io.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
   } finally {
-    if (onSigint) process.removeListener('SIGINT', onSigint);
+    if (onSigint) {
+      process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGTERM', onSigint);
+    }
   }
 }
 
@@ -244,7 +253,8 @@ class ProgressReporter {
         break;
       case 'start':
         this.samples = [[now, 0]];
-        this.lastDraw = 0;
+        // A bar appears at once; a plain line only once the file has been going for a while.
+        this.lastDraw = this.tty ? 0 : now;
         this.line(
           `[${event.index + 1}/${event.count}] ${event.file}` +
             (event.size === null ? '' : ` (${formatBytes(event.size)})`) +
@@ -293,16 +303,24 @@ class ProgressReporter {
     const fraction = Math.min(1, event.received / event.size);
     const pct = `${(fraction * 100).toFixed(1)}%`;
     const eta = speed > 0 ? ` ETA ${formatDuration(((event.size - event.received) / speed) * 1000)}` : '';
-    if (!this.tty) return `  ${event.file}: ${formatBytes(event.received)} / ${formatBytes(event.size)} (${pct}) at ${rate}${eta}`;
-    const filled = Math.round(fraction * BAR_WIDTH);
-    const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
-    return `  [${bar}] ${pct.padStart(6)} ${formatBytes(event.received)} / ${formatBytes(event.size)}  ${rate}${eta}`;
+    const numbers = `${pct.padStart(6)} ${formatBytes(event.received)} / ${formatBytes(event.size)}  ${rate}${eta}`;
+    if (!this.tty) return `  ${event.file}: ${numbers}`;
+    // Fit the bar into the terminal; drop it on a very narrow one rather than cutting the numbers.
+    const barWidth = Math.min(BAR_WIDTH, this.columns() - numbers.length - 6);
+    if (barWidth < 8) return `  ${numbers}`;
+    const filled = Math.round(fraction * barWidth);
+    return `  [${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}] ${numbers}`;
+  }
+
+  private columns(): number {
+    const c = this.stream.columns;
+    return c !== undefined && c >= 20 ? c : 80;
   }
 
   /** A transient status: redrawn in place on a TTY; on a pipe printed as a line unless `ttyOnly`. */
   private status(text: string, ttyOnly: boolean): void {
     if (this.tty) {
-      const width = Math.max(20, (this.stream.columns ?? 80) - 1);
+      const width = this.columns() - 1;
       this.stream.write(`\r\x1b[2K${text.length > width ? text.slice(0, width) : text}`);
       this.barShown = true;
     } else if (!ttyOnly) {

@@ -5,6 +5,8 @@
  * humans and may change. The original error is kept as `cause`.
  */
 
+import { AppError } from '../errors.js';
+
 export type ModelErrorCode =
   | 'MODEL_MANIFEST_NOT_FOUND'
   | 'MODEL_MANIFEST_INVALID'
@@ -19,14 +21,12 @@ export interface ModelErrorOptions {
   cause?: unknown;
 }
 
-/** Base class of every model error. */
-export class ModelError extends Error {
-  readonly code: ModelErrorCode;
+/** Base class of every model error: an AppError of the CONFIGURATION category. */
+export class ModelError extends AppError {
+  declare readonly code: ModelErrorCode;
 
   constructor(code: ModelErrorCode, message: string, options: ModelErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
+    super(code, 'CONFIGURATION', message, options);
   }
 }
 

@@ -27,6 +27,7 @@ export interface ResolveModelOptions {
   autoPull: boolean;
   fallbackToTestModel: boolean;
   baseUrl: string | undefined;
+  manifestsDir?: string | undefined;
   logger: Logger;
   fetch?: typeof globalThis.fetch;
 }
@@ -53,7 +54,7 @@ export async function resolveModelChoice(options: ResolveModelOptions): Promise<
 
   let failure: unknown;
   try {
-    const manifest = await loadManifest(clipModel);
+    const manifest = await loadManifest(clipModel, options.manifestsDir ? { dir: options.manifestsDir } : {});
     if (!options.autoPull) {
       throw new ModelLoadError(`Model "${clipModel}" is not installed in ${options.modelsDir} and CLIP_AUTO_PULL is off. Run \`npm run models -- pull ${clipModel}\`.`);
     }

@@ -56,6 +56,9 @@ export async function createApp({ config, services, metrics, logger, httpServer 
     formatError: makeFormatError(logger),
     includeStacktraceInErrorResponses: false,
     introspection: config.env !== 'production',
+    // main.ts owns signal handling (drain HTTP, stop encoder workers, exit 0); Apollo's own
+    // handler would re-raise SIGTERM and kill the process mid-drain.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metricsPlugin(metrics)],
   });
   await apollo.start();

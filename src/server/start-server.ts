@@ -29,6 +29,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     autoPull: config.models.autoPull,
     fallbackToTestModel: config.models.fallbackToTestModel,
     baseUrl: config.models.baseUrl,
+    manifestsDir: config.models.manifestsDir,
     logger,
   });
   const spec = await resolveModelFolder(choice.dir, config.models.variant);

@@ -3,10 +3,11 @@
  * for real photos (PIL preprocessing) and golden strings, and the original OpenAI tokenizer's ids.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnnxClipEncoder } from '../../src/clip/clip-encoder.js';
 import { ClipTokenizer } from '../../src/clip/tokenize.js';
 import { loadEncoder } from '../helpers/encoder.js';
+import { TINY_MODEL_DIR } from '../helpers/server.js';
 import { cosine, describeWithShared, sharedPath } from '../helpers/shared.js';
 
 const readJson = <T>(...p: string[]): T => JSON.parse(readFileSync(sharedPath(...p), 'utf8')) as T;
@@ -65,5 +66,20 @@ describeWithShared('CLIP tokenizer against the original OpenAI tokenizer', () =>
     const ids = tokenizer.encode('valve '.repeat(200), 77);
     expect(ids).toHaveLength(77);
     expect(ids.at(-1)).toBe(49407);
+  });
+});
+
+describe('quantized variant of the bundled tiny model', () => {
+  it('loads onnx/*_quantized.onnx and stays close to fp32', async () => {
+    const fp32 = await loadEncoder(TINY_MODEL_DIR);
+    const int8 = await loadEncoder(TINY_MODEL_DIR, {}, 'quantized');
+    try {
+      expect(int8.model.id).toBe('tiny-clip-quantized');
+      const texts = ['replace the O-ring on pump P-200', 'a corroded gate valve'];
+      const [a, b] = [await fp32.embedTexts(texts), await int8.embedTexts(texts)];
+      texts.forEach((_, i) => expect(cosine(a[i]!, b[i]!)).toBeGreaterThan(0.99));
+    } finally {
+      await Promise.all([fp32.close(), int8.close()]);
+    }
   });
 });

@@ -409,6 +409,13 @@ TOKENIZER_CONFIG = {
     "tokenizer_class": "CLIPTokenizer",
 }
 
+PREPROCESSOR_CONFIG = {
+    "crop_size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+    "do_center_crop": True, "do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
+    "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3, "rescale_factor": 1 / 255,
+    "size": {"shortest_edge": IMAGE_SIZE},
+    "feature_extractor_type": "CLIPFeatureExtractor", "image_processor_type": "CLIPImageProcessor",
+}
 
 # --------------------------------------------------------------------------------------
 # Model (CLIP architecture, Hugging Face parameter naming, plain torch)
@@ -487,13 +494,17 @@ class TextModel(nn.Module):
         self.final_layer_norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
         self.text_projection = nn.Linear(HIDDEN, PROJECTION_DIM, bias=False)
 
-    def forward(self, input_ids, attention_mask):
+    def forward(self, input_ids, attention_mask=None):
         length = input_ids.shape[1]
         x = self.token_embedding(input_ids) + self.position_embedding[:length]
         # Causal mask plus key padding mask as one additive bias. A large finite value
-        # rather than -inf so that a fully masked row cannot turn into NaN.
+        # rather than -inf so that a fully masked row cannot turn into NaN. Without a
+        # mask (open_clip layout) the causal mask alone suffices: padding only ever
+        # follows the end-of-text token, which therefore never attends to it.
         pos = torch.arange(length)
-        allowed = (pos[None, :] <= pos[:, None])[None, None] & attention_mask[:, None, None, :].bool()
+        allowed = (pos[None, :] <= pos[:, None])[None, None]
+        if attention_mask is not None:
+            allowed = allowed & attention_mask[:, None, None, :].bool()
         bias = (~allowed).to(x.dtype) * -1e9
         for layer in self.layers:
             x = layer(x, bias)
@@ -613,6 +624,35 @@ def file_size(path):
     return os.path.getsize(path)
 
 
+def build_tokenizer():
+    """The tiny BPE tokenizer: (vocab, merges, reference encoder)."""
+    merges = train_bpe(training_corpus(), NUM_MERGES)
+    vocab = build_vocab(merges)
+    return vocab, merges, BPETokenizer(vocab, merges)
+
+
+def build_models(vocab_size):
+    """The seeded (vision, text) models in eval mode. Seeds torch itself and builds
+    vision first, then text: that order fixes which random numbers each gets, so every
+    caller (this script, make_tiny_openclip.py) gets the very same weights."""
+    torch.manual_seed(SEED)
+    vision = VisionModel().eval()
+    text = TextModel(vocab_size).eval()
+    with torch.no_grad():
+        for module in (*vision.modules(), *text.modules()):
+            if isinstance(module, nn.Linear):
+                module.weight.mul_(LINEAR_GAIN)
+    return vision, text
+
+
+def set_deterministic():
+    # Determinism: fixed seed, single thread (so float reductions in the reference
+    # outputs happen in one order), deterministic kernels only.
+    torch.manual_seed(SEED)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="output folder, e.g. models/tiny-clip")
@@ -620,16 +660,10 @@ def main():
     out = a.out
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
 
-    # Determinism: fixed seed, single thread (so float reductions in the reference
-    # outputs happen in one order), deterministic kernels only.
-    torch.manual_seed(SEED)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    set_deterministic()
 
     # Tokenizer
-    merges = train_bpe(training_corpus(), NUM_MERGES)
-    vocab = build_vocab(merges)
-    tok = BPETokenizer(vocab, merges)
+    vocab, merges, tok = build_tokenizer()
     write_json(os.path.join(out, "tokenizer.json"), tokenizer_json(vocab, merges))
     write_json(os.path.join(out, "tokenizer_config.json"), TOKENIZER_CONFIG)
     vocab_size = len(vocab)
@@ -654,22 +688,9 @@ def main():
             "layer_norm_eps": LN_EPS, "image_size": IMAGE_SIZE, "patch_size": PATCH_SIZE,
         },
     })
-    write_json(os.path.join(out, "preprocessor_config.json"), {
-        "crop_size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
-        "do_center_crop": True, "do_convert_rgb": True, "do_normalize": True, "do_rescale": True, "do_resize": True,
-        "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3, "rescale_factor": 1 / 255,
-        "size": {"shortest_edge": IMAGE_SIZE},
-        "feature_extractor_type": "CLIPFeatureExtractor", "image_processor_type": "CLIPImageProcessor",
-    })
+    write_json(os.path.join(out, "preprocessor_config.json"), PREPROCESSOR_CONFIG)
 
-    # Models. Vision is built first, then text: the order fixes which random numbers
-    # each gets from the seeded generator.
-    vision = VisionModel().eval()
-    text = TextModel(vocab_size).eval()
-    with torch.no_grad():
-        for module in (*vision.modules(), *text.modules()):
-            if isinstance(module, nn.Linear):
-                module.weight.mul_(LINEAR_GAIN)
+    vision, text = build_models(vocab_size)
     doc = "Tiny CLIP with random weights (seed %d), for tests only; embeddings are meaningless." % SEED
     paths = {k: os.path.join(out, "onnx", k + ".onnx") for k in
              ("vision_model", "text_model", "vision_model_quantized", "text_model_quantized")}

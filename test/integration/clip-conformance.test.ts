@@ -2,13 +2,17 @@
  * Conformance with the PyTorch reference: the shared tiny CLIP model, its reference embeddings
  * for real photos (PIL preprocessing) and golden strings, and the original OpenAI tokenizer's ids.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnnxClipEncoder } from '../../src/clip/clip-encoder.js';
 import { ClipTokenizer } from '../../src/clip/tokenize.js';
 import { loadEncoder } from '../helpers/encoder.js';
 import { TINY_MODEL_DIR } from '../helpers/server.js';
-import { cosine, describeWithShared, sharedPath } from '../helpers/shared.js';
+import { resolveModelFolder } from '../../src/clip/model-files.js';
+import { quadrantImage } from '../helpers/images.js';
+import { cosine, describeWithShared, REPO_ROOT, sharedPath } from '../helpers/shared.js';
 
 const readJson = <T>(...p: string[]): T => JSON.parse(readFileSync(sharedPath(...p), 'utf8')) as T;
 
@@ -81,5 +85,32 @@ describe('quantized variant of the bundled tiny model', () => {
     } finally {
       await Promise.all([fp32.close(), int8.close()]);
     }
+  });
+});
+
+describe('open_clip export layout through its manifest', () => {
+  const OPENCLIP_DIR = path.join(REPO_ROOT, 'models', 'tiny-clip-openclip');
+
+  it('loads visual.onnx/textual.onnx with fixed [N,77] ids and no mask, giving the same vectors as the HF export of the same weights', async () => {
+    const openclip = await loadEncoder(OPENCLIP_DIR);
+    const hf = await loadEncoder(TINY_MODEL_DIR);
+    try {
+      expect(openclip.model).toMatchObject({ id: 'tiny-clip-openclip', dim: 32 });
+      const texts = ['a photo of a pump', 'replace the seal '.repeat(30)];
+      const [a, b] = [await openclip.embedTexts(texts), await hf.embedTexts(texts)];
+      texts.forEach((_, i) => expect(cosine(a[i]!, b[i]!)).toBeGreaterThan(0.9999));
+      const png = await (await quadrantImage(300, 200)).png().toBuffer();
+      const [[x], [y]] = [await openclip.embedImages([png]), await hf.embedImages([png])];
+      expect(cosine(x!, y!)).toBeGreaterThan(0.9999);
+    } finally {
+      await Promise.all([openclip.close(), hf.close()]);
+    }
+  });
+
+  it('refuses an open_clip folder without a manifest instead of guessing its tensors', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'openclip-'));
+    cpSync(OPENCLIP_DIR, dir, { recursive: true });
+    rmSync(path.join(dir, 'fieldscope-model.json'));
+    await expect(resolveModelFolder(dir)).rejects.toThrow(/open_clip export.*fieldscope-model\.json/s);
   });
 });

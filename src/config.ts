@@ -38,6 +38,8 @@ const envSchema = z.object({
   MODEL_BASE_URL: z.url().optional(),
   /** ONNX Runtime intra-op threads of the text encoder (interactive queries). */
   CLIP_TEXT_THREADS: int(1, 64).default(2),
+  /** Give background text work (ingest) its own low-priority text worker, so queries never wait behind it (costs one more text session in memory). */
+  CLIP_BACKGROUND_TEXT_WORKER: bool.default(true),
   /** ONNX Runtime intra-op threads of each image encoder worker. */
   CLIP_IMAGE_THREADS: int(1, 64).default(2),
   /** Number of image encoder workers (each holds its own ONNX session). */
@@ -88,6 +90,7 @@ export interface Config {
   };
   encoder: {
     textThreads: number;
+    backgroundTextWorker: boolean;
     imageThreads: number;
     imageWorkers: number;
     imageNice: number;
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     encoder: {
       textThreads: e.CLIP_TEXT_THREADS,
+      backgroundTextWorker: e.CLIP_BACKGROUND_TEXT_WORKER,
       imageThreads: e.CLIP_IMAGE_THREADS,
       imageWorkers: e.CLIP_IMAGE_WORKERS,
       imageNice: e.CLIP_IMAGE_NICE,

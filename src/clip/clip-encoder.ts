@@ -15,7 +15,7 @@ import { InvalidInputError, ModelLoadError } from '../errors.js';
 import { noopStageObserver, type StageObserver } from '../observability/metrics.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { readModelJson, type ClipModelSpec } from './model-files.js';
-import { OnnxSessionWorker } from './onnx-session-worker.js';
+import { OnnxSessionWorker, type WireTensor } from './onnx-session-worker.js';
 import { parsePreprocessorConfig, rgbToNormalizedChw, type ImagePreprocessConfig } from './preprocess.js';
 import { decodeToClipRgb, type ImageLimits } from './image-decode.js';
 import { ClipTokenizer, padBatch, type TextTensorSpec } from './tokenize.js';
@@ -30,17 +30,26 @@ export interface ModelInfo {
 /** The port the rest of the product depends on. */
 export interface ClipEncoder {
   readonly model: ModelInfo;
-  /** One normalised vector per text, in order. */
-  embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
+  /**
+   * One normalised vector per text, in order. `background` work (ingest) runs on its own
+   * lower-priority lane so interactive queries never queue behind it.
+   */
+  embedTexts(texts: readonly string[], options?: { priority?: Priority }): Promise<Float32Array[]>;
+  /** Token count of a text as the text encoder sees it, without start/end tokens (for chunking). */
+  countTokens(text: string): number;
   /** One normalised vector per image (file bytes), in order. */
   embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]>;
   readonly ready: boolean;
-  queueDepth(): { text: number; image: number };
+  queueDepth(): { text: number; backgroundText: number; image: number };
   close(): Promise<void>;
 }
 
+export type Priority = 'interactive' | 'background';
+
 export interface EncoderOptions {
   textThreads: number;
+  /** A separate text worker (own session, at imageNice) for background work such as ingest. */
+  backgroundTextWorker: boolean;
   imageThreads: number;
   imageWorkers: number;
   imageNice: number;
@@ -52,7 +61,7 @@ export interface EncoderOptions {
   imageLimits: ImageLimits;
   isTestModel?: boolean;
   observer?: StageObserver;
-  onBatch?: (encoder: 'text' | 'image', size: number) => void;
+  onBatch?: (encoder: 'text' | 'background_text' | 'image', size: number) => void;
 }
 
 const CONTEXT_LENGTH = 77;
@@ -75,17 +84,29 @@ function splitRows(data: Float32Array, dims: readonly number[], expectedRows: nu
   return Array.from({ length: expectedRows }, (_, r) => l2Normalize(data.subarray(r * dim, (r + 1) * dim)));
 }
 
+/** One kind of work: its workers (one ONNX session each) and the queue that batches for them. */
+interface Lane<I> {
+  workers: OnnxSessionWorker[];
+  batcher: MicroBatcher<I, Float32Array>;
+}
+
+interface Lanes {
+  text: Lane<number[]>;
+  /** Same object as `text` when there is no separate background worker. */
+  backgroundText: Lane<number[]>;
+  image: Lane<Uint8Array>;
+}
+
 export class OnnxClipEncoder implements ClipEncoder {
+  private cache: LRUCache<string, Float32Array> | null = null;
+  private dimension = 0;
+
   private constructor(
-    readonly model: ModelInfo,
+    private readonly spec: ClipModelSpec,
     private readonly tokenizer: ClipTokenizer,
     private readonly textSpec: TextTensorSpec,
     private readonly preprocess: ImagePreprocessConfig,
-    private readonly textWorker: OnnxSessionWorker,
-    private readonly imageWorkers: OnnxSessionWorker[],
-    private readonly textBatcher: MicroBatcher<number[], Float32Array>,
-    private readonly imageBatcher: MicroBatcher<Uint8Array, Float32Array>,
-    private readonly cache: LRUCache<string, Float32Array> | null,
+    private readonly lanes: Lanes,
     private readonly options: EncoderOptions,
   ) {}
 
@@ -110,110 +131,112 @@ export class OnnxClipEncoder implements ClipEncoder {
       padId: spec.text.padId ?? tokenizer.eosId,
     };
 
-    const textInputs = [spec.text.inputIds, ...(spec.text.attentionMask ? [spec.text.attentionMask] : [])];
     const started: OnnxSessionWorker[] = [];
+    const startWorker = async (kind: 'text' | 'vision', nice: number, threads: number) => {
+      const file = kind === 'text' ? spec.text.file : spec.vision.file;
+      const worker = await OnnxSessionWorker.start({
+        modelPath: path.join(spec.dir, file),
+        displayName: path.join(spec.dir, file),
+        threads,
+        nice,
+        inputs: kind === 'text' ? [spec.text.inputIds, ...(spec.text.attentionMask ? [spec.text.attentionMask] : [])] : [spec.vision.input],
+        output: kind === 'text' ? spec.text.output : spec.vision.output,
+      });
+      started.push(worker);
+      return worker;
+    };
     try {
-      const textWorker = await OnnxSessionWorker.start({
-        modelPath: path.join(spec.dir, spec.text.file),
-        displayName: path.join(spec.dir, spec.text.file),
-        threads: options.textThreads,
-        nice: 0,
-        inputs: textInputs,
-        output: spec.text.output,
-      });
-      started.push(textWorker);
-      const imageWorkers: OnnxSessionWorker[] = [];
-      for (let i = 0; i < options.imageWorkers; i++) {
-        const w = await OnnxSessionWorker.start({
-          modelPath: path.join(spec.dir, spec.vision.file),
-          displayName: path.join(spec.dir, spec.vision.file),
-          threads: options.imageThreads,
-          nice: options.imageNice,
-          inputs: [spec.vision.input],
-          output: spec.vision.output,
-        });
-        started.push(w);
-        imageWorkers.push(w);
-      }
       const observer = options.observer ?? noopStageObserver;
-
-      const textBatcher = new MicroBatcher<number[], Float32Array>({
-        name: 'text',
-        maxBatch: options.textBatch,
-        maxWaitMs: options.batchWaitMs,
-        maxQueue: options.queueLimit,
-        onBatch: (size, waitMs) => {
-          observer.observeStage('queue_wait_text', waitMs / 1000);
-          options.onBatch?.('text', size);
-        },
-        runners: [
-          async (rows) => {
-            const batch = padBatch(rows, textSpec);
-            const feeds: Record<string, { type: 'int64'; data: ArrayBuffer; dims: number[] }> = {
-              [spec.text.inputIds]: { type: 'int64', data: batch.ids.buffer as ArrayBuffer, dims: [batch.batch, batch.length] },
-            };
-            if (spec.text.attentionMask) {
-              feeds[spec.text.attentionMask] = { type: 'int64', data: batch.attentionMask.buffer as ArrayBuffer, dims: [batch.batch, batch.length] };
-            }
-            const result = await textWorker.run(feeds);
-            observer.observeStage('infer_text', result.inferMs / 1000);
-            return splitRows(result.data, result.dims, rows.length);
+      const textLane = (name: 'text' | 'background_text', worker: OnnxSessionWorker): Lane<number[]> => ({
+        workers: [worker],
+        batcher: new MicroBatcher<number[], Float32Array>({
+          name: name === 'text' ? 'text' : 'background text',
+          maxBatch: options.textBatch,
+          maxWaitMs: options.batchWaitMs,
+          maxQueue: name === 'text' ? options.queueLimit : Number.MAX_SAFE_INTEGER,
+          onBatch: (size, waitMs) => {
+            if (name === 'text') observer.observeStage('queue_wait_text', waitMs / 1000);
+            options.onBatch?.(name, size);
           },
-        ],
-      });
-
-      const pixels = preprocess.outputWidth * preprocess.outputHeight;
-      const imageBatcher = new MicroBatcher<Uint8Array, Float32Array>({
-        name: 'image',
-        maxBatch: options.imageBatch,
-        maxWaitMs: options.batchWaitMs,
-        maxQueue: options.queueLimit,
-        onBatch: (size, waitMs) => {
-          observer.observeStage('queue_wait_image', waitMs / 1000);
-          options.onBatch?.('image', size);
-        },
-        runners: imageWorkers.map((worker) => async (rgbs: Uint8Array[]) => {
-          const tensor = new Float32Array(rgbs.length * 3 * pixels);
-          rgbs.forEach((rgb, i) => rgbToNormalizedChw(rgb, preprocess.outputWidth, preprocess.outputHeight, preprocess, tensor, i * 3 * pixels));
-          const result = await worker.run({
-            [spec.vision.input]: { type: 'float32', data: tensor.buffer, dims: [rgbs.length, 3, preprocess.outputHeight, preprocess.outputWidth] },
-          });
-          observer.observeStage('infer_image', result.inferMs / 1000);
-          return splitRows(result.data, result.dims, rgbs.length);
+          runners: [(rows) => runText(worker, rows)],
         }),
       });
+      const runText = async (worker: OnnxSessionWorker, rows: number[][]) => {
+        const batch = padBatch(rows, textSpec);
+        const dims = [batch.batch, batch.length];
+        const feeds: Record<string, WireTensor> = { [spec.text.inputIds]: { type: 'int64', data: batch.ids.buffer as ArrayBuffer, dims } };
+        if (spec.text.attentionMask) feeds[spec.text.attentionMask] = { type: 'int64', data: batch.attentionMask.buffer as ArrayBuffer, dims };
+        const result = await worker.run(feeds);
+        observer.observeStage('infer_text', result.inferMs / 1000);
+        return splitRows(result.data, result.dims, rows.length);
+      };
 
-      const cache = options.cacheSize > 0 ? new LRUCache<string, Float32Array>({ max: options.cacheSize }) : null;
-      // The vector size is a fact about the graph, not the folder's claim: learn it by running both encoders once.
-      const probe = new OnnxClipEncoder(
-        { id: spec.id, dim: 0, isTestModel: options.isTestModel ?? false },
-        tokenizer, textSpec, preprocess, textWorker, imageWorkers, textBatcher, imageBatcher, null, options,
-      );
-      const [textVec] = await probe.embedTexts(['a photo of a valve']);
-      const [imageVec] = await probe.embedRgb([new Uint8Array(pixels * 3).fill(128)]);
-      const dim = textVec!.length;
-      if (imageVec!.length !== dim) {
-        throw new ModelLoadError(`The text encoder gives ${dim}-d vectors but the image encoder gives ${imageVec!.length}-d: the two files do not belong to one model.`);
-      }
-      if (spec.declaredDim !== null && spec.declaredDim !== dim) {
-        throw new ModelLoadError(`${spec.dir} declares ${spec.declaredDim}-d embeddings but its graphs produce ${dim}-d: the manifest/config does not match the ONNX files.`);
-      }
-      return new OnnxClipEncoder(
-        { id: spec.id, dim, isTestModel: options.isTestModel ?? false },
-        tokenizer, textSpec, preprocess, textWorker, imageWorkers, textBatcher, imageBatcher, cache, options,
-      );
+      const text = textLane('text', await startWorker('text', 0, options.textThreads));
+      const backgroundText = options.backgroundTextWorker
+        ? textLane('background_text', await startWorker('text', options.imageNice, options.textThreads))
+        : text;
+      const imageWorkers: OnnxSessionWorker[] = [];
+      for (let i = 0; i < options.imageWorkers; i++) imageWorkers.push(await startWorker('vision', options.imageNice, options.imageThreads));
+      const pixels = preprocess.outputWidth * preprocess.outputHeight;
+      const image: Lane<Uint8Array> = {
+        workers: imageWorkers,
+        batcher: new MicroBatcher<Uint8Array, Float32Array>({
+          name: 'image',
+          maxBatch: options.imageBatch,
+          maxWaitMs: options.batchWaitMs,
+          maxQueue: options.queueLimit,
+          onBatch: (size, waitMs) => {
+            observer.observeStage('queue_wait_image', waitMs / 1000);
+            options.onBatch?.('image', size);
+          },
+          runners: imageWorkers.map((worker) => async (rgbs: Uint8Array[]) => {
+            const tensor = new Float32Array(rgbs.length * 3 * pixels);
+            rgbs.forEach((rgb, i) => rgbToNormalizedChw(rgb, preprocess.outputWidth, preprocess.outputHeight, preprocess, tensor, i * 3 * pixels));
+            const result = await worker.run({
+              [spec.vision.input]: { type: 'float32', data: tensor.buffer, dims: [rgbs.length, 3, preprocess.outputHeight, preprocess.outputWidth] },
+            });
+            observer.observeStage('infer_image', result.inferMs / 1000);
+            return splitRows(result.data, result.dims, rgbs.length);
+          }),
+        }),
+      };
+
+      const encoder = new OnnxClipEncoder(spec, tokenizer, textSpec, preprocess, { text, backgroundText, image }, options);
+      await encoder.warmUp(pixels);
+      return encoder;
     } catch (error) {
       await Promise.all(started.map((w) => w.close()));
       throw error;
     }
   }
 
-  get ready(): boolean {
-    return this.textWorker.healthy && this.imageWorkers.every((w) => w.healthy);
+  /** The vector size is a fact about the graphs, not the folder's claim: learn it by running every lane once. */
+  private async warmUp(pixels: number): Promise<void> {
+    const probeText = this.tokenizer.encode('a photo of a valve', this.textSpec.contextLength);
+    const [textVec] = await this.lanes.text.batcher.submit([probeText]);
+    const [imageVec] = await this.lanes.image.batcher.submit([new Uint8Array(pixels * 3).fill(128)]);
+    if (this.lanes.backgroundText !== this.lanes.text) await this.lanes.backgroundText.batcher.submit([probeText]);
+    const dim = textVec!.length;
+    if (imageVec!.length !== dim) {
+      throw new ModelLoadError(`The text encoder gives ${dim}-d vectors but the image encoder gives ${imageVec!.length}-d: the two files do not belong to one model.`);
+    }
+    if (this.spec.declaredDim !== null && this.spec.declaredDim !== dim) {
+      throw new ModelLoadError(`${this.spec.dir} declares ${this.spec.declaredDim}-d embeddings but its graphs produce ${dim}-d: the manifest/config does not match the ONNX files.`);
+    }
+    this.dimension = dim;
+    this.cache = this.options.cacheSize > 0 ? new LRUCache<string, Float32Array>({ max: this.options.cacheSize }) : null;
   }
 
-  queueDepth(): { text: number; image: number } {
-    return { text: this.textBatcher.depth, image: this.imageBatcher.depth };
+  get model(): ModelInfo {
+    return { id: this.spec.id, dim: this.dimension, isTestModel: this.options.isTestModel ?? false };
+  }
+
+  get ready(): boolean {
+    return this.allWorkers().every((w) => w.healthy);
+  }
+
+  queueDepth(): { text: number; backgroundText: number; image: number } {
+    return { text: this.lanes.text.batcher.depth, backgroundText: this.lanes.backgroundText.batcher.depth, image: this.lanes.image.batcher.depth };
   }
 
   /** Token ids as the text encoder will see them (exposed for tests and debugging). */
@@ -221,13 +244,18 @@ export class OnnxClipEncoder implements ClipEncoder {
     return this.tokenizer.encode(text, this.textSpec.contextLength);
   }
 
-  async embedTexts(texts: readonly string[]): Promise<Float32Array[]> {
+  countTokens(text: string): number {
+    return this.tokenizer.encode(text, Number.MAX_SAFE_INTEGER).length - 2;
+  }
+
+  async embedTexts(texts: readonly string[], options: { priority?: Priority } = {}): Promise<Float32Array[]> {
     const observer = this.options.observer ?? noopStageObserver;
+    const lane = options.priority === 'background' ? this.lanes.backgroundText : this.lanes.text;
     return this.cached('text', texts, (t) => `t:${t}`, async (missing) => {
       const started = performance.now();
       const rows = missing.map((t) => this.tokenizer.encode(t, this.textSpec.contextLength));
       observer.observeStage('tokenize', (performance.now() - started) / 1000);
-      return this.textBatcher.submit(rows);
+      return lane.batcher.submit(rows);
     });
   }
 
@@ -237,16 +265,16 @@ export class OnnxClipEncoder implements ClipEncoder {
       const started = performance.now();
       const rgbs = await Promise.all(missing.map((bytes) => decodeToClipRgb(bytes, this.preprocess, this.options.imageLimits)));
       observer.observeStage('decode_image', (performance.now() - started) / 1000);
-      return this.embedRgb(rgbs);
+      return this.lanes.image.batcher.submit(rgbs);
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.textWorker.close(), ...this.imageWorkers.map((w) => w.close())]);
+    await Promise.all(this.allWorkers().map((w) => w.close()));
   }
 
-  private embedRgb(rgbs: Uint8Array[]): Promise<Float32Array[]> {
-    return this.imageBatcher.submit(rgbs);
+  private allWorkers(): OnnxSessionWorker[] {
+    return [...new Set([...this.lanes.text.workers, ...this.lanes.backgroundText.workers, ...this.lanes.image.workers])];
   }
 
   /** Serves what the LRU cache has, computes the rest once (duplicates in one call share work). */
@@ -260,19 +288,15 @@ export class OnnxClipEncoder implements ClipEncoder {
     const observer = this.options.observer ?? noopStageObserver;
     const keys = inputs.map(keyOf);
     const results: (Float32Array | undefined)[] = keys.map((k) => this.cache?.get(k));
-    const missingKeys: string[] = [];
-    const missingInputs: T[] = [];
+    const missing = new Map<string, T>();
     keys.forEach((k, i) => {
       const hit = results[i] !== undefined;
       if (this.cache) observer.countCache(kind, hit);
-      if (!hit && !missingKeys.includes(k)) {
-        missingKeys.push(k);
-        missingInputs.push(inputs[i]!);
-      }
+      if (!hit && !missing.has(k)) missing.set(k, inputs[i]!);
     });
-    if (missingInputs.length > 0) {
-      const computed = await compute(missingInputs);
-      const byKey = new Map(missingKeys.map((k, i) => [k, computed[i]!]));
+    if (missing.size > 0) {
+      const computed = await compute([...missing.values()]);
+      const byKey = new Map([...missing.keys()].map((k, i) => [k, computed[i]!]));
       for (const [k, v] of byKey) this.cache?.set(k, v);
       keys.forEach((k, i) => {
         results[i] ??= byKey.get(k);

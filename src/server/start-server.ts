@@ -51,6 +51,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const queueGauge = setInterval(() => {
     const depth = encoder.queueDepth();
     metrics.queueDepth.set({ encoder: 'text' }, depth.text);
+    metrics.queueDepth.set({ encoder: 'background_text' }, depth.backgroundText);
     metrics.queueDepth.set({ encoder: 'image' }, depth.image);
   }, 1000).unref();
 

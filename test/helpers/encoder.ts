@@ -5,6 +5,7 @@ import { resolveModelFolder, type ModelVariant } from '../../src/clip/model-file
 export function testEncoderOptions(overrides: Partial<EncoderOptions> = {}): EncoderOptions {
   return {
     textThreads: 1,
+    backgroundTextWorker: false,
     imageThreads: 1,
     imageWorkers: 1,
     imageNice: 0,

@@ -1,0 +1,149 @@
+/**
+ * The knowledge base port: documents (split into pages), reference photos, their text chunks,
+ * and the vectors and lexical index that search reads. Two implementations pass one contract
+ * suite (test/contract/): the embedded SQLite store (default) and Qdrant (scale).
+ *
+ * The store only stores and retrieves candidates per signal; fusing signals, thresholds and
+ * snippets are the search service's job.
+ */
+
+export type DocumentKind = 'pdf' | 'markdown' | 'html' | 'text';
+/** What a hit can point at, for filters: a page of a document of some kind, or a photo. */
+export type SourceKind = DocumentKind | 'photo';
+
+export type JsonObject = Record<string, unknown>;
+
+export interface DocumentRecord {
+  id: string;
+  title: string;
+  kind: DocumentKind;
+  mimeType: string;
+  /** sha256 (hex) of the original file: the same file never lands twice. */
+  contentHash: string;
+  byteSize: number;
+  pageCount: number;
+  metadata: JsonObject;
+  /** Blob store key of the original file. */
+  blobKey: string;
+  /** ISO 8601. */
+  createdAt: string;
+}
+
+export interface PageRecord {
+  documentId: string;
+  /** 1-based. */
+  number: number;
+  text: string;
+  /** Blob store key of the rendered page thumbnail, when there is one. */
+  thumbnailKey: string | null;
+}
+
+export interface PhotoRecord {
+  id: string;
+  caption: string | null;
+  metadata: JsonObject;
+  contentHash: string;
+  mimeType: string;
+  width: number;
+  height: number;
+  blobKey: string;
+  createdAt: string;
+}
+
+/** A text chunk (fits CLIP's 77-token window) with its CLIP text embedding. */
+export interface ChunkInput {
+  text: string;
+  vector: Float32Array;
+}
+
+export interface NewPage {
+  number: number;
+  text: string;
+  thumbnailKey: string | null;
+  /** CLIP image embedding of the rendered page, for photo → page matching. */
+  imageVector: Float32Array | null;
+  chunks: ChunkInput[];
+  /** Identifiers found on the page (part numbers, model names), as written. */
+  identifiers: string[];
+}
+
+export interface NewDocument {
+  document: DocumentRecord;
+  pages: NewPage[];
+}
+
+export interface NewPhoto {
+  photo: PhotoRecord;
+  imageVector: Float32Array;
+  /** Caption chunks, so text queries reach photos too. */
+  chunks: ChunkInput[];
+  identifiers: string[];
+}
+
+/** Where a candidate points. */
+export type HitTarget = { kind: 'page'; documentId: string; pageNumber: number } | { kind: 'photo'; photoId: string };
+
+export interface Candidate {
+  target: HitTarget;
+  /** Signal-specific score, higher is better (cosine similarity for dense signals, -bm25 for lexical). */
+  score: number;
+  /** The text that matched (chunk text for dense text, page text excerpt for lexical), when there is one. */
+  matchedText?: string;
+}
+
+export interface SearchFilter {
+  documentIds?: string[];
+  kinds?: SourceKind[];
+  /** Every key must equal (JSON equality of scalars) the document's or photo's metadata value. */
+  metadata?: JsonObject;
+}
+
+export interface Page<T> {
+  items: T[];
+  totalCount: number;
+  /** Opaque cursor of the last item, for `after`. */
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+export interface StoreStatus {
+  kind: string;
+  ready: boolean;
+  location: string;
+}
+
+export interface KnowledgeStore {
+  /** Opens/creates storage, runs migrations, and checks the stored vector size against `dim`. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  storeStatus(): Promise<StoreStatus>;
+
+  /** Atomically adds a document with all its pages, chunks, vectors and identifiers, or nothing. If a document with the same contentHash exists, returns it with created=false and writes nothing. */
+  addDocument(input: NewDocument): Promise<{ document: DocumentRecord; created: boolean }>;
+  addPhoto(input: NewPhoto): Promise<{ photo: PhotoRecord; created: boolean }>;
+  findDocumentByHash(contentHash: string): Promise<DocumentRecord | null>;
+  findPhotoByHash(contentHash: string): Promise<PhotoRecord | null>;
+
+  getDocument(id: string): Promise<DocumentRecord | null>;
+  /** Newest first. */
+  listDocuments(options: { first: number; after?: string | null }): Promise<Page<DocumentRecord>>;
+  getPages(documentId: string): Promise<PageRecord[]>;
+  getPage(documentId: string, pageNumber: number): Promise<PageRecord | null>;
+  getPhoto(id: string): Promise<PhotoRecord | null>;
+  countPages(): Promise<number>;
+
+  /** Removes the document and every trace of it (pages, chunks, vectors, lexical entries, identifiers). Returns the blob keys it referenced so the caller can delete the files, or null if there was no such document. */
+  deleteDocument(id: string): Promise<{ blobKeys: string[] } | null>;
+  deletePhoto(id: string): Promise<{ blobKeys: string[] } | null>;
+  /** Blob keys still referenced by any record (to decide whether a blob may be deleted). */
+  isBlobReferenced(blobKey: string): Promise<boolean>;
+
+  /** Dense search over text chunk vectors (a text query, or an image query for cross-modal matching). Best chunk per target. */
+  searchChunks(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
+  /** Dense search over page images and photos. */
+  searchImages(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
+  /** BM25 over page text and photo captions. `query` is the user's raw text; the store escapes it. */
+  searchLexical(query: string, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
+  /** Exact identifier matches (normalised: case and separators ignored). */
+  searchIdentifiers(identifiers: string[], limit: number, filter?: SearchFilter): Promise<Candidate[]>;
+}

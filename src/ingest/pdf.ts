@@ -1,0 +1,258 @@
+/**
+ * PDF → text per page, a rendered PNG per page (what the image encoder sees), a WebP thumbnail
+ * per page, and the title — with pdfjs-dist's legacy build (the one that runs in Node).
+ *
+ * Pages are processed one at a time with a turn of the event loop between them, so a long manual
+ * does not stall the server (pdfjs parses on the main thread in Node: its "worker" is faked).
+ * The page count is checked before anything is rendered, and the document is always destroyed.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { isAppError } from '../errors.js';
+import { DocumentTooLargeError, EncryptedDocumentError, InvalidDocumentError } from './errors.js';
+import type { ExtractedDocument, ExtractedPage } from './extracted.js';
+
+export interface PdfOptions {
+  /** More pages than this is refused with TOO_MANY_PAGES before anything is rendered. */
+  maxPages: number;
+  /** Long side, in pixels, of the rendered page PNG (e.g. 448). */
+  renderLongSide: number;
+  /** Long side, in pixels, of the WebP thumbnail (e.g. 320). */
+  thumbnailLongSide: number;
+}
+
+type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
+
+let pdfjsPromise: Promise<PdfJs> | null = null;
+/** Loaded on first use: pdfjs is large and most processes (tests, CLI) never open a PDF. */
+function loadPdfJs(): Promise<PdfJs> {
+  pdfjsPromise ??= import('pdfjs-dist/legacy/build/pdf.mjs');
+  return pdfjsPromise;
+}
+
+/** pdfjs's data folders, as filesystem paths ending in '/' (a file:// URL does not work in Node). */
+const assets = (() => {
+  const root = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
+  const dir = (name: string) => path.join(root, name) + path.sep;
+  return { standardFontDataUrl: dir('standard_fonts'), cMapUrl: dir('cmaps'), wasmUrl: dir('wasm'), iccUrl: dir('iccs') };
+})();
+
+/** The bit of pdfjs's Node canvas (a bundled @napi-rs/canvas) that we use. */
+interface NodeCanvasContext {
+  getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray };
+}
+interface CanvasAndContext {
+  canvas: unknown;
+  context: NodeCanvasContext;
+}
+interface CanvasFactory {
+  create(width: number, height: number): CanvasAndContext;
+  destroy(canvasAndContext: CanvasAndContext): void;
+}
+
+const MAX_SIDE = 4096;
+const MAX_IMAGE_PIXELS = 64_000_000;
+
+export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promise<ExtractedDocument> {
+  checkOptions(options);
+  const pdfjs = await loadPdfJs();
+  const task = pdfjs.getDocument({
+    // pdfjs may transfer (detach) the buffer it is given: give it a copy, and never a Node Buffer.
+    data: new Uint8Array(bytes),
+    ...assets,
+    cMapPacked: true,
+    isEvalSupported: false,
+    useSystemFonts: false,
+    stopAtErrors: false,
+    // Embedded images above this many pixels are skipped rather than decoded (decompression bombs).
+    maxImageSize: MAX_IMAGE_PIXELS,
+    verbosity: pdfjs.VerbosityLevel.ERRORS,
+  });
+  try {
+    let doc: PDFDocumentProxy;
+    try {
+      doc = await task.promise;
+    } catch (cause) {
+      throw loadError(cause);
+    }
+    if (doc.numPages > options.maxPages) {
+      throw new DocumentTooLargeError('TOO_MANY_PAGES', `The PDF has ${doc.numPages} pages; the limit is ${options.maxPages}. Split it into smaller documents.`, {
+        details: { pages: doc.numPages, limitPages: options.maxPages },
+      });
+    }
+    if (doc.numPages === 0) throw new InvalidDocumentError('The PDF has no pages.');
+    const title = await readTitle(doc);
+    const factory = canvasFactoryOf(doc);
+    const pages: ExtractedPage[] = [];
+    for (let number = 1; number <= doc.numPages; number++) {
+      if (number > 1) await new Promise(setImmediate);
+      pages.push(await extractPage(doc, number, factory, options));
+    }
+    return { title, pages };
+  } finally {
+    await task.destroy().catch(() => undefined);
+  }
+}
+
+async function extractPage(doc: PDFDocumentProxy, number: number, factory: CanvasFactory, options: PdfOptions): Promise<ExtractedPage> {
+  let page: PDFPageProxy | undefined;
+  try {
+    page = await doc.getPage(number);
+    const text = pageText(await page.getTextContent());
+    const { image, thumbnail } = await renderPage(page, factory, options);
+    return { number, text, image, thumbnail };
+  } catch (cause) {
+    if (isAppError(cause)) throw cause;
+    throw new InvalidDocumentError(`Page ${number} of the PDF could not be read (the file is damaged).`, { cause, details: { page: number } });
+  } finally {
+    page?.cleanup();
+  }
+}
+
+async function renderPage(page: PDFPageProxy, factory: CanvasFactory, options: PdfOptions): Promise<{ image: Uint8Array; thumbnail: Uint8Array }> {
+  const natural = page.getViewport({ scale: 1 });
+  const longest = Math.max(natural.width, natural.height);
+  if (!(longest > 0)) throw new InvalidDocumentError('A page of the PDF has no size.');
+  // Render once at the larger of the two sizes; the smaller one is a resize of it.
+  const side = Math.max(options.renderLongSide, options.thumbnailLongSide);
+  const viewport = page.getViewport({ scale: side / longest });
+  const width = Math.max(1, Math.round(viewport.width));
+  const height = Math.max(1, Math.round(viewport.height));
+  const target = factory.create(width, height);
+  try {
+    // White background (pdfjs's default), annotations' appearances included.
+    // pdfjs types its canvas parameters as DOM types, which this Node project does not load.
+    await page.render({ canvasContext: target.context as never, canvas: target.canvas as never, viewport }).promise;
+    // Raw RGBA pixels go to sharp once; the PNG and the WebP are encoded in parallel on its threads
+    // (cheaper than the canvas's own PNG encoder followed by a decode).
+    const rgba = target.context.getImageData(0, 0, width, height).data;
+    const pixels = sharp(Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength), { raw: { width, height, channels: 4 } }).removeAlpha();
+    const fit = (longSide: number) => ({ width: longSide, height: longSide, fit: 'inside' as const });
+    const [image, thumbnail] = await Promise.all([
+      (side === options.renderLongSide ? pixels.clone() : pixels.clone().resize(fit(options.renderLongSide))).png().toBuffer(),
+      pixels.clone().resize(fit(options.thumbnailLongSide)).webp({ quality: 75 }).toBuffer(),
+    ]);
+    return { image: asBytes(image), thumbnail: asBytes(thumbnail) };
+  } finally {
+    factory.destroy(target);
+  }
+}
+
+function asBytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+interface PositionedText {
+  str: string;
+  x: number;
+  y: number;
+  width: number;
+  size: number;
+  hasEOL: boolean;
+}
+
+/**
+ * Joins a page's text items in content order. A new line starts where pdfjs marks an end of line
+ * or where the baseline moves by more than half the font size; a blank line where it moves by
+ * more than about 1.7 lines (a paragraph or heading gap, or a jump to a new column); a space
+ * where two items on a line are apart by more than a fifth of the font size.
+ */
+export function pageText(content: { items: readonly object[] }): string {
+  const items: PositionedText[] = [];
+  for (const item of content.items) {
+    if (!('str' in item) || typeof item.str !== 'string' || !('transform' in item) || !Array.isArray(item.transform)) continue;
+    const t = item.transform as number[];
+    const height = 'height' in item && typeof item.height === 'number' ? item.height : 0;
+    items.push({
+      str: item.str,
+      x: t[4] ?? 0,
+      y: t[5] ?? 0,
+      width: 'width' in item && typeof item.width === 'number' ? item.width : 0,
+      size: height > 0 ? height : Math.hypot(t[2] ?? 0, t[3] ?? 0) || 1,
+      hasEOL: 'hasEOL' in item && item.hasEOL === true,
+    });
+  }
+
+  let out = '';
+  let last: PositionedText | null = null;
+  let lineBreak = false;
+  for (const item of items) {
+    if (item.str === '') {
+      // pdfjs emits empty items to mark line ends.
+      if (item.hasEOL) lineBreak = true;
+      continue;
+    }
+    if (last) {
+      const size = Math.max(item.size, last.size);
+      const dy = last.y - item.y;
+      if (lineBreak || last.hasEOL || Math.abs(dy) > size * 0.5) {
+        out += dy > size * 1.7 || dy < -size * 0.5 ? '\n\n' : '\n';
+      } else {
+        const gap = item.x - (last.x + last.width);
+        if (gap > size * 0.2 && !/\s$/.test(out) && !/^\s/.test(item.str)) out += ' ';
+      }
+    }
+    out += item.str;
+    last = item;
+    lineBreak = false;
+  }
+  return out
+    .split('\n')
+    .map((line) => line.replace(/[ \t\u00a0]+/g, ' ').trim())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metadata and errors
+
+async function readTitle(doc: PDFDocumentProxy): Promise<string | null> {
+  try {
+    const { info, metadata } = await doc.getMetadata();
+    const fromInfo = 'Title' in info && typeof info.Title === 'string' ? cleanTitle(info.Title) : null;
+    if (fromInfo) return fromInfo;
+    const fromXmp = metadata?.get('dc:title');
+    return typeof fromXmp === 'string' ? cleanTitle(fromXmp) : null;
+  } catch {
+    return null; // A broken Info dictionary does not make the pages unreadable.
+  }
+}
+
+function cleanTitle(raw: string): string | null {
+  // Strip NULs and controls of badly encoded titles, and the "Microsoft Word - x.docx" of print drivers.
+  const title = raw
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    .replace(/[\x00-\x1f\x7f]/g, ' ')
+    .replace(/^Microsoft (?:Word|PowerPoint|Excel) - /, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return title && !/^untitled$/i.test(title) ? title : null;
+}
+
+function loadError(cause: unknown): Error {
+  const name = typeof cause === 'object' && cause !== null && 'name' in cause ? String(cause.name) : '';
+  if (name === 'PasswordException') return new EncryptedDocumentError(undefined, { cause });
+  return new InvalidDocumentError('The file is not a readable PDF (it is corrupt or truncated).', { cause });
+}
+
+function canvasFactoryOf(doc: PDFDocumentProxy): CanvasFactory {
+  const factory: unknown = doc.canvasFactory;
+  if (typeof factory === 'object' && factory !== null && 'create' in factory && typeof factory.create === 'function' && 'destroy' in factory) {
+    return factory as CanvasFactory;
+  }
+  throw new Error('pdfjs-dist did not provide a canvas factory (is this the legacy build in Node?)');
+}
+
+function checkOptions(options: PdfOptions): void {
+  const { maxPages, renderLongSide, thumbnailLongSide } = options;
+  if (!Number.isInteger(maxPages) || maxPages < 1) throw new RangeError(`maxPages must be a positive integer, got ${maxPages}`);
+  for (const [name, value] of Object.entries({ renderLongSide, thumbnailLongSide })) {
+    if (!Number.isInteger(value) || value < 16 || value > MAX_SIDE) throw new RangeError(`${name} must be an integer in [16, ${MAX_SIDE}], got ${value}`);
+  }
+}

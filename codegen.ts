@@ -9,10 +9,16 @@ const config: CodegenConfig = {
       config: {
         useIndexSignature: false,
         contextType: '../context.js#GraphQLContext',
-        scalars: { Upload: '../upload.js#UploadPromise' },
+        scalars: { Upload: '../upload.js#UploadPromise', JSON: 'Record<string, unknown>', DateTime: 'string' },
         useTypeImports: true,
         enumsAsTypes: true,
-        mappers: {},
+        mappers: {
+          Document: '../../store/knowledge-store.js#DocumentRecord',
+          Page: '../../store/knowledge-store.js#PageRecord',
+          Photo: '../../store/knowledge-store.js#PhotoRecord',
+          SearchHit: '../../search/search-service.js#SearchHitView',
+          SearchResult: '../../search/search-service.js#SearchResultView',
+        },
       },
     },
   },

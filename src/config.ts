@@ -61,6 +61,12 @@ const envSchema = z.object({
   EMBED_MAX_TEXT_CHARS: int(1, 10_000_000).default(4096),
   /** Largest accepted upload, in bytes. */
   MAX_UPLOAD_BYTES: int(1, 10_000 * MB).default(20 * MB),
+  /** Largest accepted document (PDF, Markdown, HTML, text), in bytes. */
+  MAX_DOCUMENT_BYTES: int(1, 10_000 * MB).default(100 * MB),
+  /** Most pages (PDF pages or text sections) in one document. */
+  MAX_DOCUMENT_PAGES: int(1, 1_000_000).default(2000),
+  /** Load the demo knowledge base (demo/) at start-up when the store is empty. */
+  LOAD_DEMO: bool.default(true),
   /** Most files in one multipart request. */
   MAX_UPLOAD_FILES: int(1, 1000).default(4),
   /** Largest accepted image, in pixels (width × height), checked from the header before decoding. */
@@ -106,7 +112,10 @@ export interface Config {
     maxUploadBytes: number;
     maxUploadFiles: number;
     maxImagePixels: number;
+    maxDocumentBytes: number;
+    maxDocumentPages: number;
   };
+  loadDemo: boolean;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -151,7 +160,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxUploadFiles: e.MAX_UPLOAD_FILES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
+      maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
+      maxDocumentPages: e.MAX_DOCUMENT_PAGES,
     },
+    loadDemo: e.LOAD_DEMO,
     logLevel: e.LOG_LEVEL,
   };
 }

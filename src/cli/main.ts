@@ -4,6 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runIngestCommand } from './ingest.js';
 import { runModelsCommand } from './models.js';
 
 const USAGE = `Usage: fieldscope <command> [options]
@@ -11,6 +12,7 @@ const USAGE = `Usage: fieldscope <command> [options]
 Commands:
   models list                 list the known model manifests and what is installed
   models pull <name>          download a model (fieldscope models --help for options)
+  ingest <files or folders…>  add documents and photos to the knowledge base in DATA_DIR
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -18,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'models':
       return runModelsCommand(rest);
+    case 'ingest':
+      return runIngestCommand(rest);
     case 'help':
     case '--help':
     case '-h':

@@ -10,13 +10,8 @@ import { parseArgs } from 'node:util';
 import { pullModel, type PulledFile, type PullProgressEvent } from '../models/download.js';
 import { ModelError, ModelDownloadAbortedError } from '../models/errors.js';
 import { loadConfig, type Config } from '../config.js';
+import { TerminalStatus, type OutStream } from './terminal.js';
 import { listManifests, loadManifest, manifestTotalSize, MANIFESTS_DIR, MODEL_MARKER_FILE, type ManifestLookupOptions } from '../models/manifest.js';
-
-interface OutStream {
-  write(chunk: string): unknown;
-  isTTY?: boolean;
-  columns?: number;
-}
 
 export interface ModelsCommandIO {
   stdout: OutStream;
@@ -222,13 +217,14 @@ const SPEED_WINDOW_MS = 5_000;
 /** Renders pull events: a redrawn bar on a TTY, periodic plain lines otherwise. */
 class ProgressReporter {
   private readonly tty: boolean;
+  private readonly terminal: TerminalStatus;
   private lastDraw = 0;
-  private barShown = false;
   private samples: [number, number][] = [];
   private readonly done: PulledFile[] = [];
 
-  constructor(private readonly stream: OutStream) {
-    this.tty = stream.isTTY === true;
+  constructor(stream: OutStream) {
+    this.terminal = new TerminalStatus(stream);
+    this.tty = this.terminal.tty;
   }
 
   completed(): PulledFile[] {
@@ -287,7 +283,7 @@ class ProgressReporter {
   }
 
   finish(): void {
-    this.clearBar();
+    this.terminal.clear();
   }
 
   private speed(): number {
@@ -313,29 +309,15 @@ class ProgressReporter {
   }
 
   private columns(): number {
-    const c = this.stream.columns;
-    return c !== undefined && c >= 20 ? c : 80;
+    return this.terminal.columns();
   }
 
-  /** A transient status: redrawn in place on a TTY; on a pipe printed as a line unless `ttyOnly`. */
   private status(text: string, ttyOnly: boolean): void {
-    if (this.tty) {
-      const width = this.columns() - 1;
-      this.stream.write(`\r\x1b[2K${text.length > width ? text.slice(0, width) : text}`);
-      this.barShown = true;
-    } else if (!ttyOnly) {
-      this.stream.write(`${text}\n`);
-    }
+    this.terminal.status(text, ttyOnly);
   }
 
   private line(text: string): void {
-    this.clearBar();
-    this.stream.write(`${text}\n`);
-  }
-
-  private clearBar(): void {
-    if (this.tty && this.barShown) this.stream.write('\r\x1b[2K');
-    this.barShown = false;
+    this.terminal.line(text);
   }
 }
 

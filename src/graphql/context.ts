@@ -1,15 +1,22 @@
 import type { Logger } from 'pino';
 import type { EmbeddingService } from '../embedding/embedding-service.js';
+import type { IngestService } from '../ingest/ingest-service.js';
+import type { SearchService } from '../search/search-service.js';
+import type { KnowledgeStore } from '../store/knowledge-store.js';
 import type { HealthService } from '../server/health.js';
 
 /** Services every resolver may use. Built once at start-up; the per-request context only refers to them. */
 export interface Services {
   embeddings: EmbeddingService;
   health: HealthService;
+  ingest: IngestService;
+  search: SearchService;
+  /** Read access for document/page/photo queries. */
+  store: KnowledgeStore;
 }
 
 export interface GraphQLContext {
   services: Services;
-  limits: { maxUploadBytes: number };
+  limits: { maxUploadBytes: number; maxDocumentBytes: number };
   logger: Logger;
 }

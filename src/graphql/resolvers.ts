@@ -2,13 +2,34 @@
  * Resolvers: parse arguments, call a service, map the result. Nothing else lives here.
  */
 import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
-import type { Resolvers } from './__generated__/resolvers-types.js';
+import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
+import { InvalidInputError } from '../errors.js';
+import type { SearchFilter as StoreFilter, SourceKind as StoreSourceKind } from '../store/knowledge-store.js';
+import type { Resolvers, SearchFilter, SourceKind } from './__generated__/resolvers-types.js';
 import { readUpload } from './upload.js';
 
 const toEmbedding = (e: { vector: Float32Array; model: string }) => ({ vector: Array.from(e.vector), model: e.model, dim: e.vector.length });
 
+/** Files are served by this server under /files/<key>; keys are made by the blob store, never by users. */
+export const fileUrl = (key: string) => `/files/${key}`;
+
+const toSourceKind = (kind: string) => kind.toUpperCase() as SourceKind;
+
+function toStoreFilter(filter: SearchFilter | null | undefined): StoreFilter | undefined {
+  if (!filter) return undefined;
+  return {
+    ...(filter.documentIds ? { documentIds: filter.documentIds } : {}),
+    ...(filter.kinds ? { kinds: filter.kinds.map((k) => k.toLowerCase() as StoreSourceKind) } : {}),
+    ...(filter.metadata ? { metadata: filter.metadata } : {}),
+  };
+}
+
+const MAX_PAGE_SIZE = 100;
+
 export const resolvers: Resolvers = {
   Upload: GraphQLUpload,
+  JSON: GraphQLJSONObject,
+  DateTime: GraphQLDateTime,
   Query: {
     health: (_parent, _args, { services }) => services.health.report(),
     embedText: async (_parent, { texts }, { services }) => (await services.embeddings.embedTexts(texts)).map(toEmbedding),
@@ -16,5 +37,50 @@ export const resolvers: Resolvers = {
       const file = await readUpload(image, limits.maxUploadBytes);
       return toEmbedding(await services.embeddings.embedImage(file.bytes));
     },
+    search: async (_parent, { text, image, filter, limit }, { services, limits }) => {
+      const file = image ? await readUpload(image, limits.maxUploadBytes) : null;
+      return services.search.search({ text: text ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter), limit: limit ?? 10 });
+    },
+    document: (_parent, { id }, { services }) => services.store.getDocument(id),
+    photo: (_parent, { id }, { services }) => services.store.getPhoto(id),
+    documents: async (_parent, { first, after }, { services }) => {
+      const size = first ?? 20;
+      if (size < 1 || size > MAX_PAGE_SIZE) throw new InvalidInputError('INVALID_LIMIT', `first must be between 1 and ${MAX_PAGE_SIZE}; got ${size}.`);
+      const page = await services.store.listDocuments({ first: size, after: after ?? null });
+      return {
+        nodes: page.items,
+        edges: page.items.map((node) => ({ cursor: node.id, node })),
+        pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
+        totalCount: page.totalCount,
+      };
+    },
+  },
+  Mutation: {
+    ingestDocument: async (_parent, { file, input }, { services, limits, logger }) => {
+      const upload = await readUpload(file, limits.maxDocumentBytes);
+      const { document, created } = await services.ingest.ingestDocument({ bytes: upload.bytes, filename: upload.filename, title: input?.title ?? null, metadata: input?.metadata ?? null });
+      logger.info({ documentId: document.id, created, pages: document.pageCount }, created ? 'document ingested' : 'document already present');
+      return document;
+    },
+    ingestPhoto: async (_parent, { file, input }, { services, limits, logger }) => {
+      const upload = await readUpload(file, limits.maxUploadBytes);
+      const { photo, created } = await services.ingest.ingestPhoto({ bytes: upload.bytes, filename: upload.filename, caption: input?.caption ?? null, metadata: input?.metadata ?? null });
+      logger.info({ photoId: photo.id, created }, created ? 'photo ingested' : 'photo already present');
+      return photo;
+    },
+    deleteDocument: (_parent, { id }, { services }) => services.ingest.deleteDocument(id),
+    deletePhoto: (_parent, { id }, { services }) => services.ingest.deletePhoto(id),
+  },
+  Document: {
+    kind: (doc) => toSourceKind(doc.kind),
+    pages: (doc, _args, { services }) => services.store.getPages(doc.id),
+    url: (doc) => fileUrl(doc.blobKey),
+  },
+  Page: {
+    text: (page) => page.text,
+    thumbnailUrl: (page) => (page.thumbnailKey ? fileUrl(page.thumbnailKey) : null),
+  },
+  Photo: {
+    url: (photo) => fileUrl(photo.blobKey),
   },
 };

@@ -11,6 +11,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Logger } from 'pino';
+import { isBlobKey, type BlobStore } from '../blob/blob-store.js';
 import type { Config } from '../config.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
 import { resolvers } from '../graphql/resolvers.js';
@@ -18,11 +19,26 @@ import { loadTypeDefs } from '../graphql/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import { makeFormatError } from './format-error.js';
 
+const BLOB_TYPES: Record<string, string> = {
+  pdf: 'application/pdf',
+  md: 'text/plain; charset=utf-8',
+  html: 'text/plain; charset=utf-8', // never rendered as HTML from our origin
+  txt: 'text/plain; charset=utf-8',
+  jpg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+  avif: 'image/avif',
+  heic: 'image/heic',
+};
+
 const EXPLORER_HTML = readFileSync(new URL('./explorer.html', import.meta.url), 'utf8');
 
 export interface AppDeps {
   config: Config;
   services: Services;
+  blobs: BlobStore;
   metrics: Metrics;
   logger: Logger;
   httpServer: Server;
@@ -49,7 +65,7 @@ function httpErrorBody(code: string, message: string) {
   return { errors: [{ message, extensions: { code, category: code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT' } }] };
 }
 
-export async function createApp({ config, services, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
+export async function createApp({ config, services, blobs, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
   const apollo = new ApolloServer<GraphQLContext>({
     typeDefs: loadTypeDefs(),
     resolvers,
@@ -90,13 +106,28 @@ export async function createApp({ config, services, metrics, logger, httpServer 
   app.get('/', (_req, res) => {
     res.type('html').send(EXPLORER_HTML);
   });
+  // Original documents, page thumbnails and photos, by the keys the server made (never a path).
+  app.get('/files/:key', async (req, res) => {
+    const key = req.params.key;
+    const bytes = isBlobKey(key) ? await blobs.get(key) : null;
+    if (!bytes) return void res.status(404).json({ errors: [{ message: 'No such file.', extensions: { code: 'NOT_FOUND', category: 'NOT_FOUND' } }] });
+    res
+      .type(BLOB_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream')
+      .set({
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': "default-src 'none'; sandbox",
+        'Cache-Control': 'private, max-age=31536000, immutable',
+      })
+      .send(Buffer.from(bytes));
+  });
 
   app.use(
     '/graphql',
     express.json({ limit: config.http.maxRequestBytes }),
-    graphqlUploadExpress({ maxFileSize: config.limits.maxUploadBytes, maxFiles: config.limits.maxUploadFiles }),
+    // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
+    graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: config.limits.maxUploadFiles }),
     expressMiddleware(apollo, {
-      context: async () => ({ services, limits: { maxUploadBytes: config.limits.maxUploadBytes }, logger }),
+      context: async () => ({ services, limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes }, logger }),
     }),
   );
 

@@ -1,7 +1,6 @@
 /**
  * Readiness facts shared by GET /ready and the GraphQL `health` query.
  */
-import { access, constants } from 'node:fs/promises';
 import type { ClipEncoder, ModelInfo } from '../clip/clip-encoder.js';
 
 export interface StoreInfo {
@@ -19,19 +18,6 @@ export interface HealthReport {
   status: 'ok' | 'degraded' | 'shutting_down';
   model: ModelInfo;
   store: StoreInfo;
-}
-
-/** Until a knowledge store is configured, storage readiness is whether DATA_DIR is writable. */
-export function dataDirStatus(dataDir: string): StoreStatusSource {
-  return {
-    async storeStatus() {
-      const ready = await access(dataDir, constants.W_OK).then(
-        () => true,
-        () => false,
-      );
-      return { kind: 'none', ready, location: dataDir };
-    },
-  };
 }
 
 export class HealthService {

@@ -7,7 +7,8 @@
  * snippets are the search service's job.
  */
 
-export type DocumentKind = 'pdf' | 'markdown' | 'html' | 'text';
+/** 'image': a scanned page or a photo of a page uploaded as a one-page document. */
+export type DocumentKind = 'pdf' | 'markdown' | 'html' | 'text' | 'image';
 /** What a hit can point at, for filters: a page of a document of some kind, or a photo. */
 export type SourceKind = DocumentKind | 'photo';
 

@@ -1,8 +1,11 @@
 import type { UploadPromise } from '../upload.js';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
+import type { DocumentRecord, PageRecord, PhotoRecord } from '../../store/knowledge-store.js';
+import type { SearchHitView, SearchResultView } from '../../search/search-service.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -11,11 +14,50 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
+  /** An ISO 8601 date-time, UTC. */
+  DateTime: { input: string; output: string; }
+  /** A JSON object (document and photo metadata). */
+  JSON: { input: Record<string, unknown>; output: Record<string, unknown>; }
   /**
    * A file sent with the GraphQL multipart request spec
    * (https://github.com/jaydenseric/graphql-multipart-request-spec), as apollo-upload-client sends it.
    */
   Upload: { input: UploadPromise; output: UploadPromise; }
+};
+
+export type Document = {
+  __typename?: 'Document';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  kind: SourceKind;
+  metadata: Scalars['JSON']['output'];
+  mimeType: Scalars['String']['output'];
+  pageCount: Scalars['Int']['output'];
+  pages: Array<Page>;
+  title: Scalars['String']['output'];
+  /** The original file. */
+  url: Scalars['String']['output'];
+};
+
+export type DocumentConnection = {
+  __typename?: 'DocumentConnection';
+  edges: Array<DocumentEdge>;
+  nodes: Array<Document>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type DocumentEdge = {
+  __typename?: 'DocumentEdge';
+  cursor: Scalars['String']['output'];
+  node: Document;
+};
+
+export type DocumentInput = {
+  /** Free JSON object, filterable with SearchFilter.metadata. Identifiers in string values (part numbers) are matched exactly by search. */
+  metadata?: InputMaybe<Scalars['JSON']['input']>;
+  /** Overrides the title found in the file (PDF title, first heading) or its file name. */
+  title?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Embedding = {
@@ -36,6 +78,18 @@ export type Health = {
   store: StoreInfo;
 };
 
+export type MatchKind =
+  /** Across modalities: the query image matches the page's text, or the query text matches a page image or photo. */
+  | 'CROSS_MODAL'
+  /** An identifier in the query (part number, model, document code) appears exactly, ignoring case and separators. */
+  | 'IDENTIFIER'
+  /** BM25 keyword match over the page text or photo caption. */
+  | 'KEYWORD'
+  /** The query text means what a chunk of the page says (dense text embedding). */
+  | 'SEMANTIC'
+  /** The query image resembles the page image or photo. */
+  | 'VISUAL';
+
 export type ModelInfo = {
   __typename?: 'ModelInfo';
   /** Embedding size, read from the model graph itself. */
@@ -46,8 +100,81 @@ export type ModelInfo = {
   isTestModel: Scalars['Boolean']['output'];
 };
 
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Removes a document with every trace (pages, vectors, text, files). False if there was no such document. */
+  deleteDocument: Scalars['Boolean']['output'];
+  /** Removes a photo with its vectors and file. False if there was no such photo. */
+  deletePhoto: Scalars['Boolean']['output'];
+  /**
+   * Adds a document: PDF (text layer and rendered pages), Markdown, HTML, plain text, or an
+   * image of a page. The type is read from the file's bytes, not its name. The same file
+   * uploaded again returns the existing document and adds nothing.
+   */
+  ingestDocument: Document;
+  /** Adds a reference photo. The same file uploaded again returns the existing photo. */
+  ingestPhoto: Photo;
+};
+
+
+export type MutationDeleteDocumentArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationDeletePhotoArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationIngestDocumentArgs = {
+  file: Scalars['Upload']['input'];
+  input?: InputMaybe<DocumentInput>;
+};
+
+
+export type MutationIngestPhotoArgs = {
+  file: Scalars['Upload']['input'];
+  input?: InputMaybe<PhotoInput>;
+};
+
+export type Page = {
+  __typename?: 'Page';
+  number: Scalars['Int']['output'];
+  text?: Maybe<Scalars['String']['output']>;
+  /** A small image of the rendered page (PDFs and page images), served by this server. */
+  thumbnailUrl?: Maybe<Scalars['String']['output']>;
+};
+
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+export type Photo = {
+  __typename?: 'Photo';
+  caption?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  height: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  metadata: Scalars['JSON']['output'];
+  /** The original photo, served by this server. */
+  url?: Maybe<Scalars['String']['output']>;
+  width: Scalars['Int']['output'];
+};
+
+export type PhotoInput = {
+  caption?: InputMaybe<Scalars['String']['input']>;
+  metadata?: InputMaybe<Scalars['JSON']['input']>;
+};
+
 export type Query = {
   __typename?: 'Query';
+  /** A document by id, or null. */
+  document?: Maybe<Document>;
+  /** Documents, newest first. first: 1..100 (default 20); after: a cursor from pageInfo.endCursor. */
+  documents: DocumentConnection;
   /** CLIP image embedding of one uploaded image (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF). */
   embedImage: Embedding;
   /**
@@ -58,6 +185,26 @@ export type Query = {
   embedText: Array<Embedding>;
   /** Liveness, model and storage status (the same facts as GET /ready, for GraphQL clients). */
   health: Health;
+  /** A photo by id, or null. */
+  photo?: Maybe<Photo>;
+  /**
+   * Finds the pages and photos that match a text, a photo, or both. Signals (see MatchKind) are
+   * merged by reciprocal-rank fusion per page or photo. `noGoodMatch` is true when nothing
+   * found is convincing: no exact identifier, no page containing the query's words, and no
+   * visual/semantic match standing out from the rest. limit: 1..100.
+   */
+  search: SearchResult;
+};
+
+
+export type QueryDocumentArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryDocumentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -69,6 +216,55 @@ export type QueryEmbedImageArgs = {
 export type QueryEmbedTextArgs = {
   texts: Array<Scalars['String']['input']>;
 };
+
+
+export type QueryPhotoArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QuerySearchArgs = {
+  filter?: InputMaybe<SearchFilter>;
+  image?: InputMaybe<Scalars['Upload']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  text?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type SearchFilter = {
+  /** Only these documents (photos are excluded when set). */
+  documentIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Only these kinds of source. */
+  kinds?: InputMaybe<Array<SourceKind>>;
+  /** Every key must equal the document's or photo's metadata value. */
+  metadata?: InputMaybe<Scalars['JSON']['input']>;
+};
+
+export type SearchHit = {
+  __typename?: 'SearchHit';
+  document?: Maybe<Document>;
+  matchedBy: Array<MatchKind>;
+  page?: Maybe<Page>;
+  photo?: Maybe<Photo>;
+  /** Fused rank score: higher is better, comparable only within one result. */
+  score: Scalars['Float']['output'];
+  /** The passage that matched (or the photo caption). */
+  snippet?: Maybe<Scalars['String']['output']>;
+};
+
+export type SearchResult = {
+  __typename?: 'SearchResult';
+  hits: Array<SearchHit>;
+  noGoodMatch: Scalars['Boolean']['output'];
+};
+
+export type SourceKind =
+  | 'HTML'
+  /** A scanned page or a photo of a page ingested as a document. */
+  | 'IMAGE'
+  | 'MARKDOWN'
+  | 'PDF'
+  | 'PHOTO'
+  | 'TEXT';
 
 export type StoreInfo = {
   __typename?: 'StoreInfo';
@@ -154,12 +350,29 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  Document: ResolverTypeWrapper<DocumentRecord>;
+  DocumentConnection: ResolverTypeWrapper<Omit<DocumentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['DocumentEdge']>, nodes: Array<ResolversTypes['Document']> }>;
+  DocumentEdge: ResolverTypeWrapper<Omit<DocumentEdge, 'node'> & { node: ResolversTypes['Document'] }>;
+  DocumentInput: DocumentInput;
   Embedding: ResolverTypeWrapper<Embedding>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Health: ResolverTypeWrapper<Health>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
+  MatchKind: MatchKind;
   ModelInfo: ResolverTypeWrapper<ModelInfo>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Page: ResolverTypeWrapper<PageRecord>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
+  Photo: ResolverTypeWrapper<PhotoRecord>;
+  PhotoInput: PhotoInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SearchFilter: SearchFilter;
+  SearchHit: ResolverTypeWrapper<SearchHitView>;
+  SearchResult: ResolverTypeWrapper<SearchResultView>;
+  SourceKind: SourceKind;
   StoreInfo: ResolverTypeWrapper<StoreInfo>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Upload: ResolverTypeWrapper<Scalars['Upload']['output']>;
@@ -168,15 +381,58 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
+  DateTime: Scalars['DateTime']['output'];
+  Document: DocumentRecord;
+  DocumentConnection: Omit<DocumentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['DocumentEdge']>, nodes: Array<ResolversParentTypes['Document']> };
+  DocumentEdge: Omit<DocumentEdge, 'node'> & { node: ResolversParentTypes['Document'] };
+  DocumentInput: DocumentInput;
   Embedding: Embedding;
   Float: Scalars['Float']['output'];
   Health: Health;
+  ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  JSON: Scalars['JSON']['output'];
   ModelInfo: ModelInfo;
+  Mutation: Record<PropertyKey, never>;
+  Page: PageRecord;
+  PageInfo: PageInfo;
+  Photo: PhotoRecord;
+  PhotoInput: PhotoInput;
   Query: Record<PropertyKey, never>;
+  SearchFilter: SearchFilter;
+  SearchHit: SearchHitView;
+  SearchResult: SearchResultView;
   StoreInfo: StoreInfo;
   String: Scalars['String']['output'];
   Upload: Scalars['Upload']['output'];
+};
+
+export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
+  name: 'DateTime';
+}
+
+export type DocumentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Document'] = ResolversParentTypes['Document']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['SourceKind'], ParentType, ContextType>;
+  metadata?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  mimeType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pageCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  pages?: Resolver<Array<ResolversTypes['Page']>, ParentType, ContextType>;
+  title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DocumentConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DocumentConnection'] = ResolversParentTypes['DocumentConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['DocumentEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Document']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type DocumentEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DocumentEdge'] = ResolversParentTypes['DocumentEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Document'], ParentType, ContextType>;
 };
 
 export type EmbeddingResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Embedding'] = ResolversParentTypes['Embedding']> = {
@@ -191,16 +447,66 @@ export type HealthResolvers<ContextType = GraphQLContext, ParentType extends Res
   store?: Resolver<ResolversTypes['StoreInfo'], ParentType, ContextType>;
 };
 
+export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
+  name: 'JSON';
+}
+
 export type ModelInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ModelInfo'] = ResolversParentTypes['ModelInfo']> = {
   dim?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   isTestModel?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  deleteDocument?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDocumentArgs, 'id'>>;
+  deletePhoto?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePhotoArgs, 'id'>>;
+  ingestDocument?: Resolver<ResolversTypes['Document'], ParentType, ContextType, RequireFields<MutationIngestDocumentArgs, 'file'>>;
+  ingestPhoto?: Resolver<ResolversTypes['Photo'], ParentType, ContextType, RequireFields<MutationIngestPhotoArgs, 'file'>>;
+};
+
+export type PageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Page'] = ResolversParentTypes['Page']> = {
+  number?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  text?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  thumbnailUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type PhotoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Photo'] = ResolversParentTypes['Photo']> = {
+  caption?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  metadata?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  document?: Resolver<Maybe<ResolversTypes['Document']>, ParentType, ContextType, RequireFields<QueryDocumentArgs, 'id'>>;
+  documents?: Resolver<ResolversTypes['DocumentConnection'], ParentType, ContextType, Partial<QueryDocumentsArgs>>;
   embedImage?: Resolver<ResolversTypes['Embedding'], ParentType, ContextType, RequireFields<QueryEmbedImageArgs, 'image'>>;
   embedText?: Resolver<Array<ResolversTypes['Embedding']>, ParentType, ContextType, RequireFields<QueryEmbedTextArgs, 'texts'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
+  photo?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType, RequireFields<QueryPhotoArgs, 'id'>>;
+  search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'limit'>>;
+};
+
+export type SearchHitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SearchHit'] = ResolversParentTypes['SearchHit']> = {
+  document?: Resolver<Maybe<ResolversTypes['Document']>, ParentType, ContextType>;
+  matchedBy?: Resolver<Array<ResolversTypes['MatchKind']>, ParentType, ContextType>;
+  page?: Resolver<Maybe<ResolversTypes['Page']>, ParentType, ContextType>;
+  photo?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  snippet?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type SearchResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SearchResult'] = ResolversParentTypes['SearchResult']> = {
+  hits?: Resolver<Array<ResolversTypes['SearchHit']>, ParentType, ContextType>;
+  noGoodMatch?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type StoreInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StoreInfo'] = ResolversParentTypes['StoreInfo']> = {
@@ -214,10 +520,21 @@ export interface UploadScalarConfig extends GraphQLScalarTypeConfig<ResolversTyp
 }
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  DateTime?: GraphQLScalarType;
+  Document?: DocumentResolvers<ContextType>;
+  DocumentConnection?: DocumentConnectionResolvers<ContextType>;
+  DocumentEdge?: DocumentEdgeResolvers<ContextType>;
   Embedding?: EmbeddingResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
+  JSON?: GraphQLScalarType;
   ModelInfo?: ModelInfoResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  Page?: PageResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
+  Photo?: PhotoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SearchHit?: SearchHitResolvers<ContextType>;
+  SearchResult?: SearchResultResolvers<ContextType>;
   StoreInfo?: StoreInfoResolvers<ContextType>;
   Upload?: GraphQLScalarType;
 };

@@ -1,0 +1,131 @@
+/**
+ * `fieldscope ingest <files or folders…>`: adds files to the knowledge base in DATA_DIR, one
+ * line per item (ingested / duplicate / failed and why), a progress bar on a terminal, and a
+ * summary. Safe to rerun: files already present are reported as duplicates. Exits non-zero
+ * only when it cannot run at all (configuration, model, store); a bad file is reported and
+ * skipped.
+ *
+ * Images become reference photos (a `captions.json` beside them gives captions and metadata,
+ * as in demo/photos); everything else is ingested as a document.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.js';
+import { isAppError } from '../errors.js';
+import { detectFileType } from '../ingest/detect.js';
+import { createLogger } from '../observability/logger.js';
+import { createCore } from '../server/core.js';
+import { TerminalStatus, type OutStream } from './terminal.js';
+
+const USAGE = `Usage: fieldscope ingest <files or folders…> [--images-as-documents]
+
+Adds documents (PDF, Markdown, HTML, text) and photos to the knowledge base in DATA_DIR.
+Folders are walked recursively. Images become reference photos; a captions.json beside them
+({"valve.jpg": {"caption": "...", "metadata": {...}}}) gives their captions.
+  --images-as-documents   ingest images as one-page scanned documents instead of photos
+`;
+
+export interface IngestCommandIO {
+  stdout: OutStream;
+  stderr: OutStream;
+  env: NodeJS.ProcessEnv;
+}
+
+type Outcome = 'ingested' | 'duplicate' | 'failed';
+
+async function collectFiles(inputs: string[]): Promise<{ files: string[]; missing: string[] }> {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const walk = async (p: string): Promise<void> => {
+    const s = await stat(p).catch(() => null);
+    if (!s) return void missing.push(p);
+    if (s.isFile()) return void files.push(p);
+    if (!s.isDirectory()) return;
+    for (const entry of (await readdir(p)).sort()) {
+      if (entry.startsWith('.') || entry === 'captions.json') continue;
+      await walk(path.join(p, entry));
+    }
+  };
+  for (const input of inputs) await walk(path.resolve(input));
+  return { files, missing };
+}
+
+async function captionsFor(file: string, cache: Map<string, Record<string, unknown>>): Promise<{ caption: string | null; metadata: Record<string, unknown> }> {
+  const dir = path.dirname(file);
+  if (!cache.has(dir)) {
+    const text = await readFile(path.join(dir, 'captions.json'), 'utf8').catch(() => '{}');
+    cache.set(dir, JSON.parse(text) as Record<string, unknown>);
+  }
+  const entry = cache.get(dir)![path.basename(file)];
+  if (typeof entry === 'string') return { caption: entry, metadata: {} };
+  if (entry && typeof entry === 'object') {
+    const e = entry as { caption?: unknown; metadata?: unknown };
+    return { caption: typeof e.caption === 'string' ? e.caption : null, metadata: (e.metadata as Record<string, unknown>) ?? {} };
+  }
+  return { caption: null, metadata: {} };
+}
+
+export async function runIngestCommand(argv: string[], io: Partial<IngestCommandIO> = {}): Promise<number> {
+  const out: IngestCommandIO = { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr, env: io.env ?? process.env };
+  let values: { help?: boolean; 'images-as-documents'?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' }, 'images-as-documents': { type: 'boolean' } } }));
+  } catch (error) {
+    out.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) return void out.stdout.write(USAGE), 0;
+  if (positionals.length === 0) return void out.stderr.write(USAGE), 2;
+
+  let core: Awaited<ReturnType<typeof createCore>>;
+  try {
+    const config = loadConfig(out.env);
+    // Logs go to stderr at warn level: stdout carries the per-item report.
+    core = await createCore(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
+  } catch (error) {
+    out.stderr.write(`fieldscope ingest cannot run: ${isAppError(error) ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+
+  const terminal = new TerminalStatus(out.stdout);
+  const counts: Record<Outcome, number> = { ingested: 0, duplicate: 0, failed: 0 };
+  const captionCache = new Map<string, Record<string, unknown>>();
+  try {
+    const { files, missing } = await collectFiles(positionals);
+    for (const m of missing) {
+      terminal.line(`failed     ${m}: no such file or folder`);
+      counts.failed++;
+    }
+    const started = Date.now();
+    for (const [index, file] of files.entries()) {
+      const name = path.relative(process.cwd(), file) || file;
+      terminal.status(terminal.bar(index, files.length, `${index}/${files.length}  ${name}`), true);
+      try {
+        const bytes = await readFile(file);
+        const isImage = bytes.length > 0 && detectFileType(bytes, file).kind === 'image';
+        if (isImage && !values['images-as-documents']) {
+          const { caption, metadata } = await captionsFor(file, captionCache);
+          const { photo, created } = await core.services.ingest.ingestPhoto({ bytes, filename: path.basename(file), caption, metadata });
+          counts[created ? 'ingested' : 'duplicate']++;
+          terminal.line(`${created ? 'ingested ' : 'duplicate'}  ${name}  photo ${photo.id}${caption ? `: ${caption.slice(0, 60)}` : ''}`);
+        } else {
+          const { document, created } = await core.services.ingest.ingestDocument({ bytes, filename: path.basename(file) });
+          counts[created ? 'ingested' : 'duplicate']++;
+          terminal.line(`${created ? 'ingested ' : 'duplicate'}  ${name}  "${document.title}", ${document.pageCount} page${document.pageCount === 1 ? '' : 's'} (${document.id})`);
+        }
+      } catch (error) {
+        counts.failed++;
+        const why = isAppError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+        terminal.line(`failed     ${name}: ${why}`);
+      }
+    }
+    terminal.clear();
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    out.stdout.write(`${counts.ingested} ingested, ${counts.duplicate} duplicate, ${counts.failed} failed (${files.length} files in ${seconds} s)\n`);
+    return 0;
+  } finally {
+    await core.close();
+  }
+}

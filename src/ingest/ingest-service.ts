@@ -1,0 +1,272 @@
+/**
+ * Ingestion: an untrusted file → pages → chunks and embeddings → the knowledge store, all or
+ * nothing, keyed by content hash so the same file never lands twice.
+ *
+ * Order matters for crash safety: files go to the content-addressed blob store first (a crash
+ * there leaves only unreferenced blobs), then one store transaction writes every record. A
+ * failed transaction removes the blobs it alone would have referenced.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { BlobStore } from '../blob/blob-store.js';
+import type { ClipEncoder } from '../clip/clip-encoder.js';
+import { inspectImage } from '../clip/image-decode.js';
+import { InvalidInputError, TooLargeError } from '../errors.js';
+import { extractIdentifiers } from '../search/identifiers.js';
+import type { ChunkInput, DocumentKind, DocumentRecord, JsonObject, KnowledgeStore, NewPage, PhotoRecord } from '../store/knowledge-store.js';
+import { chunkText } from './chunk.js';
+import { detectFileType } from './detect.js';
+import { InvalidDocumentError } from './errors.js';
+import type { ExtractedDocument } from './extracted.js';
+import { extractPdf } from './pdf.js';
+import { extractTextDocument } from './sections.js';
+
+export interface IngestLimits {
+  maxDocumentBytes: number;
+  maxPages: number;
+  maxImageBytes: number;
+  maxImagePixels: number;
+}
+
+export interface IngestSettings extends IngestLimits {
+  /** Long side of the page render the image encoder sees (before padding to a square). */
+  renderLongSide: number;
+  thumbnailLongSide: number;
+  /** CLIP's window without start/end tokens. */
+  chunkTokens: number;
+  chunkOverlapTokens: number;
+}
+
+export const DEFAULT_INGEST_SETTINGS: IngestSettings = {
+  maxDocumentBytes: 100 * 1024 * 1024,
+  maxPages: 2000,
+  maxImageBytes: 20 * 1024 * 1024,
+  maxImagePixels: 50_000_000,
+  renderLongSide: 448,
+  thumbnailLongSide: 320,
+  chunkTokens: 75,
+  chunkOverlapTokens: 16,
+};
+
+export interface DocumentUpload {
+  bytes: Uint8Array;
+  filename?: string;
+  title?: string | null;
+  metadata?: JsonObject | null;
+}
+
+export interface PhotoUpload {
+  bytes: Uint8Array;
+  filename?: string;
+  caption?: string | null;
+  metadata?: JsonObject | null;
+}
+
+const MIME: Record<string, string> = {
+  pdf: 'application/pdf',
+  markdown: 'text/markdown',
+  html: 'text/html',
+  text: 'text/plain',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+  avif: 'image/avif',
+  heif: 'image/heif',
+};
+const EXTENSION: Record<string, string> = { pdf: 'pdf', markdown: 'md', html: 'html', text: 'txt', jpeg: 'jpg', png: 'png', webp: 'webp', gif: 'gif', tiff: 'tiff', avif: 'avif', heif: 'heic' };
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function validMetadata(metadata: JsonObject | null | undefined): JsonObject {
+  if (metadata === null || metadata === undefined) return {};
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidInputError('INVALID_METADATA', 'metadata must be a JSON object.');
+  if (JSON.stringify(metadata).length > 16_384) throw new InvalidInputError('INVALID_METADATA', 'metadata is larger than 16 KB.');
+  return metadata;
+}
+
+/** Identifiers given as metadata values (e.g. {"partNumber": "4471-B"}) count as found on the item. */
+function metadataIdentifiers(metadata: JsonObject): string[] {
+  return Object.values(metadata).flatMap((v) => (typeof v === 'string' ? extractIdentifiers(v) : []));
+}
+
+export class IngestService {
+  constructor(
+    private readonly encoder: ClipEncoder,
+    private readonly store: KnowledgeStore,
+    private readonly blobs: BlobStore,
+    private readonly settings: IngestSettings = DEFAULT_INGEST_SETTINGS,
+  ) {}
+
+  async ingestDocument(upload: DocumentUpload): Promise<{ document: DocumentRecord; created: boolean }> {
+    const { bytes } = upload;
+    if (bytes.length > this.settings.maxDocumentBytes) {
+      throw new TooLargeError('PAYLOAD_TOO_LARGE', `The document is ${bytes.length} bytes; the limit is ${this.settings.maxDocumentBytes}.`, {
+        details: { limitBytes: this.settings.maxDocumentBytes },
+      });
+    }
+    const metadata = validMetadata(upload.metadata);
+    const contentHash = sha256(bytes);
+    const existing = await this.store.findDocumentByHash(contentHash);
+    if (existing) return { document: existing, created: false };
+
+    const detected = detectFileType(bytes, upload.filename);
+    const { kind, format, extracted } = await this.extract(bytes, detected);
+    if (extracted.pages.length === 0 || extracted.pages.every((p) => !p.text.trim() && !p.image)) {
+      throw new InvalidDocumentError('The document has no text and no pages to index.');
+    }
+
+    // Embeddings first (the slow part), so a failure here writes nothing at all.
+    const chunkTexts = extracted.pages.map((p) => this.chunk(p.text));
+    const flat = chunkTexts.flat();
+    const chunkVectors = flat.length > 0 ? await this.encoder.embedTexts(flat, { priority: 'background' }) : [];
+    const pageImages = await Promise.all(extracted.pages.map((p) => (p.image ? this.squarePage(p.image) : null)));
+    const withImage = pageImages.filter((x): x is Uint8Array => x !== null);
+    const imageVectors = withImage.length > 0 ? await this.encoder.embedImages(withImage) : [];
+
+    const written: string[] = [];
+    const put = async (data: Uint8Array, ext: string) => {
+      const key = await this.blobs.put(data, ext);
+      written.push(key);
+      return key;
+    };
+    try {
+      const blobKey = await put(bytes, EXTENSION[format]!);
+      let chunkAt = 0;
+      let imageAt = 0;
+      const pages: NewPage[] = [];
+      for (const [i, page] of extracted.pages.entries()) {
+        const texts = chunkTexts[i]!;
+        const chunks: ChunkInput[] = texts.map((text) => ({ text, vector: chunkVectors[chunkAt++]! }));
+        pages.push({
+          number: page.number,
+          text: page.text,
+          thumbnailKey: page.thumbnail ? await put(page.thumbnail, 'webp') : null,
+          imageVector: pageImages[i] ? imageVectors[imageAt++]! : null,
+          chunks,
+          identifiers: extractIdentifiers(page.text),
+        });
+      }
+      if (pages[0]) pages[0].identifiers = [...new Set([...pages[0].identifiers, ...metadataIdentifiers(metadata)])];
+      const title = (upload.title?.trim() || extracted.title?.trim() || (upload.filename ? path.parse(upload.filename).name : '') || 'Untitled').slice(0, 500);
+      const document: DocumentRecord = {
+        id: randomUUID(),
+        title,
+        kind,
+        mimeType: MIME[format]!,
+        contentHash,
+        byteSize: bytes.length,
+        pageCount: pages.length,
+        metadata,
+        blobKey,
+        createdAt: new Date().toISOString(),
+      };
+      return await this.store.addDocument({ document, pages });
+    } catch (error) {
+      await this.releaseBlobs(written);
+      throw error;
+    }
+  }
+
+  async ingestPhoto(upload: PhotoUpload): Promise<{ photo: PhotoRecord; created: boolean }> {
+    const { bytes } = upload;
+    const info = await inspectImage(bytes, { maxBytes: this.settings.maxImageBytes, maxPixels: this.settings.maxImagePixels });
+    const metadata = validMetadata(upload.metadata);
+    const caption = upload.caption?.trim() ? upload.caption.trim().slice(0, 2000) : null;
+    const contentHash = sha256(bytes);
+    const existing = await this.store.findPhotoByHash(contentHash);
+    if (existing) return { photo: existing, created: false };
+
+    const [imageVector] = await this.encoder.embedImages([bytes]);
+    const captionChunks = caption ? this.chunk(caption) : [];
+    const captionVectors = captionChunks.length > 0 ? await this.encoder.embedTexts(captionChunks, { priority: 'background' }) : [];
+    const written: string[] = [];
+    try {
+      const blobKey = await this.blobs.put(bytes, EXTENSION[info.format] ?? 'bin');
+      written.push(blobKey);
+      const photo: PhotoRecord = {
+        id: randomUUID(),
+        caption,
+        metadata,
+        contentHash,
+        mimeType: MIME[info.format] ?? 'application/octet-stream',
+        width: info.width,
+        height: info.height,
+        blobKey,
+        createdAt: new Date().toISOString(),
+      };
+      return await this.store.addPhoto({
+        photo,
+        imageVector: imageVector!,
+        chunks: captionChunks.map((text, i) => ({ text, vector: captionVectors[i]! })),
+        identifiers: [...new Set([...(caption ? extractIdentifiers(caption) : []), ...metadataIdentifiers(metadata)])],
+      });
+    } catch (error) {
+      await this.releaseBlobs(written);
+      throw error;
+    }
+  }
+
+  /** Deletes the document's records, then the files no other record uses. */
+  async deleteDocument(id: string): Promise<boolean> {
+    const removed = await this.store.deleteDocument(id);
+    if (!removed) return false;
+    await this.releaseBlobs(removed.blobKeys);
+    return true;
+  }
+
+  async deletePhoto(id: string): Promise<boolean> {
+    const removed = await this.store.deletePhoto(id);
+    if (!removed) return false;
+    await this.releaseBlobs(removed.blobKeys);
+    return true;
+  }
+
+  private async extract(bytes: Uint8Array, detected: ReturnType<typeof detectFileType>): Promise<{ kind: DocumentKind; format: string; extracted: ExtractedDocument }> {
+    const limits = { maxPages: this.settings.maxPages };
+    switch (detected.kind) {
+      case 'pdf':
+        return {
+          kind: 'pdf',
+          format: 'pdf',
+          extracted: await extractPdf(bytes, { ...limits, renderLongSide: this.settings.renderLongSide, thumbnailLongSide: this.settings.thumbnailLongSide }),
+        };
+      case 'image': {
+        // A scan or a photo of a page: one page, searchable by image.
+        await inspectImage(bytes, { maxBytes: this.settings.maxImageBytes, maxPixels: this.settings.maxImagePixels });
+        const thumbnail = await sharp(bytes).rotate().resize(this.settings.thumbnailLongSide, this.settings.thumbnailLongSide, { fit: 'inside' }).webp().toBuffer();
+        return { kind: 'image', format: detected.format, extracted: { title: null, pages: [{ number: 1, text: '', image: bytes, thumbnail }] } };
+      }
+      case 'markdown':
+      case 'html':
+      case 'text':
+        // Decodes strictly: invalid UTF-8 is refused (INVALID_ENCODING), not silently replaced.
+        return { kind: detected.kind, format: detected.kind, extracted: extractTextDocument(bytes, detected.kind, limits) };
+    }
+  }
+
+  private chunk(text: string): string[] {
+    return chunkText(text, {
+      maxTokens: this.settings.chunkTokens,
+      overlapTokens: this.settings.chunkOverlapTokens,
+      countTokens: (s) => this.encoder.countTokens(s),
+    });
+  }
+
+  /**
+   * CLIP centre-crops to a square, which would cut the top and bottom off a portrait page:
+   * pad the page to a white square instead, so the whole page is seen.
+   */
+  private async squarePage(png: Uint8Array): Promise<Uint8Array> {
+    const side = this.settings.renderLongSide;
+    return sharp(png).resize(side, side, { fit: 'contain', background: { r: 255, g: 255, b: 255 } }).png().toBuffer();
+  }
+
+  private async releaseBlobs(keys: string[]): Promise<void> {
+    for (const key of new Set(keys)) {
+      if (!(await this.store.isBlobReferenced(key))) await this.blobs.delete(key);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The product's core, built from the configuration: CLIP encoder, knowledge store, blob store
+ * and the services on top. Shared by the HTTP server and the CLI (ingest), so both run exactly
+ * the same code against the same DATA_DIR.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { DiskBlobStore } from '../blob/blob-store.js';
+import { OnnxClipEncoder } from '../clip/clip-encoder.js';
+import { resolveModelFolder } from '../clip/model-files.js';
+import type { Config } from '../config.js';
+import { EmbeddingService } from '../embedding/embedding-service.js';
+import type { Services } from '../graphql/context.js';
+import { DEFAULT_INGEST_SETTINGS, IngestService } from '../ingest/ingest-service.js';
+import { resolveModelChoice } from '../models/resolve-model.js';
+import type { Metrics } from '../observability/metrics.js';
+import { SearchService } from '../search/search-service.js';
+import { SqliteKnowledgeStore } from '../store/sqlite/sqlite-knowledge-store.js';
+import { HealthService } from './health.js';
+
+export interface Core {
+  encoder: OnnxClipEncoder;
+  store: SqliteKnowledgeStore;
+  blobs: DiskBlobStore;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export async function createCore(config: Config, logger: Logger, metrics?: Metrics): Promise<Core> {
+  await mkdir(config.dataDir, { recursive: true });
+  const choice = await resolveModelChoice({
+    clipModel: config.models.clipModel,
+    modelsDir: config.models.dir,
+    autoPull: config.models.autoPull,
+    fallbackToTestModel: config.models.fallbackToTestModel,
+    baseUrl: config.models.baseUrl,
+    manifestsDir: config.models.manifestsDir,
+    logger,
+  });
+  const spec = await resolveModelFolder(choice.dir, config.models.variant);
+  const encoder = await OnnxClipEncoder.load(spec, {
+    ...config.encoder,
+    imageLimits: { maxBytes: config.limits.maxUploadBytes, maxPixels: config.limits.maxImagePixels },
+    isTestModel: choice.isTestModel,
+    ...(metrics ? { observer: metrics, onBatch: (kind, size) => metrics.batchSize.observe({ encoder: kind }, size) } : {}),
+  });
+  logger.info({ model: encoder.model, dir: spec.dir }, 'CLIP model loaded');
+
+  const store = new SqliteKnowledgeStore({ file: path.join(config.dataDir, 'fieldscope.db'), dim: encoder.model.dim, modelId: encoder.model.id });
+  try {
+    await store.init();
+  } catch (error) {
+    await encoder.close();
+    throw error;
+  }
+  const blobs = new DiskBlobStore(path.join(config.dataDir, 'blobs'));
+  const ingest = new IngestService(encoder, store, blobs, {
+    ...DEFAULT_INGEST_SETTINGS,
+    maxDocumentBytes: config.limits.maxDocumentBytes,
+    maxPages: config.limits.maxDocumentPages,
+    maxImageBytes: config.limits.maxUploadBytes,
+    maxImagePixels: config.limits.maxImagePixels,
+  });
+  const services: Services = {
+    embeddings: new EmbeddingService(encoder, config.limits),
+    health: new HealthService(encoder, store),
+    ingest,
+    search: new SearchService(encoder, store),
+    store,
+  };
+  return {
+    encoder,
+    store,
+    blobs,
+    services,
+    async close() {
+      await encoder.close();
+      await store.close();
+    },
+  };
+}

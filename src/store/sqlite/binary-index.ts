@@ -1,0 +1,289 @@
+/**
+ * The in-memory coarse index of one vector space: one bit per dimension (is the component above
+ * the space's centre?) for every stored vector, plus who owns it, so that filters apply inside
+ * the scan instead of after it.
+ *
+ * Search is three passes, each over fewer rows:
+ *   1. Hamming distance from the query's bits to every code (WebAssembly SIMD; ~2 ms per 400k
+ *      codes of 512 bits), keeping the `coarseK` nearest allowed rows;
+ *   2. an asymmetric estimate of the dot product (the float query against ±1 codes, through a
+ *      256-entry table per code byte), keeping the `refineK` best;
+ *   3. exact cosine from the stored float vectors — done by the caller, in SQLite.
+ * Why centred bits: CLIP embeddings of one modality share a large common component, so raw
+ * sign bits are nearly identical for every vector; bits relative to the mean carry the
+ * differences. Pure: no I/O; the SQLite side loads and persists the codes (vector-space.ts).
+ */
+import type { SourceKind } from '../knowledge-store.js';
+import { createJsHammingScan, createSimdHammingScan, createWasmMemory, type HammingScan } from './hamming-kernel.js';
+
+/** Kind codes stored per row, so a `kinds` filter is a bit mask. */
+export const KIND_CODES: Readonly<Record<SourceKind, number>> = { pdf: 0, markdown: 1, html: 2, text: 3, image: 4, photo: 5 };
+export const ALL_KINDS_MASK = Object.values(KIND_CODES).reduce((mask, code) => mask | (1 << code), 0);
+
+/**
+ * Which rows a search may return. `kindMask` has bit `KIND_CODES[kind]` set for allowed kinds;
+ * `documents`/`photos` are bitmaps indexed by the owner's internal sequence number, or null
+ * when every owner of that sort is allowed.
+ */
+export interface RowFilter {
+  kindMask: number;
+  documents: Uint8Array | null;
+  photos: Uint8Array | null;
+}
+
+export interface IndexRow {
+  rowId: number;
+  targetId: number;
+  /** Internal sequence number of the owning document (> 0) or, negated, of the photo (< 0). */
+  owner: number;
+  kind: number;
+  code: Uint8Array;
+}
+
+export interface IndexCandidates {
+  rowIds: number[];
+  targetIds: number[];
+  /** True when every allowed row is among the candidates (the caller's rescoring is then exact). */
+  complete: boolean;
+}
+
+/** Bits of `vector - center`, least significant bit first, `ceil(dim / 8)` bytes. */
+export function quantize(vector: Float32Array, center: Float32Array | null): Uint8Array {
+  const code = new Uint8Array(Math.ceil(vector.length / 8));
+  for (let i = 0; i < vector.length; i++) {
+    if (vector[i]! - (center ? center[i]! : 0) > 0) code[i >>> 3]! |= 1 << (i & 7);
+  }
+  return code;
+}
+
+const PAGE = 65536;
+const MIN_CAPACITY = 1024;
+
+export class BinaryCodeIndex {
+  readonly codeBytes: number;
+  /** 128-bit lanes per stored code (codes are zero-padded to whole lanes). */
+  readonly lanes: number;
+  private readonly stride: number;
+  private readonly codesOffset: number;
+  private readonly memory = createWasmMemory(1);
+  private readonly scan: HammingScan;
+  readonly usesSimd: boolean;
+
+  private count = 0;
+  private dead = 0;
+  private capacity = 0;
+  private rowIds = new Float64Array(0);
+  private targetIds = new Float64Array(0);
+  private owners = new Int32Array(0);
+  private kinds = new Uint8Array(0);
+  private alive = new Uint8Array(0);
+
+  constructor(
+    readonly dim: number,
+    options: { simd?: boolean } = {},
+  ) {
+    this.codeBytes = Math.ceil(dim / 8);
+    this.lanes = Math.ceil(this.codeBytes / 16);
+    this.stride = this.lanes * 16;
+    this.codesOffset = this.stride;
+    const simd = options.simd === false ? null : createSimdHammingScan(this.memory);
+    this.usesSimd = simd !== null;
+    this.scan = simd ?? createJsHammingScan(this.memory);
+  }
+
+  /** Live rows. */
+  get size(): number {
+    return this.count - this.dead;
+  }
+
+  /** Largest row id loaded so far (0 when empty): rows are added in increasing id order. */
+  get maxRowId(): number {
+    return this.count === 0 ? 0 : this.rowIds[this.count - 1]!;
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.dead = 0;
+  }
+
+  add(row: IndexRow): void {
+    if (row.rowId <= this.maxRowId) throw new Error(`index rows must come in increasing id order (${row.rowId} after ${this.maxRowId})`);
+    if (row.code.length !== this.codeBytes) throw new Error(`code of ${row.code.length} bytes, expected ${this.codeBytes}`);
+    this.ensureCapacity(this.count + 1);
+    const i = this.count++;
+    this.rowIds[i] = row.rowId;
+    this.targetIds[i] = row.targetId;
+    this.owners[i] = row.owner;
+    this.kinds[i] = row.kind;
+    this.alive[i] = 1;
+    const bytes = new Uint8Array(this.memory.buffer, this.codesOffset + i * this.stride, this.stride);
+    bytes.fill(0);
+    bytes.set(row.code);
+  }
+
+  /** Forgets rows (deleted records); unknown ids are ignored. */
+  remove(rowIds: Iterable<number>): void {
+    for (const id of rowIds) {
+      const i = this.find(id);
+      if (i >= 0 && this.alive[i] === 1) {
+        this.alive[i] = 0;
+        this.dead++;
+      }
+    }
+    if (this.dead > MIN_CAPACITY && this.dead * 4 > this.count) this.compact();
+  }
+
+  /**
+   * The rows most likely nearest to `query` among those `filter` allows: `coarseK` by Hamming
+   * distance, then the `refineK` best of those by the asymmetric estimate.
+   * @param query the query vector minus the space's centre
+   */
+  candidates(query: Float32Array, filter: RowFilter | null, coarseK: number, refineK: number): IndexCandidates {
+    if (query.length !== this.dim) throw new Error(`query of ${query.length} dimensions, expected ${this.dim}`);
+    const n = this.count;
+    const allowed = this.allowedPredicate(filter);
+    const outOffset = this.codesOffset + this.capacity * this.stride;
+    const queryBytes = new Uint8Array(this.memory.buffer, 0, this.stride);
+    queryBytes.fill(0);
+    queryBytes.set(quantize(query, null));
+    if (n > 0) this.scan(this.codesOffset, n, this.lanes, 0, outOffset);
+    const distances = new Uint16Array(this.memory.buffer, outOffset, n);
+
+    // Pass 1: a histogram of distances gives the cut-off for the coarseK nearest, in O(n).
+    const histogram = new Uint32Array(this.lanes * 128 + 1);
+    let allowedCount = 0;
+    for (let i = 0; i < n; i++) {
+      if (allowed(i)) {
+        histogram[distances[i]!]!++;
+        allowedCount++;
+      }
+    }
+    const take = Math.min(coarseK, allowedCount);
+    let cutoff = 0;
+    let below = 0;
+    while (cutoff < histogram.length && below + histogram[cutoff]! < take) below += histogram[cutoff++]!;
+    let atCutoff = take - below;
+    const coarse = new Int32Array(take);
+    let c = 0;
+    for (let i = 0; i < n && c < take; i++) {
+      const d = distances[i]!;
+      if (d > cutoff || !allowed(i)) continue;
+      if (d === cutoff) {
+        if (atCutoff === 0) continue;
+        atCutoff--;
+      }
+      coarse[c++] = i;
+    }
+
+    // Pass 2: asymmetric scores (float query · ±1 code) for the coarse candidates.
+    let chosen: Int32Array = coarse;
+    if (take > refineK) {
+      const table = this.lookupTable(query);
+      const bytes = new Uint8Array(this.memory.buffer);
+      const scores = new Float64Array(take);
+      for (let k = 0; k < take; k++) {
+        let s = 0;
+        const base = this.codesOffset + coarse[k]! * this.stride;
+        for (let b = 0; b < this.codeBytes; b++) s += table[(b << 8) | bytes[base + b]!]!;
+        scores[k] = s;
+      }
+      const threshold = Float64Array.from(scores).sort()[take - refineK]!;
+      chosen = new Int32Array(refineK);
+      let r = 0;
+      for (let k = 0; k < take && r < refineK; k++) if (scores[k]! > threshold) chosen[r++] = coarse[k]!;
+      for (let k = 0; k < take && r < refineK; k++) if (scores[k] === threshold) chosen[r++] = coarse[k]!;
+    }
+    const rowIds: number[] = new Array<number>(chosen.length);
+    const targetIds: number[] = new Array<number>(chosen.length);
+    for (let k = 0; k < chosen.length; k++) {
+      rowIds[k] = this.rowIds[chosen[k]!]!;
+      targetIds[k] = this.targetIds[chosen[k]!]!;
+    }
+    return { rowIds, targetIds, complete: chosen.length === allowedCount };
+  }
+
+  private allowedPredicate(filter: RowFilter | null): (i: number) => boolean {
+    const alive = this.alive;
+    if (!filter) return (i) => alive[i] === 1;
+    const { kindMask, documents, photos } = filter;
+    const owners = this.owners;
+    const kinds = this.kinds;
+    return (i) => {
+      if (alive[i] !== 1 || ((kindMask >>> kinds[i]!) & 1) === 0) return false;
+      const owner = owners[i]!;
+      if (owner > 0) return documents === null || documents[owner] === 1;
+      return photos === null || photos[-owner] === 1;
+    };
+  }
+
+  /** table[b * 256 + v] = Σ over the 8 dimensions of byte b of (bit set ? +q : −q). */
+  private lookupTable(query: Float32Array): Float32Array {
+    const table = new Float32Array(this.codeBytes * 256);
+    for (let b = 0; b < this.codeBytes; b++) {
+      const base = b << 8;
+      let negatives = 0;
+      for (let j = 0; j < 8; j++) negatives -= query[b * 8 + j] ?? 0;
+      table[base] = negatives;
+      for (let v = 1; v < 256; v++) {
+        const low = v & -v;
+        const j = 31 - Math.clz32(low);
+        table[base + v] = table[base + (v ^ low)]! + 2 * (query[b * 8 + j] ?? 0);
+      }
+    }
+    return table;
+  }
+
+  private find(rowId: number): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.rowIds[mid]!;
+      if (v === rowId) return mid;
+      if (v < rowId) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  private compact(): void {
+    const bytes = new Uint8Array(this.memory.buffer);
+    let w = 0;
+    for (let r = 0; r < this.count; r++) {
+      if (this.alive[r] !== 1) continue;
+      if (w !== r) {
+        this.rowIds[w] = this.rowIds[r]!;
+        this.targetIds[w] = this.targetIds[r]!;
+        this.owners[w] = this.owners[r]!;
+        this.kinds[w] = this.kinds[r]!;
+        this.alive[w] = 1;
+        bytes.copyWithin(this.codesOffset + w * this.stride, this.codesOffset + r * this.stride, this.codesOffset + (r + 1) * this.stride);
+      }
+      w++;
+    }
+    this.count = w;
+    this.dead = 0;
+  }
+
+  private ensureCapacity(needed: number): void {
+    if (needed <= this.capacity) return;
+    const capacity = Math.max(needed, this.capacity * 2, MIN_CAPACITY);
+    // Codes, then scratch for one u16 distance per code.
+    const bytes = this.codesOffset + capacity * this.stride + capacity * 2;
+    const pages = Math.ceil(bytes / PAGE);
+    const current = this.memory.buffer.byteLength / PAGE;
+    if (pages > current) this.memory.grow(pages - current);
+    this.rowIds = grow(this.rowIds, capacity, Float64Array);
+    this.targetIds = grow(this.targetIds, capacity, Float64Array);
+    this.owners = grow(this.owners, capacity, Int32Array);
+    this.kinds = grow(this.kinds, capacity, Uint8Array);
+    this.alive = grow(this.alive, capacity, Uint8Array);
+    this.capacity = capacity;
+  }
+}
+
+function grow<T extends Float64Array | Int32Array | Uint8Array>(array: T, capacity: number, Ctor: new (n: number) => T): T {
+  const next = new Ctor(capacity);
+  next.set(array);
+  return next;
+}

@@ -1,0 +1,160 @@
+/**
+ * Numbered schema migrations of the SQLite knowledge store, recorded in `PRAGMA user_version`.
+ * Each runs in its own IMMEDIATE transaction together with the version bump, so a crash
+ * mid-migration leaves the previous version, and two processes opening one file at once run
+ * each migration exactly once. Never edit a released migration: append a new one.
+ */
+import type Database from 'better-sqlite3';
+import { StoreSchemaTooNewError } from '../store-errors.js';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'documents, photos, targets (pages and photos), chunks, vectors and 1-bit codes, identifiers, FTS5',
+    sql: `
+      -- Store-wide facts: vector size and model (checked at every start), quantization centres.
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY NOT NULL,
+        value ANY
+      ) STRICT;
+
+      CREATE TABLE documents (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        content_hash TEXT NOT NULL UNIQUE,
+        byte_size INTEGER NOT NULL,
+        page_count INTEGER NOT NULL,
+        metadata TEXT NOT NULL CHECK (json_valid(metadata)),
+        blob_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        -- created_at as epoch ms: ISO strings of different precision do not sort as text.
+        created_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX documents_newest ON documents (created_ms DESC, id DESC);
+      CREATE INDEX documents_blob ON documents (blob_key);
+
+      CREATE TABLE photos (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        caption TEXT,
+        metadata TEXT NOT NULL CHECK (json_valid(metadata)),
+        content_hash TEXT NOT NULL UNIQUE,
+        mime_type TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        blob_key TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX photos_blob ON photos (blob_key);
+
+      -- What a hit points at: a page of a document, or a photo (a photo is one "page" of its
+      -- own). Chunks, image vectors, identifiers and the lexical index all hang off a target,
+      -- and deleting a document or photo cascades through it.
+      CREATE TABLE targets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        document_seq INTEGER REFERENCES documents (seq) ON DELETE CASCADE,
+        page_number INTEGER,
+        photo_seq INTEGER REFERENCES photos (seq) ON DELETE CASCADE,
+        -- The document's kind, or 'photo': kind filters without a join.
+        source_kind TEXT NOT NULL,
+        -- Page text or photo caption ('' when none): what BM25 reads.
+        text TEXT NOT NULL,
+        thumbnail_key TEXT,
+        CHECK ((document_seq IS NOT NULL AND page_number >= 1 AND photo_seq IS NULL)
+            OR (photo_seq IS NOT NULL AND document_seq IS NULL AND page_number IS NULL))
+      ) STRICT;
+      CREATE UNIQUE INDEX targets_page ON targets (document_seq, page_number);
+      CREATE UNIQUE INDEX targets_photo ON targets (photo_seq);
+      CREATE INDEX targets_thumbnail ON targets (thumbnail_key) WHERE thumbnail_key IS NOT NULL;
+
+      CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        target_id INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        text TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX chunks_target ON chunks (target_id);
+
+      -- L2-normalised float32 vectors (exact scores), and 1-bit codes relative to the space's
+      -- centre (the in-memory coarse pass; kept apart so loading them reads ~80 bytes a row).
+      CREATE TABLE chunk_vectors (
+        chunk_id INTEGER PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE,
+        vector BLOB NOT NULL
+      ) STRICT;
+      CREATE TABLE chunk_codes (
+        chunk_id INTEGER PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE,
+        target_id INTEGER NOT NULL,
+        code BLOB NOT NULL
+      ) STRICT;
+      CREATE TABLE image_vectors (
+        target_id INTEGER PRIMARY KEY REFERENCES targets (id) ON DELETE CASCADE,
+        vector BLOB NOT NULL
+      ) STRICT;
+      CREATE TABLE image_codes (
+        target_id INTEGER PRIMARY KEY REFERENCES targets (id) ON DELETE CASCADE,
+        code BLOB NOT NULL
+      ) STRICT;
+
+      -- Identifiers by normalised key (normalizeIdentifier), with the spelling found.
+      CREATE TABLE identifiers (
+        key TEXT NOT NULL,
+        target_id INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
+        display TEXT NOT NULL,
+        PRIMARY KEY (key, target_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX identifiers_target ON identifiers (target_id);
+
+      -- BM25 over targets.text (external content: the text is stored once), kept in step by
+      -- triggers, which also fire for rows removed by ON DELETE CASCADE.
+      CREATE VIRTUAL TABLE lexical USING fts5 (
+        text,
+        content = 'targets',
+        content_rowid = 'id',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER targets_lexical_insert AFTER INSERT ON targets BEGIN
+        INSERT INTO lexical (rowid, text) VALUES (new.id, new.text);
+      END;
+      CREATE TRIGGER targets_lexical_delete AFTER DELETE ON targets BEGIN
+        INSERT INTO lexical (lexical, rowid, text) VALUES ('delete', old.id, old.text);
+      END;
+      CREATE TRIGGER targets_lexical_update AFTER UPDATE OF text ON targets BEGIN
+        INSERT INTO lexical (lexical, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO lexical (rowid, text) VALUES (new.id, new.text);
+      END;
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Brings the schema to the latest version; returns the versions applied (empty when current). */
+export function runMigrations(db: Database.Database, file: string): number[] {
+  const applied: number[] = [];
+  const found = userVersion(db);
+  if (found > LATEST_SCHEMA_VERSION) throw new StoreSchemaTooNewError(file, found, LATEST_SCHEMA_VERSION);
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= found) continue;
+    db.transaction(() => {
+      // Re-read under the write lock: another process may have migrated meanwhile.
+      if (userVersion(db) >= migration.version) return;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+      applied.push(migration.version);
+    }).immediate();
+  }
+  return applied;
+}

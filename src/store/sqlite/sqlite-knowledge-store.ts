@@ -1,0 +1,666 @@
+/**
+ * The embedded knowledge store: one SQLite file (better-sqlite3, WAL) with sqlite-vec for
+ * cosine distances and FTS5 for BM25. Schema: migrations.ts. Vector search: vector-space.ts
+ * (exact scans while small; an in-memory 1-bit index with exact rescoring at scale).
+ *
+ * Several processes may open one file (the server and a CLI ingest): writes take the write
+ * lock up front (BEGIN IMMEDIATE) and wait up to `busyTimeoutMs` for it; the in-memory index
+ * notices other processes' commits through `PRAGMA data_version` before every search.
+ */
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { InvalidInputError, UnavailableError } from '../../errors.js';
+import { normalizeIdentifier } from '../../search/identifiers.js';
+import type {
+  Candidate,
+  ChunkInput,
+  DocumentKind,
+  DocumentRecord,
+  HitTarget,
+  JsonObject,
+  KnowledgeStore,
+  NewDocument,
+  NewPhoto,
+  Page,
+  PageRecord,
+  PhotoRecord,
+  SearchFilter,
+  StoreStatus,
+} from '../knowledge-store.js';
+import { EmbeddingModelMismatchError, InvalidVectorError, VectorSizeMismatchError } from '../store-errors.js';
+import { KIND_CODES } from './binary-index.js';
+import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
+import { runMigrations } from './migrations.js';
+import { compileFilter, type CompiledFilter } from './search-filter.js';
+import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type ScoredRow } from './vector-space.js';
+
+export interface SqliteKnowledgeStoreOptions {
+  /** The database file, e.g. `DATA_DIR/fieldscope.db`; created with its folder's permissions. */
+  file: string;
+  /** Embedding size of the model; checked against the size the store was built with. */
+  dim: number;
+  /** Embedding model id; checked against the model the store was built with. */
+  modelId: string;
+  /**
+   * Vector count of a space (chunks, images) up to which searches scan every vector exactly;
+   * above it, the quantized index with exact rescoring is used. Default 10 000 (an exact scan
+   * of 10k × 512 takes ~6 ms).
+   */
+  exactSearchThreshold?: number;
+  /** 'auto' (default) as above; 'exact' always scans every vector (baselines, debugging). */
+  vectorSearch?: 'auto' | 'exact';
+  /**
+   * A cap on the work of one unfiltered lexical query: the pages FTS5 may rank (~1.5 µs each),
+   * counted over the query's terms, rarest first (default 100 000; a pasted paragraph of 30
+   * terms would otherwise rank every page several times over). Terms beyond it are left out of
+   * the lexical signal; they are the commonest, with the smallest BM25 weight, and the dense
+   * signals still see them. The rarest term is always kept, and one-term and filtered queries
+   * are never cut. Terms on more than half the pages are always left out when another term
+   * remains (their BM25 weight is zero). `Infinity` = no cap.
+   */
+  lexicalRankBudget?: number;
+  /** How long a write waits for another process's write lock. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+interface DocumentRow {
+  seq: number;
+  id: string;
+  title: string;
+  kind: DocumentKind;
+  mime_type: string;
+  content_hash: string;
+  byte_size: number;
+  page_count: number;
+  metadata: string;
+  blob_key: string;
+  created_at: string;
+  created_ms: number;
+}
+
+interface PhotoRow {
+  seq: number;
+  id: string;
+  caption: string | null;
+  metadata: string;
+  content_hash: string;
+  mime_type: string;
+  width: number;
+  height: number;
+  blob_key: string;
+  created_at: string;
+}
+
+const DOCUMENT_KINDS = new Set<string>(Object.keys(KIND_CODES).filter((k) => k !== 'photo'));
+const DEFAULT_EXACT_THRESHOLD = 10_000;
+const DEFAULT_LEXICAL_BUDGET = 100_000;
+
+function toDocument(row: DocumentRow): DocumentRecord {
+  return {
+    id: row.id,
+    title: row.title,
+    kind: row.kind,
+    mimeType: row.mime_type,
+    contentHash: row.content_hash,
+    byteSize: row.byte_size,
+    pageCount: row.page_count,
+    metadata: JSON.parse(row.metadata) as JsonObject,
+    blobKey: row.blob_key,
+    createdAt: row.created_at,
+  };
+}
+
+function toPhoto(row: PhotoRow): PhotoRecord {
+  return {
+    id: row.id,
+    caption: row.caption,
+    metadata: JSON.parse(row.metadata) as JsonObject,
+    contentHash: row.content_hash,
+    mimeType: row.mime_type,
+    width: row.width,
+    height: row.height,
+    blobKey: row.blob_key,
+    createdAt: row.created_at,
+  };
+}
+
+function encodeCursor(createdMs: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdMs, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') return [value[0] as number, value[1]];
+  } catch {
+    // fall through
+  }
+  throw new InvalidInputError('INVALID_CURSOR', 'The cursor is not one this list returned.');
+}
+
+function createdMs(createdAt: string): number {
+  const ms = Date.parse(createdAt);
+  if (!Number.isFinite(ms)) throw new InvalidInputError('INVALID_RECORD', `createdAt must be an ISO 8601 date; got ${JSON.stringify(createdAt)}.`);
+  return ms;
+}
+
+function metadataJson(metadata: JsonObject): string {
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidInputError('INVALID_RECORD', 'metadata must be a JSON object.');
+  return JSON.stringify(metadata);
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 0) throw new InvalidInputError('INVALID_LIMIT', `limit must be a non-negative integer; got ${limit}.`);
+}
+
+export class SqliteKnowledgeStore implements KnowledgeStore {
+  private db: Database.Database | null = null;
+  private chunkSpace: VectorSpace | null = null;
+  private imageSpace: VectorSpace | null = null;
+  private dataVersion = -1;
+  private readonly exactThreshold: number;
+  private readonly exactOnly: boolean;
+  private readonly lexicalBudget: number;
+
+  constructor(private readonly options: SqliteKnowledgeStoreOptions) {
+    if (!Number.isInteger(options.dim) || options.dim < 1) throw new InvalidInputError('INVALID_CONFIGURATION', `dim must be a positive integer; got ${options.dim}.`);
+    this.exactThreshold = options.exactSearchThreshold ?? DEFAULT_EXACT_THRESHOLD;
+    this.exactOnly = options.vectorSearch === 'exact';
+    this.lexicalBudget = options.lexicalRankBudget ?? DEFAULT_LEXICAL_BUDGET;
+  }
+
+  get dim(): number {
+    return this.options.dim;
+  }
+
+  async init(): Promise<void> {
+    if (this.db) return;
+    const db = new Database(this.options.file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.options.busyTimeoutMs ?? 5000))}`);
+      // Rescoring reads scattered 2 KB vectors; mapping the file saves a copy per page.
+      db.pragma('mmap_size = 1073741824');
+      db.pragma('cache_size = -65536');
+      sqliteVec.load(db);
+      runMigrations(db, this.options.file);
+      this.checkVectorSpace(db);
+      this.chunkSpace = new VectorSpace(db, CHUNK_SPACE, this.options.dim);
+      this.imageSpace = new VectorSpace(db, IMAGE_SPACE, this.options.dim);
+      this.db = db;
+      // An exact-only store never reads the coarse index: skip loading it.
+      if (!this.exactOnly) this.syncIndexes(true);
+    } catch (error) {
+      this.db = null;
+      db.close();
+      throw error;
+    }
+  }
+
+  /** First init records the vector size and model; every later one must match them. */
+  private checkVectorSpace(db: Database.Database): void {
+    db.transaction(() => {
+      const get = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+      const storedDim = get.get('vector_dim') as number | undefined;
+      const storedModel = get.get('model_id') as string | undefined;
+      if (storedDim === undefined) {
+        const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+        put.run('vector_dim', this.options.dim);
+        put.run('model_id', this.options.modelId);
+        put.run('created_at', new Date().toISOString());
+        return;
+      }
+      if (storedDim !== this.options.dim) throw new VectorSizeMismatchError(this.options.file, storedDim, this.options.dim);
+      if (storedModel !== this.options.modelId) throw new EmbeddingModelMismatchError(this.options.file, storedModel ?? '(unknown)', this.options.modelId);
+    }).immediate();
+  }
+
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = null;
+    this.chunkSpace?.index.clear();
+    this.imageSpace?.index.clear();
+    db?.close();
+  }
+
+  async storeStatus(): Promise<StoreStatus> {
+    let ready = false;
+    if (this.db) {
+      try {
+        ready = this.db.prepare('SELECT 1').pluck().get() === 1;
+      } catch {
+        ready = false;
+      }
+    }
+    return { kind: 'sqlite', ready, location: this.options.file };
+  }
+
+  private open(): { db: Database.Database; chunks: VectorSpace; images: VectorSpace } {
+    if (!this.db || !this.chunkSpace || !this.imageSpace) throw new UnavailableError('The knowledge store is not open.');
+    return { db: this.db, chunks: this.chunkSpace, images: this.imageSpace };
+  }
+
+  /** Brings the in-memory indexes up to date with commits of other connections. */
+  private syncIndexes(force = false): void {
+    const { db, chunks, images } = this.open();
+    const version = db.pragma('data_version', { simple: true }) as number;
+    if (!force && version === this.dataVersion) return;
+    this.dataVersion = version;
+    if (force) {
+      chunks.reload();
+      images.reload();
+    } else {
+      chunks.sync();
+      images.sync();
+    }
+  }
+
+  /** Validated, L2-normalised copy of an embedding. */
+  private unitVector(vector: Float32Array, what: string): Float32Array {
+    if (!(vector instanceof Float32Array) || vector.length !== this.options.dim) {
+      throw new InvalidVectorError(`${what} has ${vector?.length ?? 'no'} dimensions; the store holds ${this.options.dim}-dimensional vectors.`);
+    }
+    let sum = 0;
+    for (let i = 0; i < vector.length; i++) sum += vector[i]! * vector[i]!;
+    if (!Number.isFinite(sum)) throw new InvalidVectorError(`${what} contains NaN or infinite values.`);
+    if (sum === 0) throw new InvalidVectorError(`${what} is all zeros.`);
+    const norm = Math.sqrt(sum);
+    const out = new Float32Array(vector.length);
+    for (let i = 0; i < vector.length; i++) out[i] = vector[i]! / norm;
+    return out;
+  }
+
+  private insertChunks(db: Database.Database, chunks: VectorSpace, targetId: number, items: ChunkInput[], where: string): void {
+    const insert = db.prepare('INSERT INTO chunks (target_id, ordinal, text) VALUES (?, ?, ?)');
+    items.forEach((chunk, ordinal) => {
+      const vector = this.unitVector(chunk.vector, `The vector of chunk ${ordinal + 1} of ${where}`);
+      const chunkId = Number(insert.run(targetId, ordinal, chunk.text).lastInsertRowid);
+      chunks.insert(chunkId, targetId, vector);
+    });
+  }
+
+  private insertIdentifiers(db: Database.Database, targetId: number, identifiers: string[]): void {
+    const insert = db.prepare('INSERT OR IGNORE INTO identifiers (key, target_id, display) VALUES (?, ?, ?)');
+    for (const identifier of identifiers) {
+      const key = normalizeIdentifier(identifier);
+      if (key.length > 0) insert.run(key, targetId, identifier);
+    }
+  }
+
+  /** After a commit: fix centres that were just created, and load new codes. */
+  private afterWrite(centersCreated: boolean): void {
+    if (this.exactOnly) return;
+    const { chunks, images } = this.open();
+    if (centersCreated) {
+      chunks.reload();
+      images.reload();
+    } else {
+      chunks.loadNew();
+      images.loadNew();
+    }
+  }
+
+  private ensureCenters(chunks: VectorSpace, images: VectorSpace): boolean {
+    if (this.exactOnly) return false;
+    const a = chunks.ensureCenter(this.exactThreshold);
+    const b = images.ensureCenter(this.exactThreshold);
+    return a || b;
+  }
+
+  async addDocument(input: NewDocument): Promise<{ document: DocumentRecord; created: boolean }> {
+    const { db, chunks, images } = this.open();
+    const doc = input.document;
+    if (!DOCUMENT_KINDS.has(doc.kind)) throw new InvalidInputError('INVALID_RECORD', `Unknown document kind ${JSON.stringify(doc.kind)}.`);
+    const ms = createdMs(doc.createdAt);
+    const metadata = metadataJson(doc.metadata);
+    const numbers = new Set<number>();
+    for (const page of input.pages) {
+      if (!Number.isInteger(page.number) || page.number < 1) throw new InvalidInputError('INVALID_RECORD', `Page numbers start at 1; got ${page.number}.`);
+      if (numbers.has(page.number)) throw new InvalidInputError('INVALID_RECORD', `Page ${page.number} appears twice.`);
+      numbers.add(page.number);
+    }
+
+    const write = db.transaction((): { document: DocumentRecord; created: boolean; centers: boolean } => {
+      chunks.refreshCenter();
+      images.refreshCenter();
+      const existing = db.prepare('SELECT * FROM documents WHERE content_hash = ?').get(doc.contentHash) as DocumentRow | undefined;
+      if (existing) return { document: toDocument(existing), created: false, centers: false };
+      if (db.prepare('SELECT 1 FROM documents WHERE id = ?').get(doc.id)) throw new InvalidInputError('DUPLICATE_ID', `A document with id ${doc.id} already exists.`);
+      const seq = Number(
+        db
+          .prepare(
+            `INSERT INTO documents (id, title, kind, mime_type, content_hash, byte_size, page_count, metadata, blob_key, created_at, created_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(doc.id, doc.title, doc.kind, doc.mimeType, doc.contentHash, doc.byteSize, doc.pageCount, metadata, doc.blobKey, doc.createdAt, ms).lastInsertRowid,
+      );
+      const insertTarget = db.prepare('INSERT INTO targets (document_seq, page_number, source_kind, text, thumbnail_key) VALUES (?, ?, ?, ?, ?)');
+      for (const page of input.pages) {
+        const targetId = Number(insertTarget.run(seq, page.number, doc.kind, page.text, page.thumbnailKey).lastInsertRowid);
+        if (page.imageVector) images.insert(targetId, targetId, this.unitVector(page.imageVector, `The image vector of page ${page.number}`));
+        this.insertChunks(db, chunks, targetId, page.chunks, `page ${page.number}`);
+        this.insertIdentifiers(db, targetId, page.identifiers);
+      }
+      const centers = this.ensureCenters(chunks, images);
+      return { document: { ...doc, metadata: JSON.parse(metadata) as JsonObject }, created: true, centers };
+    });
+    const result = write.immediate();
+    if (result.created) this.afterWrite(result.centers);
+    return { document: result.document, created: result.created };
+  }
+
+  async addPhoto(input: NewPhoto): Promise<{ photo: PhotoRecord; created: boolean }> {
+    const { db, chunks, images } = this.open();
+    const photo = input.photo;
+    createdMs(photo.createdAt);
+    const metadata = metadataJson(photo.metadata);
+    const write = db.transaction((): { photo: PhotoRecord; created: boolean; centers: boolean } => {
+      chunks.refreshCenter();
+      images.refreshCenter();
+      const existing = db.prepare('SELECT * FROM photos WHERE content_hash = ?').get(photo.contentHash) as PhotoRow | undefined;
+      if (existing) return { photo: toPhoto(existing), created: false, centers: false };
+      if (db.prepare('SELECT 1 FROM photos WHERE id = ?').get(photo.id)) throw new InvalidInputError('DUPLICATE_ID', `A photo with id ${photo.id} already exists.`);
+      const seq = Number(
+        db
+          .prepare(
+            `INSERT INTO photos (id, caption, metadata, content_hash, mime_type, width, height, blob_key, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(photo.id, photo.caption, metadata, photo.contentHash, photo.mimeType, photo.width, photo.height, photo.blobKey, photo.createdAt).lastInsertRowid,
+      );
+      const targetId = Number(
+        db.prepare(`INSERT INTO targets (photo_seq, source_kind, text, thumbnail_key) VALUES (?, 'photo', ?, NULL)`).run(seq, photo.caption ?? '').lastInsertRowid,
+      );
+      images.insert(targetId, targetId, this.unitVector(input.imageVector, 'The photo vector'));
+      this.insertChunks(db, chunks, targetId, input.chunks, 'the caption');
+      this.insertIdentifiers(db, targetId, input.identifiers);
+      const centers = this.ensureCenters(chunks, images);
+      return { photo: { ...photo, metadata: JSON.parse(metadata) as JsonObject }, created: true, centers };
+    });
+    const result = write.immediate();
+    if (result.created) this.afterWrite(result.centers);
+    return { photo: result.photo, created: result.created };
+  }
+
+  async findDocumentByHash(contentHash: string): Promise<DocumentRecord | null> {
+    const row = this.open().db.prepare('SELECT * FROM documents WHERE content_hash = ?').get(contentHash) as DocumentRow | undefined;
+    return row ? toDocument(row) : null;
+  }
+
+  async findPhotoByHash(contentHash: string): Promise<PhotoRecord | null> {
+    const row = this.open().db.prepare('SELECT * FROM photos WHERE content_hash = ?').get(contentHash) as PhotoRow | undefined;
+    return row ? toPhoto(row) : null;
+  }
+
+  async getDocument(id: string): Promise<DocumentRecord | null> {
+    const row = this.open().db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as DocumentRow | undefined;
+    return row ? toDocument(row) : null;
+  }
+
+  async listDocuments(options: { first: number; after?: string | null }): Promise<Page<DocumentRecord>> {
+    const { db } = this.open();
+    const first = options.first;
+    if (!Number.isInteger(first) || first < 0) throw new InvalidInputError('INVALID_LIMIT', `first must be a non-negative integer; got ${first}.`);
+    const totalCount = db.prepare('SELECT count(*) FROM documents').pluck().get() as number;
+    let rows: DocumentRow[];
+    if (options.after) {
+      const [ms, id] = decodeCursor(options.after);
+      rows = db
+        .prepare('SELECT * FROM documents WHERE created_ms < ? OR (created_ms = ? AND id < ?) ORDER BY created_ms DESC, id DESC LIMIT ?')
+        .all(ms, ms, id, first + 1) as DocumentRow[];
+    } else {
+      rows = db.prepare('SELECT * FROM documents ORDER BY created_ms DESC, id DESC LIMIT ?').all(first + 1) as DocumentRow[];
+    }
+    const hasNextPage = rows.length > first;
+    const page = rows.slice(0, first);
+    const last = page[page.length - 1];
+    return { items: page.map(toDocument), totalCount, endCursor: last ? encodeCursor(last.created_ms, last.id) : null, hasNextPage };
+  }
+
+  async getPages(documentId: string): Promise<PageRecord[]> {
+    const rows = this.open()
+      .db.prepare(
+        `SELECT t.page_number AS number, t.text, t.thumbnail_key AS thumbnailKey
+         FROM targets t JOIN documents d ON d.seq = t.document_seq WHERE d.id = ? ORDER BY t.page_number`,
+      )
+      .all(documentId) as { number: number; text: string; thumbnailKey: string | null }[];
+    return rows.map((r) => ({ documentId, ...r }));
+  }
+
+  async getPage(documentId: string, pageNumber: number): Promise<PageRecord | null> {
+    const row = this.open()
+      .db.prepare(
+        `SELECT t.page_number AS number, t.text, t.thumbnail_key AS thumbnailKey
+         FROM targets t JOIN documents d ON d.seq = t.document_seq WHERE d.id = ? AND t.page_number = ?`,
+      )
+      .get(documentId, pageNumber) as { number: number; text: string; thumbnailKey: string | null } | undefined;
+    return row ? { documentId, ...row } : null;
+  }
+
+  async getPhoto(id: string): Promise<PhotoRecord | null> {
+    const row = this.open().db.prepare('SELECT * FROM photos WHERE id = ?').get(id) as PhotoRow | undefined;
+    return row ? toPhoto(row) : null;
+  }
+
+  async countPages(): Promise<number> {
+    return this.open().db.prepare('SELECT count(*) FROM targets WHERE document_seq IS NOT NULL').pluck().get() as number;
+  }
+
+  async deleteDocument(id: string): Promise<{ blobKeys: string[] } | null> {
+    const { db, chunks, images } = this.open();
+    const removed = db
+      .transaction(() => {
+        const row = db.prepare('SELECT seq, blob_key FROM documents WHERE id = ?').get(id) as { seq: number; blob_key: string } | undefined;
+        if (!row) return null;
+        const thumbnails = db.prepare('SELECT DISTINCT thumbnail_key FROM targets WHERE document_seq = ? AND thumbnail_key IS NOT NULL').pluck().all(row.seq) as string[];
+        const targetIds = db.prepare('SELECT id FROM targets WHERE document_seq = ?').pluck().all(row.seq) as number[];
+        const chunkIds = db.prepare('SELECT c.id FROM chunks c JOIN targets t ON t.id = c.target_id WHERE t.document_seq = ?').pluck().all(row.seq) as number[];
+        db.prepare('DELETE FROM documents WHERE seq = ?').run(row.seq);
+        return { blobKeys: [...new Set([row.blob_key, ...thumbnails])], targetIds, chunkIds };
+      })
+      .immediate();
+    if (!removed) return null;
+    chunks.index.remove(removed.chunkIds);
+    images.index.remove(removed.targetIds);
+    return { blobKeys: removed.blobKeys };
+  }
+
+  async deletePhoto(id: string): Promise<{ blobKeys: string[] } | null> {
+    const { db, chunks, images } = this.open();
+    const removed = db
+      .transaction(() => {
+        const row = db.prepare('SELECT seq, blob_key FROM photos WHERE id = ?').get(id) as { seq: number; blob_key: string } | undefined;
+        if (!row) return null;
+        const targetIds = db.prepare('SELECT id FROM targets WHERE photo_seq = ?').pluck().all(row.seq) as number[];
+        const chunkIds = db.prepare('SELECT c.id FROM chunks c JOIN targets t ON t.id = c.target_id WHERE t.photo_seq = ?').pluck().all(row.seq) as number[];
+        db.prepare('DELETE FROM photos WHERE seq = ?').run(row.seq);
+        return { blobKeys: [row.blob_key], targetIds, chunkIds };
+      })
+      .immediate();
+    if (!removed) return null;
+    chunks.index.remove(removed.chunkIds);
+    images.index.remove(removed.targetIds);
+    return { blobKeys: removed.blobKeys };
+  }
+
+  async isBlobReferenced(blobKey: string): Promise<boolean> {
+    const row = this.open()
+      .db.prepare(
+        `SELECT EXISTS (SELECT 1 FROM documents WHERE blob_key = @key)
+             OR EXISTS (SELECT 1 FROM photos WHERE blob_key = @key)
+             OR EXISTS (SELECT 1 FROM targets WHERE thumbnail_key = @key)`,
+      )
+      .pluck()
+      .get({ key: blobKey });
+    return row === 1;
+  }
+
+  // ---- search ----
+
+  /** HitTargets of target ids. */
+  private describeTargets(db: Database.Database, targetIds: number[]): Map<number, HitTarget> {
+    const rows = db
+      .prepare(
+        `SELECT t.id, d.id, t.page_number, p.id FROM targets t
+         LEFT JOIN documents d ON d.seq = t.document_seq LEFT JOIN photos p ON p.seq = t.photo_seq
+         WHERE t.id IN (SELECT value FROM json_each(?))`,
+      )
+      .raw()
+      .all(JSON.stringify(targetIds)) as [number, string | null, number | null, string | null][];
+    const out = new Map<number, HitTarget>();
+    for (const [id, documentId, pageNumber, photoId] of rows) {
+      if (documentId !== null && pageNumber !== null) out.set(id, { kind: 'page', documentId, pageNumber });
+      else if (photoId !== null) out.set(id, { kind: 'photo', photoId });
+    }
+    return out;
+  }
+
+  private vectorSearch(space: VectorSpace, vector: Float32Array, limit: number, filter: SearchFilter | undefined): ScoredRow[] {
+    checkLimit(limit);
+    const query = this.unitVector(vector, 'The query vector');
+    if (limit === 0) return [];
+    const { db } = this.open();
+    const compiled = compileFilter(db, filter);
+    if (!this.exactOnly) this.syncIndexes();
+    const useIndex = !this.exactOnly && space.useIndex(this.exactThreshold);
+    return space.search(query, limit, compiled, useIndex);
+  }
+
+  async searchChunks(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    const { db, chunks } = this.open();
+    const rows = this.vectorSearch(chunks, vector, limit, filter);
+    if (rows.length === 0) return [];
+    const targets = this.describeTargets(
+      db,
+      rows.map((r) => r.targetId),
+    );
+    const texts = new Map(
+      db
+        .prepare('SELECT id, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))')
+        .raw()
+        .all(JSON.stringify(rows.map((r) => r.rowId))) as [number, string][],
+    );
+    return rows.flatMap((r) => {
+      const target = targets.get(r.targetId);
+      return target ? [{ target, score: 1 - r.distance, matchedText: texts.get(r.rowId) ?? '' }] : [];
+    });
+  }
+
+  async searchImages(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    const { db, images } = this.open();
+    const rows = this.vectorSearch(images, vector, limit, filter);
+    if (rows.length === 0) return [];
+    const targets = this.describeTargets(
+      db,
+      rows.map((r) => r.targetId),
+    );
+    return rows.flatMap((r) => {
+      const target = targets.get(r.targetId);
+      return target ? [{ target, score: 1 - r.distance }] : [];
+    });
+  }
+
+  /** The id range of the targets a filter that names documents allows (they are contiguous per document). */
+  private targetRange(db: Database.Database, compiled: CompiledFilter): [number, number] | null {
+    const row = db.prepare(`SELECT min(t.id), max(t.id) FROM targets t WHERE ${compiled.sql}`).raw().get(...compiled.params) as [number | null, number | null];
+    return row[0] === null || row[1] === null ? null : [row[0], row[1]];
+  }
+
+  async searchLexical(query: string, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    checkLimit(limit);
+    const { db } = this.open();
+    const phrases = lexicalPhrases(query);
+    if (phrases.length === 0 || limit === 0) return [];
+    const compiled = compileFilter(db, filter);
+    let range: [number, number] = [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+    if (compiled?.namesDocuments) {
+      const found = this.targetRange(db, compiled);
+      if (!found) return [];
+      range = found;
+    }
+
+    const kept = compiled ? phrases : this.prunePhrases(db, phrases);
+    if (kept.length === 0) return [];
+    const match = kept.join(' OR ');
+    const rows = (
+      compiled
+        ? db
+            .prepare(
+              `SELECT lexical.rowid, bm25(lexical) AS score FROM lexical JOIN targets t ON t.id = lexical.rowid
+               WHERE lexical MATCH ? AND lexical.rowid BETWEEN ? AND ? AND ${compiled.sql} ORDER BY score, lexical.rowid LIMIT ?`,
+            )
+            .raw()
+            .all(match, range[0], range[1], ...compiled.params, limit)
+        : db
+            .prepare('SELECT rowid, bm25(lexical) AS score FROM lexical WHERE lexical MATCH ? ORDER BY score, rowid LIMIT ?')
+            .raw()
+            .all(match, limit)
+    ) as [number, number][];
+    if (rows.length === 0) return [];
+    const ids = rows.map(([id]) => id);
+    const targets = this.describeTargets(db, ids);
+    const texts = new Map(db.prepare('SELECT id, text FROM targets WHERE id IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(ids)) as [number, string][]);
+    const words = phraseWords(kept);
+    return rows.flatMap(([id, rank]) => {
+      const target = targets.get(id);
+      return target ? [{ target, score: -rank, matchedText: excerptAround(texts.get(id) ?? '', words) }] : [];
+    });
+  }
+
+  /**
+   * The terms of an unfiltered query worth ranking by: FTS5's BM25 gives a term on more than
+   * half the pages an IDF of ~0 (it clamps log((N − n + ½)/(n + ½)) at 1e-6), so such terms
+   * change no score and only make FTS5 rank every page that has them — they are dropped while
+   * another term remains. Then, rarest first, terms are kept while the pages they match fit
+   * `lexicalRankBudget`. Filtered queries keep every term (a filter may leave only pages whose
+   * sole match is a common word).
+   */
+  private prunePhrases(db: Database.Database, phrases: string[]): string[] {
+    if (phrases.length < 2) return phrases;
+    const pages = db.prepare('SELECT count(*) FROM targets').pluck().get() as number;
+    const half = Math.floor(pages / 2);
+    const budget = Number.isFinite(this.lexicalBudget) ? Math.max(1, Math.floor(this.lexicalBudget)) : Number.POSITIVE_INFINITY;
+    const cap = Math.min(pages, Math.max(half, Number.isFinite(budget) ? budget : 0)) + 1;
+    const probe = db.prepare('SELECT count(*) FROM (SELECT 1 FROM lexical WHERE lexical MATCH ? LIMIT ?)').pluck();
+    const counted = phrases
+      .map((phrase) => ({ phrase, matches: probe.get(phrase, cap) as number }))
+      .filter((p) => p.matches > 0)
+      .sort((a, b) => a.matches - b.matches);
+    const kept: string[] = [];
+    let total = 0;
+    for (const { phrase, matches } of counted) {
+      if (kept.length > 0 && (matches > half || total + matches > budget)) break;
+      kept.push(phrase);
+      total += matches;
+    }
+    return kept;
+  }
+
+  async searchIdentifiers(identifiers: string[], limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    checkLimit(limit);
+    const { db } = this.open();
+    const keys = [...new Set(identifiers.map(normalizeIdentifier).filter((k) => k.length > 0))];
+    if (keys.length === 0 || limit === 0) return [];
+    const compiled = compileFilter(db, filter);
+    const rows = db
+      .prepare(
+        `SELECT i.target_id, count(*) AS matched, group_concat(i.display, ', ') FROM identifiers i
+         ${compiled ? 'JOIN targets t ON t.id = i.target_id' : ''}
+         WHERE i.key IN (SELECT value FROM json_each(?)) ${compiled ? `AND ${compiled.sql}` : ''}
+         GROUP BY i.target_id ORDER BY matched DESC, i.target_id LIMIT ?`,
+      )
+      .raw()
+      .all(JSON.stringify(keys), ...(compiled?.params ?? []), limit) as [number, number, string][];
+    if (rows.length === 0) return [];
+    const targets = this.describeTargets(
+      db,
+      rows.map(([id]) => id),
+    );
+    return rows.flatMap(([id, matched, found]) => {
+      const target = targets.get(id);
+      return target ? [{ target, score: matched, matchedText: found }] : [];
+    });
+  }
+}

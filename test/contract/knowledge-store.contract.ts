@@ -1,0 +1,520 @@
+/**
+ * The behaviour every KnowledgeStore owes its users, as one suite run against each
+ * implementation (the SQLite store here, Qdrant later) — in the manner of Apollo's
+ * `defineIntegrationTestSuite`. Nothing here may depend on how a store keeps its data.
+ *
+ * `makeStore` must return an initialised, empty store built for CONTRACT_DIM-dimensional
+ * vectors and the model CONTRACT_MODEL_ID. Vectors are hand-made: `axis(i)` points along one
+ * dimension, so which stored vector is nearest a query is known exactly.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Candidate, DocumentRecord, HitTarget, KnowledgeStore, NewDocument, NewPage, NewPhoto, PhotoRecord, SearchFilter } from '../../src/store/knowledge-store.js';
+
+export const CONTRACT_DIM = 32;
+export const CONTRACT_MODEL_ID = 'contract-test-model';
+
+export interface ContractStore {
+  store: KnowledgeStore;
+  cleanup(): Promise<void>;
+}
+
+/** A unit vector along dimension `i`, optionally leaning `lean` towards dimension `j`. */
+export function axis(i: number, j?: number, lean = 0): Float32Array {
+  const v = new Float32Array(CONTRACT_DIM);
+  v[i % CONTRACT_DIM] = 1;
+  if (j !== undefined) v[j % CONTRACT_DIM] = lean;
+  return v;
+}
+
+let serial = 0;
+function nextId(prefix: string): string {
+  serial += 1;
+  return `${prefix}-${serial}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export interface PageSpec {
+  text?: string;
+  image?: Float32Array | null;
+  chunks?: { text: string; vector: Float32Array }[];
+  identifiers?: string[];
+  thumbnailKey?: string | null;
+}
+
+export function newDocument(spec: { id?: string; title?: string; kind?: DocumentRecord['kind']; hash?: string; metadata?: DocumentRecord['metadata']; createdAt?: string; blobKey?: string; pages: PageSpec[] }): NewDocument {
+  const id = spec.id ?? nextId('doc');
+  const pages: NewPage[] = spec.pages.map((p, i) => ({
+    number: i + 1,
+    text: p.text ?? `page ${i + 1} of ${id}`,
+    thumbnailKey: p.thumbnailKey === undefined ? `thumbs/${id}/${i + 1}.png` : p.thumbnailKey,
+    imageVector: p.image === undefined ? null : p.image,
+    chunks: p.chunks ?? [],
+    identifiers: p.identifiers ?? [],
+  }));
+  return {
+    document: {
+      id,
+      title: spec.title ?? `Document ${id}`,
+      kind: spec.kind ?? 'pdf',
+      mimeType: 'application/pdf',
+      contentHash: spec.hash ?? nextId('hash'),
+      byteSize: 1234,
+      pageCount: pages.length,
+      metadata: spec.metadata ?? {},
+      blobKey: spec.blobKey ?? `blobs/${id}`,
+      createdAt: spec.createdAt ?? new Date().toISOString(),
+    },
+    pages,
+  };
+}
+
+export function newPhoto(spec: { id?: string; hash?: string; caption?: string | null; vector: Float32Array; chunks?: { text: string; vector: Float32Array }[]; identifiers?: string[]; metadata?: PhotoRecord['metadata']; blobKey?: string }): NewPhoto {
+  const id = spec.id ?? nextId('photo');
+  return {
+    photo: {
+      id,
+      caption: spec.caption === undefined ? null : spec.caption,
+      metadata: spec.metadata ?? {},
+      contentHash: spec.hash ?? nextId('hash'),
+      mimeType: 'image/jpeg',
+      width: 640,
+      height: 480,
+      blobKey: spec.blobKey ?? `photos/${id}.jpg`,
+      createdAt: new Date().toISOString(),
+    },
+    imageVector: spec.vector,
+    chunks: spec.chunks ?? [],
+    identifiers: spec.identifiers ?? [],
+  };
+}
+
+function pageOf(documentId: string, pageNumber: number): HitTarget {
+  return { kind: 'page', documentId, pageNumber };
+}
+function photoTarget(photoId: string): HitTarget {
+  return { kind: 'photo', photoId };
+}
+function targets(candidates: Candidate[]): HitTarget[] {
+  return candidates.map((c) => c.target);
+}
+function ownedBy(candidates: Candidate[], documentId: string): Candidate[] {
+  return candidates.filter((c) => c.target.kind === 'page' && c.target.documentId === documentId);
+}
+function expectDescending(candidates: Candidate[]): void {
+  for (let i = 1; i < candidates.length; i++) expect(candidates[i]!.score).toBeLessThanOrEqual(candidates[i - 1]!.score);
+}
+
+/** Hostile lexical input: FTS/Lucene/Qdrant query syntax, quotes, operators, control characters. */
+export const HOSTILE_QUERIES = ['"', '""', '"pump', 'AND(', 'OR', 'NOT', 'NEAR(a b)', '*', '-', '-pump', '+', '^', ':', 'title:pump', '(', ')', "'", '\\', '%', '_', '{}', '[]', 'pump*', '"pump" AND', '\u0000', '\n\t', ' ', ''];
+
+export function defineKnowledgeStoreContract(name: string, makeStore: () => Promise<ContractStore>): void {
+  describe(`KnowledgeStore contract: ${name}`, () => {
+    let store: KnowledgeStore;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      const made = await makeStore();
+      store = made.store;
+      cleanup = made.cleanup;
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    describe('status', () => {
+      it('reports ready once initialised', async () => {
+        const status = await store.storeStatus();
+        expect(status.ready).toBe(true);
+        expect(typeof status.kind).toBe('string');
+        expect(status.location.length).toBeGreaterThan(0);
+      });
+    });
+
+    describe('documents', () => {
+      it('adds a document with its pages and reads them back', async () => {
+        const input = newDocument({
+          metadata: { site: 'north', nested: { a: [1, 2] } },
+          pages: [
+            { text: 'Isolate the pump before service.', image: axis(0), chunks: [{ text: 'Isolate the pump', vector: axis(1) }], identifiers: ['P-200'] },
+            { text: 'Replace the seal kit.', image: null, thumbnailKey: null },
+          ],
+        });
+        const before = await store.countPages();
+        const added = await store.addDocument(input);
+        expect(added.created).toBe(true);
+        expect(added.document).toEqual(input.document);
+        expect(await store.getDocument(input.document.id)).toEqual(input.document);
+        expect(await store.findDocumentByHash(input.document.contentHash)).toEqual(input.document);
+        expect(await store.getPages(input.document.id)).toEqual([
+          { documentId: input.document.id, number: 1, text: 'Isolate the pump before service.', thumbnailKey: `thumbs/${input.document.id}/1.png` },
+          { documentId: input.document.id, number: 2, text: 'Replace the seal kit.', thumbnailKey: null },
+        ]);
+        expect(await store.getPage(input.document.id, 2)).toEqual({ documentId: input.document.id, number: 2, text: 'Replace the seal kit.', thumbnailKey: null });
+        expect(await store.getPage(input.document.id, 3)).toBeNull();
+        expect(await store.countPages()).toBe(before + 2);
+      });
+
+      it('returns nothing for unknown ids and hashes', async () => {
+        expect(await store.getDocument('no-such-document')).toBeNull();
+        expect(await store.findDocumentByHash('0'.repeat(64))).toBeNull();
+        expect(await store.getPages('no-such-document')).toEqual([]);
+        expect(await store.getPage('no-such-document', 1)).toBeNull();
+        expect(await store.getPhoto('no-such-photo')).toBeNull();
+        expect(await store.findPhotoByHash('0'.repeat(64))).toBeNull();
+      });
+
+      it('keeps one copy of a file: the same contentHash returns the existing document and writes nothing', async () => {
+        const first = newDocument({ hash: 'same-hash', pages: [{ text: 'original zebraword', chunks: [{ text: 'c', vector: axis(2) }] }] });
+        await store.addDocument(first);
+        const pagesBefore = await store.countPages();
+        const again = newDocument({ hash: 'same-hash', title: 'Another title', pages: [{ text: 'copy quokkaword' }, { text: 'extra page' }] });
+        const result = await store.addDocument(again);
+        expect(result.created).toBe(false);
+        expect(result.document).toEqual(first.document);
+        expect(await store.getDocument(again.document.id)).toBeNull();
+        expect(await store.countPages()).toBe(pagesBefore);
+        expect(await store.searchLexical('quokkaword', 10)).toEqual([]);
+        expect((await store.listDocuments({ first: 10 })).totalCount).toBe(1);
+      });
+
+      it('adds all or nothing: a bad vector on the last page leaves no trace of the document', async () => {
+        const pages: PageSpec[] = [];
+        for (let i = 0; i < 5; i++) pages.push({ text: `page ${i} wombatword`, image: axis(3), chunks: [{ text: `chunk ${i}`, vector: axis(4) }], identifiers: [`WB-${i}00`] });
+        const broken = new Float32Array(CONTRACT_DIM).fill(Number.NaN);
+        pages.push({ text: 'last page', chunks: [{ text: 'fine', vector: axis(4) }, { text: 'broken', vector: broken }] });
+        const input = newDocument({ pages });
+        await expect(store.addDocument(input)).rejects.toThrow();
+        expect(await store.getDocument(input.document.id)).toBeNull();
+        expect(await store.findDocumentByHash(input.document.contentHash)).toBeNull();
+        expect(await store.getPages(input.document.id)).toEqual([]);
+        expect(await store.countPages()).toBe(0);
+        expect(await store.searchLexical('wombatword', 10)).toEqual([]);
+        expect(await store.searchIdentifiers(['WB-100'], 10)).toEqual([]);
+        expect(await store.searchChunks(axis(4), 10)).toEqual([]);
+        expect(await store.searchImages(axis(3), 10)).toEqual([]);
+
+        // Nothing half-written blocks a corrected retry of the same file.
+        pages[pages.length - 1] = { text: 'last page', chunks: [{ text: 'fine', vector: axis(4) }] };
+        const fixed = { ...input, pages: newDocument({ id: input.document.id, pages }).pages };
+        expect((await store.addDocument(fixed)).created).toBe(true);
+        expect(await store.countPages()).toBe(6);
+      });
+
+      it('rejects vectors of the wrong size without writing anything', async () => {
+        const input = newDocument({ pages: [{ text: 'short vector', image: new Float32Array(CONTRACT_DIM - 1).fill(0.1) }] });
+        await expect(store.addDocument(input)).rejects.toThrow();
+        expect(await store.getDocument(input.document.id)).toBeNull();
+        await expect(store.searchChunks(new Float32Array(CONTRACT_DIM + 1).fill(0.1), 5)).rejects.toThrow();
+      });
+
+      it('lists documents newest first, page by page with cursors', async () => {
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const doc = newDocument({ createdAt: new Date(Date.UTC(2024, 0, 1 + i)).toISOString(), pages: [{ text: `doc ${i}` }] });
+          ids.push(doc.document.id);
+          await store.addDocument(doc);
+        }
+        const newestFirst = [...ids].reverse();
+        const first = await store.listDocuments({ first: 2 });
+        expect(first.totalCount).toBe(5);
+        expect(first.items.map((d) => d.id)).toEqual(newestFirst.slice(0, 2));
+        expect(first.hasNextPage).toBe(true);
+        const second = await store.listDocuments({ first: 2, after: first.endCursor });
+        expect(second.items.map((d) => d.id)).toEqual(newestFirst.slice(2, 4));
+        expect(second.hasNextPage).toBe(true);
+        const third = await store.listDocuments({ first: 2, after: second.endCursor });
+        expect(third.items.map((d) => d.id)).toEqual(newestFirst.slice(4));
+        expect(third.hasNextPage).toBe(false);
+        expect(third.totalCount).toBe(5);
+        const all = await store.listDocuments({ first: 10 });
+        expect(all.items.map((d) => d.id)).toEqual(newestFirst);
+        expect(all.hasNextPage).toBe(false);
+      });
+
+      it('lists nothing on an empty store, and rejects a cursor it did not make', async () => {
+        expect(await store.listDocuments({ first: 5 })).toEqual({ items: [], totalCount: 0, endCursor: null, hasNextPage: false });
+        await expect(store.listDocuments({ first: 5, after: 'not-a-cursor' })).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+      });
+
+      it('a cursor stays valid when the document it points at is deleted', async () => {
+        const docs = [0, 1, 2, 3].map((i) => newDocument({ createdAt: new Date(Date.UTC(2024, 1, 1 + i)).toISOString(), pages: [{ text: `d${i}` }] }));
+        for (const d of docs) await store.addDocument(d);
+        const first = await store.listDocuments({ first: 2 });
+        await store.deleteDocument(first.items[1]!.id);
+        const next = await store.listDocuments({ first: 5, after: first.endCursor });
+        expect(next.items.map((d) => d.id)).toEqual([docs[1]!.document.id, docs[0]!.document.id]);
+      });
+    });
+
+    describe('photos', () => {
+      it('adds a photo, reads it back, and keeps one copy per contentHash', async () => {
+        const input = newPhoto({ caption: 'Corroded flange on pump P-200', vector: axis(5), chunks: [{ text: 'Corroded flange', vector: axis(6) }], identifiers: ['P-200'], metadata: { site: 'north' } });
+        const added = await store.addPhoto(input);
+        expect(added).toEqual({ photo: input.photo, created: true });
+        expect(await store.getPhoto(input.photo.id)).toEqual(input.photo);
+        expect(await store.findPhotoByHash(input.photo.contentHash)).toEqual(input.photo);
+        const copy = newPhoto({ hash: input.photo.contentHash, vector: axis(7) });
+        expect(await store.addPhoto(copy)).toEqual({ photo: input.photo, created: false });
+        expect(await store.getPhoto(copy.photo.id)).toBeNull();
+        expect(targets(await store.searchImages(axis(7), 5))).toEqual([photoTarget(input.photo.id)]);
+      });
+
+      it('photos are reached by every signal: image, caption chunks, caption words, identifiers', async () => {
+        const input = newPhoto({ caption: 'Cracked impeller housing', vector: axis(8), chunks: [{ text: 'Cracked impeller housing', vector: axis(9) }], identifiers: ['IMP-77'] });
+        await store.addPhoto(input);
+        const target = photoTarget(input.photo.id);
+        expect(targets(await store.searchImages(axis(8), 5))[0]).toEqual(target);
+        expect((await store.searchChunks(axis(9), 5))[0]).toMatchObject({ target, matchedText: 'Cracked impeller housing' });
+        expect(targets(await store.searchLexical('impeller', 5))).toEqual([target]);
+        expect(targets(await store.searchIdentifiers(['imp77'], 5))).toEqual([target]);
+      });
+    });
+
+    describe('delete', () => {
+      it('removes a document and every trace of it: no signal finds it afterwards', async () => {
+        const keep = newDocument({ pages: [{ text: 'kept page about gaskets', image: axis(10, 11, 0.5), chunks: [{ text: 'gaskets', vector: axis(12, 13, 0.5) }], identifiers: ['G-100'] }] });
+        const gone = newDocument({
+          blobKey: 'blobs/gone.pdf',
+          pages: [
+            { text: 'doomed page about gaskets and narwhalword', image: axis(10), chunks: [{ text: 'doomed', vector: axis(12) }], identifiers: ['G-100', 'NW-9'], thumbnailKey: 'thumbs/gone-1.png' },
+            { text: 'second doomed page', image: axis(10), thumbnailKey: 'thumbs/gone-2.png' },
+          ],
+        });
+        await store.addDocument(keep);
+        await store.addDocument(gone);
+        expect(ownedBy(await store.searchImages(axis(10), 10), gone.document.id).length).toBe(2);
+
+        const removed = await store.deleteDocument(gone.document.id);
+        expect(removed?.blobKeys.sort()).toEqual(['blobs/gone.pdf', 'thumbs/gone-1.png', 'thumbs/gone-2.png']);
+        expect(await store.getDocument(gone.document.id)).toBeNull();
+        expect(await store.findDocumentByHash(gone.document.contentHash)).toBeNull();
+        expect(await store.getPages(gone.document.id)).toEqual([]);
+        expect(await store.countPages()).toBe(1);
+        for (const key of removed!.blobKeys) expect(await store.isBlobReferenced(key)).toBe(false);
+
+        const keptTarget = pageOf(keep.document.id, 1);
+        expect(targets(await store.searchImages(axis(10), 10))).toEqual([keptTarget]);
+        expect(targets(await store.searchChunks(axis(12), 10))).toEqual([keptTarget]);
+        expect(targets(await store.searchLexical('gaskets narwhalword doomed', 10))).toEqual([keptTarget]);
+        expect(targets(await store.searchIdentifiers(['G-100', 'NW-9'], 10))).toEqual([keptTarget]);
+        expect((await store.listDocuments({ first: 10 })).items.map((d) => d.id)).toEqual([keep.document.id]);
+
+        expect(await store.deleteDocument(gone.document.id)).toBeNull();
+        // The same file can be ingested again after deletion.
+        expect((await store.addDocument(gone)).created).toBe(true);
+      });
+
+      it('removes a photo and every trace of it', async () => {
+        const photo = newPhoto({ caption: 'blistered paint okapiword', vector: axis(14), chunks: [{ text: 'blistered paint', vector: axis(15) }], identifiers: ['BP-1'], blobKey: 'photos/p.jpg' });
+        await store.addPhoto(photo);
+        expect(await store.deletePhoto(photo.photo.id)).toEqual({ blobKeys: ['photos/p.jpg'] });
+        expect(await store.getPhoto(photo.photo.id)).toBeNull();
+        expect(await store.findPhotoByHash(photo.photo.contentHash)).toBeNull();
+        expect(await store.searchImages(axis(14), 10)).toEqual([]);
+        expect(await store.searchChunks(axis(15), 10)).toEqual([]);
+        expect(await store.searchLexical('okapiword blistered', 10)).toEqual([]);
+        expect(await store.searchIdentifiers(['BP-1'], 10)).toEqual([]);
+        expect(await store.isBlobReferenced('photos/p.jpg')).toBe(false);
+        expect(await store.deletePhoto(photo.photo.id)).toBeNull();
+      });
+
+      it('isBlobReferenced sees originals, thumbnails and photos, and blobs shared by two records', async () => {
+        const a = newDocument({ blobKey: 'shared/original.pdf', pages: [{ text: 'a', thumbnailKey: 'shared/thumb.png' }] });
+        const b = newDocument({ blobKey: 'shared/original.pdf', pages: [{ text: 'b', thumbnailKey: 'shared/thumb.png' }] });
+        const photo = newPhoto({ vector: axis(16), blobKey: 'photos/x.jpg' });
+        await store.addDocument(a);
+        await store.addDocument(b);
+        await store.addPhoto(photo);
+        expect(await store.isBlobReferenced('shared/original.pdf')).toBe(true);
+        expect(await store.isBlobReferenced('shared/thumb.png')).toBe(true);
+        expect(await store.isBlobReferenced('photos/x.jpg')).toBe(true);
+        expect(await store.isBlobReferenced('nothing/here')).toBe(false);
+        await store.deleteDocument(a.document.id);
+        expect(await store.isBlobReferenced('shared/original.pdf')).toBe(true);
+        expect(await store.isBlobReferenced('shared/thumb.png')).toBe(true);
+        await store.deleteDocument(b.document.id);
+        expect(await store.isBlobReferenced('shared/original.pdf')).toBe(false);
+        expect(await store.isBlobReferenced('shared/thumb.png')).toBe(false);
+      });
+    });
+
+    describe('dense search', () => {
+      it('searchChunks ranks the nearest chunk first, with its cosine and text, one result per page', async () => {
+        const doc = newDocument({
+          pages: [
+            { text: 'p1', chunks: [{ text: 'far away', vector: axis(20) }, { text: 'the best chunk', vector: axis(17) }, { text: 'close second', vector: axis(17, 18, 0.6) }] },
+            { text: 'p2', chunks: [{ text: 'runner up', vector: axis(17, 18, 1) }] },
+            { text: 'p3', chunks: [{ text: 'unrelated', vector: axis(19) }] },
+          ],
+        });
+        await store.addDocument(doc);
+        const hits = await store.searchChunks(axis(17), 10);
+        expect(targets(hits)).toEqual([pageOf(doc.document.id, 1), pageOf(doc.document.id, 2), pageOf(doc.document.id, 3)]);
+        expect(hits[0]!.matchedText).toBe('the best chunk');
+        expect(hits[0]!.score).toBeCloseTo(1, 5);
+        expect(hits[1]!.score).toBeCloseTo(Math.SQRT1_2, 5);
+        expect(hits[2]!.score).toBeCloseTo(0, 5);
+        expectDescending(hits);
+        expect(await store.searchChunks(axis(17), 1)).toHaveLength(1);
+        expect(await store.searchChunks(axis(17), 0)).toEqual([]);
+      });
+
+      it('scores are cosine similarities whatever the vectors’ lengths', async () => {
+        const scaled = axis(21);
+        scaled[21] = 7;
+        const doc = newDocument({ pages: [{ text: 'x', image: scaled, chunks: [{ text: 'c', vector: scaled }] }] });
+        await store.addDocument(doc);
+        const query = axis(21, 22, 1);
+        query[21] = 0.5;
+        query[22] = 0.5;
+        expect((await store.searchImages(query, 1))[0]!.score).toBeCloseTo(Math.SQRT1_2, 5);
+        expect((await store.searchChunks(query, 1))[0]!.score).toBeCloseTo(Math.SQRT1_2, 5);
+      });
+
+      it('searchImages ranks page images and photos together', async () => {
+        const doc = newDocument({ pages: [{ text: 'a', image: axis(23, 24, 0.3) }, { text: 'b', image: axis(24) }, { text: 'no image' }] });
+        const photo = newPhoto({ vector: axis(23) });
+        await store.addDocument(doc);
+        await store.addPhoto(photo);
+        const hits = await store.searchImages(axis(23), 10);
+        expect(targets(hits)).toEqual([photoTarget(photo.photo.id), pageOf(doc.document.id, 1), pageOf(doc.document.id, 2)]);
+        expectDescending(hits);
+      });
+    });
+
+    describe('lexical search', () => {
+      it('ranks the page that contains the query terms first, with an excerpt', async () => {
+        const doc = newDocument({
+          pages: [
+            { text: 'General safety notes for the workshop.' },
+            { text: 'To replace the impeller, drain the casing and remove the volute bolts. The impeller nut has a left-hand thread.' },
+            { text: 'The casing drain plug is on the underside.' },
+          ],
+        });
+        await store.addDocument(doc);
+        const hits = await store.searchLexical('replace impeller', 10);
+        expect(hits[0]!.target).toEqual(pageOf(doc.document.id, 2));
+        expect(hits[0]!.matchedText).toContain('impeller');
+        expect(targets(hits)).not.toContainEqual(pageOf(doc.document.id, 1));
+        expectDescending(hits);
+        expect(await store.searchLexical('replace impeller', 0)).toEqual([]);
+      });
+
+      it('never fails on hostile input, and still finds words wrapped in operators', async () => {
+        const doc = newDocument({ pages: [{ text: 'Prime the pump before starting. Do NOT run dry.' }] });
+        await store.addDocument(doc);
+        for (const query of HOSTILE_QUERIES) {
+          const hits = await store.searchLexical(query, 5);
+          expect(Array.isArray(hits), `query ${JSON.stringify(query)}`).toBe(true);
+        }
+        const target = pageOf(doc.document.id, 1);
+        for (const query of ['"pump', 'pump*', '-pump', 'title:pump', '(pump)', '"pump" AND', 'NEAR(pump dry)', 'pump OR']) {
+          expect(targets(await store.searchLexical(query, 5)), `query ${JSON.stringify(query)}`).toEqual([target]);
+        }
+      });
+
+      it('matches part numbers as written', async () => {
+        const doc = newDocument({ pages: [{ text: 'Order seal kit 4471-B for the P-200.' }, { text: 'Kit 4471-C fits the P-300.' }] });
+        await store.addDocument(doc);
+        expect(targets(await store.searchLexical('4471-B', 5))[0]).toEqual(pageOf(doc.document.id, 1));
+      });
+    });
+
+    describe('identifier search', () => {
+      it('matches identifiers whatever their case and separators, and ranks pages with more of them first', async () => {
+        const doc = newDocument({
+          pages: [
+            { text: 'one', identifiers: ['P-200'] },
+            { text: 'two', identifiers: ['P-200', 'SOP-12'] },
+            { text: 'three', identifiers: ['TC-2.1'] },
+          ],
+        });
+        await store.addDocument(doc);
+        for (const spelling of ['P-200', 'p200', 'P 200', 'p_200', 'P/200']) {
+          const found = targets(await store.searchIdentifiers([spelling], 10));
+          expect(found, spelling).toHaveLength(2);
+          expect(found, spelling).toContainEqual(pageOf(doc.document.id, 1));
+        }
+        const both = await store.searchIdentifiers(['p200', 'sop12'], 10);
+        expect(both[0]!.target).toEqual(pageOf(doc.document.id, 2));
+        expect(both[0]!.score).toBeGreaterThan(both[1]!.score);
+        expect(both[0]!.matchedText).toContain('P-200');
+        expect(targets(await store.searchIdentifiers(['tc21'], 10))).toEqual([pageOf(doc.document.id, 3)]);
+        expect(await store.searchIdentifiers(['X-999'], 10)).toEqual([]);
+        expect(await store.searchIdentifiers(['--', ''], 10)).toEqual([]);
+        expect(await store.searchIdentifiers([], 10)).toEqual([]);
+      });
+    });
+
+    describe('filters', () => {
+      // Many strong matches in `crowd`, one weaker match in `needle`: a filter applied after a
+      // top-k would find nothing in `needle`.
+      async function crowdAndNeedle(): Promise<{ crowd: NewDocument; needle: NewDocument; photo: NewPhoto }> {
+        const crowdPages: PageSpec[] = [];
+        for (let i = 0; i < 40; i++) crowdPages.push({ text: `gearbox gearbox oil level ${i}`, image: axis(25, 26, 0.05), chunks: [{ text: `crowd ${i}`, vector: axis(25, 26, 0.05) }], identifiers: ['GB-5'] });
+        const crowd = newDocument({ kind: 'pdf', metadata: { site: 'north', line: 1, audited: true }, pages: crowdPages });
+        const needle = newDocument({
+          kind: 'markdown',
+          metadata: { site: 'south', line: 2, audited: false },
+          pages: [{ text: 'gearbox breather cap', image: axis(25, 27, 1), chunks: [{ text: 'needle chunk', vector: axis(25, 27, 1) }], identifiers: ['GB-5'] }],
+        });
+        const photo = newPhoto({ caption: 'gearbox leak', vector: axis(25, 28, 1), chunks: [{ text: 'gearbox leak', vector: axis(25, 28, 1) }], identifiers: ['GB-5'], metadata: { site: 'south' } });
+        await store.addDocument(crowd);
+        await store.addDocument(needle);
+        await store.addPhoto(photo);
+        return { crowd, needle, photo };
+      }
+
+      async function everySignal(filter: SearchFilter, limit = 5): Promise<HitTarget[][]> {
+        return [
+          targets(await store.searchChunks(axis(25), limit, filter)),
+          targets(await store.searchImages(axis(25), limit, filter)),
+          targets(await store.searchLexical('gearbox', limit, filter)),
+          targets(await store.searchIdentifiers(['GB-5'], limit, filter)),
+        ];
+      }
+
+      it('documentIds restricts every signal to those documents, without losing their matches to others', async () => {
+        const { needle } = await crowdAndNeedle();
+        for (const found of await everySignal({ documentIds: [needle.document.id] })) expect(found).toEqual([pageOf(needle.document.id, 1)]);
+        for (const found of await everySignal({ documentIds: [] })) expect(found).toEqual([]);
+        for (const found of await everySignal({ documentIds: ['no-such-document'] })) expect(found).toEqual([]);
+      });
+
+      it('kinds restricts to document kinds and photos', async () => {
+        const { needle, photo } = await crowdAndNeedle();
+        for (const found of await everySignal({ kinds: ['markdown'] })) expect(found).toEqual([pageOf(needle.document.id, 1)]);
+        for (const found of await everySignal({ kinds: ['photo'] })) expect(found).toEqual([photoTarget(photo.photo.id)]);
+        for (const found of await everySignal({ kinds: ['markdown', 'photo'] }, 10)) {
+          expect(found).toHaveLength(2);
+          expect(found).toContainEqual(photoTarget(photo.photo.id));
+          expect(found).toContainEqual(pageOf(needle.document.id, 1));
+        }
+        for (const found of await everySignal({ kinds: ['pdf'] }, 50)) expect(found).toHaveLength(40);
+      });
+
+      it('metadata must equal every given key (strings, numbers, booleans), on documents and photos', async () => {
+        const { needle, photo, crowd } = await crowdAndNeedle();
+        for (const found of await everySignal({ metadata: { site: 'south', line: 2 } }, 10)) expect(found).toEqual([pageOf(needle.document.id, 1)]);
+        for (const found of await everySignal({ metadata: { audited: false } }, 10)) expect(found).toEqual([pageOf(needle.document.id, 1)]);
+        for (const found of await everySignal({ metadata: { site: 'south' } }, 10)) {
+          expect(found).toHaveLength(2);
+          expect(found).toContainEqual(photoTarget(photo.photo.id));
+        }
+        for (const found of await everySignal({ metadata: { line: '1' } }, 10)) expect(found).toEqual([]);
+        for (const found of await everySignal({ metadata: { site: 'north', audited: true } }, 3)) {
+          expect(found).toHaveLength(3);
+          for (const t of found) expect(t).toMatchObject({ kind: 'page', documentId: crowd.document.id });
+        }
+        for (const found of await everySignal({ metadata: { missing: 'x' } })) expect(found).toEqual([]);
+      });
+
+      it('combines documentIds, kinds and metadata', async () => {
+        const { needle, crowd } = await crowdAndNeedle();
+        for (const found of await everySignal({ documentIds: [needle.document.id, crowd.document.id], kinds: ['markdown'], metadata: { site: 'south' } })) {
+          expect(found).toEqual([pageOf(needle.document.id, 1)]);
+        }
+        for (const found of await everySignal({ documentIds: [needle.document.id], kinds: ['pdf'] })) expect(found).toEqual([]);
+      });
+    });
+  });
+}

@@ -111,7 +111,7 @@ export class SearchService {
   }
 
   private async hydrate(hit: FusedHit, text: string | null, identifiers: string[]): Promise<SearchHitView> {
-    const needles = [...identifiers, ...(text ? contentTerms(text) : [])];
+    const needles = { identifiers, terms: text ? contentTerms(text) : [] };
     if (hit.target.kind === 'photo') {
       const photo = await this.store.getPhoto(hit.target.photoId);
       return { score: hit.score, matchedBy: hit.matchedBy, document: null, page: null, photo, snippet: photo?.caption ?? null };

@@ -18,16 +18,28 @@ export function termCoverage(queryTerms: readonly string[], text: string): numbe
   return queryTerms.filter((t) => words.has(t)).length / queryTerms.length;
 }
 
-/** About `length` characters of `text` around the first of `needles` found (whole text start if none). */
-export function excerpt(text: string, needles: readonly string[], length = 240): string {
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Where an identifier occurs whatever its separators ("4471B" finds "4471-B"), or -1. */
+function findIdentifier(text: string, identifier: string): number {
+  const chars = identifier.replace(/[^A-Za-z0-9]/g, '').split('');
+  if (chars.length === 0) return -1;
+  const pattern = new RegExp(chars.map(escapeRegExp).join('[-/._ ]?'), 'i');
+  return pattern.exec(text)?.index ?? -1;
+}
+
+/**
+ * About `length` characters of `text` around the first identifier found, else the first query
+ * word found, else from the start.
+ */
+export function excerpt(text: string, needles: { identifiers?: readonly string[]; terms?: readonly string[] }, length = 240): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat.length <= length) return flat;
   const lower = flat.toLowerCase();
-  let at = -1;
-  for (const n of needles) {
-    const i = lower.indexOf(n.toLowerCase());
-    if (i >= 0 && (at < 0 || i < at)) at = i;
-  }
+  const earliest = (positions: number[]) => positions.filter((i) => i >= 0).reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+  let at = earliest((needles.identifiers ?? []).map((id) => findIdentifier(flat, id)));
+  if (!Number.isFinite(at)) at = earliest((needles.terms ?? []).map((t) => lower.search(new RegExp(`\\b${escapeRegExp(t.toLowerCase())}`))));
+  if (!Number.isFinite(at)) at = -1;
   let start = at < 0 ? 0 : Math.max(0, at - Math.floor(length / 3));
   // Start at a word boundary.
   if (start > 0) {

@@ -73,6 +73,24 @@ const envSchema = z.object({
   MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
   /** Largest JSON request body, in bytes. */
   MAX_REQUEST_BYTES: int(1024, 100 * MB).default(1 * MB),
+  /** OpenAI-compatible endpoint (OpenAI when unset; Ollama http://host:11434/v1, vLLM, llama.cpp server). */
+  OPENAI_BASE_URL: z.url().optional(),
+  /** API key for the endpoint (local servers usually accept any value). */
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  /** Chat model name; setting it turns the language model on. Unset: answers are extractive. */
+  LLM_MODEL: z.string().min(1).optional(),
+  /** Per-request timeout of model calls, in milliseconds. */
+  LLM_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  /** Retries of a failed model call (429, 5xx, timeouts) before answering extractively. */
+  LLM_MAX_RETRIES: int(0, 10).default(2),
+  /** Longest retry-after (ms) worth waiting for; beyond it the call fails at once and the answer is extractive. */
+  LLM_MAX_RETRY_WAIT_MS: int(0, 600_000).default(10_000),
+  /** First structured-output mode to try (servers without json_schema fall back on their own). */
+  LLM_STRUCTURED_OUTPUT: z.enum(['json_schema', 'json_object', 'prompt']).default('json_schema'),
+  /** Name of the token-limit field: o-series and newer OpenAI models want max_completion_tokens. */
+  LLM_MAX_TOKENS_FIELD: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
+  /** Whether the model accepts images (sent as data URLs with photo questions and captions). */
+  LLM_VISION: bool.default(false),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Milliseconds to wait for in-flight requests on SIGTERM before exiting anyway. */
@@ -116,6 +134,17 @@ export interface Config {
     maxDocumentPages: number;
   };
   loadDemo: boolean;
+  llm: {
+    baseUrl: string | undefined;
+    apiKey: string | undefined;
+    model: string | undefined;
+    timeoutMs: number;
+    maxRetries: number;
+    maxRetryWaitMs: number;
+    vision: boolean;
+    structuredOutput: 'json_schema' | 'json_object' | 'prompt';
+    maxTokensField: 'max_tokens' | 'max_completion_tokens';
+  };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -164,6 +193,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDocumentPages: e.MAX_DOCUMENT_PAGES,
     },
     loadDemo: e.LOAD_DEMO,
+    llm: {
+      baseUrl: e.OPENAI_BASE_URL,
+      apiKey: e.OPENAI_API_KEY,
+      model: e.LLM_MODEL,
+      timeoutMs: e.LLM_TIMEOUT_MS,
+      maxRetries: e.LLM_MAX_RETRIES,
+      maxRetryWaitMs: e.LLM_MAX_RETRY_WAIT_MS,
+      vision: e.LLM_VISION,
+      structuredOutput: e.LLM_STRUCTURED_OUTPUT,
+      maxTokensField: e.LLM_MAX_TOKENS_FIELD,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AnswerService } from '../answer/answer-service.js';
 import type { EmbeddingService } from '../embedding/embedding-service.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import type { SearchService } from '../search/search-service.js';
@@ -11,6 +12,7 @@ export interface Services {
   health: HealthService;
   ingest: IngestService;
   search: SearchService;
+  answers: AnswerService;
   /** Read access for document/page/photo queries. */
   store: KnowledgeStore;
 }

@@ -41,6 +41,11 @@ export const resolvers: Resolvers = {
       const file = image ? await readUpload(image, limits.maxUploadBytes) : null;
       return services.search.search({ text: text ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter), limit: limit ?? 10 });
     },
+    ask: async (_parent, { question, image, filter }, { services, limits }) => {
+      const file = image ? await readUpload(image, limits.maxUploadBytes) : null;
+      return services.answers.ask({ question: question ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter) });
+    },
+    caption: async (_parent, { image }, { services, limits }) => services.answers.caption((await readUpload(image, limits.maxUploadBytes)).bytes),
     document: (_parent, { id }, { services }) => services.store.getDocument(id),
     photo: (_parent, { id }, { services }) => services.store.getPhoto(id),
     documents: async (_parent, { first, after }, { services }) => {
@@ -70,6 +75,18 @@ export const resolvers: Resolvers = {
     },
     deleteDocument: (_parent, { id }, { services }) => services.ingest.deleteDocument(id),
     deletePhoto: (_parent, { id }, { services }) => services.ingest.deletePhoto(id),
+  },
+  Subscription: {
+    askStream: {
+      subscribe: async function* (_parent, { question, filter }, { services }) {
+        for await (const event of services.answers.askStream({ question, filter: toStoreFilter(filter) })) {
+          yield { askStream: event.kind === 'delta' ? { text: event.text } : event.answer };
+        }
+      },
+    },
+  },
+  AskEvent: {
+    __resolveType: (event) => ('mode' in event ? 'Answer' : 'AnswerDelta'),
   },
   Document: {
     kind: (doc) => toSourceKind(doc.kind),

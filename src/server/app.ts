@@ -5,6 +5,10 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { IResolvers } from '@graphql-tools/utils';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -66,16 +70,38 @@ function httpErrorBody(code: string, message: string) {
 }
 
 export async function createApp({ config, services, blobs, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
+  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> });
+  const formatError = makeFormatError(logger);
+  const context = (): GraphQLContext => ({ services, limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes }, logger });
+
+  // Subscriptions (askStream) over graphql-ws on the same path; errors formatted like HTTP ones.
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.http.maxRequestBytes });
+  const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext }>(
+    {
+      schema,
+      context,
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return undefined;
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+      },
+    },
+    wsServer,
+  );
+
   const apollo = new ApolloServer<GraphQLContext>({
-    typeDefs: loadTypeDefs(),
-    resolvers,
-    formatError: makeFormatError(logger),
+    schema,
+    formatError,
     includeStacktraceInErrorResponses: false,
     introspection: config.env !== 'production',
     // main.ts owns signal handling (drain HTTP, stop encoder workers, exit 0); Apollo's own
     // handler would re-raise SIGTERM and kill the process mid-drain.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metricsPlugin(metrics)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      metricsPlugin(metrics),
+      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+    ],
   });
   await apollo.start();
 
@@ -127,7 +153,7 @@ export async function createApp({ config, services, blobs, metrics, logger, http
     // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
     graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: config.limits.maxUploadFiles }),
     expressMiddleware(apollo, {
-      context: async () => ({ services, limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes }, logger }),
+      context: async () => context(),
     }),
   );
 

@@ -6,6 +6,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { AnswerService } from '../answer/answer-service.js';
+import { OpenAIChatModel } from '../answer/openai-chat-model.js';
 import { DiskBlobStore } from '../blob/blob-store.js';
 import { OnnxClipEncoder } from '../clip/clip-encoder.js';
 import { resolveModelFolder } from '../clip/model-files.js';
@@ -62,11 +64,28 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     maxImageBytes: config.limits.maxUploadBytes,
     maxImagePixels: config.limits.maxImagePixels,
   });
+  const chat = config.llm.model
+    ? new OpenAIChatModel({
+        model: config.llm.model,
+        ...(config.llm.baseUrl ? { baseURL: config.llm.baseUrl } : {}),
+        ...(config.llm.apiKey ? { apiKey: config.llm.apiKey } : {}),
+        timeoutMs: config.llm.timeoutMs,
+        maxRetries: config.llm.maxRetries,
+        maxRetryWaitMs: config.llm.maxRetryWaitMs,
+        supportsImages: config.llm.vision,
+        structuredOutput: config.llm.structuredOutput,
+        maxTokensField: config.llm.maxTokensField,
+        onStructuredOutputFallback: (e) => logger.warn(e, 'language model lacks a structured-output mode; falling back'),
+      })
+    : null;
+  logger.info(chat ? { llm: config.llm.model, baseUrl: config.llm.baseUrl ?? 'https://api.openai.com/v1' } : { llm: null }, chat ? 'language model configured' : 'no language model: answers are extractive');
+  const search = new SearchService(encoder, store);
   const services: Services = {
     embeddings: new EmbeddingService(encoder, config.limits),
     health: new HealthService(encoder, store),
     ingest,
-    search: new SearchService(encoder, store),
+    search,
+    answers: new AnswerService(search, encoder, chat),
     store,
   };
   return {

@@ -86,13 +86,15 @@ export type HitTarget = { kind: 'page'; documentId: string; pageNumber: number }
 
 export interface Candidate {
   target: HitTarget;
-  /** Signal-specific score, higher is better (cosine similarity for dense signals, -bm25 for lexical). */
+  /** Signal-specific score, higher is better (cosine similarity for dense signals, -bm25 for lexical, the number of distinct query identifiers found for identifiers). */
   score: number;
-  /** The text that matched (chunk text for dense text, page text excerpt for lexical), when there is one. */
+  /** The text that matched (chunk text for dense text, page text excerpt for lexical, the identifiers as written for identifiers), when there is one. */
   matchedText?: string;
 }
 
+/** All given parts must hold. An empty list matches nothing. */
 export interface SearchFilter {
+  /** Only pages of these documents (so no photos). */
   documentIds?: string[];
   kinds?: SourceKind[];
   /** Every key must equal (JSON equality of scalars) the document's or photo's metadata value. */
@@ -119,24 +121,28 @@ export interface KnowledgeStore {
   close(): Promise<void>;
   storeStatus(): Promise<StoreStatus>;
 
-  /** Atomically adds a document with all its pages, chunks, vectors and identifiers, or nothing. If a document with the same contentHash exists, returns it with created=false and writes nothing. */
+  /**
+   * Atomically adds a document with all its pages, chunks, vectors and identifiers, or nothing. If a document with the same contentHash exists, returns it with created=false and writes nothing.
+   * Vectors must have the store's size, finite and not all zero (else INVALID_VECTOR, nothing written); only their direction is kept. An id already used by another file: DUPLICATE_ID.
+   */
   addDocument(input: NewDocument): Promise<{ document: DocumentRecord; created: boolean }>;
   addPhoto(input: NewPhoto): Promise<{ photo: PhotoRecord; created: boolean }>;
   findDocumentByHash(contentHash: string): Promise<DocumentRecord | null>;
   findPhotoByHash(contentHash: string): Promise<PhotoRecord | null>;
 
   getDocument(id: string): Promise<DocumentRecord | null>;
-  /** Newest first. */
+  /** Newest first (createdAt, then id, descending). A cursor stays valid when documents are added or deleted; a foreign one is INVALID_CURSOR. */
   listDocuments(options: { first: number; after?: string | null }): Promise<Page<DocumentRecord>>;
   getPages(documentId: string): Promise<PageRecord[]>;
   getPage(documentId: string, pageNumber: number): Promise<PageRecord | null>;
   getPhoto(id: string): Promise<PhotoRecord | null>;
+  /** Pages of documents (photos not counted). */
   countPages(): Promise<number>;
 
   /** Removes the document and every trace of it (pages, chunks, vectors, lexical entries, identifiers). Returns the blob keys it referenced so the caller can delete the files, or null if there was no such document. */
   deleteDocument(id: string): Promise<{ blobKeys: string[] } | null>;
   deletePhoto(id: string): Promise<{ blobKeys: string[] } | null>;
-  /** Blob keys still referenced by any record (to decide whether a blob may be deleted). */
+  /** Whether any record still references the blob (original, page thumbnail or photo), to decide whether it may be deleted. */
   isBlobReferenced(blobKey: string): Promise<boolean>;
 
   /** Dense search over text chunk vectors (a text query, or an image query for cross-modal matching). Best chunk per target. */
@@ -145,6 +151,6 @@ export interface KnowledgeStore {
   searchImages(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
   /** BM25 over page text and photo captions. `query` is the user's raw text; the store escapes it. */
   searchLexical(query: string, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
-  /** Exact identifier matches (normalised: case and separators ignored). */
+  /** Exact identifier matches (normalised: case and separators ignored); targets with more of the query's identifiers first. */
   searchIdentifiers(identifiers: string[], limit: number, filter?: SearchFilter): Promise<Candidate[]>;
 }

@@ -8,7 +8,7 @@
  * dimension, so which stored vector is nearest a query is known exactly.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Candidate, DocumentRecord, HitTarget, KnowledgeStore, NewDocument, NewPage, NewPhoto, PhotoRecord, SearchFilter } from '../../src/store/knowledge-store.js';
+import type { Candidate, DocumentRecord, HitTarget, KnowledgeStore, NewDocument, NewPage, NewPhoto, PhotoRecord, SearchFilter, SourceKind } from '../../src/store/knowledge-store.js';
 
 export const CONTRACT_DIM = 32;
 export const CONTRACT_MODEL_ID = 'contract-test-model';
@@ -490,6 +490,16 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
           expect(found).toContainEqual(pageOf(needle.document.id, 1));
         }
         for (const found of await everySignal({ kinds: ['pdf'] }, 50)) expect(found).toHaveLength(40);
+        for (const found of await everySignal({ kinds: [] })) expect(found).toEqual([]);
+      });
+
+      it('rejects filters it cannot apply, with INVALID_FILTER', async () => {
+        await crowdAndNeedle();
+        const bad: SearchFilter[] = [{ kinds: ['video' as SourceKind] }, { metadata: { site: { nested: true } } }, { metadata: { tags: ['a'] } }];
+        for (const filter of bad) {
+          await expect(store.searchChunks(axis(25), 5, filter), JSON.stringify(filter)).rejects.toMatchObject({ code: 'INVALID_FILTER' });
+          await expect(store.searchLexical('gearbox', 5, filter), JSON.stringify(filter)).rejects.toMatchObject({ code: 'INVALID_FILTER' });
+        }
       });
 
       it('metadata must equal every given key (strings, numbers, booleans), on documents and photos', async () => {

@@ -319,6 +319,17 @@ describe('SqliteKnowledgeStore (file-specific)', () => {
       simd.remove([5, 6, 7]);
       expect(simd.size).toBe(2997);
       expect(simd.candidates(q, null, 5000, 5000).rowIds).not.toContain(6);
+      // Enough removals to compact the index: the survivors are still found, and it still grows.
+      const removed = Array.from({ length: 1500 }, (_, i) => 2 * i + 1);
+      simd.remove(removed);
+      js.remove([5, 6, 7, ...removed]);
+      expect(simd.size).toBe(3000 - 1500 - 1);
+      expect(simd.candidates(q, null, 500, 100)).toEqual(js.candidates(q, null, 500, 100));
+      const all = simd.candidates(q, null, 5000, 5000);
+      expect(all.complete).toBe(true);
+      expect(new Set(all.rowIds)).toEqual(new Set(Array.from({ length: 3000 }, (_, i) => i + 1).filter((id) => id % 2 === 0 && id !== 6)));
+      simd.add({ rowId: 3001, targetId: 3001, owner: 1, kind: 0, code: quantize(q, null) });
+      expect(simd.candidates(q, null, 1, 1).rowIds).toEqual([3001]);
     });
 
     it('finds what exact search finds on clustered data, with and without filters', async () => {

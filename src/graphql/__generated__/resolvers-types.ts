@@ -2,6 +2,7 @@ import type { UploadPromise } from '../upload.js';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { DocumentRecord, PageRecord, PhotoRecord } from '../../store/knowledge-store.js';
 import type { SearchHitView, SearchResultView } from '../../search/search-service.js';
+import type { AnswerView, CitationView, CaptionView, AnswerDeltaView } from '../../answer/answer-service.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -23,6 +24,50 @@ export type Scalars = {
    * (https://github.com/jaydenseric/graphql-multipart-request-spec), as apollo-upload-client sends it.
    */
   Upload: { input: UploadPromise; output: UploadPromise; }
+};
+
+export type Answer = {
+  __typename?: 'Answer';
+  /** The sources the text cites, by marker. */
+  citations: Array<Citation>;
+  /** Retrieval confidence 0..1: how strongly search evidence supports the cited sources. */
+  confidence?: Maybe<Scalars['Float']['output']>;
+  mode: AnswerMode;
+  /** Plain text (no Markdown or HTML) with [n] markers citing the sources. */
+  text: Scalars['String']['output'];
+  warnings: Array<Scalars['String']['output']>;
+};
+
+export type AnswerDelta = {
+  __typename?: 'AnswerDelta';
+  /** The next piece of the answer text, as the model produced it (unchecked). */
+  text: Scalars['String']['output'];
+};
+
+export type AnswerMode =
+  /** Quoted from the sources without a language model. */
+  | 'EXTRACTIVE'
+  /** Written by the language model from the sources. */
+  | 'LLM';
+
+export type AskEvent = Answer | AnswerDelta;
+
+export type Caption = {
+  __typename?: 'Caption';
+  citations: Array<Citation>;
+  mode: AnswerMode;
+  /** Zero-shot CLIP tags, best first (probabilities over the label set). */
+  tags: Array<Tag>;
+  text: Scalars['String']['output'];
+};
+
+export type Citation = {
+  __typename?: 'Citation';
+  document?: Maybe<Document>;
+  marker: Scalars['Int']['output'];
+  page?: Maybe<Page>;
+  photo?: Maybe<Photo>;
+  snippet: Scalars['String']['output'];
 };
 
 export type Document = {
@@ -171,6 +216,17 @@ export type PhotoInput = {
 
 export type Query = {
   __typename?: 'Query';
+  /**
+   * A grounded answer to a question and/or a photo: the knowledge base is searched, the best
+   * pages become numbered sources, and the answer cites them as [n]. With a language model
+   * configured (LLM_MODEL) it writes the answer (mode LLM); without one, or when it fails, the
+   * answer quotes the most relevant sentences (mode EXTRACTIVE) and `warnings` says why.
+   * Citations are checked: a [n] that points at no source is removed and reported in `warnings`.
+   * When nothing relevant is found the answer says so instead of inventing one.
+   */
+  ask: Answer;
+  /** A caption for a photo, grounded in zero-shot tags and the knowledge base pages it matches. */
+  caption: Caption;
   /** A document by id, or null. */
   document?: Maybe<Document>;
   /** Documents, newest first. first: 1..100 (default 20); after: a cursor from pageInfo.endCursor. */
@@ -194,6 +250,18 @@ export type Query = {
    * visual/semantic match standing out from the rest. limit: 1..100.
    */
   search: SearchResult;
+};
+
+
+export type QueryAskArgs = {
+  filter?: InputMaybe<SearchFilter>;
+  image?: InputMaybe<Scalars['Upload']['input']>;
+  question?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryCaptionArgs = {
+  image: Scalars['Upload']['input'];
 };
 
 
@@ -276,6 +344,28 @@ export type StoreInfo = {
   ready: Scalars['Boolean']['output'];
 };
 
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The same as ask, streamed over graphql-ws (WebSocket at /graphql): AnswerDelta events carry
+   * the text as the model writes it, then one Answer event with the checked text and citations.
+   * Photos cannot travel over WebSocket: use ask for photo questions.
+   */
+  askStream: AskEvent;
+};
+
+
+export type SubscriptionAskStreamArgs = {
+  filter?: InputMaybe<SearchFilter>;
+  question: Scalars['String']['input'];
+};
+
+export type Tag = {
+  __typename?: 'Tag';
+  label: Scalars['String']['output'];
+  score: Scalars['Float']['output'];
+};
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -345,11 +435,24 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
+/** Mapping of union types */
+export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
+  AskEvent:
+    | ( AnswerView )
+    | ( AnswerDeltaView )
+  ;
+};
 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  Answer: ResolverTypeWrapper<AnswerView>;
+  AnswerDelta: ResolverTypeWrapper<AnswerDeltaView>;
+  AnswerMode: AnswerMode;
+  AskEvent: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['AskEvent']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Caption: ResolverTypeWrapper<CaptionView>;
+  Citation: ResolverTypeWrapper<CitationView>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Document: ResolverTypeWrapper<DocumentRecord>;
   DocumentConnection: ResolverTypeWrapper<Omit<DocumentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['DocumentEdge']>, nodes: Array<ResolversTypes['Document']> }>;
@@ -375,12 +478,19 @@ export type ResolversTypes = {
   SourceKind: SourceKind;
   StoreInfo: ResolverTypeWrapper<StoreInfo>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Tag: ResolverTypeWrapper<Tag>;
   Upload: ResolverTypeWrapper<Scalars['Upload']['output']>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  Answer: AnswerView;
+  AnswerDelta: AnswerDeltaView;
+  AskEvent: ResolversUnionTypes<ResolversParentTypes>['AskEvent'];
   Boolean: Scalars['Boolean']['output'];
+  Caption: CaptionView;
+  Citation: CitationView;
   DateTime: Scalars['DateTime']['output'];
   Document: DocumentRecord;
   DocumentConnection: Omit<DocumentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['DocumentEdge']>, nodes: Array<ResolversParentTypes['Document']> };
@@ -404,7 +514,42 @@ export type ResolversParentTypes = {
   SearchResult: SearchResultView;
   StoreInfo: StoreInfo;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
+  Tag: Tag;
   Upload: Scalars['Upload']['output'];
+};
+
+export type AnswerResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Answer'] = ResolversParentTypes['Answer']> = {
+  citations?: Resolver<Array<ResolversTypes['Citation']>, ParentType, ContextType>;
+  confidence?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  mode?: Resolver<ResolversTypes['AnswerMode'], ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  warnings?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AnswerDeltaResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AnswerDelta'] = ResolversParentTypes['AnswerDelta']> = {
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AskEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AskEvent'] = ResolversParentTypes['AskEvent']> = {
+  __resolveType: TypeResolveFn<'Answer' | 'AnswerDelta', ParentType, ContextType>;
+};
+
+export type CaptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Caption'] = ResolversParentTypes['Caption']> = {
+  citations?: Resolver<Array<ResolversTypes['Citation']>, ParentType, ContextType>;
+  mode?: Resolver<ResolversTypes['AnswerMode'], ParentType, ContextType>;
+  tags?: Resolver<Array<ResolversTypes['Tag']>, ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CitationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Citation'] = ResolversParentTypes['Citation']> = {
+  document?: Resolver<Maybe<ResolversTypes['Document']>, ParentType, ContextType>;
+  marker?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  page?: Resolver<Maybe<ResolversTypes['Page']>, ParentType, ContextType>;
+  photo?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType>;
+  snippet?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -486,6 +631,8 @@ export type PhotoResolvers<ContextType = GraphQLContext, ParentType extends Reso
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  ask?: Resolver<ResolversTypes['Answer'], ParentType, ContextType, Partial<QueryAskArgs>>;
+  caption?: Resolver<ResolversTypes['Caption'], ParentType, ContextType, RequireFields<QueryCaptionArgs, 'image'>>;
   document?: Resolver<Maybe<ResolversTypes['Document']>, ParentType, ContextType, RequireFields<QueryDocumentArgs, 'id'>>;
   documents?: Resolver<ResolversTypes['DocumentConnection'], ParentType, ContextType, Partial<QueryDocumentsArgs>>;
   embedImage?: Resolver<ResolversTypes['Embedding'], ParentType, ContextType, RequireFields<QueryEmbedImageArgs, 'image'>>;
@@ -515,11 +662,25 @@ export type StoreInfoResolvers<ContextType = GraphQLContext, ParentType extends 
   ready?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  askStream?: SubscriptionResolver<ResolversTypes['AskEvent'], "askStream", ParentType, ContextType, RequireFields<SubscriptionAskStreamArgs, 'question'>>;
+};
+
+export type TagResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Tag'] = ResolversParentTypes['Tag']> = {
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export interface UploadScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Upload'], any> {
   name: 'Upload';
 }
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  Answer?: AnswerResolvers<ContextType>;
+  AnswerDelta?: AnswerDeltaResolvers<ContextType>;
+  AskEvent?: AskEventResolvers<ContextType>;
+  Caption?: CaptionResolvers<ContextType>;
+  Citation?: CitationResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Document?: DocumentResolvers<ContextType>;
   DocumentConnection?: DocumentConnectionResolvers<ContextType>;
@@ -536,6 +697,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   SearchHit?: SearchHitResolvers<ContextType>;
   SearchResult?: SearchResultResolvers<ContextType>;
   StoreInfo?: StoreInfoResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  Tag?: TagResolvers<ContextType>;
   Upload?: GraphQLScalarType;
 };
 

@@ -57,6 +57,7 @@ export function quantize(vector: Float32Array, center: Float32Array | null): Uin
 }
 
 const PAGE = 65536;
+const EXCLUDED = 0xffff;
 const MIN_CAPACITY = 1024;
 
 export class BinaryCodeIndex {
@@ -141,7 +142,6 @@ export class BinaryCodeIndex {
   candidates(query: Float32Array, filter: RowFilter | null, coarseK: number, refineK: number): IndexCandidates {
     if (query.length !== this.dim) throw new Error(`query of ${query.length} dimensions, expected ${this.dim}`);
     const n = this.count;
-    const allowed = this.allowedPredicate(filter);
     const outOffset = this.codesOffset + this.capacity * this.stride;
     const queryBytes = new Uint8Array(this.memory.buffer, 0, this.stride);
     queryBytes.fill(0);
@@ -149,30 +149,34 @@ export class BinaryCodeIndex {
     if (n > 0) this.scan(this.codesOffset, n, this.lanes, 0, outOffset);
     const distances = new Uint16Array(this.memory.buffer, outOffset, n);
 
-    // Pass 1: a histogram of distances gives the cut-off for the coarseK nearest, in O(n).
-    const histogram = new Uint32Array(this.lanes * 128 + 1);
-    let allowedCount = 0;
-    for (let i = 0; i < n; i++) {
-      if (allowed(i)) {
-        histogram[distances[i]!]!++;
-        allowedCount++;
-      }
+    // Rows the search may not return get a distance beyond any real one.
+    const maxDistance = this.lanes * 128;
+    if (filter || this.dead > 0) {
+      const allowed = this.allowedPredicate(filter);
+      for (let i = 0; i < n; i++) if (!allowed(i)) distances[i] = EXCLUDED;
     }
+    // Pass 1: a histogram of distances gives the cut-off for the coarseK nearest, in O(n).
+    const histogram = new Uint32Array(maxDistance + 1);
+    for (let i = 0; i < n; i++) {
+      const d = distances[i]!;
+      if (d <= maxDistance) histogram[d]!++;
+    }
+    let allowedCount = 0;
+    for (let d = 0; d <= maxDistance; d++) allowedCount += histogram[d]!;
     const take = Math.min(coarseK, allowedCount);
     let cutoff = 0;
     let below = 0;
-    while (cutoff < histogram.length && below + histogram[cutoff]! < take) below += histogram[cutoff++]!;
+    while (cutoff <= maxDistance && below + histogram[cutoff]! < take) below += histogram[cutoff++]!;
     let atCutoff = take - below;
     const coarse = new Int32Array(take);
     let c = 0;
     for (let i = 0; i < n && c < take; i++) {
       const d = distances[i]!;
-      if (d > cutoff || !allowed(i)) continue;
-      if (d === cutoff) {
-        if (atCutoff === 0) continue;
+      if (d < cutoff) coarse[c++] = i;
+      else if (d === cutoff && atCutoff > 0) {
         atCutoff--;
+        coarse[c++] = i;
       }
-      coarse[c++] = i;
     }
 
     // Pass 2: asymmetric scores (float query · ±1 code) for the coarse candidates.

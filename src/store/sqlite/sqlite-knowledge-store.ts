@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { InvalidInputError, UnavailableError } from '../../errors.js';
+import { ConfigError, InvalidInputError, UnavailableError } from '../../errors.js';
 import { normalizeIdentifier } from '../../search/identifiers.js';
 import type {
   Candidate,
@@ -163,7 +163,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   private readonly lexicalBudget: number;
 
   constructor(private readonly options: SqliteKnowledgeStoreOptions) {
-    if (!Number.isInteger(options.dim) || options.dim < 1) throw new InvalidInputError('INVALID_CONFIGURATION', `dim must be a positive integer; got ${options.dim}.`);
+    if (!Number.isInteger(options.dim) || options.dim < 1) throw new ConfigError(`The embedding size must be a positive integer; got ${options.dim}.`);
     this.exactThreshold = options.exactSearchThreshold ?? DEFAULT_EXACT_THRESHOLD;
     this.exactOnly = options.vectorSearch === 'exact';
     this.lexicalBudget = options.lexicalRankBudget ?? DEFAULT_LEXICAL_BUDGET;
@@ -220,8 +220,9 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   async close(): Promise<void> {
     const db = this.db;
     this.db = null;
-    this.chunkSpace?.index.clear();
-    this.imageSpace?.index.clear();
+    // Drop the coarse indexes with their memory; init() builds them again.
+    this.chunkSpace = null;
+    this.imageSpace = null;
     db?.close();
   }
 

@@ -4,7 +4,7 @@
  *
  * - storage: L2-normalised float32 vectors (`*_vectors`), and 1-bit codes relative to the
  *   space's centre (`*_codes`, written once a centre exists);
- * - small spaces (≤ `exactThreshold` vectors, or `mode: 'exact'`): an exact scan in SQLite
+ * - small spaces (≤ `exactThreshold` vectors, or a store built with `vectorSearch: 'exact'`): an exact scan in SQLite
  *   (sqlite-vec's `vec_distance_cosine`), filters in the WHERE clause;
  * - larger spaces: the in-memory BinaryCodeIndex proposes `refineK` candidates (filter applied
  *   inside its scan), which are rescored exactly from the float vectors. The candidate counts
@@ -90,10 +90,6 @@ export class VectorSpace {
       .raw();
   }
 
-  get hasCenter(): boolean {
-    return this.center !== null;
-  }
-
   /** Writes a (normalised, validated) vector and, when the space has a centre, its code. */
   insert(rowId: number, targetId: number, vector: Float32Array): void {
     this.insertVector.run(rowId, vectorBlob(vector));
@@ -122,7 +118,8 @@ export class VectorSpace {
    */
   ensureCenter(threshold: number): boolean {
     if (this.center) return false;
-    // Cheap upper bounds of the vector count (rows here are small, unlike the vector tables).
+    // A cheap upper bound of the vector count first (rows here are small, unlike the vector
+    // tables); the exact count comes with the sum.
     const estimate = this.db.prepare(this.spec.name === 'chunk' ? 'SELECT count(*) FROM chunks' : 'SELECT count(*) FROM targets').pluck().get() as number;
     if (estimate <= threshold) return false;
     const { vectorTable, idColumn } = this.spec;
@@ -133,7 +130,7 @@ export class VectorSpace {
       for (let i = 0; i < this.dim; i++) sum[i]! += v[i]!;
       n++;
     }
-    if (n === 0) return false;
+    if (n === 0 || n <= threshold) return false;
     const center = new Float32Array(this.dim);
     for (let i = 0; i < this.dim; i++) center[i] = sum[i]! / n;
     this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(this.centerKey, vectorBlob(center));

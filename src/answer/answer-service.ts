@@ -1,0 +1,224 @@
+/**
+ * Grounded answers and captions.
+ *
+ * ask: search (text and/or photo) → numbered sources → the model (or, without one or when it
+ * fails, the extractive answerer) → every [n] checked against the sources actually given →
+ * an Answer that cites pages, or says it does not know when nothing relevant was found.
+ * A model failure never fails the request: it degrades to EXTRACTIVE with a warning.
+ */
+import sharp from 'sharp';
+import type { ClipEncoder } from '../clip/clip-encoder.js';
+import { InvalidInputError } from '../errors.js';
+import { ZeroShotClassifier, FIELD_EQUIPMENT_LABELS } from '../identify/zero-shot.js';
+import type { SearchService, SearchResultView } from '../search/search-service.js';
+import type { DocumentRecord, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
+import { ChatModelError, type ChatModel } from './chat-model.js';
+import { checkCitations } from './citations.js';
+import { extractiveAnswer } from './extractive.js';
+import { ANSWER_SCHEMA, buildAnswerMessages, buildCaptionMessages } from './prompt.js';
+import { toSources, type Source } from './sources.js';
+
+export type AnswerMode = 'LLM' | 'EXTRACTIVE';
+
+export interface CitationView {
+  marker: number;
+  document: DocumentRecord | null;
+  page: PageRecord | null;
+  photo: PhotoRecord | null;
+  snippet: string;
+}
+
+export interface AnswerView {
+  text: string;
+  mode: AnswerMode;
+  citations: CitationView[];
+  confidence: number | null;
+  warnings: string[];
+}
+
+export interface CaptionView {
+  text: string;
+  mode: AnswerMode;
+  tags: { label: string; score: number }[];
+  citations: CitationView[];
+}
+
+export interface AnswerDeltaView {
+  text: string;
+}
+
+export type AskEvent = { kind: 'delta'; text: string } | { kind: 'answer'; answer: AnswerView };
+
+export interface AskInput {
+  question?: string | null;
+  image?: Uint8Array | null;
+  filter?: SearchFilter;
+}
+
+export interface AnswerSettings {
+  maxQuestionChars: number;
+  /** How many search hits become numbered sources. */
+  sourceCount: number;
+  maxAnswerTokens: number;
+}
+
+export const DEFAULT_ANSWER_SETTINGS: AnswerSettings = { maxQuestionChars: 4000, sourceCount: 5, maxAnswerTokens: 600 };
+
+export const NOT_FOUND_TEXT = "I don't know: nothing in the knowledge base matches this closely enough to answer it.";
+
+function describeFailure(error: unknown): string {
+  if (error instanceof ChatModelError) {
+    const why: Record<ChatModelError['reason'], string> = {
+      timeout: 'the language model did not answer in time',
+      rate_limited: 'the language model is rate-limited',
+      unavailable: 'the language model is unavailable',
+      bad_response: 'the language model returned an unusable response',
+      refused: 'the language model refused the request',
+      auth: 'the language model rejected our credentials',
+    };
+    return why[error.reason];
+  }
+  return 'the language model call failed';
+}
+
+async function toDataUrl(image: Uint8Array): Promise<string> {
+  const jpeg = await sharp(image).rotate().resize(1024, 1024, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer();
+  return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+}
+
+export class AnswerService {
+  private readonly classifier: ZeroShotClassifier;
+
+  constructor(
+    private readonly search: SearchService,
+    private readonly encoder: ClipEncoder,
+    private readonly chat: ChatModel | null,
+    private readonly settings: AnswerSettings = DEFAULT_ANSWER_SETTINGS,
+  ) {
+    this.classifier = new ZeroShotClassifier(encoder);
+  }
+
+  async ask(input: AskInput): Promise<AnswerView> {
+    let answer: AnswerView | null = null;
+    for await (const event of this.run(input, false)) if (event.kind === 'answer') answer = event.answer;
+    return answer!;
+  }
+
+  /** The answer text as the model writes it, then the checked Answer (authoritative) at the end. */
+  askStream(input: AskInput): AsyncGenerator<AskEvent> {
+    return this.run(input, true);
+  }
+
+  async caption(image: Uint8Array): Promise<CaptionView> {
+    const [vector] = await this.encoder.embedImages([image]);
+    const result = await this.search.search({ image, limit: 3 });
+    const sources = result.noGoodMatch ? [] : toSources(result.hits, 1000);
+    const titles = sources.flatMap((s) => (s.hit.document ? [s.hit.document.title] : s.hit.photo?.caption ? [s.hit.photo.caption] : []));
+    const labels = [...new Set([...FIELD_EQUIPMENT_LABELS, ...titles])];
+    const tags = (await this.classifier.classify(vector!, labels)).slice(0, 3).map(({ label, score }) => ({ label, score }));
+
+    if (this.chat) {
+      try {
+        const completion = await this.chat.complete({
+          messages: buildCaptionMessages(tags, sources, this.chat.supportsImages ? await toDataUrl(image) : null),
+          maxTokens: 120,
+          temperature: 0.2,
+        });
+        const checked = checkCitations(completion.text, sources.length);
+        if (checked.text) return { text: checked.text, mode: 'LLM', tags, citations: this.citations(sources, checked.cited) };
+      } catch {
+        // fall through to the template: a caption is always produced
+      }
+    }
+    const best = sources[0];
+    const what = tags[0] ? `A photo of ${/^[aeiou]/i.test(tags[0].label) ? 'an' : 'a'} ${tags[0].label}` : 'A photo';
+    const text = best ? `${what}, matching ${best.label} [1].` : `${what}.`;
+    return { text, mode: 'EXTRACTIVE', tags, citations: best ? this.citations(sources, [1]) : [] };
+  }
+
+  private async *run(input: AskInput, streaming: boolean): AsyncGenerator<AskEvent> {
+    const question = input.question?.trim() ?? '';
+    const image = input.image ?? null;
+    if (!question && !image) throw new InvalidInputError('EMPTY_QUERY', 'Ask a question, send a photo, or both.');
+    if (question.length > this.settings.maxQuestionChars) {
+      throw new InvalidInputError('TEXT_TOO_LONG', `The question has ${question.length} characters; the limit is ${this.settings.maxQuestionChars}.`, {
+        details: { limit: this.settings.maxQuestionChars },
+      });
+    }
+    const result = await this.search.search({ text: question || null, image, filter: input.filter, limit: this.settings.sourceCount });
+    if (result.noGoodMatch || result.hits.length === 0) {
+      yield { kind: 'answer', answer: { text: NOT_FOUND_TEXT, mode: 'EXTRACTIVE', citations: [], confidence: 0, warnings: ['No relevant source was found, so no answer was composed.'] } };
+      return;
+    }
+    const sources = toSources(result.hits);
+    const warnings: string[] = [];
+    if (this.chat) {
+      try {
+        const messages = buildAnswerMessages(question, sources, image && this.chat.supportsImages ? await toDataUrl(image) : null);
+        let raw: string;
+        let answerable = true;
+        if (streaming) {
+          raw = '';
+          for await (const delta of this.chat.stream({ messages, maxTokens: this.settings.maxAnswerTokens, temperature: 0.1 })) {
+            raw += delta;
+            yield { kind: 'delta', text: delta };
+          }
+        } else {
+          const completion = await this.chat.complete({ messages, jsonSchema: ANSWER_SCHEMA, maxTokens: this.settings.maxAnswerTokens, temperature: 0.1 });
+          const json = completion.json as { answer?: unknown; answerable?: unknown } | undefined;
+          raw = typeof json?.answer === 'string' ? json.answer : completion.text;
+          answerable = json?.answerable !== false;
+        }
+        const checked = checkCitations(raw, sources.length);
+        if (!checked.text) throw new ChatModelError('bad_response', 'empty answer');
+        if (answerable && checked.cited.length === 0) warnings.push('The model cited no sources for its answer; check it against the pages listed.');
+        yield {
+          kind: 'answer',
+          answer: {
+            text: checked.text,
+            mode: 'LLM',
+            citations: this.citations(sources, checked.cited),
+            confidence: this.confidence(result, answerable, checked.cited.length),
+            warnings: [...checked.warnings, ...warnings],
+          },
+        };
+        return;
+      } catch (error) {
+        warnings.push(`Answered from the sources directly because ${describeFailure(error)}.`);
+      }
+    } else {
+      warnings.push('No language model is configured (OPENAI_BASE_URL / LLM_MODEL): the answer quotes the most relevant sentences.');
+    }
+    const extractive = extractiveAnswer(question, sources);
+    yield {
+      kind: 'answer',
+      answer: {
+        text: extractive.text || NOT_FOUND_TEXT,
+        mode: 'EXTRACTIVE',
+        citations: this.citations(sources, extractive.cited),
+        confidence: this.confidence(result, extractive.cited.length > 0, extractive.cited.length),
+        warnings,
+      },
+    };
+  }
+
+  private citations(sources: readonly Source[], cited: readonly number[]): CitationView[] {
+    return cited.map((n) => {
+      const s = sources[n - 1]!;
+      return { marker: n, document: s.hit.document, page: s.hit.page, photo: s.hit.photo, snippet: s.hit.snippet ?? s.text.slice(0, 240) };
+    });
+  }
+
+  /**
+   * Retrieval confidence, 0..1: how strongly the search evidence supports the sources the
+   * answer cites (an exact identifier or a near-copy photo is strong; a dense match alone is
+   * weaker), discounted when nothing is cited or the model said it could not answer.
+   */
+  private confidence(result: SearchResultView, answerable: boolean, citedCount: number): number {
+    if (!answerable) return 0.1;
+    const top = result.hits[0];
+    const strong = top?.matchedBy.some((m) => m === 'IDENTIFIER' || m === 'KEYWORD') ?? false;
+    const base = strong ? 0.85 : 0.6;
+    return Math.round((citedCount > 0 ? base : base / 2) * 100) / 100;
+  }
+}

@@ -91,6 +91,10 @@ const envSchema = z.object({
   LLM_MAX_TOKENS_FIELD: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
   /** Whether the model accepts images (sent as data URLs with photo questions and captions). */
   LLM_VISION: bool.default(false),
+  /** identifyPart: a best score below this is not confident (and goes to the review queue). */
+  IDENTIFY_MIN_SCORE: z.coerce.number().min(0).max(1).default(0.5),
+  /** identifyPart: a lead over the runner-up below this is not confident. */
+  IDENTIFY_MIN_MARGIN: z.coerce.number().min(0).max(1).default(0.2),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Milliseconds to wait for in-flight requests on SIGTERM before exiting anyway. */
@@ -134,6 +138,7 @@ export interface Config {
     maxDocumentPages: number;
   };
   loadDemo: boolean;
+  identify: { minScore: number; minMargin: number };
   llm: {
     baseUrl: string | undefined;
     apiKey: string | undefined;
@@ -193,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDocumentPages: e.MAX_DOCUMENT_PAGES,
     },
     loadDemo: e.LOAD_DEMO,
+    identify: { minScore: e.IDENTIFY_MIN_SCORE, minMargin: e.IDENTIFY_MIN_MARGIN },
     llm: {
       baseUrl: e.OPENAI_BASE_URL,
       apiKey: e.OPENAI_API_KEY,

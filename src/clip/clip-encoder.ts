@@ -25,7 +25,12 @@ export interface ModelInfo {
   dim: number;
   /** True when running the bundled random-weight test model: results mean nothing. */
   isTestModel: boolean;
+  /** Image-to-image cosine above which two images are near-duplicates, for this model (manifest calibration, else a conservative default). */
+  nearDuplicateSimilarity: number;
 }
+
+/** Used when a model's manifest declares no calibration: high, so unknown models err towards "not a duplicate". */
+export const DEFAULT_NEAR_DUPLICATE_SIMILARITY = 0.95;
 
 /** The port the rest of the product depends on. */
 export interface ClipEncoder {
@@ -228,7 +233,12 @@ export class OnnxClipEncoder implements ClipEncoder {
   }
 
   get model(): ModelInfo {
-    return { id: this.spec.id, dim: this.dimension, isTestModel: this.options.isTestModel ?? false };
+    return {
+      id: this.spec.id,
+      dim: this.dimension,
+      isTestModel: this.options.isTestModel ?? false,
+      nearDuplicateSimilarity: this.spec.calibration?.nearDuplicateSimilarity ?? DEFAULT_NEAR_DUPLICATE_SIMILARITY,
+    };
   }
 
   get ready(): boolean {

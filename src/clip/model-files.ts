@@ -32,6 +32,8 @@ export interface ClipModelSpec {
   preprocessor: string;
   /** Embedding size the folder declares (manifest or config.json); checked against the graph at load. */
   declaredDim: number | null;
+  /** Model-specific thresholds (manifest `calibration`); null when the folder declares none. */
+  calibration: { nearDuplicateSimilarity: number } | null;
 }
 
 const HF = {
@@ -79,6 +81,7 @@ export async function resolveModelFolder(dir: string, variant: ModelVariant = 'f
       tokenizerConfig: m.files.some((f) => f.path === 'tokenizer_config.json') ? 'tokenizer_config.json' : null,
       preprocessor: m.preprocessor,
       declaredDim: m.embeddingDim,
+      calibration: m.calibration ? { nearDuplicateSimilarity: m.calibration.nearDuplicateSimilarity } : null,
     };
   } else if ((await stat(path.join(abs, 'onnx')).catch(() => null))?.isDirectory()) {
     spec = {
@@ -90,6 +93,7 @@ export async function resolveModelFolder(dir: string, variant: ModelVariant = 'f
       tokenizerConfig: (await fileSize(path.join(abs, 'tokenizer_config.json'))) !== null ? 'tokenizer_config.json' : null,
       preprocessor: 'preprocessor_config.json',
       declaredDim: await projectionDim(abs),
+      calibration: null,
     };
   } else if ((await fileSize(path.join(abs, 'visual.onnx'))) !== null) {
     throw new ModelLoadError(

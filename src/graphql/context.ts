@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AnswerService } from '../answer/answer-service.js';
 import type { EmbeddingService } from '../embedding/embedding-service.js';
+import type { IdentifyService } from '../identify/identify-service.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import type { SearchService } from '../search/search-service.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
@@ -13,6 +14,7 @@ export interface Services {
   ingest: IngestService;
   search: SearchService;
   answers: AnswerService;
+  identify: IdentifyService;
   /** Read access for document/page/photo queries. */
   store: KnowledgeStore;
 }
@@ -21,4 +23,6 @@ export interface GraphQLContext {
   services: Services;
   limits: { maxUploadBytes: number; maxDocumentBytes: number };
   logger: Logger;
+  /** Who is calling, for feedback and review records ("anonymous" while the server runs without API keys). */
+  actor: string;
 }

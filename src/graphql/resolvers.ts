@@ -46,6 +46,21 @@ export const resolvers: Resolvers = {
       return services.answers.ask({ question: question ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter) });
     },
     caption: async (_parent, { image }, { services, limits }) => services.answers.caption((await readUpload(image, limits.maxUploadBytes)).bytes),
+    identifyPart: async (_parent, { image, candidates, limit }, { services, limits }) =>
+      services.identify.identifyPart({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, candidates: candidates ?? null, limit: limit ?? 5 }),
+    tagImage: async (_parent, { image, labels, threshold }, { services, limits }) =>
+      services.identify.tagImage({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, labels, threshold: threshold ?? null }),
+    similarPhotos: async (_parent, { image, limit, threshold }, { services, limits }) =>
+      services.identify.similarPhotos({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, limit: limit ?? 10, threshold: threshold ?? null }),
+    reviewQueue: async (_parent, { first, after, status }, { services }) => {
+      const page = await services.identify.reviewQueue({ first: first ?? null, after: after ?? null, status: status ?? null });
+      return {
+        nodes: page.items,
+        edges: page.items.map((node) => ({ cursor: node.id, node })),
+        pageInfo: { endCursor: page.items.at(-1)?.id ?? null, hasNextPage: page.hasNextPage },
+        totalCount: page.totalCount,
+      };
+    },
     document: (_parent, { id }, { services }) => services.store.getDocument(id),
     photo: (_parent, { id }, { services }) => services.store.getPhoto(id),
     documents: async (_parent, { first, after }, { services }) => {
@@ -73,6 +88,11 @@ export const resolvers: Resolvers = {
       logger.info({ photoId: photo.id, created }, created ? 'photo ingested' : 'photo already present');
       return photo;
     },
+    confirmPart: (_parent, { photoId, identificationId, label }, { services, actor }) =>
+      services.identify.confirmPart({ photoId: photoId ?? null, identificationId: identificationId ?? null, label, givenBy: actor }),
+    undoFeedback: (_parent, { id }, { services }) => services.identify.undoFeedback(id),
+    claimReview: (_parent, { id }, { services, actor }) => services.identify.claimReview(id, actor),
+    resolveReview: (_parent, { id, label, note }, { services, actor }) => services.identify.resolveReview({ id, label: label ?? null, note: note ?? null, by: actor }),
     deleteDocument: (_parent, { id }, { services }) => services.ingest.deleteDocument(id),
     deletePhoto: (_parent, { id }, { services }) => services.ingest.deletePhoto(id),
   },
@@ -99,5 +119,21 @@ export const resolvers: Resolvers = {
   },
   Photo: {
     url: (photo) => fileUrl(photo.blobKey),
+    duplicateOf: (photo, _args, { services }) => services.identify.duplicateOf(photo.id),
+  },
+  PartIdentification: {
+    reviewItem: (identification, _args, { services }) => (identification.reviewItemId ? services.identify.reviewItem(identification.reviewItemId) : null),
+  },
+  Feedback: {
+    photo: (feedback, _args, { services }) => (feedback.photoId ? services.store.getPhoto(feedback.photoId) : null),
+  },
+  ReviewItem: {
+    identification: async (item, _args, { services }) => {
+      const record = item.identificationId ? await services.identify.getIdentification(item.identificationId) : null;
+      return record ? { id: record.id, confident: record.confident, reviewItemId: item.id, candidates: record.candidates.map((c) => ({ ...c, pages: [], confirmations: 0 })) } : null;
+    },
+    photo: (item, _args, { services }) => (item.photoId ? services.store.getPhoto(item.photoId) : null),
+    label: (item) => item.resolutionLabel,
+    note: (item) => item.resolutionNote,
   },
 };

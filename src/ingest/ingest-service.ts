@@ -92,12 +92,19 @@ function metadataIdentifiers(metadata: JsonObject): string[] {
   return Object.values(metadata).flatMap((v) => (typeof v === 'string' ? extractIdentifiers(v) : []));
 }
 
+/** Told about photos as they come and go (near-duplicate detection keeps its hashes this way). */
+export interface PhotoIndex {
+  indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<unknown>;
+  forgetPhoto(photoId: string): Promise<void>;
+}
+
 export class IngestService {
   constructor(
     private readonly encoder: ClipEncoder,
     private readonly store: KnowledgeStore,
     private readonly blobs: BlobStore,
     private readonly settings: IngestSettings = DEFAULT_INGEST_SETTINGS,
+    private readonly photoIndex: PhotoIndex | null = null,
   ) {}
 
   async ingestDocument(upload: DocumentUpload): Promise<{ document: DocumentRecord; created: boolean }> {
@@ -197,12 +204,14 @@ export class IngestService {
         blobKey,
         createdAt: new Date().toISOString(),
       };
-      return await this.store.addPhoto({
+      const added = await this.store.addPhoto({
         photo,
         imageVector: imageVector!,
         chunks: captionChunks.map((text, i) => ({ text, vector: captionVectors[i]! })),
         identifiers: [...new Set([...(caption ? extractIdentifiers(caption) : []), ...metadataIdentifiers(metadata)])],
       });
+      if (added.created) await this.photoIndex?.indexPhoto(added.photo, bytes, imageVector!);
+      return added;
     } catch (error) {
       await this.releaseBlobs(written);
       throw error;
@@ -220,6 +229,7 @@ export class IngestService {
   async deletePhoto(id: string): Promise<boolean> {
     const removed = await this.store.deletePhoto(id);
     if (!removed) return false;
+    await this.photoIndex?.forgetPhoto(id);
     await this.releaseBlobs(removed.blobKeys);
     return true;
   }

@@ -86,6 +86,15 @@ export const manifestSchema = z
     }),
     tokenizer: relativePath,
     preprocessor: relativePath,
+    /** Thresholds that depend on the model's similarity scale, measured for this model. */
+    calibration: z
+      .strictObject({
+        /** Cosine between two image embeddings above which the images are near-duplicates (re-encoded, resized, lightly cropped). */
+        nearDuplicateSimilarity: z.number().min(0).max(1),
+        /** How the value was obtained. */
+        source: z.string().min(1),
+      })
+      .optional(),
     provenance: provenanceSchema.optional(),
   })
   .superRefine((m, ctx) => {

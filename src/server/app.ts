@@ -72,7 +72,7 @@ function httpErrorBody(code: string, message: string) {
 export async function createApp({ config, services, blobs, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> });
   const formatError = makeFormatError(logger);
-  const context = (): GraphQLContext => ({ services, limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes }, logger });
+  const context = (): GraphQLContext => ({ services, limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes }, logger, actor: 'anonymous' });
 
   // Subscriptions (askStream) over graphql-ws on the same path; errors formatted like HTTP ones.
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.http.maxRequestBytes });

@@ -14,6 +14,8 @@ import { resolveModelFolder } from '../clip/model-files.js';
 import type { Config } from '../config.js';
 import { EmbeddingService } from '../embedding/embedding-service.js';
 import type { Services } from '../graphql/context.js';
+import { DEFAULT_IDENTIFY_SETTINGS, IdentifyService } from '../identify/identify-service.js';
+import { SqliteIdentifyStore } from '../identify/sqlite-identify-store.js';
 import { DEFAULT_INGEST_SETTINGS, IngestService } from '../ingest/ingest-service.js';
 import { resolveModelChoice } from '../models/resolve-model.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -57,13 +59,17 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     throw error;
   }
   const blobs = new DiskBlobStore(path.join(config.dataDir, 'blobs'));
+  const identifyRecords = new SqliteIdentifyStore(path.join(config.dataDir, 'identify.db'));
+  await identifyRecords.init();
+  const search = new SearchService(encoder, store);
+  const identify = new IdentifyService(encoder, store, search, identifyRecords, blobs, { ...DEFAULT_IDENTIFY_SETTINGS, ...config.identify });
   const ingest = new IngestService(encoder, store, blobs, {
     ...DEFAULT_INGEST_SETTINGS,
     maxDocumentBytes: config.limits.maxDocumentBytes,
     maxPages: config.limits.maxDocumentPages,
     maxImageBytes: config.limits.maxUploadBytes,
     maxImagePixels: config.limits.maxImagePixels,
-  });
+  }, identify);
   const chat = config.llm.model
     ? new OpenAIChatModel({
         model: config.llm.model,
@@ -79,13 +85,13 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       })
     : null;
   logger.info(chat ? { llm: config.llm.model, baseUrl: config.llm.baseUrl ?? 'https://api.openai.com/v1' } : { llm: null }, chat ? 'language model configured' : 'no language model: answers are extractive');
-  const search = new SearchService(encoder, store);
   const services: Services = {
     embeddings: new EmbeddingService(encoder, config.limits),
     health: new HealthService(encoder, store),
     ingest,
     search,
     answers: new AnswerService(search, encoder, chat),
+    identify,
     store,
   };
   return {
@@ -96,6 +102,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     async close() {
       await encoder.close();
       await store.close();
+      await identifyRecords.close();
     },
   };
 }

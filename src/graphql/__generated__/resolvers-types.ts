@@ -3,6 +3,8 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { DocumentRecord, PageRecord, PhotoRecord } from '../../store/knowledge-store.js';
 import type { SearchHitView, SearchResultView } from '../../search/search-service.js';
 import type { AnswerView, CitationView, CaptionView, AnswerDeltaView } from '../../answer/answer-service.js';
+import type { PartIdentificationView, PartCandidateView } from '../../identify/identify-service.js';
+import type { FeedbackRecord, ReviewItemRecord } from '../../identify/identify-store.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -115,6 +117,17 @@ export type Embedding = {
   vector: Array<Scalars['Float']['output']>;
 };
 
+export type Feedback = {
+  __typename?: 'Feedback';
+  createdAt: Scalars['DateTime']['output'];
+  givenBy: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  identificationId?: Maybe<Scalars['ID']['output']>;
+  label: Scalars['String']['output'];
+  photo?: Maybe<Photo>;
+  undoneAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
 export type Health = {
   __typename?: 'Health';
   model: ModelInfo;
@@ -147,6 +160,13 @@ export type ModelInfo = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Takes an open review item (it becomes CLAIMED by the caller). */
+  claimReview: ReviewItem;
+  /**
+   * Records the right label for a stored photo or for an earlier identification (its id); later
+   * identifications of similar photos lean towards it. Give photoId or identificationId.
+   */
+  confirmPart: Feedback;
   /** Removes a document with every trace (pages, vectors, text, files). False if there was no such document. */
   deleteDocument: Scalars['Boolean']['output'];
   /** Removes a photo with its vectors and file. False if there was no such photo. */
@@ -159,6 +179,22 @@ export type Mutation = {
   ingestDocument: Document;
   /** Adds a reference photo. The same file uploaded again returns the existing photo. */
   ingestPhoto: Photo;
+  /** Resolves an open or claimed item; a label on an identification item is recorded as a confirmation. */
+  resolveReview: ReviewItem;
+  /** Withdraws a confirmation; it no longer influences identifications. */
+  undoFeedback: Feedback;
+};
+
+
+export type MutationClaimReviewArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationConfirmPartArgs = {
+  identificationId?: InputMaybe<Scalars['ID']['input']>;
+  label: Scalars['String']['input'];
+  photoId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -183,6 +219,18 @@ export type MutationIngestPhotoArgs = {
   input?: InputMaybe<PhotoInput>;
 };
 
+
+export type MutationResolveReviewArgs = {
+  id: Scalars['ID']['input'];
+  label?: InputMaybe<Scalars['String']['input']>;
+  note?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationUndoFeedbackArgs = {
+  id: Scalars['ID']['input'];
+};
+
 export type Page = {
   __typename?: 'Page';
   number: Scalars['Int']['output'];
@@ -197,10 +245,33 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+export type PartCandidate = {
+  __typename?: 'PartCandidate';
+  /** Confirmed examples similar to this photo that support this label. */
+  confirmations: Scalars['Int']['output'];
+  label: Scalars['String']['output'];
+  /** The best matching manual pages for this part (for the top three candidates). */
+  pages: Array<SearchHit>;
+  /** Probability over the labels considered (0..1). */
+  score: Scalars['Float']['output'];
+};
+
+export type PartIdentification = {
+  __typename?: 'PartIdentification';
+  candidates: Array<PartCandidate>;
+  confident: Scalars['Boolean']['output'];
+  /** Pass to confirmPart(identificationId:) to record the right answer. */
+  id: Scalars['ID']['output'];
+  /** The review item opened for an unconfident identification. */
+  reviewItem?: Maybe<ReviewItem>;
+};
+
 export type Photo = {
   __typename?: 'Photo';
   caption?: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
+  /** The earlier photo this one copies (re-encoded, resized or lightly cropped), if any. */
+  duplicateOf?: Maybe<Photo>;
   height: Scalars['Int']['output'];
   id: Scalars['ID']['output'];
   metadata: Scalars['JSON']['output'];
@@ -212,6 +283,12 @@ export type Photo = {
 export type PhotoInput = {
   caption?: InputMaybe<Scalars['String']['input']>;
   metadata?: InputMaybe<Scalars['JSON']['input']>;
+};
+
+export type PhotoMatch = {
+  __typename?: 'PhotoMatch';
+  photo: Photo;
+  similarity: Scalars['Float']['output'];
 };
 
 export type Query = {
@@ -241,8 +318,17 @@ export type Query = {
   embedText: Array<Embedding>;
   /** Liveness, model and storage status (the same facts as GET /ready, for GraphQL clients). */
   health: Health;
+  /**
+   * What part is in the photo: zero-shot CLIP over part labels (the knowledge base's document
+   * titles, part names and numbers from metadata, confirmed labels, plus `candidates`), improved by
+   * confirmed examples. `confident` is false when the best score is under 0.5 or within 0.2 of the
+   * runner-up; such identifications are added to the review queue. limit: 1..50.
+   */
+  identifyPart: PartIdentification;
   /** A photo by id, or null. */
   photo?: Maybe<Photo>;
+  /** Review items, newest first. first: 1..100 (default 20). */
+  reviewQueue: ReviewItemConnection;
   /**
    * Finds the pages and photos that match a text, a photo, or both. Signals (see MatchKind) are
    * merged by reciprocal-rank fusion per page or photo. `noGoodMatch` is true when nothing
@@ -250,6 +336,13 @@ export type Query = {
    * visual/semantic match standing out from the rest. limit: 1..100.
    */
   search: SearchResult;
+  /** Stored photos most similar to the image (cosine similarity), at or above `threshold` (0..1). limit: 1..100. */
+  similarPhotos: Array<PhotoMatch>;
+  /**
+   * Multi-label attributes (colour, material, condition: "corroded", "leaking"…): each label is
+   * scored on its own (0..1) and those at or above `threshold` (default 0.5) are returned, best first.
+   */
+  tagImage: Array<Tag>;
 };
 
 
@@ -286,8 +379,22 @@ export type QueryEmbedTextArgs = {
 };
 
 
+export type QueryIdentifyPartArgs = {
+  candidates?: InputMaybe<Array<Scalars['String']['input']>>;
+  image: Scalars['Upload']['input'];
+  limit?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QueryPhotoArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryReviewQueueArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<ReviewStatus>;
 };
 
 
@@ -297,6 +404,61 @@ export type QuerySearchArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
   text?: InputMaybe<Scalars['String']['input']>;
 };
+
+
+export type QuerySimilarPhotosArgs = {
+  image: Scalars['Upload']['input'];
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  threshold?: InputMaybe<Scalars['Float']['input']>;
+};
+
+
+export type QueryTagImageArgs = {
+  image: Scalars['Upload']['input'];
+  labels: Array<Scalars['String']['input']>;
+  threshold?: InputMaybe<Scalars['Float']['input']>;
+};
+
+export type ReviewItem = {
+  __typename?: 'ReviewItem';
+  claimedBy?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  identification?: Maybe<PartIdentification>;
+  kind: ReviewKind;
+  label?: Maybe<Scalars['String']['output']>;
+  note?: Maybe<Scalars['String']['output']>;
+  photo?: Maybe<Photo>;
+  reason: Scalars['String']['output'];
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  resolvedBy?: Maybe<Scalars['String']['output']>;
+  status: ReviewStatus;
+};
+
+export type ReviewItemConnection = {
+  __typename?: 'ReviewItemConnection';
+  edges: Array<ReviewItemEdge>;
+  nodes: Array<ReviewItem>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ReviewItemEdge = {
+  __typename?: 'ReviewItemEdge';
+  cursor: Scalars['String']['output'];
+  node: ReviewItem;
+};
+
+export type ReviewKind =
+  /** An identification that was not confident. */
+  | 'IDENTIFICATION'
+  /** A flagged upload. */
+  | 'UPLOAD';
+
+export type ReviewStatus =
+  | 'CLAIMED'
+  | 'OPEN'
+  | 'RESOLVED';
 
 export type SearchFilter = {
   /** Only these documents (photos are excluded when set). */
@@ -459,6 +621,7 @@ export type ResolversTypes = {
   DocumentEdge: ResolverTypeWrapper<Omit<DocumentEdge, 'node'> & { node: ResolversTypes['Document'] }>;
   DocumentInput: DocumentInput;
   Embedding: ResolverTypeWrapper<Embedding>;
+  Feedback: ResolverTypeWrapper<FeedbackRecord>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Health: ResolverTypeWrapper<Health>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
@@ -469,9 +632,17 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Page: ResolverTypeWrapper<PageRecord>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PartCandidate: ResolverTypeWrapper<PartCandidateView>;
+  PartIdentification: ResolverTypeWrapper<PartIdentificationView>;
   Photo: ResolverTypeWrapper<PhotoRecord>;
   PhotoInput: PhotoInput;
+  PhotoMatch: ResolverTypeWrapper<Omit<PhotoMatch, 'photo'> & { photo: ResolversTypes['Photo'] }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReviewItem: ResolverTypeWrapper<ReviewItemRecord>;
+  ReviewItemConnection: ResolverTypeWrapper<Omit<ReviewItemConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['ReviewItemEdge']>, nodes: Array<ResolversTypes['ReviewItem']> }>;
+  ReviewItemEdge: ResolverTypeWrapper<Omit<ReviewItemEdge, 'node'> & { node: ResolversTypes['ReviewItem'] }>;
+  ReviewKind: ReviewKind;
+  ReviewStatus: ReviewStatus;
   SearchFilter: SearchFilter;
   SearchHit: ResolverTypeWrapper<SearchHitView>;
   SearchResult: ResolverTypeWrapper<SearchResultView>;
@@ -497,6 +668,7 @@ export type ResolversParentTypes = {
   DocumentEdge: Omit<DocumentEdge, 'node'> & { node: ResolversParentTypes['Document'] };
   DocumentInput: DocumentInput;
   Embedding: Embedding;
+  Feedback: FeedbackRecord;
   Float: Scalars['Float']['output'];
   Health: Health;
   ID: Scalars['ID']['output'];
@@ -506,9 +678,15 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   Page: PageRecord;
   PageInfo: PageInfo;
+  PartCandidate: PartCandidateView;
+  PartIdentification: PartIdentificationView;
   Photo: PhotoRecord;
   PhotoInput: PhotoInput;
+  PhotoMatch: Omit<PhotoMatch, 'photo'> & { photo: ResolversParentTypes['Photo'] };
   Query: Record<PropertyKey, never>;
+  ReviewItem: ReviewItemRecord;
+  ReviewItemConnection: Omit<ReviewItemConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['ReviewItemEdge']>, nodes: Array<ResolversParentTypes['ReviewItem']> };
+  ReviewItemEdge: Omit<ReviewItemEdge, 'node'> & { node: ResolversParentTypes['ReviewItem'] };
   SearchFilter: SearchFilter;
   SearchHit: SearchHitView;
   SearchResult: SearchResultView;
@@ -586,6 +764,16 @@ export type EmbeddingResolvers<ContextType = GraphQLContext, ParentType extends 
   vector?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
+export type FeedbackResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Feedback'] = ResolversParentTypes['Feedback']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  givenBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  identificationId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  photo?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType>;
+  undoneAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
 export type HealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = {
   model?: Resolver<ResolversTypes['ModelInfo'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -603,10 +791,14 @@ export type ModelInfoResolvers<ContextType = GraphQLContext, ParentType extends 
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  claimReview?: Resolver<ResolversTypes['ReviewItem'], ParentType, ContextType, RequireFields<MutationClaimReviewArgs, 'id'>>;
+  confirmPart?: Resolver<ResolversTypes['Feedback'], ParentType, ContextType, RequireFields<MutationConfirmPartArgs, 'label'>>;
   deleteDocument?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteDocumentArgs, 'id'>>;
   deletePhoto?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePhotoArgs, 'id'>>;
   ingestDocument?: Resolver<ResolversTypes['Document'], ParentType, ContextType, RequireFields<MutationIngestDocumentArgs, 'file'>>;
   ingestPhoto?: Resolver<ResolversTypes['Photo'], ParentType, ContextType, RequireFields<MutationIngestPhotoArgs, 'file'>>;
+  resolveReview?: Resolver<ResolversTypes['ReviewItem'], ParentType, ContextType, RequireFields<MutationResolveReviewArgs, 'id'>>;
+  undoFeedback?: Resolver<ResolversTypes['Feedback'], ParentType, ContextType, RequireFields<MutationUndoFeedbackArgs, 'id'>>;
 };
 
 export type PageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Page'] = ResolversParentTypes['Page']> = {
@@ -620,14 +812,34 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type PartCandidateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PartCandidate'] = ResolversParentTypes['PartCandidate']> = {
+  confirmations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pages?: Resolver<Array<ResolversTypes['SearchHit']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type PartIdentificationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PartIdentification'] = ResolversParentTypes['PartIdentification']> = {
+  candidates?: Resolver<Array<ResolversTypes['PartCandidate']>, ParentType, ContextType>;
+  confident?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reviewItem?: Resolver<Maybe<ResolversTypes['ReviewItem']>, ParentType, ContextType>;
+};
+
 export type PhotoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Photo'] = ResolversParentTypes['Photo']> = {
   caption?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  duplicateOf?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType>;
   height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PhotoMatchResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PhotoMatch'] = ResolversParentTypes['PhotoMatch']> = {
+  photo?: Resolver<ResolversTypes['Photo'], ParentType, ContextType>;
+  similarity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
@@ -638,8 +850,39 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   embedImage?: Resolver<ResolversTypes['Embedding'], ParentType, ContextType, RequireFields<QueryEmbedImageArgs, 'image'>>;
   embedText?: Resolver<Array<ResolversTypes['Embedding']>, ParentType, ContextType, RequireFields<QueryEmbedTextArgs, 'texts'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
+  identifyPart?: Resolver<ResolversTypes['PartIdentification'], ParentType, ContextType, RequireFields<QueryIdentifyPartArgs, 'image' | 'limit'>>;
   photo?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType, RequireFields<QueryPhotoArgs, 'id'>>;
+  reviewQueue?: Resolver<ResolversTypes['ReviewItemConnection'], ParentType, ContextType, Partial<QueryReviewQueueArgs>>;
   search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'limit'>>;
+  similarPhotos?: Resolver<Array<ResolversTypes['PhotoMatch']>, ParentType, ContextType, RequireFields<QuerySimilarPhotosArgs, 'image' | 'limit'>>;
+  tagImage?: Resolver<Array<ResolversTypes['Tag']>, ParentType, ContextType, RequireFields<QueryTagImageArgs, 'image' | 'labels'>>;
+};
+
+export type ReviewItemResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReviewItem'] = ResolversParentTypes['ReviewItem']> = {
+  claimedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  identification?: Resolver<Maybe<ResolversTypes['PartIdentification']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ReviewKind'], ParentType, ContextType>;
+  label?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  photo?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ReviewStatus'], ParentType, ContextType>;
+};
+
+export type ReviewItemConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReviewItemConnection'] = ResolversParentTypes['ReviewItemConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ReviewItemEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['ReviewItem']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ReviewItemEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReviewItemEdge'] = ResolversParentTypes['ReviewItemEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['ReviewItem'], ParentType, ContextType>;
 };
 
 export type SearchHitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SearchHit'] = ResolversParentTypes['SearchHit']> = {
@@ -686,14 +929,21 @@ export type Resolvers<ContextType = GraphQLContext> = {
   DocumentConnection?: DocumentConnectionResolvers<ContextType>;
   DocumentEdge?: DocumentEdgeResolvers<ContextType>;
   Embedding?: EmbeddingResolvers<ContextType>;
+  Feedback?: FeedbackResolvers<ContextType>;
   Health?: HealthResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   ModelInfo?: ModelInfoResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Page?: PageResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PartCandidate?: PartCandidateResolvers<ContextType>;
+  PartIdentification?: PartIdentificationResolvers<ContextType>;
   Photo?: PhotoResolvers<ContextType>;
+  PhotoMatch?: PhotoMatchResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReviewItem?: ReviewItemResolvers<ContextType>;
+  ReviewItemConnection?: ReviewItemConnectionResolvers<ContextType>;
+  ReviewItemEdge?: ReviewItemEdgeResolvers<ContextType>;
   SearchHit?: SearchHitResolvers<ContextType>;
   SearchResult?: SearchResultResolvers<ContextType>;
   StoreInfo?: StoreInfoResolvers<ContextType>;

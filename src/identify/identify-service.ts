@@ -1,0 +1,372 @@
+/**
+ * "What is this part?": zero-shot identification over a catalogue of part labels, improved by
+ * confirmed examples (a training-free few-shot cache in the style of Tip-Adapter, Zhang et al.
+ * 2022), multi-label tagging, near-duplicate photos, and the review queue.
+ *
+ * Scores are calibrated per model rather than by constants: identification logits are CLIP's
+ * (cosine × 100) and the few-shot cache adds, per confirmed example, a share of the spread of
+ * the query's own zero-shot logits (so its pull is the same on any model: one confirmation of the
+ * same photo is enough to win, a similar photo of the part pulls less);
+ * near-duplicate thresholds come from the model's manifest.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BlobStore } from '../blob/blob-store.js';
+import type { ClipEncoder } from '../clip/clip-encoder.js';
+import { AppError, InvalidInputError } from '../errors.js';
+import type { SearchHitView, SearchService } from '../search/search-service.js';
+import type { KnowledgeStore, PhotoRecord } from '../store/knowledge-store.js';
+import type { FeedbackRecord, IdentificationRecord, IdentifyStore, ReviewItemRecord, ReviewStatus } from './identify-store.js';
+import { differenceHash, hammingDistance } from './perceptual-hash.js';
+import { CLIP_LOGIT_SCALE, dot, softmax, ZeroShotClassifier } from './zero-shot.js';
+
+export interface IdentifySettings {
+  /** A top score below this is not confident. */
+  minScore: number;
+  /** A lead over the runner-up below this is not confident. */
+  minMargin: number;
+  maxCandidates: number;
+  maxLabelChars: number;
+  maxTagLabels: number;
+  /** Tip-Adapter: weight of the few-shot cache, in units of the query's zero-shot logit range (max − min) per fully matching example. */
+  fewShotAlpha: number;
+  /** Tip-Adapter: sharpness of the affinity exp(-β(1 - cos)). */
+  fewShotBeta: number;
+  /** dHash Hamming distance at or below which two photos are copies, whatever the model. */
+  maxHashDistance: number;
+  /** How many top candidates get their best manual pages. */
+  candidatesWithPages: number;
+}
+
+export const DEFAULT_IDENTIFY_SETTINGS: IdentifySettings = {
+  minScore: 0.5,
+  minMargin: 0.2,
+  maxCandidates: 1000,
+  maxLabelChars: 200,
+  maxTagLabels: 200,
+  fewShotAlpha: 1.5,
+  fewShotBeta: 5.5,
+  maxHashDistance: 6,
+  candidatesWithPages: 3,
+};
+
+export interface PartCandidateView {
+  label: string;
+  score: number;
+  pages: SearchHitView[];
+  /** How many confirmed examples pulled this label up. */
+  confirmations: number;
+}
+
+export interface PartIdentificationView {
+  id: string;
+  candidates: PartCandidateView[];
+  confident: boolean;
+  reviewItemId: string | null;
+}
+
+/** Metadata keys whose string values name a part. */
+const PART_KEYS = ['part', 'partName', 'partNumber', 'part_number', 'model', 'name'];
+
+class NotFoundError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, 'NOT_FOUND', message);
+  }
+}
+
+/** Trims, refuses blanks and over-long labels, drops case-insensitive duplicates (first spelling wins). */
+export function cleanLabels(labels: readonly string[], maxChars: number, field: string): string[] {
+  const seen = new Map<string, string>();
+  labels.forEach((raw, index) => {
+    const label = raw.trim().replace(/\s+/g, ' ');
+    if (!label) throw new InvalidInputError('INVALID_LABEL', `${field}[${index}] is blank.`, { details: { index } });
+    if (label.length > maxChars) throw new InvalidInputError('INVALID_LABEL', `${field}[${index}] is longer than ${maxChars} characters.`, { details: { index } });
+    if (!seen.has(label.toLowerCase())) seen.set(label.toLowerCase(), label);
+  });
+  return [...seen.values()];
+}
+
+export class IdentifyService {
+  private readonly classifier: ZeroShotClassifier;
+
+  constructor(
+    private readonly encoder: ClipEncoder,
+    private readonly store: KnowledgeStore,
+    private readonly search: SearchService,
+    private readonly records: IdentifyStore,
+    private readonly blobs: BlobStore,
+    private readonly settings: IdentifySettings = DEFAULT_IDENTIFY_SETTINGS,
+  ) {
+    this.classifier = new ZeroShotClassifier(encoder);
+  }
+
+  async identifyPart(input: { image: Uint8Array; candidates?: readonly string[] | null; limit?: number; photoId?: string | null }): Promise<PartIdentificationView> {
+    const limit = input.limit ?? 5;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw new InvalidInputError('INVALID_LIMIT', `limit must be between 1 and 50; got ${limit}.`);
+    if (input.candidates && input.candidates.length === 0) {
+      throw new InvalidInputError('EMPTY_INPUT', 'candidates is empty: pass part labels, or omit it to use the knowledge base catalogue.');
+    }
+    if (input.candidates && input.candidates.length > this.settings.maxCandidates) {
+      throw new InvalidInputError('TOO_MANY_INPUTS', `${input.candidates.length} candidates; the limit is ${this.settings.maxCandidates}.`, { details: { limit: this.settings.maxCandidates } });
+    }
+    const given = input.candidates ? cleanLabels(input.candidates, this.settings.maxLabelChars, 'candidates') : [];
+    const feedback = await this.records.activeFeedback();
+    const labels = cleanLabels([...given, ...(await this.catalogue(feedback))], Number.MAX_SAFE_INTEGER, 'labels').slice(0, this.settings.maxCandidates);
+    if (labels.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'There are no part labels to choose from: the knowledge base has no documents or confirmed parts, and no candidates were given.');
+
+    const [imageVector] = await this.encoder.embedImages([input.image]);
+    const labelVectors = await this.classifier.labelVectors(labels);
+    const zeroShot = labelVectors.map((v) => CLIP_LOGIT_SCALE * dot(imageVector!, v));
+    const { logits, confirmations } = this.fewShot(imageVector!, labels, zeroShot, feedback);
+    const probabilities = softmax(logits);
+    const ranked = labels.map((label, i) => ({ label, score: probabilities[i]!, confirmations: confirmations[i]! })).sort((a, b) => b.score - a.score);
+    const top = ranked[0]!;
+    const runnerUp = ranked[1]?.score ?? 0;
+    const confident = top.score >= this.settings.minScore && top.score - runnerUp >= this.settings.minMargin;
+
+    const identification: IdentificationRecord = {
+      id: randomUUID(),
+      photoId: input.photoId ?? null,
+      imageVector: imageVector!,
+      candidates: ranked.slice(0, limit).map(({ label, score }) => ({ label, score })),
+      confident,
+      createdAt: new Date().toISOString(),
+    };
+    await this.records.addIdentification(identification);
+    let reviewItemId: string | null = null;
+    if (!confident) {
+      reviewItemId = randomUUID();
+      await this.records.addReviewItem(this.newReviewItem(reviewItemId, 'IDENTIFICATION', {
+        identificationId: identification.id,
+        photoId: identification.photoId,
+        reason: `Unconfident identification: best "${top.label}" at ${top.score.toFixed(2)}, runner-up at ${runnerUp.toFixed(2)}.`,
+      }));
+    }
+    const candidates = await Promise.all(
+      ranked.slice(0, limit).map(async (c, i) => ({
+        ...c,
+        pages: i < this.settings.candidatesWithPages ? (await this.search.search({ text: c.label, limit: 3 })).hits.filter((h) => h.page) : [],
+      })),
+    );
+    return { id: identification.id, candidates, confident, reviewItemId };
+  }
+
+  /** Records the right label for a stored photo or an earlier identification. */
+  async confirmPart(input: { photoId?: string | null; identificationId?: string | null; label: string; givenBy: string }): Promise<FeedbackRecord> {
+    const [label] = cleanLabels([input.label], this.settings.maxLabelChars, 'label');
+    if (!input.photoId && !input.identificationId) throw new InvalidInputError('MISSING_SUBJECT', 'Give photoId or identificationId: the photo the label is for.');
+    let imageVector: Float32Array;
+    let photoId = input.photoId ?? null;
+    if (input.identificationId) {
+      const identification = await this.records.getIdentification(input.identificationId);
+      if (!identification) throw new NotFoundError('IDENTIFICATION_NOT_FOUND', `There is no identification ${input.identificationId}.`);
+      imageVector = identification.imageVector;
+      photoId ??= identification.photoId;
+    } else {
+      const photo = await this.store.getPhoto(photoId!);
+      if (!photo) throw new NotFoundError('PHOTO_NOT_FOUND', `There is no photo ${photoId}.`);
+      imageVector = await this.photoVector(photo);
+    }
+    const record: FeedbackRecord = {
+      id: randomUUID(),
+      label: label!,
+      photoId,
+      identificationId: input.identificationId ?? null,
+      imageVector,
+      givenBy: input.givenBy,
+      createdAt: new Date().toISOString(),
+      undoneAt: null,
+    };
+    await this.records.addFeedback(record);
+    return record;
+  }
+
+  async undoFeedback(id: string): Promise<FeedbackRecord> {
+    const existing = await this.records.getFeedback(id);
+    if (!existing) throw new NotFoundError('FEEDBACK_NOT_FOUND', `There is no feedback ${id}.`);
+    await this.records.undoFeedback(id, new Date().toISOString());
+    return (await this.records.getFeedback(id))!;
+  }
+
+  /**
+   * Multi-label tags: each label is scored on its own against a neutral "a photo of an object"
+   * (a two-way softmax at CLIP's logit scale), so several can apply at once.
+   */
+  async tagImage(input: { image: Uint8Array; labels: readonly string[]; threshold?: number | null }): Promise<{ label: string; score: number }[]> {
+    const threshold = input.threshold ?? 0.5;
+    if (!(threshold >= 0 && threshold <= 1)) throw new InvalidInputError('INVALID_THRESHOLD', `threshold must be between 0 and 1; got ${threshold}.`);
+    if (input.labels.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'labels is empty: pass the attributes to tag (e.g. "corroded", "leaking").');
+    if (input.labels.length > this.settings.maxTagLabels) {
+      throw new InvalidInputError('TOO_MANY_INPUTS', `${input.labels.length} labels; the limit is ${this.settings.maxTagLabels}.`, { details: { limit: this.settings.maxTagLabels } });
+    }
+    const labels = cleanLabels(input.labels, this.settings.maxLabelChars, 'labels');
+    const [imageVector] = await this.encoder.embedImages([input.image]);
+    const [neutral, ...vectors] = await this.classifier.labelVectors(['object', ...labels]);
+    const neutralLogit = CLIP_LOGIT_SCALE * dot(imageVector!, neutral!);
+    return labels
+      .map((label, i) => ({ label, score: softmax([CLIP_LOGIT_SCALE * dot(imageVector!, vectors[i]!), neutralLogit])[0]! }))
+      .filter((t) => t.score >= threshold)
+      .sort((a, b) => b.score - a.score);
+  }
+
+  async similarPhotos(input: { image: Uint8Array; limit?: number; threshold?: number | null }): Promise<{ photo: PhotoRecord; similarity: number }[]> {
+    const limit = input.limit ?? 10;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new InvalidInputError('INVALID_LIMIT', `limit must be between 1 and 100; got ${limit}.`);
+    const threshold = input.threshold ?? 0;
+    if (!(threshold >= 0 && threshold <= 1)) throw new InvalidInputError('INVALID_THRESHOLD', `threshold must be between 0 and 1; got ${threshold}.`);
+    const [vector] = await this.encoder.embedImages([input.image]);
+    const candidates = await this.store.searchImages(vector!, limit, { kinds: ['photo'] });
+    const matches = await Promise.all(
+      candidates
+        .filter((c) => c.target.kind === 'photo' && c.score >= threshold)
+        .map(async (c) => ({ photo: await this.store.getPhoto((c.target as { photoId: string }).photoId), similarity: c.score })),
+    );
+    return matches.filter((m): m is { photo: PhotoRecord; similarity: number } => m.photo !== null);
+  }
+
+  /**
+   * Called when a photo is ingested: stores its perceptual hash and links it to an earlier copy,
+   * found by hash (any model) or by CLIP similarity above the model's calibrated threshold.
+   */
+  async indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<string | null> {
+    const hash = await differenceHash(bytes);
+    let duplicateOf: string | null = null;
+    for (const other of await this.records.allPhotoHashes()) {
+      if (other.photoId !== photo.id && hammingDistance(hash, other.hash) <= this.settings.maxHashDistance) {
+        duplicateOf = other.duplicateOf ?? other.photoId;
+        break;
+      }
+    }
+    if (!duplicateOf) {
+      const similar = await this.store.searchImages(vector, 2, { kinds: ['photo'] });
+      const best = similar.find((c) => c.target.kind === 'photo' && c.target.photoId !== photo.id);
+      if (best && best.target.kind === 'photo' && best.score >= this.encoder.model.nearDuplicateSimilarity) {
+        duplicateOf = (await this.records.getPhotoHash(best.target.photoId))?.duplicateOf ?? best.target.photoId;
+      }
+    }
+    await this.records.putPhotoHash({ photoId: photo.id, hash, duplicateOf });
+    return duplicateOf;
+  }
+
+  async duplicateOf(photoId: string): Promise<PhotoRecord | null> {
+    const record = await this.records.getPhotoHash(photoId);
+    return record?.duplicateOf ? this.store.getPhoto(record.duplicateOf) : null;
+  }
+
+  async forgetPhoto(photoId: string): Promise<void> {
+    await this.records.deletePhotoHash(photoId);
+  }
+
+  reviewQueue(options: { first?: number | null; after?: string | null; status?: ReviewStatus | null }) {
+    const first = options.first ?? 20;
+    if (first < 1 || first > 100) throw new InvalidInputError('INVALID_LIMIT', `first must be between 1 and 100; got ${first}.`);
+    return this.records.listReviewItems({ first, after: options.after ?? null, status: options.status ?? null });
+  }
+
+  getIdentification(id: string) {
+    return this.records.getIdentification(id);
+  }
+
+  reviewItem(id: string) {
+    return this.records.getReviewItem(id);
+  }
+
+  async claimReview(id: string, by: string): Promise<ReviewItemRecord> {
+    const updated = await this.records.updateReviewItem(id, ['OPEN'], { status: 'CLAIMED', claimedBy: by, claimedAt: new Date().toISOString() });
+    if (updated) return updated;
+    const existing = await this.records.getReviewItem(id);
+    if (!existing) throw new NotFoundError('REVIEW_ITEM_NOT_FOUND', `There is no review item ${id}.`);
+    throw new InvalidInputError('REVIEW_ITEM_NOT_OPEN', `Review item ${id} is ${existing.status.toLowerCase()}${existing.claimedBy ? ` by ${existing.claimedBy}` : ''}.`);
+  }
+
+  /** Resolves an open or claimed item; a label on an identification item becomes feedback. */
+  async resolveReview(input: { id: string; label?: string | null; note?: string | null; by: string }): Promise<ReviewItemRecord> {
+    const existing = await this.records.getReviewItem(input.id);
+    if (!existing) throw new NotFoundError('REVIEW_ITEM_NOT_FOUND', `There is no review item ${input.id}.`);
+    if (existing.status === 'RESOLVED') throw new InvalidInputError('REVIEW_ITEM_NOT_OPEN', `Review item ${input.id} is already resolved.`);
+    const note = input.note?.trim() ? input.note.trim().slice(0, 2000) : null;
+    let feedbackId: string | null = null;
+    let label: string | null = null;
+    if (input.label !== null && input.label !== undefined) {
+      [label] = cleanLabels([input.label], this.settings.maxLabelChars, 'label') as [string];
+      if (existing.identificationId || existing.photoId) {
+        feedbackId = (await this.confirmPart({ identificationId: existing.identificationId, photoId: existing.photoId, label, givenBy: input.by })).id;
+      }
+    }
+    const updated = await this.records.updateReviewItem(input.id, ['OPEN', 'CLAIMED'], {
+      status: 'RESOLVED',
+      resolvedBy: input.by,
+      resolvedAt: new Date().toISOString(),
+      resolutionLabel: label,
+      resolutionNote: note,
+      feedbackId,
+    });
+    if (!updated) {
+      if (feedbackId) await this.records.undoFeedback(feedbackId, new Date().toISOString());
+      throw new InvalidInputError('REVIEW_ITEM_NOT_OPEN', `Review item ${input.id} was resolved by someone else meanwhile.`);
+    }
+    return updated;
+  }
+
+  /** Labels from the knowledge base: document titles, part names/numbers in metadata, confirmed labels. */
+  private async catalogue(feedback: readonly FeedbackRecord[]): Promise<string[]> {
+    const labels: string[] = feedback.map((f) => f.label);
+    let after: string | null = null;
+    for (let guard = 0; guard < 100; guard++) {
+      const page = await this.store.listDocuments({ first: 100, after });
+      for (const doc of page.items) {
+        labels.push(doc.title);
+        for (const key of PART_KEYS) {
+          const value = doc.metadata[key];
+          if (typeof value === 'string' && value.trim()) labels.push(value);
+        }
+      }
+      if (!page.hasNextPage || !page.endCursor) break;
+      after = page.endCursor;
+    }
+    return labels.map((l) => l.trim()).filter((l) => l.length > 0 && l.length <= this.settings.maxLabelChars);
+  }
+
+  /**
+   * Tip-Adapter: logits = zero-shot + α·R·Σ_examples exp(-β(1 - cos(query, example)))·onehot(label),
+   * with R the range of this query's zero-shot logits, which makes α mean the same on every model.
+   */
+  private fewShot(query: Float32Array, labels: readonly string[], zeroShot: readonly number[], feedback: readonly FeedbackRecord[]): { logits: number[]; confirmations: number[] } {
+    const index = new Map(labels.map((l, i) => [l.toLowerCase(), i]));
+    const range = Math.max(...zeroShot) - Math.min(...zeroShot) || 1;
+    const logits = [...zeroShot];
+    const confirmations = labels.map(() => 0);
+    for (const f of feedback) {
+      const i = index.get(f.label.toLowerCase());
+      if (i === undefined) continue;
+      const affinity = Math.exp(-this.settings.fewShotBeta * (1 - dot(query, f.imageVector)));
+      logits[i]! += this.settings.fewShotAlpha * range * affinity;
+      if (affinity > 0.5) confirmations[i]!++;
+    }
+    return { logits, confirmations };
+  }
+
+  /** A stored photo's embedding, from its file (the encoder's cache makes repeats free). */
+  private async photoVector(photo: PhotoRecord): Promise<Float32Array> {
+    const bytes = await this.blobs.get(photo.blobKey);
+    if (!bytes) throw new NotFoundError('PHOTO_NOT_FOUND', `The file of photo ${photo.id} is missing.`);
+    const [vector] = await this.encoder.embedImages([bytes]);
+    return vector!;
+  }
+
+  private newReviewItem(id: string, kind: ReviewItemRecord['kind'], fields: Pick<ReviewItemRecord, 'identificationId' | 'photoId' | 'reason'>): ReviewItemRecord {
+    return {
+      id,
+      kind,
+      status: 'OPEN',
+      ...fields,
+      createdAt: new Date().toISOString(),
+      claimedBy: null,
+      claimedAt: null,
+      resolvedBy: null,
+      resolvedAt: null,
+      resolutionLabel: null,
+      resolutionNote: null,
+      feedbackId: null,
+    };
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Durable records of part identification: identifications made, feedback given (confirmed
+ * labels with the image embedding they apply to, who and when, undoable), the review queue,
+ * and photo perceptual hashes / duplicate links.
+ */
+
+export interface IdentificationRecord {
+  id: string;
+  /** The photo this identification was about, when it was a stored photo. */
+  photoId: string | null;
+  imageVector: Float32Array;
+  /** Candidates as scored at the time, best first. */
+  candidates: { label: string; score: number }[];
+  confident: boolean;
+  createdAt: string;
+}
+
+export interface FeedbackRecord {
+  id: string;
+  label: string;
+  photoId: string | null;
+  identificationId: string | null;
+  imageVector: Float32Array;
+  givenBy: string;
+  createdAt: string;
+  /** When it was undone, or null while in force. */
+  undoneAt: string | null;
+}
+
+export type ReviewStatus = 'OPEN' | 'CLAIMED' | 'RESOLVED';
+export type ReviewKind = 'IDENTIFICATION' | 'UPLOAD';
+
+export interface ReviewItemRecord {
+  id: string;
+  kind: ReviewKind;
+  status: ReviewStatus;
+  identificationId: string | null;
+  photoId: string | null;
+  reason: string;
+  createdAt: string;
+  claimedBy: string | null;
+  claimedAt: string | null;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+  resolutionLabel: string | null;
+  resolutionNote: string | null;
+  feedbackId: string | null;
+}
+
+export interface PhotoHashRecord {
+  photoId: string;
+  /** 64-bit difference hash as 16 hex characters. */
+  hash: string;
+  duplicateOf: string | null;
+}
+
+export interface IdentifyStore {
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  addIdentification(record: IdentificationRecord): Promise<void>;
+  getIdentification(id: string): Promise<IdentificationRecord | null>;
+
+  addFeedback(record: FeedbackRecord): Promise<void>;
+  getFeedback(id: string): Promise<FeedbackRecord | null>;
+  /** Marks feedback undone; false if there is no such feedback or it was already undone. */
+  undoFeedback(id: string, at: string): Promise<boolean>;
+  /** Feedback in force (not undone), oldest first: the few-shot cache. */
+  activeFeedback(): Promise<FeedbackRecord[]>;
+
+  addReviewItem(record: ReviewItemRecord): Promise<void>;
+  getReviewItem(id: string): Promise<ReviewItemRecord | null>;
+  /** Newest first; `after` is the id of the last item of the previous page. */
+  listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<{ items: ReviewItemRecord[]; totalCount: number; hasNextPage: boolean }>;
+  /** Atomic compare-and-set of a review item (status transitions). Returns the updated item, or null when `expected` no longer holds. */
+  updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>): Promise<ReviewItemRecord | null>;
+
+  putPhotoHash(record: PhotoHashRecord): Promise<void>;
+  getPhotoHash(photoId: string): Promise<PhotoHashRecord | null>;
+  allPhotoHashes(): Promise<PhotoHashRecord[]>;
+  deletePhotoHash(photoId: string): Promise<void>;
+}

@@ -1,0 +1,224 @@
+/**
+ * IdentifyStore in its own SQLite file (DATA_DIR/identify.db), beside the knowledge base: its
+ * records are few and written by people, and keeping them apart keeps the knowledge store's
+ * schema and contract unchanged.
+ */
+import Database from 'better-sqlite3';
+import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, ReviewItemRecord, ReviewStatus } from './identify-store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS identifications (
+  id TEXT PRIMARY KEY, photo_id TEXT, image_vector BLOB NOT NULL, candidates TEXT NOT NULL, confident INTEGER NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+  id TEXT PRIMARY KEY, label TEXT NOT NULL, photo_id TEXT, identification_id TEXT, image_vector BLOB NOT NULL,
+  given_by TEXT NOT NULL, created_at TEXT NOT NULL, undone_at TEXT
+);
+CREATE INDEX IF NOT EXISTS feedback_active ON feedback (undone_at, created_at);
+CREATE TABLE IF NOT EXISTS review_items (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, status TEXT NOT NULL,
+  identification_id TEXT, photo_id TEXT, reason TEXT NOT NULL, created_at TEXT NOT NULL,
+  claimed_by TEXT, claimed_at TEXT, resolved_by TEXT, resolved_at TEXT, resolution_label TEXT, resolution_note TEXT, feedback_id TEXT
+);
+CREATE INDEX IF NOT EXISTS review_items_status ON review_items (status, seq);
+CREATE TABLE IF NOT EXISTS photo_hashes (photo_id TEXT PRIMARY KEY, hash TEXT NOT NULL, duplicate_of TEXT);
+`;
+
+const toBlob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+const fromBlob = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+
+interface ReviewRow {
+  id: string;
+  kind: ReviewItemRecord['kind'];
+  status: ReviewStatus;
+  identification_id: string | null;
+  photo_id: string | null;
+  reason: string;
+  created_at: string;
+  claimed_by: string | null;
+  claimed_at: string | null;
+  resolved_by: string | null;
+  resolved_at: string | null;
+  resolution_label: string | null;
+  resolution_note: string | null;
+  feedback_id: string | null;
+}
+
+const reviewFromRow = (r: ReviewRow): ReviewItemRecord => ({
+  id: r.id,
+  kind: r.kind,
+  status: r.status,
+  identificationId: r.identification_id,
+  photoId: r.photo_id,
+  reason: r.reason,
+  createdAt: r.created_at,
+  claimedBy: r.claimed_by,
+  claimedAt: r.claimed_at,
+  resolvedBy: r.resolved_by,
+  resolvedAt: r.resolved_at,
+  resolutionLabel: r.resolution_label,
+  resolutionNote: r.resolution_note,
+  feedbackId: r.feedback_id,
+});
+
+const COLUMN: Record<keyof ReviewItemRecord, string> = {
+  id: 'id',
+  kind: 'kind',
+  status: 'status',
+  identificationId: 'identification_id',
+  photoId: 'photo_id',
+  reason: 'reason',
+  createdAt: 'created_at',
+  claimedBy: 'claimed_by',
+  claimedAt: 'claimed_at',
+  resolvedBy: 'resolved_by',
+  resolvedAt: 'resolved_at',
+  resolutionLabel: 'resolution_label',
+  resolutionNote: 'resolution_note',
+  feedbackId: 'feedback_id',
+};
+
+interface FeedbackRow {
+  id: string;
+  label: string;
+  photo_id: string | null;
+  identification_id: string | null;
+  image_vector: Buffer;
+  given_by: string;
+  created_at: string;
+  undone_at: string | null;
+}
+
+const feedbackFromRow = (r: FeedbackRow): FeedbackRecord => ({
+  id: r.id,
+  label: r.label,
+  photoId: r.photo_id,
+  identificationId: r.identification_id,
+  imageVector: fromBlob(r.image_vector),
+  givenBy: r.given_by,
+  createdAt: r.created_at,
+  undoneAt: r.undone_at,
+});
+
+export class SqliteIdentifyStore implements IdentifyStore {
+  private db: Database.Database | null = null;
+
+  constructor(private readonly file: string) {}
+
+  private get conn(): Database.Database {
+    if (!this.db) throw new Error('SqliteIdentifyStore used before init()');
+    return this.db;
+  }
+
+  async init(): Promise<void> {
+    const db = new Database(this.file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = null;
+  }
+
+  async addIdentification(r: IdentificationRecord): Promise<void> {
+    this.conn
+      .prepare('INSERT INTO identifications (id, photo_id, image_vector, candidates, confident, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(r.id, r.photoId, toBlob(r.imageVector), JSON.stringify(r.candidates), r.confident ? 1 : 0, r.createdAt);
+  }
+
+  async getIdentification(id: string): Promise<IdentificationRecord | null> {
+    const row = this.conn.prepare('SELECT * FROM identifications WHERE id = ?').get(id) as
+      | { id: string; photo_id: string | null; image_vector: Buffer; candidates: string; confident: number; created_at: string }
+      | undefined;
+    if (!row) return null;
+    return {
+      id: row.id,
+      photoId: row.photo_id,
+      imageVector: fromBlob(row.image_vector),
+      candidates: JSON.parse(row.candidates) as IdentificationRecord['candidates'],
+      confident: row.confident === 1,
+      createdAt: row.created_at,
+    };
+  }
+
+  async addFeedback(r: FeedbackRecord): Promise<void> {
+    this.conn
+      .prepare('INSERT INTO feedback (id, label, photo_id, identification_id, image_vector, given_by, created_at, undone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.id, r.label, r.photoId, r.identificationId, toBlob(r.imageVector), r.givenBy, r.createdAt, r.undoneAt);
+  }
+
+  async getFeedback(id: string): Promise<FeedbackRecord | null> {
+    const row = this.conn.prepare('SELECT * FROM feedback WHERE id = ?').get(id) as FeedbackRow | undefined;
+    return row ? feedbackFromRow(row) : null;
+  }
+
+  async undoFeedback(id: string, at: string): Promise<boolean> {
+    return this.conn.prepare('UPDATE feedback SET undone_at = ? WHERE id = ? AND undone_at IS NULL').run(at, id).changes === 1;
+  }
+
+  async activeFeedback(): Promise<FeedbackRecord[]> {
+    return (this.conn.prepare('SELECT * FROM feedback WHERE undone_at IS NULL ORDER BY created_at, id').all() as FeedbackRow[]).map(feedbackFromRow);
+  }
+
+  async addReviewItem(r: ReviewItemRecord): Promise<void> {
+    const cols = Object.keys(COLUMN) as (keyof ReviewItemRecord)[];
+    this.conn.prepare(`INSERT INTO review_items (${cols.map((c) => COLUMN[c]).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => r[c]));
+  }
+
+  async getReviewItem(id: string): Promise<ReviewItemRecord | null> {
+    const row = this.conn.prepare('SELECT * FROM review_items WHERE id = ?').get(id) as ReviewRow | undefined;
+    return row ? reviewFromRow(row) : null;
+  }
+
+  async listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<{ items: ReviewItemRecord[]; totalCount: number; hasNextPage: boolean }> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (options.status) {
+      where.push('status = ?');
+      params.push(options.status);
+    }
+    const totalCount = (this.conn.prepare(`SELECT COUNT(*) AS n FROM review_items ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`).get(...params) as { n: number }).n;
+    if (options.after) {
+      const seq = this.conn.prepare('SELECT seq FROM review_items WHERE id = ?').get(options.after) as { seq: number } | undefined;
+      where.push('seq < ?');
+      params.push(seq?.seq ?? -1);
+    }
+    const rows = this.conn
+      .prepare(`SELECT * FROM review_items ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`)
+      .all(...params, options.first + 1) as ReviewRow[];
+    return { items: rows.slice(0, options.first).map(reviewFromRow), totalCount, hasNextPage: rows.length > options.first };
+  }
+
+  async updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>): Promise<ReviewItemRecord | null> {
+    const keys = (Object.keys(patch) as (keyof ReviewItemRecord)[]).filter((k) => k !== 'id');
+    const sets = keys.map((k) => `${COLUMN[k]} = ?`).join(', ');
+    const result = this.conn
+      .prepare(`UPDATE review_items SET ${sets} WHERE id = ? AND status IN (${expected.map(() => '?').join(', ')})`)
+      .run(...keys.map((k) => patch[k] ?? null), id, ...expected);
+    return result.changes === 1 ? this.getReviewItem(id) : null;
+  }
+
+  async putPhotoHash(r: PhotoHashRecord): Promise<void> {
+    this.conn.prepare('INSERT OR REPLACE INTO photo_hashes (photo_id, hash, duplicate_of) VALUES (?, ?, ?)').run(r.photoId, r.hash, r.duplicateOf);
+  }
+
+  async getPhotoHash(photoId: string): Promise<PhotoHashRecord | null> {
+    const row = this.conn.prepare('SELECT photo_id, hash, duplicate_of FROM photo_hashes WHERE photo_id = ?').get(photoId) as { photo_id: string; hash: string; duplicate_of: string | null } | undefined;
+    return row ? { photoId: row.photo_id, hash: row.hash, duplicateOf: row.duplicate_of } : null;
+  }
+
+  async allPhotoHashes(): Promise<PhotoHashRecord[]> {
+    return (this.conn.prepare('SELECT photo_id, hash, duplicate_of FROM photo_hashes').all() as { photo_id: string; hash: string; duplicate_of: string | null }[]).map((r) => ({
+      photoId: r.photo_id,
+      hash: r.hash,
+      duplicateOf: r.duplicate_of,
+    }));
+  }
+
+  async deletePhotoHash(photoId: string): Promise<void> {
+    this.conn.prepare('DELETE FROM photo_hashes WHERE photo_id = ?').run(photoId);
+  }
+}

@@ -80,6 +80,8 @@ export async function createApp({ config, services, blobs, metrics, logger, http
     {
       schema,
       context,
+      // Errors before the first event (validation, bad arguments) and during the stream get the same codes as over HTTP.
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors) return undefined;
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };

@@ -128,6 +128,15 @@ describe('answers with a language model (OpenAI-compatible server on 127.0.0.1)'
     expect(final.warnings!.join(' ')).toMatch(/\[9\]/);
   });
 
+  it('a bad streamed question gets the same stable error code as over HTTP', async () => {
+    const client = createClient({ url: server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0 });
+    const errors = await new Promise<{ extensions?: { code?: string } }[]>((resolve, reject) => {
+      client.subscribe({ query: 'subscription { askStream(question: "   ") { __typename } }' }, { next: () => reject(new Error('no event expected')), error: (e) => resolve(e as { extensions?: { code?: string } }[]), complete: () => reject(new Error('expected an error')) });
+    });
+    await client.dispose();
+    expect(errors[0]?.extensions?.code).toBe('EMPTY_QUERY');
+  });
+
   it('sends the photo to a vision model and captions with it', async () => {
     const photo = await (await quadrantImage(200, 150)).jpeg().toBuffer();
     fake.enqueue({ kind: 'text', text: 'A pump gland.' });

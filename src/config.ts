@@ -95,6 +95,12 @@ const envSchema = z.object({
   IDENTIFY_MIN_SCORE: z.coerce.number().min(0).max(1).default(0.5),
   /** identifyPart: a lead over the runner-up below this is not confident. */
   IDENTIFY_MIN_MARGIN: z.coerce.number().min(0).max(1).default(0.2),
+  /** JSON file of API keys (name, role, tenant, sha256 of the key). Unset: the server is open (single tenant, every caller is admin). */
+  AUTH_KEYS_FILE: z.string().min(1).optional(),
+  /** Secret for signed file URLs (share it between replicas); unset: a random one per process. */
+  FILE_URL_SECRET: z.string().min(16).optional(),
+  /** How long a signed file URL stays valid, in seconds. */
+  FILE_URL_TTL_SECONDS: int(10, 7 * 24 * 3600).default(3600),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Milliseconds to wait for in-flight requests on SIGTERM before exiting anyway. */
@@ -138,6 +144,7 @@ export interface Config {
     maxDocumentPages: number;
   };
   loadDemo: boolean;
+  auth: { keysFile: string | undefined; fileUrlSecret: string | undefined; fileUrlTtlSeconds: number };
   identify: { minScore: number; minMargin: number };
   llm: {
     baseUrl: string | undefined;
@@ -198,6 +205,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDocumentPages: e.MAX_DOCUMENT_PAGES,
     },
     loadDemo: e.LOAD_DEMO,
+    auth: {
+      keysFile: e.AUTH_KEYS_FILE === undefined ? undefined : path.resolve(e.AUTH_KEYS_FILE),
+      fileUrlSecret: e.FILE_URL_SECRET,
+      fileUrlTtlSeconds: e.FILE_URL_TTL_SECONDS,
+    },
     identify: { minScore: e.IDENTIFY_MIN_SCORE, minMargin: e.IDENTIFY_MIN_MARGIN },
     llm: {
       baseUrl: e.OPENAI_BASE_URL,

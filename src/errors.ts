@@ -6,6 +6,8 @@
  */
 export type ErrorCategory =
   | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
   | 'PAYLOAD_TOO_LARGE'
   | 'NOT_FOUND'
   | 'UNAVAILABLE'

@@ -4,7 +4,9 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runEvalCommand } from './eval.js';
 import { runIngestCommand } from './ingest.js';
+import { runKeysCommand } from './keys.js';
 import { runModelsCommand } from './models.js';
 
 const USAGE = `Usage: fieldscope <command> [options]
@@ -13,6 +15,8 @@ Commands:
   models list                 list the known model manifests and what is installed
   models pull <name>          download a model (fieldscope models --help for options)
   ingest <files or folders…>  add documents and photos to the knowledge base in DATA_DIR
+  keys add|list|revoke        manage API keys (AUTH_KEYS_FILE)
+  eval <labelled-folder>      measure identification and near-duplicate detection on a labelled set
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +26,10 @@ export async function main(argv: string[]): Promise<number> {
       return runModelsCommand(rest);
     case 'ingest':
       return runIngestCommand(rest);
+    case 'keys':
+      return runKeysCommand(rest);
+    case 'eval':
+      return runEvalCommand(rest);
     case 'help':
     case '--help':
     case '-h':

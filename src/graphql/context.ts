@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { AnswerService } from '../answer/answer-service.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Principal } from '../auth/api-keys.js';
 import type { EmbeddingService } from '../embedding/embedding-service.js';
 import type { IdentifyService } from '../identify/identify-service.js';
 import type { IngestService } from '../ingest/ingest-service.js';
@@ -17,6 +19,7 @@ export interface Services {
   identify: IdentifyService;
   /** Read access for document/page/photo queries. */
   store: KnowledgeStore;
+  audit: AuditLog;
 }
 
 export interface GraphQLContext {
@@ -25,4 +28,7 @@ export interface GraphQLContext {
   logger: Logger;
   /** Who is calling, for feedback and review records ("anonymous" while the server runs without API keys). */
   actor: string;
+  principal: Principal;
+  /** URL of a stored file for this caller (signed when the server has API keys). */
+  fileUrl: (key: string) => string;
 }

@@ -3,6 +3,7 @@
  */
 import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
+import { atLeast } from '../auth/permissions.js';
 import { InvalidInputError } from '../errors.js';
 import type { SearchFilter as StoreFilter, SourceKind as StoreSourceKind } from '../store/knowledge-store.js';
 import type { Resolvers, SearchFilter, SourceKind } from './__generated__/resolvers-types.js';
@@ -10,8 +11,6 @@ import { readUpload } from './upload.js';
 
 const toEmbedding = (e: { vector: Float32Array; model: string }) => ({ vector: Array.from(e.vector), model: e.model, dim: e.vector.length });
 
-/** Files are served by this server under /files/<key>; keys are made by the blob store, never by users. */
-export const fileUrl = (key: string) => `/files/${key}`;
 
 const toSourceKind = (kind: string) => kind.toUpperCase() as SourceKind;
 
@@ -61,6 +60,13 @@ export const resolvers: Resolvers = {
         totalCount: page.totalCount,
       };
     },
+    me: (_parent, _args, { principal }) => principal,
+    auditLog: (_parent, { first, after, keyName, operation }, { services }) => {
+      const size = first ?? 50;
+      if (size < 1 || size > 500) throw new InvalidInputError('INVALID_LIMIT', `first must be between 1 and 500; got ${size}.`);
+      const page = services.audit.list({ first: size, after: after ? Number.parseInt(after, 10) || null : null, keyName: keyName ?? null, operation: operation ?? null });
+      return { nodes: page.items, pageInfo: { endCursor: page.items.at(-1) ? String(page.items.at(-1)!.seq) : null, hasNextPage: page.hasNextPage } };
+    },
     document: (_parent, { id }, { services }) => services.store.getDocument(id),
     photo: (_parent, { id }, { services }) => services.store.getPhoto(id),
     documents: async (_parent, { first, after }, { services }) => {
@@ -90,7 +96,9 @@ export const resolvers: Resolvers = {
     },
     confirmPart: (_parent, { photoId, identificationId, label }, { services, actor }) =>
       services.identify.confirmPart({ photoId: photoId ?? null, identificationId: identificationId ?? null, label, givenBy: actor }),
-    undoFeedback: (_parent, { id }, { services }) => services.identify.undoFeedback(id),
+    undoFeedback: (_parent, { id }, { services, principal }) =>
+      // Technicians may withdraw their own confirmations; agents and admins anyone's.
+      services.identify.undoFeedback(id, atLeast(principal.role, 'agent') ? null : principal.keyName),
     claimReview: (_parent, { id }, { services, actor }) => services.identify.claimReview(id, actor),
     resolveReview: (_parent, { id, label, note }, { services, actor }) => services.identify.resolveReview({ id, label: label ?? null, note: note ?? null, by: actor }),
     deleteDocument: (_parent, { id }, { services }) => services.ingest.deleteDocument(id),
@@ -111,14 +119,14 @@ export const resolvers: Resolvers = {
   Document: {
     kind: (doc) => toSourceKind(doc.kind),
     pages: (doc, _args, { services }) => services.store.getPages(doc.id),
-    url: (doc) => fileUrl(doc.blobKey),
+    url: (doc, _args, { fileUrl }) => fileUrl(doc.blobKey),
   },
   Page: {
     text: (page) => page.text,
-    thumbnailUrl: (page) => (page.thumbnailKey ? fileUrl(page.thumbnailKey) : null),
+    thumbnailUrl: (page, _args, { fileUrl }) => (page.thumbnailKey ? fileUrl(page.thumbnailKey) : null),
   },
   Photo: {
-    url: (photo) => fileUrl(photo.blobKey),
+    url: (photo, _args, { fileUrl }) => fileUrl(photo.blobKey),
     duplicateOf: (photo, _args, { services }) => services.identify.duplicateOf(photo.id),
   },
   PartIdentification: {

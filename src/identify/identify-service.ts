@@ -180,9 +180,11 @@ export class IdentifyService {
     return record;
   }
 
-  async undoFeedback(id: string): Promise<FeedbackRecord> {
+  /** `onlyBy`: when set, only feedback given by that actor may be undone. */
+  async undoFeedback(id: string, onlyBy: string | null = null): Promise<FeedbackRecord> {
     const existing = await this.records.getFeedback(id);
     if (!existing) throw new NotFoundError('FEEDBACK_NOT_FOUND', `There is no feedback ${id}.`);
+    if (onlyBy !== null && existing.givenBy !== onlyBy) throw new AppError('FORBIDDEN', 'FORBIDDEN', 'You may only withdraw your own confirmations.');
     await this.records.undoFeedback(id, new Date().toISOString());
     return (await this.records.getFeedback(id))!;
   }

@@ -16,7 +16,11 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Logger } from 'pino';
 import { isBlobKey, type BlobStore } from '../blob/blob-store.js';
+import { ApiKeyRegistry, type Principal } from '../auth/api-keys.js';
+import { FileUrlSigner } from '../auth/signed-urls.js';
 import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { auditPlugin, authenticate, authMiddleware, authorizationPlugin } from './auth-plugins.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
 import { resolvers } from '../graphql/resolvers.js';
 import { loadTypeDefs } from '../graphql/schema.js';
@@ -72,14 +76,39 @@ function httpErrorBody(code: string, message: string) {
 export async function createApp({ config, services, blobs, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> });
   const formatError = makeFormatError(logger);
-  const context = (): GraphQLContext => ({ services, limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes }, logger, actor: 'anonymous' });
+  const registry = config.auth.keysFile ? new ApiKeyRegistry(config.auth.keysFile) : null;
+  if (registry && registry.tenants().length > 1) {
+    // Refuse rather than pretend: per-tenant isolation in the stores is not built yet.
+    throw new ConfigError(`${config.auth.keysFile} names several tenants (${registry.tenants().join(', ')}), but tenant isolation is not implemented yet: use one tenant per deployment (one DATA_DIR each).`);
+  }
+  if (!registry) logger.warn({ host: config.http.host }, 'No AUTH_KEYS_FILE: the server is open (every caller is admin of one tenant). Keep it on a trusted network or set AUTH_KEYS_FILE.');
+  const signer = registry ? new FileUrlSigner(config.auth.fileUrlSecret, config.auth.fileUrlTtlSeconds) : null;
+  const fileUrl = (key: string) => (signer ? signer.url(key) : `/files/${key}`);
+  const context = (principal: Principal): GraphQLContext => ({
+    fileUrl,
+    services,
+    limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes },
+    logger,
+    actor: principal.keyName,
+    principal,
+  });
 
   // Subscriptions (askStream) over graphql-ws on the same path; errors formatted like HTTP ones.
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.http.maxRequestBytes });
   const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext }>(
     {
       schema,
-      context,
+      // WebSocket clients authenticate in connectionParams: { authorization: 'Bearer <key>' }.
+      onConnect: (ctx) => {
+        try {
+          const header = (ctx.connectionParams as { authorization?: unknown } | undefined)?.authorization;
+          ctx.extra.context = context(authenticate(registry, typeof header === 'string' ? header : undefined));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx) => ctx.extra.context!,
       // Errors before the first event (validation, bad arguments) and during the stream get the same codes as over HTTP.
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -102,6 +131,8 @@ export async function createApp({ config, services, blobs, metrics, logger, http
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin(metrics),
+      authorizationPlugin(),
+      auditPlugin(services.audit),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -135,8 +166,9 @@ export async function createApp({ config, services, blobs, metrics, logger, http
     res.type('html').send(EXPLORER_HTML);
   });
   // Original documents, page thumbnails and photos, by the keys the server made (never a path).
-  app.get('/files/:key', async (req, res) => {
-    const key = req.params.key;
+  const filesAuth = authMiddleware(registry);
+  app.get('/files/:key', (req, res, next) => (signer?.verify(String(req.params.key), req.query.exp, req.query.sig) ? next() : filesAuth(req, res, next)), async (req, res) => {
+    const key = String(req.params.key);
     const bytes = isBlobKey(key) ? await blobs.get(key) : null;
     if (!bytes) return void res.status(404).json({ errors: [{ message: 'No such file.', extensions: { code: 'NOT_FOUND', category: 'NOT_FOUND' } }] });
     res
@@ -151,11 +183,12 @@ export async function createApp({ config, services, blobs, metrics, logger, http
 
   app.use(
     '/graphql',
+    authMiddleware(registry),
     express.json({ limit: config.http.maxRequestBytes }),
     // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
     graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: config.limits.maxUploadFiles }),
     expressMiddleware(apollo, {
-      context: async () => context(),
+      context: async ({ res }) => context(res.locals.principal as Principal),
     }),
   );
 

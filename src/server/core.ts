@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { AnswerService } from '../answer/answer-service.js';
+import { AuditLog } from '../audit/audit-log.js';
 import { OpenAIChatModel } from '../answer/openai-chat-model.js';
 import { DiskBlobStore } from '../blob/blob-store.js';
 import { OnnxClipEncoder } from '../clip/clip-encoder.js';
@@ -85,6 +86,8 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       })
     : null;
   logger.info(chat ? { llm: config.llm.model, baseUrl: config.llm.baseUrl ?? 'https://api.openai.com/v1' } : { llm: null }, chat ? 'language model configured' : 'no language model: answers are extractive');
+  const audit = new AuditLog(path.join(config.dataDir, 'audit.db'));
+  await audit.init();
   const services: Services = {
     embeddings: new EmbeddingService(encoder, config.limits),
     health: new HealthService(encoder, store),
@@ -93,6 +96,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     answers: new AnswerService(search, encoder, chat),
     identify,
     store,
+    audit,
   };
   return {
     encoder,
@@ -103,6 +107,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       await encoder.close();
       await store.close();
       await identifyRecords.close();
+      await audit.close();
     },
   };
 }

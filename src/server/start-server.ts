@@ -20,10 +20,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const metrics = new Metrics();
   const core = await createCore(config, logger, metrics);
   const { encoder, services } = core;
-  if (config.loadDemo) await loadDemoIfEmpty(core.store, services.ingest, logger);
-
   const httpServer = createServer();
-  const { app, apollo } = await createApp({ config, services, blobs: core.blobs, metrics, logger, httpServer });
+  let built: Awaited<ReturnType<typeof createApp>>;
+  try {
+    if (config.loadDemo) await loadDemoIfEmpty(core.store, services.ingest, logger);
+    built = await createApp({ config, services, blobs: core.blobs, metrics, logger, httpServer });
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
+  const { app, apollo } = built;
   httpServer.on('request', app);
   const queueGauge = setInterval(() => {
     const depth = encoder.queueDepth();

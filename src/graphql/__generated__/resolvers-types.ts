@@ -5,6 +5,7 @@ import type { SearchHitView, SearchResultView } from '../../search/search-servic
 import type { AnswerView, CitationView, CaptionView, AnswerDeltaView } from '../../answer/answer-service.js';
 import type { PartIdentificationView, PartCandidateView } from '../../identify/identify-service.js';
 import type { FeedbackRecord, ReviewItemRecord } from '../../identify/identify-store.js';
+import type { AuditEntryRecord } from '../../audit/audit-log.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -53,6 +54,38 @@ export type AnswerMode =
   | 'LLM';
 
 export type AskEvent = Answer | AnswerDelta;
+
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  at: Scalars['DateTime']['output'];
+  documentIds: Array<Scalars['ID']['output']>;
+  durationMs: Scalars['Int']['output'];
+  keyName: Scalars['String']['output'];
+  /** Top-level fields called, comma-separated. */
+  operation: Scalars['String']['output'];
+  operationName?: Maybe<Scalars['String']['output']>;
+  /** ok, or the error code returned. */
+  outcome: Scalars['String']['output'];
+  photoIds: Array<Scalars['ID']['output']>;
+  /** The question or search text, truncated to 200 characters. */
+  query?: Maybe<Scalars['String']['output']>;
+  role: Scalars['String']['output'];
+  seq: Scalars['Int']['output'];
+  tenant: Scalars['String']['output'];
+};
+
+export type AuditEntryConnection = {
+  __typename?: 'AuditEntryConnection';
+  nodes: Array<AuditEntry>;
+  pageInfo: PageInfo;
+};
+
+export type Caller = {
+  __typename?: 'Caller';
+  keyName: Scalars['String']['output'];
+  role: Scalars['String']['output'];
+  tenant: Scalars['String']['output'];
+};
 
 export type Caption = {
   __typename?: 'Caption';
@@ -302,6 +335,11 @@ export type Query = {
    * When nothing relevant is found the answer says so instead of inventing one.
    */
   ask: Answer;
+  /**
+   * The audit trail, newest first (admins only): who, what operation, when, the outcome, and the
+   * documents and photos returned. Append-only; never holds image bytes or keys. first: 1..500.
+   */
+  auditLog: AuditEntryConnection;
   /** A caption for a photo, grounded in zero-shot tags and the knowledge base pages it matches. */
   caption: Caption;
   /** A document by id, or null. */
@@ -325,6 +363,8 @@ export type Query = {
    * runner-up; such identifications are added to the review queue. limit: 1..50.
    */
   identifyPart: PartIdentification;
+  /** Who the caller is (key name, role, tenant). */
+  me: Caller;
   /** A photo by id, or null. */
   photo?: Maybe<Photo>;
   /** Review items, newest first. first: 1..100 (default 20). */
@@ -350,6 +390,14 @@ export type QueryAskArgs = {
   filter?: InputMaybe<SearchFilter>;
   image?: InputMaybe<Scalars['Upload']['input']>;
   question?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryAuditLogArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  keyName?: InputMaybe<Scalars['String']['input']>;
+  operation?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -612,7 +660,10 @@ export type ResolversTypes = {
   AnswerDelta: ResolverTypeWrapper<AnswerDeltaView>;
   AnswerMode: AnswerMode;
   AskEvent: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['AskEvent']>;
+  AuditEntry: ResolverTypeWrapper<AuditEntryRecord>;
+  AuditEntryConnection: ResolverTypeWrapper<Omit<AuditEntryConnection, 'nodes'> & { nodes: Array<ResolversTypes['AuditEntry']> }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Caller: ResolverTypeWrapper<Caller>;
   Caption: ResolverTypeWrapper<CaptionView>;
   Citation: ResolverTypeWrapper<CitationView>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -659,7 +710,10 @@ export type ResolversParentTypes = {
   Answer: AnswerView;
   AnswerDelta: AnswerDeltaView;
   AskEvent: ResolversUnionTypes<ResolversParentTypes>['AskEvent'];
+  AuditEntry: AuditEntryRecord;
+  AuditEntryConnection: Omit<AuditEntryConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['AuditEntry']> };
   Boolean: Scalars['Boolean']['output'];
+  Caller: Caller;
   Caption: CaptionView;
   Citation: CitationView;
   DateTime: Scalars['DateTime']['output'];
@@ -713,6 +767,32 @@ export type AnswerDeltaResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type AskEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AskEvent'] = ResolversParentTypes['AskEvent']> = {
   __resolveType: TypeResolveFn<'Answer' | 'AnswerDelta', ParentType, ContextType>;
+};
+
+export type AuditEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  documentIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  durationMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  keyName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  operation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  operationName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  photoIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  query?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenant?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AuditEntryConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEntryConnection'] = ResolversParentTypes['AuditEntryConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['AuditEntry']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type CallerResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Caller'] = ResolversParentTypes['Caller']> = {
+  keyName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenant?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type CaptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Caption'] = ResolversParentTypes['Caption']> = {
@@ -844,6 +924,7 @@ export type PhotoMatchResolvers<ContextType = GraphQLContext, ParentType extends
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   ask?: Resolver<ResolversTypes['Answer'], ParentType, ContextType, Partial<QueryAskArgs>>;
+  auditLog?: Resolver<ResolversTypes['AuditEntryConnection'], ParentType, ContextType, Partial<QueryAuditLogArgs>>;
   caption?: Resolver<ResolversTypes['Caption'], ParentType, ContextType, RequireFields<QueryCaptionArgs, 'image'>>;
   document?: Resolver<Maybe<ResolversTypes['Document']>, ParentType, ContextType, RequireFields<QueryDocumentArgs, 'id'>>;
   documents?: Resolver<ResolversTypes['DocumentConnection'], ParentType, ContextType, Partial<QueryDocumentsArgs>>;
@@ -851,6 +932,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   embedText?: Resolver<Array<ResolversTypes['Embedding']>, ParentType, ContextType, RequireFields<QueryEmbedTextArgs, 'texts'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   identifyPart?: Resolver<ResolversTypes['PartIdentification'], ParentType, ContextType, RequireFields<QueryIdentifyPartArgs, 'image' | 'limit'>>;
+  me?: Resolver<ResolversTypes['Caller'], ParentType, ContextType>;
   photo?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType, RequireFields<QueryPhotoArgs, 'id'>>;
   reviewQueue?: Resolver<ResolversTypes['ReviewItemConnection'], ParentType, ContextType, Partial<QueryReviewQueueArgs>>;
   search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'limit'>>;
@@ -922,6 +1004,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Answer?: AnswerResolvers<ContextType>;
   AnswerDelta?: AnswerDeltaResolvers<ContextType>;
   AskEvent?: AskEventResolvers<ContextType>;
+  AuditEntry?: AuditEntryResolvers<ContextType>;
+  AuditEntryConnection?: AuditEntryConnectionResolvers<ContextType>;
+  Caller?: CallerResolvers<ContextType>;
   Caption?: CaptionResolvers<ContextType>;
   Citation?: CitationResolvers<ContextType>;
   DateTime?: GraphQLScalarType;

@@ -1,0 +1,123 @@
+/**
+ * The audit trail: who (key name, tenant), what operation, when, the outcome, and the ids of the
+ * documents and photos returned. Never image bytes, never keys; question and search texts are
+ * kept (truncated), because "who asked what" is the point of the log.
+ *
+ * Append-only, enforced by the database itself (triggers refuse UPDATE and DELETE), in its own
+ * SQLite file so it survives restarts and is never touched by knowledge-base maintenance.
+ */
+import Database from 'better-sqlite3';
+
+export interface AuditEntryRecord {
+  seq: number;
+  at: string;
+  keyName: string;
+  tenant: string;
+  role: string;
+  /** Top-level fields called, e.g. "search" or "ingestDocument,deletePhoto". */
+  operation: string;
+  operationName: string | null;
+  /** "ok" or the first error code. */
+  outcome: string;
+  /** Truncated question / search text, when the operation had one. */
+  query: string | null;
+  documentIds: string[];
+  photoIds: string[];
+  durationMs: number;
+}
+
+export type NewAuditEntry = Omit<AuditEntryRecord, 'seq'>;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL, key_name TEXT NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL,
+  operation TEXT NOT NULL, operation_name TEXT, outcome TEXT NOT NULL, query TEXT,
+  document_ids TEXT NOT NULL, photo_ids TEXT NOT NULL, duration_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_key ON audit (key_name, seq);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`;
+
+interface Row {
+  seq: number;
+  at: string;
+  key_name: string;
+  tenant: string;
+  role: string;
+  operation: string;
+  operation_name: string | null;
+  outcome: string;
+  query: string | null;
+  document_ids: string;
+  photo_ids: string;
+  duration_ms: number;
+}
+
+const fromRow = (r: Row): AuditEntryRecord => ({
+  seq: r.seq,
+  at: r.at,
+  keyName: r.key_name,
+  tenant: r.tenant,
+  role: r.role,
+  operation: r.operation,
+  operationName: r.operation_name,
+  outcome: r.outcome,
+  query: r.query,
+  documentIds: JSON.parse(r.document_ids) as string[],
+  photoIds: JSON.parse(r.photo_ids) as string[],
+  durationMs: r.duration_ms,
+});
+
+export class AuditLog {
+  private db: Database.Database | null = null;
+
+  constructor(private readonly file: string) {}
+
+  async init(): Promise<void> {
+    const db = new Database(this.file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = null;
+  }
+
+  append(e: NewAuditEntry): void {
+    this.db
+      ?.prepare(
+        'INSERT INTO audit (at, key_name, tenant, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(e.at, e.keyName, e.tenant, e.role, e.operation, e.operationName, e.outcome, e.query, JSON.stringify(e.documentIds), JSON.stringify(e.photoIds), Math.round(e.durationMs));
+  }
+
+  /** Newest first; `after` is the seq of the last entry of the previous page. */
+  list(options: { first: number; after?: number | null; keyName?: string | null; tenant?: string | null; operation?: string | null }): { items: AuditEntryRecord[]; hasNextPage: boolean } {
+    if (!this.db) throw new Error('AuditLog used before init()');
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (options.after) {
+      where.push('seq < ?');
+      params.push(options.after);
+    }
+    if (options.keyName) {
+      where.push('key_name = ?');
+      params.push(options.keyName);
+    }
+    if (options.tenant) {
+      where.push('tenant = ?');
+      params.push(options.tenant);
+    }
+    if (options.operation) {
+      where.push("(',' || operation || ',') LIKE ?");
+      params.push(`%,${options.operation},%`);
+    }
+    const rows = this.db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`).all(...params, options.first + 1) as Row[];
+    return { items: rows.slice(0, options.first).map(fromRow), hasNextPage: rows.length > options.first };
+  }
+}

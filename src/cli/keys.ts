@@ -1,0 +1,82 @@
+/**
+ * `fieldscope keys add|list|revoke`: manages the API keys file (AUTH_KEYS_FILE, or --file).
+ * A new key is printed once and only its sha256 is stored. Writes are atomic (temp file +
+ * rename, mode 0600), and the server picks changes up within a second.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateKey, hashKey, parseKeysFile, ROLES, type KeyEntry, type Role } from '../auth/api-keys.js';
+import { loadConfig } from '../config.js';
+import type { OutStream } from './terminal.js';
+
+const USAGE = `Usage:
+  fieldscope keys add --name NAME --role technician|agent|admin [--tenant TENANT] [--file FILE]
+  fieldscope keys list [--file FILE]
+  fieldscope keys revoke NAME [--file FILE]
+The file defaults to AUTH_KEYS_FILE.
+`;
+
+function readEntries(file: string): KeyEntry[] {
+  return existsSync(file) ? parseKeysFile(readFileSync(file, 'utf8'), file) : [];
+}
+
+function writeEntries(file: string, entries: KeyEntry[]): void {
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ keys: entries }, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+export async function runKeysCommand(argv: string[], io: { stdout?: OutStream; stderr?: OutStream; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  let values: { name?: string; role?: string; tenant?: string; file?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { name: { type: 'string' }, role: { type: 'string' }, tenant: { type: 'string' }, file: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) return void stdout.write(USAGE), 0;
+  const file = values.file ? path.resolve(values.file) : loadConfig(io.env ?? process.env).auth.keysFile;
+  if (!file) return void stderr.write(`No keys file: set AUTH_KEYS_FILE or pass --file.\n\n${USAGE}`), 2;
+  const [sub, ...rest] = positionals;
+  try {
+    const entries = readEntries(file);
+    switch (sub) {
+      case 'add': {
+        const role = values.role as Role | undefined;
+        if (!values.name || !role || !ROLES.includes(role)) return void stderr.write(`keys add needs --name and --role (${ROLES.join(', ')}).\n`), 2;
+        if (entries.some((e) => e.name === values.name)) return void stderr.write(`A key named "${values.name}" already exists.\n`), 2;
+        const key = generateKey();
+        const entry: KeyEntry = { name: values.name, role, tenant: values.tenant ?? 'default', keyHash: hashKey(key), revoked: false, createdAt: new Date().toISOString() };
+        writeEntries(file, [...entries, ...parseKeysFile(JSON.stringify({ keys: [entry] }), file)]);
+        stdout.write(`Added "${entry.name}" (${entry.role}, tenant ${entry.tenant}). The key, shown only now:\n${key}\n`);
+        return 0;
+      }
+      case 'list':
+        for (const e of entries) stdout.write(`${e.name}\t${e.role}\t${e.tenant}\t${e.revoked ? 'revoked' : 'active'}\t${e.createdAt ?? ''}\n`);
+        return 0;
+      case 'revoke': {
+        const name = rest[0];
+        const entry = entries.find((e) => e.name === name);
+        if (!entry) return void stderr.write(`No key named "${name ?? ''}".\n`), 2;
+        writeEntries(file, entries.map((e) => (e.name === name ? { ...e, revoked: true } : e)));
+        stdout.write(`Revoked "${name}".\n`);
+        return 0;
+      }
+      default:
+        stderr.write(USAGE);
+        return 2;
+    }
+  } catch (error) {
+    stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

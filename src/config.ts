@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import type { QdrantStoreSettings } from './store/create-store.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -101,6 +102,27 @@ const envSchema = z.object({
   FILE_URL_SECRET: z.string().min(16).optional(),
   /** How long a signed file URL stays valid, in seconds. */
   FILE_URL_TTL_SECONDS: int(10, 7 * 24 * 3600).default(3600),
+  /** Moderation of uploads, questions and answers: auto (on, but image scoring off on the bundled test model), on, off. */
+  MODERATION: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** The moderation policy (JSON; format in docs/moderation.md); unset: moderation/default-policy.json. */
+  MODERATION_POLICY_FILE: z.string().min(1).optional(),
+  /** Where the knowledge base lives: sqlite (one file in DATA_DIR, the default) or qdrant (scale, several replicas). */
+  VECTOR_STORE: z.enum(['sqlite', 'qdrant']).default('sqlite'),
+  /** Qdrant REST endpoint, e.g. http://qdrant:6333 (required when VECTOR_STORE=qdrant). */
+  QDRANT_URL: z.url().optional(),
+  QDRANT_API_KEY: z.string().min(1).optional(),
+  /** Prefix of the collection names (one collection: <prefix>points). */
+  QDRANT_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,120}$/).default('fieldscope_'),
+  /** Tenant written on every point and filtered on every read. */
+  QDRANT_TENANT: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/).default('default'),
+  QDRANT_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  QDRANT_MAX_RETRIES: int(0, 20).default(4),
+  /** Longest retry-after (ms) honoured on 429 before failing. */
+  QDRANT_MAX_RETRY_WAIT_MS: int(0, 600_000).default(30_000),
+  /** Points per upsert request. */
+  QDRANT_UPSERT_BATCH: int(1, 10_000).default(64),
+  /** Scalar int8 quantization of the dense vectors (Qdrant side). */
+  QDRANT_QUANTIZATION: z.enum(['none', 'int8']).default('none'),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Milliseconds to wait for in-flight requests on SIGTERM before exiting anyway. */
@@ -144,6 +166,8 @@ export interface Config {
     maxDocumentPages: number;
   };
   loadDemo: boolean;
+  store: { kind: 'sqlite' | 'qdrant'; qdrant: QdrantStoreSettings | undefined };
+  moderation: { mode: 'auto' | 'on' | 'off'; policyFile: string | undefined };
   auth: { keysFile: string | undefined; fileUrlSecret: string | undefined; fileUrlTtlSeconds: number };
   identify: { minScore: number; minMargin: number };
   llm: {
@@ -169,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  if (e.VECTOR_STORE === 'qdrant' && !e.QDRANT_URL) throw new ConfigError('Invalid configuration:\n  QDRANT_URL: required when VECTOR_STORE=qdrant');
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     env: e.NODE_ENV,
@@ -205,6 +230,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDocumentPages: e.MAX_DOCUMENT_PAGES,
     },
     loadDemo: e.LOAD_DEMO,
+    store: {
+      kind: e.VECTOR_STORE,
+      qdrant: e.QDRANT_URL
+        ? {
+            url: e.QDRANT_URL,
+            ...(e.QDRANT_API_KEY ? { apiKey: e.QDRANT_API_KEY } : {}),
+            collectionPrefix: e.QDRANT_COLLECTION_PREFIX,
+            tenant: e.QDRANT_TENANT,
+            timeoutMs: e.QDRANT_TIMEOUT_MS,
+            maxRetries: e.QDRANT_MAX_RETRIES,
+            maxRetryAfterMs: e.QDRANT_MAX_RETRY_WAIT_MS,
+            upsertBatchSize: e.QDRANT_UPSERT_BATCH,
+            quantization: e.QDRANT_QUANTIZATION,
+          }
+        : undefined,
+    },
+    moderation: { mode: e.MODERATION, policyFile: e.MODERATION_POLICY_FILE === undefined ? undefined : path.resolve(e.MODERATION_POLICY_FILE) },
     auth: {
       keysFile: e.AUTH_KEYS_FILE === undefined ? undefined : path.resolve(e.AUTH_KEYS_FILE),
       fileUrlSecret: e.FILE_URL_SECRET,

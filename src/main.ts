@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   }
   let server: RunningServer;
   try {
-    server = await startServer(config);
+    server = await startServer(config, {
+      onFatal: (error) => {
+        console.error(`Fieldscope cannot go on: ${isAppError(error) ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
+        void server.close().finally(() => process.exit(1));
+      },
+    });
   } catch (error) {
     const message = isAppError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
     console.error(`Fieldscope could not start.\n${message}`);

@@ -12,6 +12,7 @@ import { InvalidInputError } from '../errors.js';
 import { ZeroShotClassifier, FIELD_EQUIPMENT_LABELS } from '../identify/zero-shot.js';
 import type { SearchService, SearchResultView } from '../search/search-service.js';
 import type { DocumentRecord, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
+import type { ModerationService } from '../moderation/moderation-service.js';
 import { ChatModelError, type ChatModel } from './chat-model.js';
 import { checkCitations } from './citations.js';
 import { extractiveAnswer } from './extractive.js';
@@ -64,6 +65,8 @@ export interface AnswerSettings {
 
 export const DEFAULT_ANSWER_SETTINGS: AnswerSettings = { maxQuestionChars: 4000, sourceCount: 5, maxAnswerTokens: 600 };
 
+export const WITHHELD_TEXT = 'The answer was withheld by the moderation policy.';
+
 export const NOT_FOUND_TEXT = "I don't know: nothing in the knowledge base matches this closely enough to answer it.";
 
 function describeFailure(error: unknown): string {
@@ -94,6 +97,7 @@ export class AnswerService {
     private readonly encoder: ClipEncoder,
     private readonly chat: ChatModel | null,
     private readonly settings: AnswerSettings = DEFAULT_ANSWER_SETTINGS,
+    private readonly moderation: ModerationService | null = null,
   ) {
     this.classifier = new ZeroShotClassifier(encoder);
   }
@@ -145,6 +149,7 @@ export class AnswerService {
         details: { limit: this.settings.maxQuestionChars },
       });
     }
+    if (question) this.moderation?.assertTextAllowed(question, 'question');
     const result = await this.search.search({ text: question || null, image, filter: input.filter, limit: this.settings.sourceCount });
     if (result.noGoodMatch || result.hits.length === 0) {
       yield { kind: 'answer', answer: { text: NOT_FOUND_TEXT, mode: 'EXTRACTIVE', citations: [], confidence: 0, warnings: ['No relevant source was found, so no answer was composed.'] } };
@@ -159,10 +164,15 @@ export class AnswerService {
         let answerable = true;
         if (streaming) {
           raw = '';
+          // Text goes out only once it screens clean; after a blocked term nothing more is sent.
+          const guard = this.moderation?.streamGuard() ?? null;
           for await (const delta of this.chat.stream({ messages, maxTokens: this.settings.maxAnswerTokens, temperature: 0.1 })) {
             raw += delta;
-            yield { kind: 'delta', text: delta };
+            const safe = guard ? guard.push(delta) : delta;
+            if (safe) yield { kind: 'delta', text: safe };
           }
+          const rest = guard?.finish().rest;
+          if (rest) yield { kind: 'delta', text: rest };
         } else {
           const completion = await this.chat.complete({ messages, jsonSchema: ANSWER_SCHEMA, maxTokens: this.settings.maxAnswerTokens, temperature: 0.1 });
           const json = completion.json as { answer?: unknown; answerable?: unknown } | undefined;
@@ -174,13 +184,13 @@ export class AnswerService {
         if (answerable && checked.cited.length === 0) warnings.push('The model cited no sources for its answer; check it against the pages listed.');
         yield {
           kind: 'answer',
-          answer: {
+          answer: this.moderated({
             text: checked.text,
             mode: 'LLM',
             citations: this.citations(sources, checked.cited),
             confidence: this.confidence(result, answerable, checked.cited.length),
             warnings: [...checked.warnings, ...warnings],
-          },
+          }),
         };
         return;
       } catch (error) {
@@ -192,13 +202,26 @@ export class AnswerService {
     const extractive = extractiveAnswer(question, sources);
     yield {
       kind: 'answer',
-      answer: {
+      answer: this.moderated({
         text: extractive.text || NOT_FOUND_TEXT,
         mode: 'EXTRACTIVE',
         citations: this.citations(sources, extractive.cited),
         confidence: this.confidence(result, extractive.cited.length > 0, extractive.cited.length),
         warnings,
-      },
+      }),
+    };
+  }
+
+  /** An answer with a blocked term is withheld, saying why (the term is named, the text is not shown). */
+  private moderated(answer: AnswerView): AnswerView {
+    const screening = this.moderation?.screenText(answer.text);
+    if (!screening || screening.decision !== 'block') return answer;
+    return {
+      ...answer,
+      text: WITHHELD_TEXT,
+      citations: [],
+      confidence: 0,
+      warnings: [...answer.warnings, `The answer was withheld by the moderation policy (blocked term${screening.matchedTerms.length > 1 ? 's' : ''} ${screening.matchedTerms.map((t) => `"${t}"`).join(', ')}).`],
     };
   }
 

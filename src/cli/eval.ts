@@ -725,7 +725,8 @@ export async function runEvalCommand(argv: string[], io: Partial<EvalCommandIO> 
     // A fresh DATA_DIR: the user's knowledge base is never read or written. Models are still
     // looked up where the user's configuration keeps them (config.models.dir).
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'fieldscope-eval-'));
-    config = { ...userConfig, dataDir };
+    // Always a throwaway embedded store: eval must never write into the user's knowledge base (local or Qdrant).
+    config = { ...userConfig, dataDir, store: { kind: 'sqlite', qdrant: undefined }, loadDemo: false, auth: { ...userConfig.auth, keysFile: undefined } };
     const level = config.logLevel === 'info' ? 'warn' : config.logLevel;
     // Logs go to stderr: stdout carries the report (a table, or JSON).
     core = await createCore(config, pino({ level, base: { service: 'fieldscope' } }, pino.destination(2)));

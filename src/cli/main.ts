@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { runEvalCommand } from './eval.js';
 import { runIngestCommand } from './ingest.js';
 import { runKeysCommand } from './keys.js';
+import { runMigrateCommand } from './migrate.js';
 import { runModelsCommand } from './models.js';
 
 const USAGE = `Usage: fieldscope <command> [options]
@@ -16,6 +17,7 @@ Commands:
   models pull <name>          download a model (fieldscope models --help for options)
   ingest <files or folders…>  add documents and photos to the knowledge base in DATA_DIR
   keys add|list|revoke        manage API keys (AUTH_KEYS_FILE)
+  migrate --to qdrant         copy the embedded knowledge base into Qdrant (QDRANT_URL)
   eval <labelled-folder>      measure identification and near-duplicate detection on a labelled set
 `;
 
@@ -28,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
       return runIngestCommand(rest);
     case 'keys':
       return runKeysCommand(rest);
+    case 'migrate':
+      return runMigrateCommand(rest);
     case 'eval':
       return runEvalCommand(rest);
     case 'help':

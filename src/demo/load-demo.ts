@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { IngestService } from '../ingest/ingest-service.js';
+import { ContentBlockedError } from '../moderation/errors.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
 
 export const DEMO_DIR = fileURLToPath(new URL('../../demo/', import.meta.url));
@@ -39,8 +40,13 @@ export async function loadDemoIfEmpty(store: KnowledgeStore, ingest: IngestServi
     const entry = captions[name];
     const caption = typeof entry === 'string' ? entry : (entry?.caption ?? null);
     const metadata = { source: 'demo', ...(typeof entry === 'object' && entry?.metadata ? entry.metadata : {}) };
-    const { created } = await ingest.ingestPhoto({ bytes: await readFile(path.join(photosDir, name)), filename: name, caption, metadata });
-    if (created) photos++;
+    try {
+      const { created } = await ingest.ingestPhoto({ bytes: await readFile(path.join(photosDir, name)), filename: name, caption, metadata });
+      if (created) photos++;
+    } catch (error) {
+      if (!(error instanceof ContentBlockedError)) throw error;
+      logger.warn({ photo: name, reason: error.message }, 'demo photo refused by the moderation policy');
+    }
   }
   logger.info({ documents, photos }, 'demo knowledge base loaded');
   return { documents, photos };

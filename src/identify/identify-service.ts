@@ -268,6 +268,13 @@ export class IdentifyService {
     return this.records.getIdentification(id);
   }
 
+  /** Opens a review item for an upload the moderation policy flagged. */
+  async flagUpload(input: { photoId: string | null; reasons: readonly string[] }): Promise<ReviewItemRecord> {
+    const item = this.newReviewItem(randomUUID(), 'UPLOAD', { identificationId: null, photoId: input.photoId, reason: `Moderation: ${input.reasons.join(' ')}`.slice(0, 2000) });
+    await this.records.addReviewItem(item);
+    return item;
+  }
+
   reviewItem(id: string) {
     return this.records.getReviewItem(id);
   }
@@ -290,7 +297,8 @@ export class IdentifyService {
     let label: string | null = null;
     if (input.label !== null && input.label !== undefined) {
       [label] = cleanLabels([input.label], this.settings.maxLabelChars, 'label') as [string];
-      if (existing.identificationId || existing.photoId) {
+      // Only an identification's resolution is a part label; an upload's is a moderation verdict.
+      if (existing.kind === 'IDENTIFICATION' && (existing.identificationId || existing.photoId)) {
         feedbackId = (await this.confirmPart({ identificationId: existing.identificationId, photoId: existing.photoId, label, givenBy: input.by })).id;
       }
     }

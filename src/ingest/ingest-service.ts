@@ -17,6 +17,7 @@ import { extractIdentifiers } from '../search/identifiers.js';
 import type { ChunkInput, DocumentKind, DocumentRecord, JsonObject, KnowledgeStore, NewPage, PhotoRecord } from '../store/knowledge-store.js';
 import { chunkText } from './chunk.js';
 import { detectFileType } from './detect.js';
+import type { ModerationService } from '../moderation/moderation-service.js';
 import { InvalidDocumentError } from './errors.js';
 import type { ExtractedDocument } from './extracted.js';
 import { extractPdf } from './pdf.js';
@@ -96,6 +97,8 @@ function metadataIdentifiers(metadata: JsonObject): string[] {
 export interface PhotoIndex {
   indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<unknown>;
   forgetPhoto(photoId: string): Promise<void>;
+  /** Opens a review item for an upload the moderation policy wants a person to look at. */
+  flagUpload(input: { photoId: string | null; reasons: readonly string[] }): Promise<unknown>;
 }
 
 export class IngestService {
@@ -105,6 +108,7 @@ export class IngestService {
     private readonly blobs: BlobStore,
     private readonly settings: IngestSettings = DEFAULT_INGEST_SETTINGS,
     private readonly photoIndex: PhotoIndex | null = null,
+    private readonly moderation: ModerationService | null = null,
   ) {}
 
   async ingestDocument(upload: DocumentUpload): Promise<{ document: DocumentRecord; created: boolean }> {
@@ -132,6 +136,8 @@ export class IngestService {
     const pageImages = await Promise.all(extracted.pages.map((p) => (p.image ? this.squarePage(p.image) : null)));
     const withImage = pageImages.filter((x): x is Uint8Array => x !== null);
     const imageVectors = withImage.length > 0 ? await this.encoder.embedImages(withImage) : [];
+    // An uploaded image of a page is screened like a photo.
+    const screening = kind === 'image' && imageVectors[0] ? await this.moderation?.assertImageAllowed(imageVectors[0], 'upload') : undefined;
 
     const written: string[] = [];
     const put = async (data: Uint8Array, ext: string) => {
@@ -170,7 +176,14 @@ export class IngestService {
         blobKey,
         createdAt: new Date().toISOString(),
       };
-      return await this.store.addDocument({ document, pages });
+      const added = await this.store.addDocument({ document, pages });
+      if (added.created && screening?.decision === 'review') {
+        await this.photoIndex?.flagUpload({ photoId: null, reasons: [`Document ${added.document.id} ("${added.document.title}"):`, ...screening.reasons] }).catch(async (error: unknown) => {
+          await this.deleteDocument(added.document.id);
+          throw error;
+        });
+      }
+      return added;
     } catch (error) {
       await this.releaseBlobs(written);
       throw error;
@@ -187,6 +200,8 @@ export class IngestService {
     if (existing) return { photo: existing, created: false };
 
     const [imageVector] = await this.encoder.embedImages([bytes]);
+    // A blocked upload is refused before anything is written.
+    const screening = await this.moderation?.assertImageAllowed(imageVector!, 'upload');
     const captionChunks = caption ? this.chunk(caption) : [];
     const captionVectors = captionChunks.length > 0 ? await this.encoder.embedTexts(captionChunks, { priority: 'background' }) : [];
     const written: string[] = [];
@@ -210,7 +225,16 @@ export class IngestService {
         chunks: captionChunks.map((text, i) => ({ text, vector: captionVectors[i]! })),
         identifiers: [...new Set([...(caption ? extractIdentifiers(caption) : []), ...metadataIdentifiers(metadata)])],
       });
-      if (added.created) await this.photoIndex?.indexPhoto(added.photo, bytes, imageVector!);
+      if (added.created) {
+        await this.photoIndex?.indexPhoto(added.photo, bytes, imageVector!);
+        if (screening?.decision === 'review') {
+          // Never keep a flagged photo without its review item.
+          await this.photoIndex?.flagUpload({ photoId: added.photo.id, reasons: screening.reasons }).catch(async (error: unknown) => {
+            await this.deletePhoto(added.photo.id);
+            throw error;
+          });
+        }
+      }
       return added;
     } catch (error) {
       await this.releaseBlobs(written);

@@ -102,19 +102,10 @@ export class ModerationService {
     return { decision, scores, reasons };
   }
 
-  /** Labels that reached their block threshold in a screening (for ContentBlockedError). */
-  static blockingLabels(screening: ImageScreening, policy: ModerationPolicy): string[] {
-    const thresholds = new Map(policy.imageLabels.map((l) => [l.label, l.block]));
-    return screening.scores.filter((s) => {
-      const block = thresholds.get(s.label);
-      return block !== undefined && block < 1 && s.score >= block;
-    }).map((s) => s.label);
-  }
-
   /** Screens an image and throws ContentBlockedError when it is blocked; returns the screening otherwise. */
   async assertImageAllowed(input: Uint8Array | Float32Array, subject: ModeratedSubject = 'upload'): Promise<ImageScreening> {
     const screening = await this.screenImage(input);
-    if (screening.decision === 'block') throw new ContentBlockedError(subject, { labels: ModerationService.blockingLabels(screening, this.policy) });
+    if (screening.decision === 'block') throw new ContentBlockedError(subject, { labels: this.blockingLabels(screening) });
     return screening;
   }
 
@@ -132,6 +123,14 @@ export class ModerationService {
   /** A guard for streamed text (askStream deltas): see TextStreamGuard. */
   streamGuard(): TextStreamGuard {
     return new TextStreamGuard(this.terms);
+  }
+
+  /** Labels that reached their block threshold in a screening (named by ContentBlockedError). */
+  private blockingLabels(screening: ImageScreening): string[] {
+    return screening.scores.filter((s, i) => {
+      const block = this.policy.imageLabels[i]!.block;
+      return block < 1 && s.score >= block;
+    }).map((s) => s.label);
   }
 
   private checkVector(vector: Float32Array): Float32Array {

@@ -6,7 +6,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { AnswerService } from '../answer/answer-service.js';
+import { AnswerService, DEFAULT_ANSWER_SETTINGS } from '../answer/answer-service.js';
+import { ModerationService } from '../moderation/moderation-service.js';
+import { resolvePolicy } from '../moderation/policy.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { OpenAIChatModel } from '../answer/openai-chat-model.js';
 import { DiskBlobStore } from '../blob/blob-store.js';
@@ -21,12 +23,15 @@ import { DEFAULT_INGEST_SETTINGS, IngestService } from '../ingest/ingest-service
 import { resolveModelChoice } from '../models/resolve-model.js';
 import type { Metrics } from '../observability/metrics.js';
 import { SearchService } from '../search/search-service.js';
-import { SqliteKnowledgeStore } from '../store/sqlite/sqlite-knowledge-store.js';
+import { createKnowledgeStore, initStoreWithRetry } from '../store/create-store.js';
+import type { KnowledgeStore } from '../store/knowledge-store.js';
 import { HealthService } from './health.js';
 
 export interface Core {
   encoder: OnnxClipEncoder;
-  store: SqliteKnowledgeStore;
+  store: KnowledgeStore;
+  /** Resolves when the store is open (at once for SQLite); rejects on a configuration error. */
+  storeReady: Promise<void>;
   blobs: DiskBlobStore;
   services: Services;
   close(): Promise<void>;
@@ -52,12 +57,34 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
   });
   logger.info({ model: encoder.model, dir: spec.dir }, 'CLIP model loaded');
 
-  const store = new SqliteKnowledgeStore({ file: path.join(config.dataDir, 'fieldscope.db'), dim: encoder.model.dim, modelId: encoder.model.id });
+  let moderation: ModerationService;
   try {
-    await store.init();
+    const { policy, warning } = await resolvePolicy({ mode: config.moderation.mode, policyFile: config.moderation.policyFile ?? null }, encoder.model);
+    if (warning) logger.warn(warning);
+    moderation = new ModerationService(encoder, policy);
+    await moderation.warmUp();
   } catch (error) {
     await encoder.close();
     throw error;
+  }
+
+  const store = createKnowledgeStore({ kind: config.store.kind, dataDir: config.dataDir, dim: encoder.model.dim, modelId: encoder.model.id, ...(config.store.qdrant ? { qdrant: config.store.qdrant } : {}) });
+  // SQLite opens at once; Qdrant may be down at start: keep retrying in the background (readiness
+  // stays false and queries answer UNAVAILABLE meanwhile), but stop on configuration errors.
+  let storeReady: Promise<void>;
+  if (config.store.kind === 'sqlite') {
+    try {
+      await store.init();
+    } catch (error) {
+      await encoder.close();
+      throw error;
+    }
+    storeReady = Promise.resolve();
+  } else {
+    storeReady = initStoreWithRetry(store, {
+      onRetry: (error, attempt, delayMs) => logger.warn({ attempt, retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, 'Qdrant is not reachable yet; retrying'),
+    }).then(() => logger.info({ url: config.store.qdrant?.url }, 'Qdrant knowledge store ready'));
+    storeReady.catch(() => undefined);
   }
   const blobs = new DiskBlobStore(path.join(config.dataDir, 'blobs'));
   const identifyRecords = new SqliteIdentifyStore(path.join(config.dataDir, 'identify.db'));
@@ -70,7 +97,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     maxPages: config.limits.maxDocumentPages,
     maxImageBytes: config.limits.maxUploadBytes,
     maxImagePixels: config.limits.maxImagePixels,
-  }, identify);
+  }, identify, moderation);
   const chat = config.llm.model
     ? new OpenAIChatModel({
         model: config.llm.model,
@@ -93,7 +120,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     health: new HealthService(encoder, store),
     ingest,
     search,
-    answers: new AnswerService(search, encoder, chat),
+    answers: new AnswerService(search, encoder, chat, DEFAULT_ANSWER_SETTINGS, moderation),
     identify,
     store,
     audit,
@@ -101,6 +128,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
   return {
     encoder,
     store,
+    storeReady,
     blobs,
     services,
     async close() {

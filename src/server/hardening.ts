@@ -38,7 +38,10 @@ import {
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
-} from 'graphql';
+  // graphql has no "exports" map: Node loads its CommonJS build (index.js) for `import 'graphql'`, which is
+  // what Apollo, graphql-ws and @graphql-tools use, but Vite (vitest) picks index.mjs for project files. Naming
+  // the file keeps GraphQLError/GraphQLSchema from one instance everywhere (validate() and graphql-ws check instanceof).
+} from 'graphql/index.js';
 import helmet, { type HelmetOptions } from 'helmet';
 import { AppError } from '../errors.js';
 import { TokenBucketStore } from './token-bucket.js';

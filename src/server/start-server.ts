@@ -15,7 +15,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export interface StartOptions {
+  /** Called when the server cannot go on (the store refused its configuration after start). */
+  onFatal?: (error: unknown) => void;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
   const metrics = new Metrics();
   const core = await createCore(config, logger, metrics);
@@ -23,13 +28,23 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const httpServer = createServer();
   let built: Awaited<ReturnType<typeof createApp>>;
   try {
-    if (config.loadDemo) await loadDemoIfEmpty(core.store, services.ingest, logger);
+    if (config.store.kind === 'sqlite' && config.loadDemo) await loadDemoIfEmpty(core.store, services.ingest, logger);
     built = await createApp({ config, services, blobs: core.blobs, metrics, logger, httpServer });
   } catch (error) {
     await core.close();
     throw error;
   }
   const { app, apollo } = built;
+  // A remote store opens in the background; the demo loads once it is there.
+  if (config.store.kind !== 'sqlite') {
+    core.storeReady.then(
+      () => (config.loadDemo ? loadDemoIfEmpty(core.store, services.ingest, logger).then(() => undefined) : undefined),
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'the knowledge store cannot be used with this configuration');
+        options.onFatal?.(error);
+      },
+    ).catch((error: unknown) => logger.error({ err: error }, 'loading the demo knowledge base failed'));
+  }
   httpServer.on('request', app);
   const queueGauge = setInterval(() => {
     const depth = encoder.queueDepth();

@@ -1,0 +1,836 @@
+/**
+ * The knowledge store on Qdrant, for scale: every durable record (documents, pages, photos,
+ * chunks, identifiers) lives in one Qdrant collection (layout: qdrant-collection.ts), so any
+ * number of API replicas can share it. Files stay in the blob store.
+ *
+ * Multitenancy: every point carries `tenant` (a keyword index with `is_tenant: true`), every
+ * read filters by it, and point ids are derived from it, so tenants never meet.
+ *
+ * All or nothing without transactions. An add goes:
+ *   1. validate everything (vectors, page numbers, dates) before any I/O;
+ *   2. claim the file: its record point (id derived from tenant + content hash) is written with
+ *      `committed: false`, as a conditional upsert that never overwrites a committed record; a
+ *      read-back tells whether the claim is ours;
+ *   3. write pages and chunks (deterministic ids, `committed: false`) in bounded batches;
+ *   4. commit: ONE set-payload `committed: true` by filter (tenant + document id) flips the record,
+ *      pages and chunks together; a read-back of the record confirms we still own the file.
+ * Every read that users see filters `committed: true`, so a failure before step 4 leaves nothing
+ * visible. A rerun of the same file finds the unfinished claim and takes it over: it deletes the
+ * earlier attempt's points and writes its own (the same ids when the document id is the same,
+ * as in a resumed migration). On a single-shard collection step 4 is one WAL operation; on a
+ * sharded one each shard applies it on its own, so a shard failing at that moment can leave part
+ * of a document uncommitted (docs/running-at-scale.md).
+ *
+ * Deletes first hide a document (one set-payload `committed: false`), then delete its points by
+ * filter: an interrupted delete leaves an invisible remainder, never a half-visible document.
+ */
+import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
+import { z } from 'zod';
+import { AppError, ConfigError, InvalidInputError, UnavailableError } from '../../errors.js';
+import { normalizeIdentifier } from '../../search/identifiers.js';
+import type {
+  Candidate,
+  ChunkInput,
+  DocumentRecord,
+  HitTarget,
+  JsonObject,
+  KnowledgeStore,
+  NewDocument,
+  NewPhoto,
+  Page,
+  PageRecord,
+  PhotoRecord,
+  SearchFilter,
+  StoreStatus,
+} from '../knowledge-store.js';
+import { excerptAround } from '../sqlite/lexical-query.js';
+import { InvalidVectorError } from '../store-errors.js';
+import { META_POINT_ID, pointIds } from './point-ids.js';
+import {
+  IMAGE_VECTOR,
+  LAYOUT_VERSION,
+  SPARSE_VECTOR,
+  SYSTEM_TENANT,
+  TEXT_VECTOR,
+  checkCollection,
+  collectionName,
+  createCollectionBody,
+  missingIndexes,
+  type PointType,
+} from './qdrant-collection.js';
+import { QdrantModelMismatchError, QdrantVectorSizeMismatchError } from './qdrant-errors.js';
+import { COMMITTED, matchAny, matchValue, metadataTerms, searchFilterConditions, tenantCondition, type QdrantCondition, type QdrantFilter } from './qdrant-filter.js';
+import { callWithRetry, defaultSleep, type RetryPolicy } from './qdrant-retry.js';
+import { DEFAULT_BM25_AVERAGE_LENGTH, documentSparseVector, querySparseVector, type SparseVector } from './sparse-bm25.js';
+
+export interface QdrantKnowledgeStoreOptions {
+  /** Qdrant's REST endpoint, e.g. http://qdrant:6333 (QDRANT_URL). */
+  url: string;
+  /** Sent as the `api-key` header (QDRANT_API_KEY). */
+  apiKey?: string;
+  /** Collections are named `<prefix>points` (QDRANT_COLLECTION_PREFIX); letters, digits, _ and -. */
+  collectionPrefix: string;
+  /** Embedding size of the model; checked against the collection at init. */
+  dim: number;
+  /** Embedding model id; checked against the collection's meta record at init. */
+  modelId: string;
+  /** Whose knowledge base this is (QDRANT_TENANT). Default 'default'. */
+  tenant?: string;
+  /** Per-request timeout in milliseconds (QDRANT_TIMEOUT_MS). Default 10 000. */
+  timeoutMs?: number;
+  /** Retries of a request that failed with 429, 5xx, a timeout or a dropped connection (QDRANT_MAX_RETRIES). Default 4. */
+  maxRetries?: number;
+  /** First retry delay in milliseconds, doubled per retry up to `retryMaxDelayMs`. Default 250 / 5000. */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** Longest retry-after (ms) worth waiting for; beyond it the request fails at once. Default 30 000. */
+  maxRetryAfterMs?: number;
+  /** Most points per upsert request (QDRANT_UPSERT_BATCH). Default 64. */
+  upsertBatchSize?: number;
+  /** Most points an identifier search reads to rank by matched identifiers. Default 10 000. */
+  identifierScanLimit?: number;
+  /** Average page length in terms, for BM25's length normalisation. Default 256. */
+  bm25AverageLength?: number;
+  /** Collection creation only: int8 scalar quantization of dense vectors (QDRANT_QUANTIZATION). Default 'none'. */
+  quantization?: 'none' | 'int8';
+  /** Collection creation only (distributed Qdrant). */
+  shardNumber?: number;
+  replicationFactor?: number;
+  /** Readiness probe timeout in milliseconds. Default min(timeoutMs, 2000). */
+  probeTimeoutMs?: number;
+  /** For tests: how retries wait. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One signal of a hybrid query. */
+export interface HybridQuery {
+  /** Dense signals: `text` searches text chunks, `image` searches page images and photos. */
+  dense?: { using: 'text' | 'image'; vector: Float32Array }[];
+  /** The user's raw text, for BM25. */
+  lexical?: string;
+  /** Identifiers as typed, for exact matches. */
+  identifiers?: string[];
+}
+
+export interface QdrantStoreStats {
+  documents: number;
+  pages: number;
+  chunks: number;
+  photos: number;
+}
+
+type Payload = Record<string, unknown>;
+type PointStruct = Schemas['PointStruct'];
+interface Point {
+  id: string | number;
+  payload: Payload;
+}
+
+const DOCUMENT_KINDS = ['pdf', 'markdown', 'html', 'text', 'image'] as const;
+const TENANT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
+const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,120}$/;
+const SCROLL_PAGE = 256;
+const PROBE_CACHE_MS = 1000;
+const HIT_PAYLOAD = ['type', 'document_id', 'page_number', 'photo_id', 'text'];
+
+const documentRecordSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  kind: z.enum(DOCUMENT_KINDS),
+  mimeType: z.string(),
+  contentHash: z.string(),
+  byteSize: z.number(),
+  pageCount: z.number(),
+  metadata: z.record(z.string(), z.unknown()),
+  blobKey: z.string(),
+  createdAt: z.string(),
+});
+
+const photoRecordSchema = z.object({
+  id: z.string(),
+  caption: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  contentHash: z.string(),
+  mimeType: z.string(),
+  width: z.number(),
+  height: z.number(),
+  blobKey: z.string(),
+  createdAt: z.string(),
+});
+
+function encodeCursor(createdMs: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdMs, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') return [value[0] as number, value[1]];
+  } catch {
+    // fall through
+  }
+  throw new InvalidInputError('INVALID_CURSOR', 'The cursor is not one this list returned.');
+}
+
+function createdMs(createdAt: string): number {
+  const ms = Date.parse(createdAt);
+  if (!Number.isFinite(ms)) throw new InvalidInputError('INVALID_RECORD', `createdAt must be an ISO 8601 date; got ${JSON.stringify(createdAt)}.`);
+  return ms;
+}
+
+/** A JSON copy of the metadata (what a round trip through the store gives back). */
+function metadataCopy(metadata: JsonObject): JsonObject {
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidInputError('INVALID_RECORD', 'metadata must be a JSON object.');
+  return JSON.parse(JSON.stringify(metadata)) as JsonObject;
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 0) throw new InvalidInputError('INVALID_LIMIT', `limit must be a non-negative integer; got ${limit}.`);
+}
+
+function str(payload: Payload, key: string): string | undefined {
+  const v = payload[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function num(payload: Payload, key: string): number | undefined {
+  const v = payload[key];
+  return typeof v === 'number' ? v : undefined;
+}
+
+function strings(payload: Payload, key: string): string[] {
+  const v = payload[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Identifiers as keys (normalised) with the first spelling of each, as the SQLite store keeps them. */
+function identifierFields(identifiers: string[]): { identifiers: string[]; identifier_spellings: string[] } {
+  const keys: string[] = [];
+  const spellings: string[] = [];
+  for (const identifier of identifiers) {
+    const key = normalizeIdentifier(identifier);
+    if (key.length === 0 || keys.includes(key)) continue;
+    keys.push(key);
+    spellings.push(identifier);
+  }
+  return { identifiers: keys, identifier_spellings: spellings };
+}
+
+function filterOf(...conditions: QdrantCondition[]): QdrantFilter {
+  return { must: conditions };
+}
+
+function corrupt(what: string, cause: unknown): AppError {
+  return new AppError('QDRANT_CORRUPT_RECORD', 'INTERNAL', `A ${what} in Qdrant does not have the shape this program writes.`, { cause });
+}
+
+export class QdrantKnowledgeStore implements KnowledgeStore {
+  readonly collection: string;
+  readonly tenant: string;
+  private client: QdrantClient | null = null;
+  private probeClient: QdrantClient | null = null;
+  private opening: Promise<void> | null = null;
+  private probe: { at: number; ok: boolean } | null = null;
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly policy: RetryPolicy;
+  private readonly batchSize: number;
+  private readonly identifierScanLimit: number;
+  private readonly averageLength: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: QdrantKnowledgeStoreOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.url);
+    } catch (error) {
+      throw new ConfigError(`QDRANT_URL must be an http(s) URL; got ${JSON.stringify(options.url)}.`, { cause: error });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`QDRANT_URL must be an http(s) URL; got ${JSON.stringify(options.url)}.`);
+    if (parsed.username || parsed.password) throw new ConfigError('QDRANT_URL must not contain credentials; set QDRANT_API_KEY instead.');
+    if (!PREFIX_PATTERN.test(options.collectionPrefix)) throw new ConfigError(`QDRANT_COLLECTION_PREFIX may use letters, digits, "_" and "-" (1-120 characters); got ${JSON.stringify(options.collectionPrefix)}.`);
+    const tenant = options.tenant ?? 'default';
+    if (!TENANT_PATTERN.test(tenant)) throw new ConfigError(`The tenant must start with a letter or digit and use letters, digits and _ . : @ - (at most 128); got ${JSON.stringify(tenant)}.`);
+    if (!Number.isInteger(options.dim) || options.dim < 1) throw new ConfigError(`The embedding size must be a positive integer; got ${options.dim}.`);
+    this.url = parsed.origin + parsed.pathname.replace(/\/+$/, '');
+    this.collection = collectionName(options.collectionPrefix);
+    this.tenant = tenant;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.policy = {
+      maxRetries: options.maxRetries ?? 4,
+      baseDelayMs: options.retryBaseDelayMs ?? 250,
+      maxDelayMs: options.retryMaxDelayMs ?? 5000,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 30_000,
+    };
+    this.batchSize = Math.max(1, Math.floor(options.upsertBatchSize ?? 64));
+    this.identifierScanLimit = Math.max(1, Math.floor(options.identifierScanLimit ?? 10_000));
+    this.averageLength = options.bm25AverageLength ?? DEFAULT_BM25_AVERAGE_LENGTH;
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  get dim(): number {
+    return this.options.dim;
+  }
+
+  get location(): string {
+    return `${this.url} (collection ${this.collection}, tenant ${this.tenant})`;
+  }
+
+  // ---- plumbing ----
+
+  private makeClient(timeoutMs: number): QdrantClient {
+    return new QdrantClient({ url: this.url, apiKey: this.options.apiKey, timeout: timeoutMs, checkCompatibility: false });
+  }
+
+  private open(): QdrantClient {
+    if (!this.client) throw new UnavailableError('The knowledge store is not open.');
+    return this.client;
+  }
+
+  private call<T>(operation: string, fn: (client: QdrantClient) => Promise<T>, client: QdrantClient = this.open()): Promise<T> {
+    return callWithRetry({ url: this.url, collection: this.collection, operation, timeoutMs: this.timeoutMs }, this.policy, () => fn(client), this.sleep);
+  }
+
+  private base(...conditions: QdrantCondition[]): QdrantCondition[] {
+    return [tenantCondition(this.tenant), ...conditions];
+  }
+
+  private visible(...conditions: QdrantCondition[]): QdrantFilter {
+    return filterOf(...this.base(COMMITTED, ...conditions));
+  }
+
+  private async scrollPage(filter: QdrantFilter, limit: number, withPayload: string[], extra: { offset?: string | number; orderBy?: Schemas['OrderBy'] } = {}): Promise<{ points: Point[]; next: string | number | null }> {
+    const result = await this.call('scroll_points', (c) =>
+      c.scroll(this.collection, { filter, limit, with_payload: withPayload, with_vector: false, offset: extra.offset, order_by: extra.orderBy }),
+    );
+    const points = result.points.map((p) => ({ id: p.id, payload: (p.payload ?? {}) as Payload }));
+    const next = result.next_page_offset;
+    return { points, next: typeof next === 'string' || typeof next === 'number' ? next : null };
+  }
+
+  private async scrollAll(filter: QdrantFilter, withPayload: string[], cap = Number.POSITIVE_INFINITY): Promise<Point[]> {
+    const out: Point[] = [];
+    let offset: string | number | undefined;
+    for (;;) {
+      const { points, next } = await this.scrollPage(filter, Math.min(SCROLL_PAGE, Math.max(1, cap - out.length)), withPayload, { offset });
+      out.push(...points);
+      if (next === null || out.length >= cap) return out;
+      offset = next;
+    }
+  }
+
+  private async first(filter: QdrantFilter, withPayload: string[]): Promise<Point | null> {
+    return (await this.scrollPage(filter, 1, withPayload)).points[0] ?? null;
+  }
+
+  private async count(filter: QdrantFilter): Promise<number> {
+    return (await this.call('count_points', (c) => c.count(this.collection, { filter, exact: true }))).count;
+  }
+
+  private async upsert(points: PointStruct[], extra: { updateFilter?: QdrantFilter } = {}): Promise<void> {
+    for (let i = 0; i < points.length; i += this.batchSize) {
+      const batch = points.slice(i, i + this.batchSize);
+      await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, points: batch, update_filter: extra.updateFilter }));
+    }
+  }
+
+  private async deleteWhere(filter: QdrantFilter): Promise<void> {
+    await this.call('delete_points', (c) => c.delete(this.collection, { wait: true, filter }));
+  }
+
+  private async setPayloadWhere(payload: Payload, filter: QdrantFilter): Promise<void> {
+    await this.call('set_payload', (c) => c.setPayload(this.collection, { wait: true, payload, filter }));
+  }
+
+  /** Validated, L2-normalised copy of an embedding, as JSON numbers (9 significant digits round-trip a float32). */
+  private unitVector(vector: Float32Array, what: string): number[] {
+    if (!(vector instanceof Float32Array) || vector.length !== this.options.dim) {
+      throw new InvalidVectorError(`${what} has ${vector?.length ?? 'no'} dimensions; the store holds ${this.options.dim}-dimensional vectors.`);
+    }
+    let sum = 0;
+    for (let i = 0; i < vector.length; i++) sum += vector[i]! * vector[i]!;
+    if (!Number.isFinite(sum)) throw new InvalidVectorError(`${what} contains NaN or infinite values.`);
+    if (sum === 0) throw new InvalidVectorError(`${what} is all zeros.`);
+    const norm = Math.sqrt(sum);
+    const out = new Array<number>(vector.length);
+    for (let i = 0; i < vector.length; i++) out[i] = Number((vector[i]! / norm).toPrecision(9));
+    return out;
+  }
+
+  // ---- lifecycle ----
+
+  async init(): Promise<void> {
+    if (this.client) return;
+    this.opening ??= this.openCollection().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  private async openCollection(): Promise<void> {
+    const client = this.makeClient(this.timeoutMs);
+    const { exists } = await this.call('collection_exists', (c) => c.collectionExists(this.collection), client);
+    if (!exists) {
+      const body = createCollectionBody({
+        dim: this.options.dim,
+        quantization: this.options.quantization ?? 'none',
+        shardNumber: this.options.shardNumber,
+        replicationFactor: this.options.replicationFactor,
+      });
+      try {
+        await this.call('create_collection', (c) => c.createCollection(this.collection, body), client);
+      } catch (error) {
+        // Another replica may have created it a moment ago.
+        const again = await this.call('collection_exists', (c) => c.collectionExists(this.collection), client);
+        if (!again.exists) throw error;
+      }
+    }
+    const info = await this.call('get_collection', (c) => c.getCollection(this.collection), client);
+    checkCollection(this.url, this.collection, info, this.options.dim);
+    for (const index of missingIndexes(info)) {
+      await this.call('create_field_index', (c) => c.createPayloadIndex(this.collection, { field_name: index.field, field_schema: index.schema, wait: true }), client);
+    }
+    await this.checkMeta(client);
+    this.client = client;
+    this.probeClient = this.makeClient(this.options.probeTimeoutMs ?? Math.min(this.timeoutMs, 2000));
+    this.probe = { at: Date.now(), ok: true };
+  }
+
+  /** The collection's model and vector size, recorded by the first init (insert-only, so two first inits agree on one). */
+  private async checkMeta(client: QdrantClient): Promise<void> {
+    const filter = filterOf(tenantCondition(SYSTEM_TENANT), matchValue('type', 'meta'));
+    const read = async () => (await this.call('scroll_points', (c) => c.scroll(this.collection, { filter, limit: 1, with_payload: true, with_vector: false }), client)).points[0];
+    let meta = await read();
+    if (!meta) {
+      const payload = { tenant: SYSTEM_TENANT, type: 'meta' satisfies PointType, committed: true, model_id: this.options.modelId, dim: this.options.dim, layout_version: LAYOUT_VERSION, created_at: new Date().toISOString() };
+      await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, points: [{ id: META_POINT_ID, vector: {}, payload }], update_mode: 'insert_only' }), client);
+      meta = await read();
+    }
+    const payload = (meta?.payload ?? {}) as Payload;
+    const storedDim = num(payload, 'dim');
+    const storedModel = str(payload, 'model_id');
+    if (storedDim !== undefined && storedDim !== this.options.dim) throw new QdrantVectorSizeMismatchError(this.url, this.collection, storedDim, this.options.dim);
+    if (storedModel !== this.options.modelId) throw new QdrantModelMismatchError(this.url, this.collection, storedModel ?? '(unknown)', this.options.modelId);
+  }
+
+  async close(): Promise<void> {
+    this.client = null;
+    this.probeClient = null;
+    this.probe = null;
+  }
+
+  /** Ready once initialised and while Qdrant answers (a cheap probe, cached for a second). */
+  async storeStatus(): Promise<StoreStatus> {
+    const probeClient = this.probeClient;
+    if (!this.client || !probeClient) return { kind: 'qdrant', ready: false, location: this.location };
+    if (!this.probe || Date.now() - this.probe.at > PROBE_CACHE_MS) {
+      let ok = false;
+      try {
+        ok = (await probeClient.collectionExists(this.collection)).exists;
+      } catch {
+        ok = false;
+      }
+      this.probe = { at: Date.now(), ok };
+    }
+    return { kind: 'qdrant', ready: this.probe.ok, location: this.location };
+  }
+
+  // ---- adding ----
+
+  private documentPoints(input: NewDocument): { record: DocumentRecord; claim: PointStruct; points: PointStruct[] } {
+    const doc = input.document;
+    if (!(DOCUMENT_KINDS as readonly string[]).includes(doc.kind)) throw new InvalidInputError('INVALID_RECORD', `Unknown document kind ${JSON.stringify(doc.kind)}.`);
+    const ms = createdMs(doc.createdAt);
+    const record: DocumentRecord = { ...doc, metadata: metadataCopy(doc.metadata) };
+    const numbers = new Set<number>();
+    for (const page of input.pages) {
+      if (!Number.isInteger(page.number) || page.number < 1) throw new InvalidInputError('INVALID_RECORD', `Page numbers start at 1; got ${page.number}.`);
+      if (numbers.has(page.number)) throw new InvalidInputError('INVALID_RECORD', `Page ${page.number} appears twice.`);
+      numbers.add(page.number);
+    }
+    const tenant = this.tenant;
+    const terms = metadataTerms(record.metadata);
+    const common = { tenant, committed: false, document_id: doc.id, kind: doc.kind, metadata_terms: terms };
+    const points: PointStruct[] = [];
+    for (const page of input.pages) {
+      const target = JSON.stringify(['page', doc.id, page.number]);
+      const vector: Record<string, number[] | SparseVector> = {};
+      if (page.imageVector) vector[IMAGE_VECTOR] = this.unitVector(page.imageVector, `The image vector of page ${page.number}`);
+      const sparse = documentSparseVector(page.text, this.averageLength);
+      if (sparse) vector[SPARSE_VECTOR] = sparse;
+      points.push({
+        id: pointIds.page(tenant, doc.id, page.number),
+        vector,
+        payload: {
+          ...common,
+          type: 'page' satisfies PointType,
+          page_number: page.number,
+          target,
+          text: page.text,
+          thumbnail_key: page.thumbnailKey,
+          blob_keys: page.thumbnailKey ? [page.thumbnailKey] : [],
+          ...identifierFields(page.identifiers),
+        },
+      });
+      points.push(...this.chunkPoints(page.chunks, `page ${page.number}`, (ordinal) => pointIds.pageChunk(tenant, doc.id, page.number, ordinal), { ...common, page_number: page.number, target }));
+    }
+    const claim: PointStruct = {
+      id: pointIds.documentRecord(tenant, doc.contentHash),
+      vector: {},
+      payload: { ...common, type: 'document' satisfies PointType, content_hash: doc.contentHash, created_ms: ms, blob_keys: [doc.blobKey], record },
+    };
+    return { record, claim, points };
+  }
+
+  private chunkPoints(chunks: ChunkInput[], where: string, id: (ordinal: number) => string, payload: Payload): PointStruct[] {
+    return chunks.map((chunk, ordinal) => ({
+      id: id(ordinal),
+      vector: { [TEXT_VECTOR]: this.unitVector(chunk.vector, `The vector of chunk ${ordinal + 1} of ${where}`) },
+      payload: { ...payload, type: 'chunk' satisfies PointType, ordinal, text: chunk.text },
+    }));
+  }
+
+  async addDocument(input: NewDocument): Promise<{ document: DocumentRecord; created: boolean }> {
+    this.open();
+    const { record, claim, points } = this.documentPoints(input);
+    const result = await this.addAtomically({ type: 'document', idField: 'document_id', id: record.id, contentHash: record.contentHash, claim, points }, (p) => this.parseDocument(p));
+    return { document: result.record, created: result.created };
+  }
+
+  private photoPoints(input: NewPhoto): { record: PhotoRecord; claim: PointStruct; points: PointStruct[] } {
+    const photo = input.photo;
+    const ms = createdMs(photo.createdAt);
+    const record: PhotoRecord = { ...photo, metadata: metadataCopy(photo.metadata) };
+    const tenant = this.tenant;
+    const target = JSON.stringify(['photo', photo.id]);
+    const common = { tenant, committed: false, photo_id: photo.id, kind: 'photo', target, metadata_terms: metadataTerms(record.metadata) };
+    const vector: Record<string, number[] | SparseVector> = { [IMAGE_VECTOR]: this.unitVector(input.imageVector, 'The photo vector') };
+    const sparse = documentSparseVector(photo.caption ?? '', this.averageLength);
+    if (sparse) vector[SPARSE_VECTOR] = sparse;
+    const claim: PointStruct = {
+      id: pointIds.photo(tenant, photo.contentHash),
+      vector,
+      payload: {
+        ...common,
+        type: 'photo' satisfies PointType,
+        content_hash: photo.contentHash,
+        created_ms: ms,
+        text: photo.caption ?? '',
+        blob_keys: [photo.blobKey],
+        ...identifierFields(input.identifiers),
+        record,
+      },
+    };
+    const points = this.chunkPoints(input.chunks, 'the caption', (ordinal) => pointIds.photoChunk(tenant, photo.id, ordinal), common);
+    return { record, claim, points };
+  }
+
+  async addPhoto(input: NewPhoto): Promise<{ photo: PhotoRecord; created: boolean }> {
+    this.open();
+    const { record, claim, points } = this.photoPoints(input);
+    const result = await this.addAtomically({ type: 'photo', idField: 'photo_id', id: record.id, contentHash: record.contentHash, claim, points }, (p) => this.parsePhoto(p));
+    return { photo: result.record, created: result.created };
+  }
+
+  /** The claim/write/commit protocol described at the top of this file. */
+  private async addAtomically<R>(
+    add: { type: 'document' | 'photo'; idField: 'document_id' | 'photo_id'; id: string; contentHash: string; claim: PointStruct; points: PointStruct[] },
+    parse: (payload: Payload) => R,
+  ): Promise<{ record: R; created: boolean }> {
+    const claimFilter = filterOf(...this.base(matchValue('type', add.type), matchValue('content_hash', add.contentHash)));
+    const claimFields = [add.idField, 'committed', 'record'];
+    const readClaim = async () => {
+      const point = await this.first(claimFilter, claimFields);
+      return point ? { owner: str(point.payload, add.idField), committed: point.payload.committed === true, payload: point.payload } : null;
+    };
+
+    const existing = await readClaim();
+    if (existing?.committed) return { record: parse(existing.payload), created: false };
+    if ((await this.count(this.visible(matchValue('type', add.type), matchValue(add.idField, add.id)))) > 0) {
+      throw new InvalidInputError('DUPLICATE_ID', `A ${add.type} with id ${add.id} already exists.`);
+    }
+    if (existing?.owner !== undefined && existing.owner !== add.id) {
+      // An unfinished add of the same file (a crash, or Qdrant went away): take it over.
+      await this.deleteWhere(filterOf(...this.base(matchValue(add.idField, existing.owner), matchValue('committed', false))));
+    }
+    // Never overwrites a committed record: a writer that committed meanwhile keeps the file.
+    await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, ordering: 'medium', points: [add.claim], update_filter: filterOf(matchValue('committed', false)) }));
+    const claimed = await readClaim();
+    if (claimed?.committed) return { record: parse(claimed.payload), created: false };
+    if (claimed?.owner !== add.id) throw new UnavailableError(`The same file is being added by another writer (${add.type} ${claimed?.owner ?? 'unknown'}); try again shortly.`);
+
+    // Points of an earlier attempt with this id that this attempt may not overwrite (fewer pages or chunks now).
+    await this.deleteWhere({ must: this.base(matchValue(add.idField, add.id), matchValue('committed', false)), must_not: [{ has_id: [add.claim.id] }] });
+    await this.upsert(add.points);
+    // Another writer may have taken the file over while we wrote: then withdraw instead of committing.
+    const before = await readClaim();
+    if (before?.owner === add.id) {
+      await this.setPayloadWhere({ committed: true }, filterOf(...this.base(matchValue(add.idField, add.id))));
+      const final = await readClaim();
+      if (final?.owner === add.id && final.committed) return { record: parse(final.payload), created: true };
+    }
+    await this.deleteWhere(filterOf(...this.base(matchValue(add.idField, add.id))));
+    const winner = await readClaim();
+    if (winner?.committed) return { record: parse(winner.payload), created: false };
+    throw new UnavailableError(`The same file is being added by another writer; try again shortly.`);
+  }
+
+  private parseDocument(payload: Payload): DocumentRecord {
+    const parsed = documentRecordSchema.safeParse(payload.record);
+    if (!parsed.success) throw corrupt('document record', parsed.error);
+    return parsed.data as DocumentRecord;
+  }
+
+  private parsePhoto(payload: Payload): PhotoRecord {
+    const parsed = photoRecordSchema.safeParse(payload.record);
+    if (!parsed.success) throw corrupt('photo record', parsed.error);
+    return parsed.data as PhotoRecord;
+  }
+
+  // ---- reading records ----
+
+  async findDocumentByHash(contentHash: string): Promise<DocumentRecord | null> {
+    const point = await this.first(this.visible(matchValue('type', 'document'), matchValue('content_hash', contentHash)), ['record']);
+    return point ? this.parseDocument(point.payload) : null;
+  }
+
+  async findPhotoByHash(contentHash: string): Promise<PhotoRecord | null> {
+    const point = await this.first(this.visible(matchValue('type', 'photo'), matchValue('content_hash', contentHash)), ['record']);
+    return point ? this.parsePhoto(point.payload) : null;
+  }
+
+  async getDocument(id: string): Promise<DocumentRecord | null> {
+    const point = await this.first(this.visible(matchValue('type', 'document'), matchValue('document_id', id)), ['record']);
+    return point ? this.parseDocument(point.payload) : null;
+  }
+
+  async getPhoto(id: string): Promise<PhotoRecord | null> {
+    const point = await this.first(this.visible(matchValue('type', 'photo'), matchValue('photo_id', id)), ['record']);
+    return point ? this.parsePhoto(point.payload) : null;
+  }
+
+  async listDocuments(options: { first: number; after?: string | null }): Promise<Page<DocumentRecord>> {
+    this.open();
+    const first = options.first;
+    if (!Number.isInteger(first) || first < 0) throw new InvalidInputError('INVALID_LIMIT', `first must be a non-negative integer; got ${first}.`);
+    const cursor = options.after ? decodeCursor(options.after) : null;
+    const documents = [matchValue('type', 'document')];
+    const fields = ['record', 'created_ms'];
+    const entry = (p: Point) => ({ ms: num(p.payload, 'created_ms') ?? 0, record: this.parseDocument(p.payload) });
+    const sameMs = async (ms: number) => (await this.scrollAll(this.visible(...documents, { key: 'created_ms', range: { gte: ms, lte: ms } }), fields)).map(entry);
+    const want = first + 1;
+
+    // Qdrant orders by one key; (created_ms, id) order comes from reading whole groups of equal created_ms.
+    let items: { ms: number; record: DocumentRecord }[] = [];
+    if (cursor) items = (await sameMs(cursor[0])).filter((d) => d.record.id < cursor[1]);
+    if (items.length < want) {
+      const below = cursor ? [{ key: 'created_ms', range: { lt: cursor[0] } }] : [];
+      const limit = want - items.length;
+      const { points } = await this.scrollPage(this.visible(...documents, ...below), limit, fields, { orderBy: { key: 'created_ms', direction: 'desc' } });
+      let batch = points.map(entry);
+      const last = batch[batch.length - 1];
+      if (last && batch.length === limit) batch = [...batch.filter((d) => d.ms !== last.ms), ...(await sameMs(last.ms))];
+      items.push(...batch);
+    }
+    items.sort((a, b) => b.ms - a.ms || (a.record.id < b.record.id ? 1 : a.record.id > b.record.id ? -1 : 0));
+    const totalCount = await this.count(this.visible(...documents));
+    const page = items.slice(0, first);
+    const lastItem = page[page.length - 1];
+    return { items: page.map((d) => d.record), totalCount, endCursor: lastItem ? encodeCursor(lastItem.ms, lastItem.record.id) : null, hasNextPage: items.length > first };
+  }
+
+  async getPages(documentId: string): Promise<PageRecord[]> {
+    const points = await this.scrollAll(this.visible(matchValue('type', 'page'), matchValue('document_id', documentId)), ['page_number', 'text', 'thumbnail_key']);
+    return points.map((p) => this.toPage(documentId, p.payload)).sort((a, b) => a.number - b.number);
+  }
+
+  async getPage(documentId: string, pageNumber: number): Promise<PageRecord | null> {
+    if (!Number.isSafeInteger(pageNumber) || pageNumber < 1) return null;
+    const point = await this.first(this.visible(matchValue('type', 'page'), matchValue('document_id', documentId), matchValue('page_number', pageNumber)), ['page_number', 'text', 'thumbnail_key']);
+    return point ? this.toPage(documentId, point.payload) : null;
+  }
+
+  private toPage(documentId: string, payload: Payload): PageRecord {
+    return { documentId, number: num(payload, 'page_number') ?? 0, text: str(payload, 'text') ?? '', thumbnailKey: str(payload, 'thumbnail_key') ?? null };
+  }
+
+  async countPages(): Promise<number> {
+    return this.count(this.visible(matchValue('type', 'page')));
+  }
+
+  /** Committed records of this tenant, by kind (for the migration's verification). */
+  async stats(): Promise<QdrantStoreStats> {
+    const of = (type: PointType) => this.count(this.visible(matchValue('type', type)));
+    const [documents, pages, chunks, photos] = await Promise.all([of('document'), of('page'), of('chunk'), of('photo')]);
+    return { documents, pages, chunks, photos };
+  }
+
+  // ---- deleting ----
+
+  async deleteDocument(id: string): Promise<{ blobKeys: string[] } | null> {
+    const record = await this.getDocument(id);
+    if (!record) return null;
+    const pages = await this.scrollAll(filterOf(...this.base(matchValue('type', 'page'), matchValue('document_id', id))), ['thumbnail_key']);
+    const thumbnails = pages.map((p) => str(p.payload, 'thumbnail_key')).filter((k): k is string => k !== undefined);
+    const owner = filterOf(...this.base(matchValue('document_id', id)));
+    await this.setPayloadWhere({ committed: false }, owner);
+    await this.deleteWhere(owner);
+    return { blobKeys: [...new Set([record.blobKey, ...thumbnails])] };
+  }
+
+  async deletePhoto(id: string): Promise<{ blobKeys: string[] } | null> {
+    const record = await this.getPhoto(id);
+    if (!record) return null;
+    const owner = filterOf(...this.base(matchValue('photo_id', id)));
+    await this.setPayloadWhere({ committed: false }, owner);
+    await this.deleteWhere(owner);
+    return { blobKeys: [record.blobKey] };
+  }
+
+  /** Counts unfinished adds too: a blob an add in progress (or an interrupted one) refers to is kept. */
+  async isBlobReferenced(blobKey: string): Promise<boolean> {
+    return (await this.count(filterOf(...this.base(matchValue('blob_keys', blobKey))))) > 0;
+  }
+
+  // ---- search ----
+
+  private searchConditions(filter: SearchFilter | undefined): QdrantCondition[] | null {
+    const conditions = searchFilterConditions(filter);
+    return conditions === 'nothing' ? null : conditions;
+  }
+
+  private toTarget(payload: Payload): HitTarget | null {
+    const photoId = str(payload, 'photo_id');
+    if (photoId !== undefined) return { kind: 'photo', photoId };
+    const documentId = str(payload, 'document_id');
+    const pageNumber = num(payload, 'page_number');
+    return documentId !== undefined && pageNumber !== undefined ? { kind: 'page', documentId, pageNumber } : null;
+  }
+
+  private candidates(points: { score: number; payload?: unknown }[], text: (payload: Payload) => string | undefined): Candidate[] {
+    return points.flatMap((p) => {
+      const payload = (p.payload ?? {}) as Payload;
+      const target = this.toTarget(payload);
+      if (!target) return [];
+      const matchedText = text(payload);
+      return [matchedText === undefined ? { target, score: p.score } : { target, score: p.score, matchedText }];
+    });
+  }
+
+  async searchChunks(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    this.open();
+    checkLimit(limit);
+    const query = this.unitVector(vector, 'The query vector');
+    const conditions = this.searchConditions(filter);
+    if (!conditions || limit === 0) return [];
+    const result = await this.call('query_points_groups', (c) =>
+      c.queryGroups(this.collection, {
+        query,
+        using: TEXT_VECTOR,
+        filter: this.visible(matchValue('type', 'chunk'), ...conditions),
+        group_by: 'target',
+        group_size: 1,
+        limit,
+        with_payload: HIT_PAYLOAD,
+      }),
+    );
+    const best = result.groups.flatMap((g) => g.hits.slice(0, 1)).sort((a, b) => b.score - a.score);
+    return this.candidates(best, (p) => str(p, 'text') ?? '');
+  }
+
+  async searchImages(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    this.open();
+    checkLimit(limit);
+    const query = this.unitVector(vector, 'The query vector');
+    const conditions = this.searchConditions(filter);
+    if (!conditions || limit === 0) return [];
+    const result = await this.call('query_points', (c) =>
+      c.query(this.collection, { query, using: IMAGE_VECTOR, filter: this.visible(matchAny('type', ['page', 'photo']), ...conditions), limit, with_payload: HIT_PAYLOAD }),
+    );
+    return this.candidates(result.points, () => undefined);
+  }
+
+  async searchLexical(query: string, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    this.open();
+    checkLimit(limit);
+    const conditions = this.searchConditions(filter);
+    const sparse = querySparseVector(query);
+    if (!conditions || !sparse || limit === 0) return [];
+    const result = await this.call('query_points', (c) =>
+      c.query(this.collection, { query: sparse.vector, using: SPARSE_VECTOR, filter: this.visible(matchAny('type', ['page', 'photo']), ...conditions), limit, with_payload: HIT_PAYLOAD }),
+    );
+    return this.candidates(result.points, (p) => excerptAround(str(p, 'text') ?? '', sparse.words));
+  }
+
+  /**
+   * Points that carry any of the query's identifiers (a keyword index lookup), ranked here by how
+   * many distinct ones each has. At most `identifierScanLimit` matching points are ranked.
+   */
+  async searchIdentifiers(identifiers: string[], limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    this.open();
+    checkLimit(limit);
+    const keys = [...new Set(identifiers.map(normalizeIdentifier).filter((k) => k.length > 0))];
+    const conditions = this.searchConditions(filter);
+    if (keys.length === 0 || !conditions || limit === 0) return [];
+    const points = await this.scrollAll(
+      this.visible(matchAny('type', ['page', 'photo']), matchAny('identifiers', keys), ...conditions),
+      ['type', 'document_id', 'page_number', 'photo_id', 'identifiers', 'identifier_spellings'],
+      this.identifierScanLimit,
+    );
+    const ranked = points
+      .map((p) => {
+        const found = strings(p.payload, 'identifiers');
+        const spellings = strings(p.payload, 'identifier_spellings');
+        const matched = found.flatMap((key, i) => (keys.includes(key) ? [spellings[i] ?? key] : []));
+        return { score: matched.length, payload: p.payload, matched };
+      })
+      .filter((r) => r.score > 0)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, limit);
+    return ranked.flatMap((r) => {
+      const target = this.toTarget(r.payload);
+      return target ? [{ target, score: r.score, matchedText: r.matched.join(', ') }] : [];
+    });
+  }
+
+  /**
+   * Every given signal as a prefetch of ONE Query API call, fused by reciprocal rank
+   * (`fusion: 'rrf'`) and grouped to the best point per target. Scores are fused ranks, not
+   * similarities: thresholds on them mean nothing. Fusion is by point, so a page's text-chunk
+   * rank and its page-image rank are separate entries of which the better counts (the search
+   * service's own fusion, by page, stays the product path; this serves the bench). An
+   * identifiers prefetch is a filter without a ranking (Qdrant orders it by point id).
+   */
+  async hybridSearch(query: HybridQuery, limit: number, filter?: SearchFilter, options: { prefetchLimit?: number } = {}): Promise<Candidate[]> {
+    this.open();
+    checkLimit(limit);
+    const conditions = this.searchConditions(filter);
+    const prefetchLimit = Math.max(limit, options.prefetchLimit ?? limit * 5);
+    const pagesAndPhotos = matchAny('type', ['page', 'photo']);
+    const prefetch: Schemas['Prefetch'][] = [];
+    for (const signal of query.dense ?? []) {
+      const vector = this.unitVector(signal.vector, `The ${signal.using} query vector`);
+      const kind = signal.using === 'text' ? matchValue('type', 'chunk') : pagesAndPhotos;
+      prefetch.push({ query: vector, using: signal.using === 'text' ? TEXT_VECTOR : IMAGE_VECTOR, filter: this.visible(kind, ...(conditions ?? [])), limit: prefetchLimit });
+    }
+    const sparse = query.lexical !== undefined ? querySparseVector(query.lexical) : null;
+    if (sparse) prefetch.push({ query: sparse.vector, using: SPARSE_VECTOR, filter: this.visible(pagesAndPhotos, ...(conditions ?? [])), limit: prefetchLimit });
+    const keys = [...new Set((query.identifiers ?? []).map(normalizeIdentifier).filter((k) => k.length > 0))];
+    if (keys.length > 0) prefetch.push({ filter: this.visible(pagesAndPhotos, matchAny('identifiers', keys), ...(conditions ?? [])), limit: prefetchLimit });
+    if (!conditions || prefetch.length === 0 || limit === 0) return [];
+    const result = await this.call('query_points_groups', (c) =>
+      c.queryGroups(this.collection, {
+        prefetch,
+        query: { fusion: 'rrf' },
+        filter: this.visible(...conditions),
+        group_by: 'target',
+        group_size: 1,
+        limit,
+        with_payload: HIT_PAYLOAD,
+      }),
+    );
+    const best = result.groups.flatMap((g) => g.hits.slice(0, 1)).sort((a, b) => b.score - a.score);
+    return this.candidates(best, (p) => str(p, 'text'));
+  }
+}
+

@@ -1,0 +1,106 @@
+/**
+ * One Qdrant call with retries: 429 (waiting at least the server's retry-after), 5xx, timeouts
+ * and dropped connections are retried with exponential backoff and jitter; other failures are
+ * final. Every store write is idempotent (deterministic ids, set-payload and delete by filter),
+ * so a write whose answer was lost can be sent again.
+ *
+ * The client (@qdrant/js-client-rest 1.18) turns a 429 with a retry-after header into
+ * QdrantClientResourceExhaustedError, but reads only the header's first character
+ * (`headers.get('retry-after')?.[0]`): "12" arrives as 1 s. The wait is therefore the larger
+ * of that value and the backoff, and repeated 429s keep backing off.
+ */
+import { QdrantClientResourceExhaustedError, QdrantClientTimeoutError, QdrantClientUnexpectedResponseError } from '@qdrant/js-client-rest';
+import { QdrantRequestError, QdrantUnavailableError, type QdrantFailure } from './qdrant-errors.js';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  /** First backoff; doubles per retry. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A retry-after longer than this is not waited for: the call fails at once. */
+  maxRetryAfterMs: number;
+}
+
+export interface CallTarget {
+  url: string;
+  collection: string;
+  operation: string;
+  /** The client timeout, for the message. */
+  timeoutMs: number;
+}
+
+interface Classified {
+  retryable: boolean;
+  status?: number;
+  retryAfterMs?: number;
+  reason: string;
+}
+
+function errorCode(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function qdrantMessage(data: unknown): string | undefined {
+  if (data && typeof data === 'object') {
+    const status = (data as { status?: unknown }).status;
+    if (status && typeof status === 'object' && typeof (status as { error?: unknown }).error === 'string') return (status as { error: string }).error;
+  }
+  if (typeof data === 'string' && data.length > 0) return data.slice(0, 500);
+  return undefined;
+}
+
+export function classifyQdrantError(error: unknown, timeoutMs: number): Classified {
+  if (error instanceof QdrantClientResourceExhaustedError) {
+    return { retryable: true, status: 429, retryAfterMs: Math.max(0, error.retry_after) * 1000, reason: 'rate limited' };
+  }
+  if (error instanceof QdrantClientTimeoutError) return { retryable: true, reason: `no answer within ${timeoutMs} ms` };
+  if (error instanceof QdrantClientUnexpectedResponseError) return { retryable: false, reason: error.message };
+  if (error && typeof error === 'object' && typeof (error as { status?: unknown }).status === 'number') {
+    const { status, statusText, data } = error as { status: number; statusText?: string; data?: unknown };
+    const reason = qdrantMessage(data) ?? statusText ?? 'error';
+    return { retryable: status === 429 || status === 408 || status >= 500, status, reason };
+  }
+  if (error instanceof Error) {
+    // The client's own parse of an unusable retry-after (e.g. an HTTP date) fails this way.
+    if (/^Invalid retryAfter value/.test(error.message)) return { retryable: true, status: 429, reason: 'rate limited' };
+    const code = errorCode(error);
+    if (error.name === 'TypeError' && /fetch failed/i.test(error.message)) return { retryable: true, reason: `connection failed${code ? ` (${code})` : ''}` };
+    if (code && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|UND_ERR_\w+)$/.test(code)) return { retryable: true, reason: `connection failed (${code})` };
+  }
+  return { retryable: false, reason: error instanceof Error ? error.message : String(error) };
+}
+
+export function backoffMs(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+  // Full jitter in the upper half: replicas retrying together spread out.
+  return Math.round(exp / 2 + (random() * exp) / 2);
+}
+
+export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function callWithRetry<T>(target: CallTarget, policy: RetryPolicy, fn: () => Promise<T>, sleep: (ms: number) => Promise<void> = defaultSleep): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const c = classifyQdrantError(error, target.timeoutMs);
+      const failure: QdrantFailure = { url: target.url, collection: target.collection, operation: target.operation, status: c.status, attempts: attempt };
+      if (!c.retryable) {
+        if (c.status !== undefined) throw new QdrantRequestError(failure, c.reason, error);
+        throw error;
+      }
+      if (attempt > policy.maxRetries) throw new QdrantUnavailableError(failure, c.reason, error);
+      if (c.retryAfterMs !== undefined && c.retryAfterMs > policy.maxRetryAfterMs) {
+        throw new QdrantUnavailableError(failure, `${c.reason}; the server asks to retry after ${Math.round(c.retryAfterMs / 1000)} s, longer than the ${policy.maxRetryAfterMs} ms this store waits`, error);
+      }
+      await sleep(Math.max(c.retryAfterMs ?? 0, backoffMs(policy, attempt - 1)));
+    }
+  }
+}

@@ -123,6 +123,20 @@ const envSchema = z.object({
   QDRANT_UPSERT_BATCH: int(1, 10_000).default(64),
   /** Scalar int8 quantization of the dense vectors (Qdrant side). */
   QDRANT_QUANTIZATION: z.enum(['none', 'int8']).default('none'),
+  /** GraphQL document limits (graphql-armor): nesting depth, aliases, directives, tokens, cost. */
+  GRAPHQL_MAX_DEPTH: int(1, 1000).default(12),
+  GRAPHQL_MAX_ALIASES: int(1, 10_000).default(15),
+  GRAPHQL_MAX_DIRECTIVES: int(1, 10_000).default(50),
+  GRAPHQL_MAX_TOKENS: int(1, 1_000_000).default(5000),
+  GRAPHQL_MAX_COST: int(1, 100_000_000).default(5000),
+  /** Requests per minute per API key (per IP without keys); 0 disables. */
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(300),
+  /** Requests a client may make at once before the per-minute rate applies. */
+  RATE_LIMIT_BURST: int(1, 1_000_000).default(60),
+  /** Deadline of a GraphQL operation, in milliseconds (TIMEOUT after it). */
+  OPERATION_TIMEOUT_MS: int(100, 2_147_483_647).default(60_000),
+  /** Deadline of ingestDocument / ingestPhoto, upload included. */
+  INGEST_TIMEOUT_MS: int(100, 2_147_483_647).default(600_000),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Milliseconds to wait for in-flight requests on SIGTERM before exiting anyway. */
@@ -166,6 +180,9 @@ export interface Config {
     maxDocumentPages: number;
   };
   loadDemo: boolean;
+  graphql: { maxDepth: number; maxAliases: number; maxDirectives: number; maxTokens: number; maxCost: number };
+  rateLimit: { perMinute: number; burst: number };
+  timeouts: { operationMs: number; ingestMs: number };
   store: { kind: 'sqlite' | 'qdrant'; qdrant: QdrantStoreSettings | undefined };
   moderation: { mode: 'auto' | 'on' | 'off'; policyFile: string | undefined };
   auth: { keysFile: string | undefined; fileUrlSecret: string | undefined; fileUrlTtlSeconds: number };
@@ -230,6 +247,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDocumentPages: e.MAX_DOCUMENT_PAGES,
     },
     loadDemo: e.LOAD_DEMO,
+    graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxDirectives: e.GRAPHQL_MAX_DIRECTIVES, maxTokens: e.GRAPHQL_MAX_TOKENS, maxCost: e.GRAPHQL_MAX_COST },
+    rateLimit: { perMinute: e.RATE_LIMIT_PER_MINUTE, burst: e.RATE_LIMIT_BURST },
+    timeouts: { operationMs: e.OPERATION_TIMEOUT_MS, ingestMs: e.INGEST_TIMEOUT_MS },
     store: {
       kind: e.VECTOR_STORE,
       qdrant: e.QDRANT_URL

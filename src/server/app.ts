@@ -26,6 +26,7 @@ import { resolvers } from '../graphql/resolvers.js';
 import { loadTypeDefs } from '../graphql/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import { makeFormatError } from './format-error.js';
+import { deadlineExecutors, graphqlArmorPlugins, operationTimeout, rateLimiter, securityHeaders } from './hardening.js';
 
 const BLOB_TYPES: Record<string, string> = {
   pdf: 'application/pdf',
@@ -76,6 +77,18 @@ function httpErrorBody(code: string, message: string) {
 export async function createApp({ config, services, blobs, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> });
   const formatError = makeFormatError(logger);
+  const armor = graphqlArmorPlugins<GraphQLContext>({ ...config.graphql, blockFieldSuggestions: config.env === 'production' });
+  // Answers may wait for the model through its retries: give them room beyond the default deadline.
+  const llmMs = config.llm.timeoutMs * (config.llm.maxRetries + 1) + config.llm.maxRetryWaitMs;
+  const deadlines = {
+    defaultMs: config.timeouts.operationMs,
+    overrides: {
+      ingestDocument: config.timeouts.ingestMs,
+      ingestPhoto: config.timeouts.ingestMs,
+      ask: Math.max(config.timeouts.operationMs, llmMs),
+      askStream: Math.max(config.timeouts.operationMs, llmMs),
+    },
+  };
   const registry = config.auth.keysFile ? new ApiKeyRegistry(config.auth.keysFile) : null;
   if (registry && registry.tenants().length > 1) {
     // Refuse rather than pretend: per-tenant isolation in the stores is not built yet.
@@ -98,6 +111,9 @@ export async function createApp({ config, services, blobs, metrics, logger, http
   const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext }>(
     {
       schema,
+      ...deadlineExecutors(deadlines),
+      // The same document limits, introspection rule and error codes as over HTTP.
+      onSubscribe: (_ctx, _id, payload) => armor.prepareOperation(schema, payload, { introspection: config.env !== 'production' }),
       // WebSocket clients authenticate in connectionParams: { authorization: 'Bearer <key>' }.
       onConnect: (ctx) => {
         try {
@@ -127,7 +143,10 @@ export async function createApp({ config, services, blobs, metrics, logger, http
     // main.ts owns signal handling (drain HTTP, stop encoder workers, exit 0); Apollo's own
     // handler would re-raise SIGTERM and kill the process mid-drain.
     stopOnTerminationSignals: false,
+    validationRules: armor.validationRules,
+    parseOptions: armor.parseOptions,
     plugins: [
+      ...armor.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin(metrics),
@@ -140,6 +159,7 @@ export async function createApp({ config, services, blobs, metrics, logger, http
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders());
 
   app.use((req, res, next) => {
     const started = performance.now();
@@ -184,9 +204,12 @@ export async function createApp({ config, services, blobs, metrics, logger, http
   app.use(
     '/graphql',
     authMiddleware(registry),
+    rateLimiter({ requestsPerMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst }),
     express.json({ limit: config.http.maxRequestBytes }),
     // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
     graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: config.limits.maxUploadFiles }),
+    armor.tokenLimit,
+    operationTimeout({ ...deadlines, maxTokens: armor.limits.maxTokens }),
     expressMiddleware(apollo, {
       context: async ({ res }) => context(res.locals.principal as Principal),
     }),

@@ -22,6 +22,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     CLIP_TEXT_THREADS: '1',
     CLIP_IMAGE_THREADS: '1',
     LOG_LEVEL: 'silent',
+    // Suites send many requests from one client; the rate limiter has its own tests.
+    RATE_LIMIT_PER_MINUTE: '0',
     ...env,
   });
   const server = await startServer(config);

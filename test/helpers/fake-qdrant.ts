@@ -89,6 +89,8 @@ export interface FakeQdrantOptions {
   /** When set, requests must carry it in the `api-key` header (health endpoints excepted, as in Qdrant). */
   apiKey?: string;
   version?: string;
+  /** Listen on this port (default: any free one). */
+  port?: number;
 }
 
 const HEALTH = new Set(['healthz', 'livez', 'readyz', 'root']);
@@ -239,7 +241,7 @@ export async function startFakeQdrant(options: FakeQdrantOptions = {}): Promise<
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   return {

@@ -15,7 +15,10 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Candidate, HitTarget } from '../src/store/knowledge-store.js';
+import { QdrantClient } from '@qdrant/js-client-rest';
+import { loadConfig } from '../src/config.js';
+import { createKnowledgeStore } from '../src/store/create-store.js';
+import type { Candidate, HitTarget, KnowledgeStore } from '../src/store/knowledge-store.js';
 import { SqliteKnowledgeStore } from '../src/store/sqlite/sqlite-knowledge-store.js';
 import { DIM, fill, makeQueries, percentile, type TextQuery } from './synthetic-corpus.js';
 
@@ -62,7 +65,7 @@ interface Timings {
   calls: Record<string, number[]>;
 }
 
-async function timeQueries(store: SqliteKnowledgeStore, queries: { text: TextQuery[]; image: Float32Array[] }, count: number): Promise<Timings & { results: { chunks: Candidate[]; lexical: Candidate[]; images: Candidate[]; imageChunks: Candidate[] }[] }> {
+async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; image: Float32Array[] }, count: number): Promise<Timings & { results: { chunks: Candidate[]; lexical: Candidate[]; images: Candidate[]; imageChunks: Candidate[] }[] }> {
   const calls: Record<string, number[]> = { searchChunks: [], searchLexical: [], searchIdentifiers: [], searchImages: [], 'searchChunks(image)': [] };
   const text: number[] = [];
   const image: number[] = [];
@@ -160,3 +163,30 @@ async function runSize(pages: number): Promise<void> {
 
 console.log(`search bench: dim ${DIM}, limit ${LIMIT}, ${QUERIES} queries (${BASELINE_QUERIES} for the baseline), node ${process.version}, ${os.cpus().length} CPUs`);
 for (const pages of SIZES) await runSize(pages);
+
+/**
+ * With QDRANT_URL set (and QDRANT_API_KEY if needed), the same synthetic workload against Qdrant,
+ * in a throwaway collection (prefix fieldscope_bench_<time>_), deleted afterwards unless --keep.
+ */
+async function runQdrant(pages: number): Promise<void> {
+  const config = loadConfig({ ...process.env, VECTOR_STORE: 'qdrant', QDRANT_COLLECTION_PREFIX: `fieldscope_bench_${Date.now()}_` });
+  const store = createKnowledgeStore({ kind: 'qdrant', dataDir: os.tmpdir(), dim: DIM, modelId: 'bench', qdrant: config.store.qdrant! });
+  await store.init();
+  console.log(`\n== Qdrant ${config.store.qdrant!.url}: ${pages.toLocaleString('en')} pages ==`);
+  const fillStart = performance.now();
+  const { corpus, sources } = await fill(store, pages);
+  console.log(`fill: ${((performance.now() - fillStart) / 1000).toFixed(1)} s`);
+  const queries = makeQueries(corpus, sources, QUERIES);
+  await timeQueries(store, queries, 10);
+  const q = await timeQueries(store, queries, QUERIES);
+  const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
+  console.log(row('text  (chunks+lexical+identifiers)', q.text));
+  console.log(row('image (images+chunks)', q.image));
+  await store.close();
+  const collection = `${config.store.qdrant!.collectionPrefix}points`;
+  if (KEEP) console.log(`kept collection ${collection}`);
+  else await new QdrantClient({ url: config.store.qdrant!.url, apiKey: config.store.qdrant!.apiKey, checkCompatibility: false }).deleteCollection(collection);
+}
+
+if (process.env.QDRANT_URL) for (const pages of SIZES) await runQdrant(pages);
+else console.log('\n(QDRANT_URL is not set: the Qdrant part of the bench was skipped.)');

@@ -137,6 +137,8 @@ const envSchema = z.object({
   OPERATION_TIMEOUT_MS: int(100, 2_147_483_647).default(60_000),
   /** Deadline of ingestDocument / ingestPhoto, upload included. */
   INGEST_TIMEOUT_MS: int(100, 2_147_483_647).default(600_000),
+  /** Query artefacts (identifications: embeddings of photos people asked about) are deleted after this many days; 0 keeps them. Query images themselves are never stored. */
+  RETENTION_DAYS: int(0, 36_500).default(30),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Milliseconds to wait for in-flight requests on SIGTERM before exiting anyway. */
@@ -180,6 +182,7 @@ export interface Config {
     maxDocumentPages: number;
   };
   loadDemo: boolean;
+  retentionDays: number;
   graphql: { maxDepth: number; maxAliases: number; maxDirectives: number; maxTokens: number; maxCost: number };
   rateLimit: { perMinute: number; burst: number };
   timeouts: { operationMs: number; ingestMs: number };
@@ -247,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDocumentPages: e.MAX_DOCUMENT_PAGES,
     },
     loadDemo: e.LOAD_DEMO,
+    retentionDays: e.RETENTION_DAYS,
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxDirectives: e.GRAPHQL_MAX_DIRECTIVES, maxTokens: e.GRAPHQL_MAX_TOKENS, maxCost: e.GRAPHQL_MAX_COST },
     rateLimit: { perMinute: e.RATE_LIMIT_PER_MINUTE, burst: e.RATE_LIMIT_BURST },
     timeouts: { operationMs: e.OPERATION_TIMEOUT_MS, ingestMs: e.INGEST_TIMEOUT_MS },

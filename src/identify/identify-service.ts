@@ -275,6 +275,11 @@ export class IdentifyService {
     return item;
   }
 
+  /** Deletes query artefacts older than `days` days (see IdentifyStore.deleteIdentificationsBefore). */
+  async applyRetention(days: number, now = Date.now()): Promise<number> {
+    return this.records.deleteIdentificationsBefore(new Date(now - days * 86_400_000).toISOString());
+  }
+
   reviewItem(id: string) {
     return this.records.getReviewItem(id);
   }

@@ -75,6 +75,13 @@ export interface IdentifyStore {
   /** Atomic compare-and-set of a review item (status transitions). Returns the updated item, or null when `expected` no longer holds. */
   updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>): Promise<ReviewItemRecord | null>;
 
+  /**
+   * Retention: deletes identifications (query artefacts: the embedding of a photo someone asked
+   * about) created before `cutoff`, except those that feedback or an unresolved review item still
+   * refer to. Returns how many were deleted.
+   */
+  deleteIdentificationsBefore(cutoff: string): Promise<number>;
+
   putPhotoHash(record: PhotoHashRecord): Promise<void>;
   getPhotoHash(photoId: string): Promise<PhotoHashRecord | null>;
   allPhotoHashes(): Promise<PhotoHashRecord[]>;

@@ -201,6 +201,16 @@ export class SqliteIdentifyStore implements IdentifyStore {
     return result.changes === 1 ? this.getReviewItem(id) : null;
   }
 
+  async deleteIdentificationsBefore(cutoff: string): Promise<number> {
+    return this.conn
+      .prepare(
+        `DELETE FROM identifications WHERE created_at < ?
+           AND id NOT IN (SELECT identification_id FROM feedback WHERE identification_id IS NOT NULL AND undone_at IS NULL)
+           AND id NOT IN (SELECT identification_id FROM review_items WHERE identification_id IS NOT NULL AND status != 'RESOLVED')`,
+      )
+      .run(cutoff).changes;
+  }
+
   async putPhotoHash(r: PhotoHashRecord): Promise<void> {
     this.conn.prepare('INSERT OR REPLACE INTO photo_hashes (photo_id, hash, duplicate_of) VALUES (?, ?, ?)').run(r.photoId, r.hash, r.duplicateOf);
   }

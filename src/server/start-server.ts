@@ -46,6 +46,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ).catch((error: unknown) => logger.error({ err: error }, 'loading the demo knowledge base failed'));
   }
   httpServer.on('request', app);
+  // Retention: at start-up, then hourly.
+  const retention = async () => {
+    if (config.retentionDays === 0) return;
+    const deleted = await services.identify.applyRetention(config.retentionDays);
+    if (deleted > 0) logger.info({ deleted, retentionDays: config.retentionDays }, 'retention: deleted old query artefacts');
+  };
+  await retention();
+  const retentionTimer = setInterval(() => void retention().catch((err: unknown) => logger.error({ err }, 'retention failed')), 3_600_000).unref();
   const queueGauge = setInterval(() => {
     const depth = encoder.queueDepth();
     metrics.queueDepth.set({ encoder: 'text' }, depth.text);
@@ -67,6 +75,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     (closing ??= (async () => {
       services.health.markShuttingDown();
       clearInterval(queueGauge);
+      clearInterval(retentionTimer);
       // Apollo's drain plugin stops new connections and waits for in-flight requests.
       await apollo.stop();
       await core.close();

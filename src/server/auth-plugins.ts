@@ -4,7 +4,7 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
-import { Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { ApiKeyRegistry, Principal } from '../auth/api-keys.js';
 import { ForbiddenError, OPEN_PRINCIPAL, UnauthenticatedError } from '../auth/api-keys.js';
 import { mayCall } from '../auth/permissions.js';
@@ -57,7 +57,9 @@ export function authorizationPlugin(): ApolloServerPlugin<GraphQLContext> {
           if (!operation) return;
           const denied = topLevelFields(document, operation).filter((f) => !mayCall(contextValue.principal.role, f));
           if (denied.length > 0) {
-            throw new ForbiddenError(`The role "${contextValue.principal.role}" may not call ${denied.join(', ')}.`);
+            const forbidden = new ForbiddenError(`The role "${contextValue.principal.role}" may not call ${denied.join(', ')}.`);
+            // A request-level error: without an explicit status Apollo would answer 500.
+            throw new GraphQLError(forbidden.message, { originalError: forbidden, extensions: { http: { status: 403 } } });
           }
         },
       };

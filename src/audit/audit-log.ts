@@ -6,7 +6,8 @@
  * Append-only, enforced by the database itself (triggers refuse UPDATE and DELETE), in its own
  * SQLite file so it survives restarts and is never touched by knowledge-base maintenance.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSideDatabase } from '../store/sqlite/open-database.js';
 
 export interface AuditEntryRecord {
   seq: number;
@@ -76,11 +77,7 @@ export class AuditLog {
   constructor(private readonly file: string) {}
 
   async init(): Promise<void> {
-    const db = new Database(this.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
-    this.db = db;
+    this.db = openSideDatabase(this.file, SCHEMA);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,8 @@
  * records are few and written by people, and keeping them apart keeps the knowledge store's
  * schema and contract unchanged.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSideDatabase } from '../store/sqlite/open-database.js';
 import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, ReviewItemRecord, ReviewStatus } from './identify-store.js';
 
 const SCHEMA = `
@@ -111,11 +112,7 @@ export class SqliteIdentifyStore implements IdentifyStore {
   }
 
   async init(): Promise<void> {
-    const db = new Database(this.file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
-    this.db = db;
+    this.db = openSideDatabase(this.file, SCHEMA);
   }
 
   async close(): Promise<void> {

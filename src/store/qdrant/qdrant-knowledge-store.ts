@@ -62,6 +62,7 @@ import { QdrantModelMismatchError, QdrantVectorSizeMismatchError } from './qdran
 import { COMMITTED, matchAny, matchValue, metadataTerms, searchFilterConditions, tenantCondition, type QdrantCondition, type QdrantFilter } from './qdrant-filter.js';
 import { callWithRetry, defaultSleep, type RetryPolicy } from './qdrant-retry.js';
 import { DEFAULT_BM25_AVERAGE_LENGTH, documentSparseVector, querySparseVector, type SparseVector } from './sparse-bm25.js';
+import { createdMs, decodeCursor, encodeCursor } from '../record-cursor.js';
 
 export interface QdrantKnowledgeStoreOptions {
   /** Qdrant's REST endpoint, e.g. http://qdrant:6333 (QDRANT_URL). */
@@ -157,26 +158,6 @@ const photoRecordSchema = z.object({
   blobKey: z.string(),
   createdAt: z.string(),
 });
-
-function encodeCursor(createdMs: number, id: string): string {
-  return Buffer.from(JSON.stringify([createdMs, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [number, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') return [value[0] as number, value[1]];
-  } catch {
-    // fall through
-  }
-  throw new InvalidInputError('INVALID_CURSOR', 'The cursor is not one this list returned.');
-}
-
-function createdMs(createdAt: string): number {
-  const ms = Date.parse(createdAt);
-  if (!Number.isFinite(ms)) throw new InvalidInputError('INVALID_RECORD', `createdAt must be an ISO 8601 date; got ${JSON.stringify(createdAt)}.`);
-  return ms;
-}
 
 /** A JSON copy of the metadata (what a round trip through the store gives back). */
 function metadataCopy(metadata: JsonObject): JsonObject {

@@ -33,6 +33,7 @@ import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
 import { runMigrations } from './migrations.js';
 import { compileFilter, type CompiledFilter } from './search-filter.js';
 import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type ScoredRow } from './vector-space.js';
+import { createdMs, decodeCursor, encodeCursor } from '../record-cursor.js';
 
 export interface SqliteKnowledgeStoreOptions {
   /** The database file, e.g. `DATA_DIR/fieldscope.db`; created with its folder's permissions. */
@@ -122,26 +123,6 @@ function toPhoto(row: PhotoRow): PhotoRecord {
     blobKey: row.blob_key,
     createdAt: row.created_at,
   };
-}
-
-function encodeCursor(createdMs: number, id: string): string {
-  return Buffer.from(JSON.stringify([createdMs, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [number, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') return [value[0] as number, value[1]];
-  } catch {
-    // fall through
-  }
-  throw new InvalidInputError('INVALID_CURSOR', 'The cursor is not one this list returned.');
-}
-
-function createdMs(createdAt: string): number {
-  const ms = Date.parse(createdAt);
-  if (!Number.isFinite(ms)) throw new InvalidInputError('INVALID_RECORD', `createdAt must be an ISO 8601 date; got ${JSON.stringify(createdAt)}.`);
-  return ms;
 }
 
 function metadataJson(metadata: JsonObject): string {

@@ -6,8 +6,9 @@
  */
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
-import type { ChunkInput, DocumentKind, JsonObject, NewDocument, NewPage, NewPhoto } from '../knowledge-store.js';
+import type { ChunkInput, NewDocument, NewPage, NewPhoto } from '../knowledge-store.js';
 import { LATEST_SCHEMA_VERSION } from './migrations.js';
+import { toDocument, toPhoto, type DocumentRow, type PhotoRow } from './rows.js';
 
 export interface SqliteExportCounts {
   documents: number;
@@ -115,9 +116,7 @@ export class SqliteKnowledgeExport {
   }
 
   private readDocument(seq: number): NewDocument | null {
-    const row = this.db.prepare('SELECT * FROM documents WHERE seq = ?').get(seq) as
-      | { id: string; title: string; kind: DocumentKind; mime_type: string; content_hash: string; byte_size: number; page_count: number; metadata: string; blob_key: string; created_at: string }
-      | undefined;
+    const row = this.db.prepare('SELECT * FROM documents WHERE seq = ?').get(seq) as DocumentRow | undefined;
     if (!row) return null; // deleted since the id list was read
     const targets = this.db.prepare('SELECT id, page_number, text, thumbnail_key FROM targets WHERE document_seq = ? ORDER BY page_number').raw().all(seq) as [number, number, string, string | null][];
     const pages: NewPage[] = targets.map(([targetId, number, text, thumbnailKey]) => ({
@@ -129,42 +128,19 @@ export class SqliteKnowledgeExport {
       identifiers: this.identifiers(targetId),
     }));
     return {
-      document: {
-        id: row.id,
-        title: row.title,
-        kind: row.kind,
-        mimeType: row.mime_type,
-        contentHash: row.content_hash,
-        byteSize: row.byte_size,
-        pageCount: row.page_count,
-        metadata: JSON.parse(row.metadata) as JsonObject,
-        blobKey: row.blob_key,
-        createdAt: row.created_at,
-      },
+      document: toDocument(row),
       pages,
     };
   }
 
   private readPhoto(seq: number): NewPhoto | null {
-    const row = this.db.prepare('SELECT * FROM photos WHERE seq = ?').get(seq) as
-      | { id: string; caption: string | null; metadata: string; content_hash: string; mime_type: string; width: number; height: number; blob_key: string; created_at: string }
-      | undefined;
+    const row = this.db.prepare('SELECT * FROM photos WHERE seq = ?').get(seq) as PhotoRow | undefined;
     if (!row) return null;
     const targetId = this.db.prepare('SELECT id FROM targets WHERE photo_seq = ?').pluck().get(seq) as number | undefined;
     const imageVector = targetId === undefined ? null : this.imageVector(targetId);
     if (targetId === undefined || !imageVector) return null; // cannot happen: a photo is stored with its vector
     return {
-      photo: {
-        id: row.id,
-        caption: row.caption,
-        metadata: JSON.parse(row.metadata) as JsonObject,
-        contentHash: row.content_hash,
-        mimeType: row.mime_type,
-        width: row.width,
-        height: row.height,
-        blobKey: row.blob_key,
-        createdAt: row.created_at,
-      },
+      photo: toPhoto(row),
       imageVector,
       chunks: this.chunks(targetId),
       identifiers: this.identifiers(targetId),

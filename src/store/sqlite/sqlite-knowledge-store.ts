@@ -14,7 +14,6 @@ import { normalizeIdentifier } from '../../search/identifiers.js';
 import type {
   Candidate,
   ChunkInput,
-  DocumentKind,
   DocumentRecord,
   HitTarget,
   JsonObject,
@@ -34,6 +33,7 @@ import { runMigrations } from './migrations.js';
 import { compileFilter, type CompiledFilter } from './search-filter.js';
 import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type ScoredRow } from './vector-space.js';
 import { createdMs, decodeCursor, encodeCursor } from '../record-cursor.js';
+import { toDocument, toPhoto, type DocumentRow, type PhotoRow } from './rows.js';
 
 export interface SqliteKnowledgeStoreOptions {
   /** The database file, e.g. `DATA_DIR/fieldscope.db`; created with its folder's permissions. */
@@ -64,66 +64,9 @@ export interface SqliteKnowledgeStoreOptions {
   busyTimeoutMs?: number;
 }
 
-interface DocumentRow {
-  seq: number;
-  id: string;
-  title: string;
-  kind: DocumentKind;
-  mime_type: string;
-  content_hash: string;
-  byte_size: number;
-  page_count: number;
-  metadata: string;
-  blob_key: string;
-  created_at: string;
-  created_ms: number;
-}
-
-interface PhotoRow {
-  seq: number;
-  id: string;
-  caption: string | null;
-  metadata: string;
-  content_hash: string;
-  mime_type: string;
-  width: number;
-  height: number;
-  blob_key: string;
-  created_at: string;
-}
-
 const DOCUMENT_KINDS = new Set<string>(Object.keys(KIND_CODES).filter((k) => k !== 'photo'));
 const DEFAULT_EXACT_THRESHOLD = 10_000;
 const DEFAULT_LEXICAL_BUDGET = 100_000;
-
-function toDocument(row: DocumentRow): DocumentRecord {
-  return {
-    id: row.id,
-    title: row.title,
-    kind: row.kind,
-    mimeType: row.mime_type,
-    contentHash: row.content_hash,
-    byteSize: row.byte_size,
-    pageCount: row.page_count,
-    metadata: JSON.parse(row.metadata) as JsonObject,
-    blobKey: row.blob_key,
-    createdAt: row.created_at,
-  };
-}
-
-function toPhoto(row: PhotoRow): PhotoRecord {
-  return {
-    id: row.id,
-    caption: row.caption,
-    metadata: JSON.parse(row.metadata) as JsonObject,
-    contentHash: row.content_hash,
-    mimeType: row.mime_type,
-    width: row.width,
-    height: row.height,
-    blobKey: row.blob_key,
-    createdAt: row.created_at,
-  };
-}
 
 function metadataJson(metadata: JsonObject): string {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidInputError('INVALID_RECORD', 'metadata must be a JSON object.');

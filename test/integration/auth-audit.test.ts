@@ -5,6 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { runKeysCommand } from '../../src/cli/keys.js';
@@ -107,6 +109,30 @@ describe('authentication, roles and audit', () => {
     expect(() => db.prepare('DELETE FROM audit').run()).toThrow(/append-only/);
     expect(() => db.prepare("UPDATE audit SET key_name = 'x'").run()).toThrow(/append-only/);
     db.close();
+  });
+
+  it('WebSocket subscriptions need a key in connectionParams, and roles apply there too', async () => {
+    const subscribe = (key: string | null) =>
+      new Promise<string>((resolve) => {
+        const client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: key ? { authorization: `Bearer ${key}` } : {} });
+        client.subscribe(
+          { query: 'subscription { askStream(question: "zebra quantum pancake") { __typename ... on Answer { text } } }' },
+          {
+            next: () => undefined,
+            error: (e) => {
+              void client.dispose();
+              resolve(e instanceof Error ? e.message : 'code' in (e as object) ? `closed ${(e as { code: number }).code}` : JSON.stringify(e));
+            },
+            complete: () => {
+              void client.dispose();
+              resolve('completed');
+            },
+          },
+        );
+      });
+    expect(await subscribe(null)).toMatch(/closed 4403|Forbidden/);
+    expect(await subscribe('not-a-key-0123456789abcdef')).toMatch(/closed 4403|Forbidden/);
+    expect(await subscribe(KEYS.technician)).toBe('completed');
   });
 
   it('keys added and revoked with the CLI take effect without a restart', async () => {

@@ -15,7 +15,7 @@ const files = readdirSync(dir).map((f) => new Uint8Array(readFileSync(path.join(
 const stages = new Map<string, number[]>();
 const batches: number[] = [];
 const encoder = await OnnxClipEncoder.load(await resolveModelFolder('.bench/clip-b32'), {
-  textThreads: 2, backgroundTextWorker: false, imageThreads, imageWorkers, imageNice, imageBatch: 8, textBatch: 32, batchWaitMs: 2, queueLimit: 1024, cacheSize: 0,
+  textThreads: 2, backgroundTextWorker: false, imageThreads, imageWorkers, imageNice, imageBatch: 8, textBatch: 32, batchWaitMs: Number(process.env.WAIT ?? 2), queueLimit: 1024, cacheSize: 0,
   imageLimits: { maxBytes: 1e8, maxPixels: 1e8 },
   observer: { observeStage: (s: Stage, sec: number) => void (stages.get(s) ?? stages.set(s, []).get(s)!).push(sec * 1000), countCache: () => {} },
   onBatch: (kind, size) => { if (kind === 'image') batches.push(size); },
@@ -31,7 +31,7 @@ await Promise.all(Array.from({ length: inFlight }, async () => {
 }));
 const secs = (performance.now() - t0) / 1000; const c1 = cpu();
 const d = c1.map((v, i) => v - c0[i]!); const total = d.reduce((a, b) => a + b, 0);
-console.log(`workers=${imageWorkers} threads=${imageThreads} nice=${imageNice} inFlight=${inFlight}: ${(done / secs).toFixed(1)} images/s`);
+console.log(`batchWaitMs=${process.env.WAIT ?? 2} workers=${imageWorkers} threads=${imageThreads} nice=${imageNice} inFlight=${inFlight}: ${(done / secs).toFixed(1)} images/s`);
 console.log(`cpu: user ${(100 * d[0]! / total).toFixed(0)}% nice ${(100 * d[1]! / total).toFixed(0)}% sys ${(100 * d[2]! / total).toFixed(0)}% idle ${(100 * d[3]! / total).toFixed(0)}% steal ${(100 * (d[7] ?? 0) / total).toFixed(0)}%`);
 const hist = new Map<number, number>(); for (const b of batches) hist.set(b, (hist.get(b) ?? 0) + 1);
 console.log(`batch sizes: ${[...hist].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}:${v}`).join(' ')}`);

@@ -91,9 +91,11 @@ const RETRIES = intArg('retries', args.retries, 2, 0);
 const ROUNDS = intArg('rounds', args.rounds, 2, 1);
 const WAIT_QUIET = intArg('wait-quiet', args['wait-quiet'], 120, 0);
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
-const MODEL_DIR = path.resolve(args.model);
+// The default is the checkout's .bench/ wherever the bench is started from; a given path is the caller's.
+const MODEL_DIR = args.model === '.bench/clip-b32' ? path.join(REPO_ROOT, '.bench', 'clip-b32') : path.resolve(args.model);
 
-const base = loadConfig(process.env).encoder;
+const config = loadConfig(process.env);
+const base = config.encoder;
 const encoderOptions: EncoderOptions = {
   textThreads: intArg('text-threads', args['text-threads'], base.textThreads, 1),
   backgroundTextWorker: base.backgroundTextWorker,
@@ -105,7 +107,7 @@ const encoderOptions: EncoderOptions = {
   batchWaitMs: intArg('batch-wait-ms', args['batch-wait-ms'], base.batchWaitMs, 0),
   queueLimit: base.queueLimit,
   cacheSize: 0, // never serve a repeat from cache: every call below is real work
-  imageLimits: { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000 },
+  imageLimits: { maxBytes: config.limits.maxUploadBytes, maxPixels: config.limits.maxImagePixels },
 };
 const IN_FLIGHT = intArg('in-flight', args['in-flight'], 2 * encoderOptions.imageBatch * encoderOptions.imageWorkers, 1);
 const TRANSFORMERS_BATCH = 8;
@@ -302,8 +304,9 @@ async function loadSpec(): Promise<ClipModelSpec> {
   if (!existsSync(MODEL_DIR)) {
     console.error(
       `No model folder at ${MODEL_DIR}.\n` +
-        'Make the ViT-B/32-sized benchmark model (random weights, ~600 MB, needs Debian PyTorch) with:\n' +
-        `  /usr/bin/python3 ../shared/tools/make_clip.py --size b32 --out ${path.relative(process.cwd(), MODEL_DIR) || MODEL_DIR} --tokenizer ../shared/clip/tokenizer\n` +
+        'Make the ViT-B/32-sized benchmark model (same graph as CLIP ViT-B/32, random weights) with:\n' +
+        `  /usr/bin/python3 ${path.join(REPO_ROOT, '..', 'shared', 'tools', 'make_clip.py')} --size b32 --out ${MODEL_DIR} --tokenizer ${path.join(REPO_ROOT, '..', 'shared', 'clip', 'tokenizer')}\n` +
+        '  (Debian PyTorch: apt-get install -y python3-torch python3-onnx python3-pil; ~600 MB, about 20 s)\n' +
         'or pass --model DIR pointing at any CLIP folder in the Hugging Face ONNX layout (see bench/README.md).',
     );
     process.exit(2);

@@ -249,11 +249,6 @@ export class OnnxClipEncoder implements ClipEncoder {
     return { text: this.lanes.text.batcher.depth, backgroundText: this.lanes.backgroundText.batcher.depth, image: this.lanes.image.batcher.depth };
   }
 
-  /** Token ids as the text encoder will see them (exposed for tests and debugging). */
-  tokenize(text: string): number[] {
-    return this.tokenizer.encode(text, this.textSpec.contextLength);
-  }
-
   countTokens(text: string): number {
     return this.tokenizer.encode(text, Number.MAX_SAFE_INTEGER).length - 2;
   }

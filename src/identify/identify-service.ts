@@ -64,6 +64,9 @@ export interface PartIdentificationView {
   reviewItemId: string | null;
 }
 
+/** How long document-derived labels are reused before the catalogue is read again. */
+const DOCUMENT_LABEL_TTL_MS = 10_000;
+
 /** Metadata keys whose string values name a part. */
 const PART_KEYS = ['part', 'partName', 'partNumber', 'part_number', 'model', 'name'];
 
@@ -87,6 +90,7 @@ export function cleanLabels(labels: readonly string[], maxChars: number, field: 
 
 export class IdentifyService {
   private readonly classifier: ZeroShotClassifier;
+  private documentLabelCache: { at: number; labels: string[] } | null = null;
 
   constructor(
     private readonly encoder: ClipEncoder,
@@ -324,7 +328,17 @@ export class IdentifyService {
 
   /** Labels from the knowledge base: document titles, part names/numbers in metadata, confirmed labels. */
   private async catalogue(feedback: readonly FeedbackRecord[]): Promise<string[]> {
-    const labels: string[] = feedback.map((f) => f.label);
+    return [...feedback.map((f) => f.label), ...(await this.documentLabels())];
+  }
+
+  /**
+   * Document-derived labels, read by paging through every document. Cached for a few seconds so
+   * that a burst of identifications does not re-read the whole catalogue each time.
+   */
+  private async documentLabels(): Promise<string[]> {
+    const now = Date.now();
+    if (this.documentLabelCache && now - this.documentLabelCache.at < DOCUMENT_LABEL_TTL_MS) return this.documentLabelCache.labels;
+    const labels: string[] = [];
     let after: string | null = null;
     for (let guard = 0; guard < 100; guard++) {
       const page = await this.store.listDocuments({ first: 100, after });
@@ -338,7 +352,9 @@ export class IdentifyService {
       if (!page.hasNextPage || !page.endCursor) break;
       after = page.endCursor;
     }
-    return labels.map((l) => l.trim()).filter((l) => l.length > 0 && l.length <= this.settings.maxLabelChars);
+    const cleaned = labels.map((l) => l.trim()).filter((l) => l.length > 0 && l.length <= this.settings.maxLabelChars);
+    this.documentLabelCache = { at: now, labels: cleaned };
+    return cleaned;
   }
 
   /**

@@ -2,22 +2,12 @@
  * Readiness facts shared by GET /ready and the GraphQL `health` query.
  */
 import type { ClipEncoder, ModelInfo } from '../clip/clip-encoder.js';
-
-export interface StoreInfo {
-  kind: string;
-  ready: boolean;
-  location: string;
-}
-
-/** Anything that can report the state of the storage backend. */
-export interface StoreStatusSource {
-  storeStatus(): Promise<StoreInfo>;
-}
+import type { KnowledgeStore, StoreStatus } from '../store/knowledge-store.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded' | 'shutting_down';
   model: ModelInfo;
-  store: StoreInfo;
+  store: StoreStatus;
 }
 
 export class HealthService {
@@ -25,7 +15,7 @@ export class HealthService {
 
   constructor(
     private readonly encoder: ClipEncoder,
-    private readonly store: StoreStatusSource,
+    private readonly store: Pick<KnowledgeStore, 'storeStatus'>,
   ) {}
 
   markShuttingDown(): void {

@@ -1,23 +1,12 @@
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
 import { decodeUtf8, detectFileType } from '../../src/ingest/detect.js';
+import { refusal } from '../helpers/errors.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const bytes = (...parts: (string | number[] | Uint8Array)[]) =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
-
-/** Runs fn, expects an AppError, returns it. */
-function refusal(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    return error as AppError;
-  }
-  throw new Error('expected a refusal');
-}
 
 /** A real (stored, uncompressed) ZIP archive with the given entries. */
 function zip(entries: Record<string, string>): Buffer {

@@ -1,23 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
 import { detectFileType } from '../../src/ingest/detect.js';
 import { PAGE_CHARS, extractHtml, extractMarkdown, extractPlainText, extractTextDocument, splitToFit } from '../../src/ingest/sections.js';
 import { REPO_ROOT } from '../helpers/shared.js';
+import { refusal } from '../helpers/errors.js';
 
 const opts = { maxPages: 100 };
 const texts = (doc: { pages: { text: string }[] }) => doc.pages.map((p) => p.text);
-
-function refusal(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    return error as AppError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('extractMarkdown', () => {
   const manual = `# P-200 Pump Manual

@@ -29,6 +29,23 @@ export interface AuditEntryRecord {
 
 export type NewAuditEntry = Omit<AuditEntryRecord, 'seq'>;
 
+export interface AuditQuery {
+  first: number;
+  after?: number | null;
+  keyName?: string | null;
+  operation?: string | null;
+}
+
+export interface AuditPage {
+  items: AuditEntryRecord[];
+  hasNextPage: boolean;
+}
+
+/** Read access to one tenant's part of the log. */
+export interface AuditReader {
+  list(options: AuditQuery): AuditPage;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -37,6 +54,7 @@ CREATE TABLE IF NOT EXISTS audit (
   document_ids TEXT NOT NULL, photo_ids TEXT NOT NULL, duration_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_key ON audit (key_name, seq);
+CREATE INDEX IF NOT EXISTS audit_tenant ON audit (tenant, seq);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `;
@@ -93,11 +111,16 @@ export class AuditLog {
       .run(e.at, e.keyName, e.tenant, e.role, e.operation, e.operationName, e.outcome, e.query, JSON.stringify(e.documentIds), JSON.stringify(e.photoIds), Math.round(e.durationMs));
   }
 
-  /** Newest first; `after` is the seq of the last entry of the previous page. */
-  list(options: { first: number; after?: number | null; keyName?: string | null; tenant?: string | null; operation?: string | null }): { items: AuditEntryRecord[]; hasNextPage: boolean } {
+  /** One tenant's entries: what an admin of that tenant may read (GraphQL `auditLog`). */
+  forTenant(tenant: string): AuditReader {
+    return { list: (options) => this.list({ ...options, tenant }) };
+  }
+
+  /** Newest first; `after` is the seq of the last entry of the previous page. Always one tenant's entries. */
+  list(options: AuditQuery & { tenant: string }): AuditPage {
     if (!this.db) throw new Error('AuditLog used before init()');
-    const where: string[] = [];
-    const params: (string | number)[] = [];
+    const where: string[] = ['tenant = ?'];
+    const params: (string | number)[] = [options.tenant];
     if (options.after) {
       where.push('seq < ?');
       params.push(options.after);
@@ -106,15 +129,11 @@ export class AuditLog {
       where.push('key_name = ?');
       params.push(options.keyName);
     }
-    if (options.tenant) {
-      where.push('tenant = ?');
-      params.push(options.tenant);
-    }
     if (options.operation) {
       where.push("(',' || operation || ',') LIKE ?");
       params.push(`%,${options.operation},%`);
     }
-    const rows = this.db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`).all(...params, options.first + 1) as Row[];
+    const rows = this.db.prepare(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`).all(...params, options.first + 1) as Row[];
     return { items: rows.slice(0, options.first).map(fromRow), hasNextPage: rows.length > options.first };
   }
 }

@@ -8,6 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError, ConfigError } from '../errors.js';
+import { DEFAULT_TENANT, TENANT_NAME } from '../tenancy/tenant-spaces.js';
 
 export const ROLES = ['technician', 'agent', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -19,13 +20,13 @@ export interface Principal {
 }
 
 /** Who the caller is when the server runs without a keys file (open, single-tenant mode). */
-export const OPEN_PRINCIPAL: Principal = { keyName: 'anonymous', role: 'admin', tenant: 'default' };
+export const OPEN_PRINCIPAL: Principal = { keyName: 'anonymous', role: 'admin', tenant: DEFAULT_TENANT };
 
 const entrySchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits, . _ @ - (1–64)'),
     role: z.enum(ROLES),
-    tenant: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ - (1–64)'),
+    tenant: z.string().regex(TENANT_NAME, 'lower-case letters, digits, _ - (1–64)'),
     /** "sha256:<64 hex>" of the key. */
     keyHash: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
     /** The key itself (convenient for development); hashed on load. */

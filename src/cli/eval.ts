@@ -384,7 +384,7 @@ class Evaluation {
     const labels = this.set.labels.map((l) => l.label);
     const all = this.set.labels.flatMap((l) => l.photos);
     const topN = Math.min(TOP_N, labels.length);
-    const identify = this.core.services.identify;
+    const identify = this.core.home.services.identify;
     const failed: EvalReport['failed'] = [];
 
     // Zero-shot over every photo; the identification ids are what few-shot runs confirm.
@@ -441,7 +441,7 @@ class Evaluation {
     usable: { label: string; photos: LabelledPhoto[] }[],
     zeroShot: Map<string, { prediction: PhotoPrediction; identificationId: string }>,
   ): Promise<FewShotRun> {
-    const identify = this.core.services.identify;
+    const identify = this.core.home.services.identify;
     const random = seededRandom(this.seed * 1_000_003 + k);
     const confirmed: LabelledPhoto[] = [];
     const heldOut: LabelledPhoto[] = [];
@@ -484,7 +484,7 @@ class Evaluation {
   }
 
   private async nearDuplicates(photos: LabelledPhoto[]): Promise<EvalReport['nearDuplicates']> {
-    const { ingest, identify } = this.core.services;
+    const { ingest, identify } = this.core.home.services;
     const encoder = this.core.encoder;
     const threshold = encoder.model.nearDuplicateSimilarity;
     const maxHash = DEFAULT_IDENTIFY_SETTINGS.maxHashDistance;

@@ -15,14 +15,18 @@ import { loadConfig } from '../config.js';
 import { isAppError } from '../errors.js';
 import { detectFileType } from '../ingest/detect.js';
 import { createLogger } from '../observability/logger.js';
+import type { IngestService } from '../ingest/ingest-service.js';
 import { createCore } from '../server/core.js';
+import { DEFAULT_TENANT, TENANT_NAME } from '../tenancy/tenant-spaces.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 
-const USAGE = `Usage: fieldscope ingest <files or folders…> [--images-as-documents]
+const USAGE = `Usage: fieldscope ingest <files or folders…> [--tenant NAME] [--images-as-documents]
 
 Adds documents (PDF, Markdown, HTML, text) and photos to the knowledge base in DATA_DIR.
 Folders are walked recursively. Images become reference photos; a captions.json beside them
 ({"valve.jpg": {"caption": "...", "metadata": {...}}}) gives their captions.
+  --tenant NAME           the tenant whose knowledge base receives the files (default: "default",
+                          the open server's; with API keys, the tenant named in the keys file)
   --images-as-documents   ingest images as one-page scanned documents instead of photos
 `;
 
@@ -68,22 +72,31 @@ async function captionsFor(file: string, cache: Map<string, Record<string, unkno
 
 export async function runIngestCommand(argv: string[], io: Partial<IngestCommandIO> = {}): Promise<number> {
   const out: IngestCommandIO = { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr, env: io.env ?? process.env };
-  let values: { help?: boolean; 'images-as-documents'?: boolean };
+  let values: { help?: boolean; tenant?: string; 'images-as-documents'?: boolean };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' }, 'images-as-documents': { type: 'boolean' } } }));
+    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' }, tenant: { type: 'string' }, 'images-as-documents': { type: 'boolean' } } }));
   } catch (error) {
     out.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
     return 2;
   }
   if (values.help) return void out.stdout.write(USAGE), 0;
   if (positionals.length === 0) return void out.stderr.write(USAGE), 2;
+  const tenant = values.tenant ?? DEFAULT_TENANT;
+  if (!TENANT_NAME.test(tenant)) return void out.stderr.write(`--tenant must be lower-case letters, digits, _ or - (1–64, as in the keys file); got ${JSON.stringify(tenant)}.\n`), 2;
 
   let core: Awaited<ReturnType<typeof createCore>>;
+  let ingest: IngestService;
   try {
     const config = loadConfig(out.env);
     // Logs go to stderr at warn level: stdout carries the per-item report.
     core = await createCore(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
+    try {
+      ingest = (await core.spaces.get(tenant)).services.ingest;
+    } catch (error) {
+      await core.close();
+      throw error;
+    }
   } catch (error) {
     out.stderr.write(`fieldscope ingest cannot run: ${isAppError(error) ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
@@ -107,11 +120,11 @@ export async function runIngestCommand(argv: string[], io: Partial<IngestCommand
         const isImage = bytes.length > 0 && detectFileType(bytes, file).kind === 'image';
         if (isImage && !values['images-as-documents']) {
           const { caption, metadata } = await captionsFor(file, captionCache);
-          const { photo, created } = await core.services.ingest.ingestPhoto({ bytes, filename: path.basename(file), caption, metadata });
+          const { photo, created } = await ingest.ingestPhoto({ bytes, filename: path.basename(file), caption, metadata });
           counts[created ? 'ingested' : 'duplicate']++;
           terminal.line(`${created ? 'ingested ' : 'duplicate'}  ${name}  photo ${photo.id}${caption ? `: ${caption.slice(0, 60)}` : ''}`);
         } else {
-          const { document, created } = await core.services.ingest.ingestDocument({ bytes, filename: path.basename(file) });
+          const { document, created } = await ingest.ingestDocument({ bytes, filename: path.basename(file) });
           counts[created ? 'ingested' : 'duplicate']++;
           terminal.line(`${created ? 'ingested ' : 'duplicate'}  ${name}  "${document.title}", ${document.pageCount} page${document.pageCount === 1 ? '' : 's'} (${document.id})`);
         }

@@ -17,17 +17,21 @@ import { isAppError } from '../errors.js';
 import { sqliteFile, type QdrantStoreSettings } from '../store/create-store.js';
 import { QdrantKnowledgeStore, type QdrantStoreStats } from '../store/qdrant/qdrant-knowledge-store.js';
 import { SqliteKnowledgeExport } from '../store/sqlite/sqlite-export.js';
+import { DEFAULT_TENANT, TENANT_NAME, tenantDataDir } from '../tenancy/tenant-spaces.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 
 const USAGE = `Usage: fieldscope migrate --to qdrant [options]
 
-Copies the embedded knowledge base in DATA_DIR into Qdrant, with progress. Safe to rerun:
-records already in Qdrant are skipped, an interrupted run is resumed. Counts are verified at the end.
+Copies one tenant's embedded knowledge base in DATA_DIR into Qdrant, with progress. Safe to
+rerun: records already in Qdrant are skipped, an interrupted run is resumed. Counts are verified
+at the end. Run it once per tenant.
   --to qdrant                the target (the only one)
   --qdrant-url <url>         Qdrant's REST URL (default: QDRANT_URL)
   --qdrant-api-key <key>     (default: QDRANT_API_KEY)
   --collection-prefix <p>    (default: QDRANT_COLLECTION_PREFIX, else "fieldscope_")
-  --tenant <name>            (default: QDRANT_TENANT, else "default")
+  --tenant <name>            the tenant to copy (default: "default", stored in Qdrant under
+                             QDRANT_TENANT; any other tenant is stored under its own name, as
+                             the server reads it)
   --batch <n>                most points per upsert request (default 64)
 `;
 
@@ -105,14 +109,21 @@ export async function runMigrateCommand(argv: string[], io: Partial<MigrateComma
       collectionPrefix: 'fieldscope_',
       ...defined(qdrantSettingsFromEnv(out.env)),
       ...defined(out.qdrant ?? {}),
-      ...defined({ url: values['qdrant-url'], apiKey: values['qdrant-api-key'], collectionPrefix: values['collection-prefix'], tenant: values.tenant, upsertBatchSize: batch }),
+      ...defined({ url: values['qdrant-url'], apiKey: values['qdrant-api-key'], collectionPrefix: values['collection-prefix'], upsertBatchSize: batch }),
     };
     if (!settings.url) {
       out.stderr.write(`fieldscope migrate: say which Qdrant: set QDRANT_URL or pass --qdrant-url.\n`);
       return 2;
     }
-    source = SqliteKnowledgeExport.open(sqliteFile(config.dataDir));
-    store = new QdrantKnowledgeStore({ ...settings, url: settings.url, dim: source.dim, modelId: source.modelId });
+    const tenant = values.tenant ?? DEFAULT_TENANT;
+    if (!TENANT_NAME.test(tenant)) {
+      out.stderr.write(`--tenant must be lower-case letters, digits, _ or - (1–64, as in the keys file); got ${JSON.stringify(tenant)}.\n`);
+      return 2;
+    }
+    source = SqliteKnowledgeExport.open(sqliteFile(tenantDataDir(config.dataDir, tenant)));
+    // The same mapping as the server's (src/server/core.ts): `default` is QDRANT_TENANT's data.
+    const qdrantTenant = tenant === DEFAULT_TENANT ? (settings.tenant ?? DEFAULT_TENANT) : tenant;
+    store = new QdrantKnowledgeStore({ ...settings, tenant: qdrantTenant, url: settings.url, dim: source.dim, modelId: source.modelId });
   } catch (error) {
     out.stderr.write(`fieldscope migrate cannot run: ${reason(error)}\n`);
     return 1;

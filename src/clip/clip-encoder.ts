@@ -32,6 +32,15 @@ export interface ModelInfo {
 /** Used when a model's manifest declares no calibration: high, so unknown models err towards "not a duplicate". */
 export const DEFAULT_NEAR_DUPLICATE_SIMILARITY = 0.95;
 
+/**
+ * Which tenant's slice of the embedding cache a call reads and fills. Entries in one scope are
+ * never served to another (so one tenant cannot learn by timing what another embedded), and
+ * calls without a scope share one unscoped slice. See `scopedEncoder`.
+ */
+export interface CacheScopeOption {
+  cacheScope?: string;
+}
+
 /** The port the rest of the product depends on. */
 export interface ClipEncoder {
   readonly model: ModelInfo;
@@ -39,11 +48,15 @@ export interface ClipEncoder {
    * One normalised vector per text, in order. `background` work (ingest) runs on its own
    * lower-priority lane so interactive queries never queue behind it.
    */
-  embedTexts(texts: readonly string[], options?: { priority?: Priority }): Promise<Float32Array[]>;
+  embedTexts(texts: readonly string[], options?: { priority?: Priority } & CacheScopeOption): Promise<Float32Array[]>;
   /** Token count of a text as the text encoder sees it, without start/end tokens (for chunking). */
   countTokens(text: string): number;
   /** One normalised vector per image (file bytes), in order. */
-  embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]>;
+  embedImages(images: readonly Uint8Array[], options?: CacheScopeOption): Promise<Float32Array[]>;
+  /** Drops these images' cached embeddings in that scope (e.g. when the photo is deleted). */
+  evictImages?(images: readonly Uint8Array[], options?: CacheScopeOption): void;
+  /** Drops these texts' cached embeddings in that scope (e.g. a deleted document's chunks). */
+  evictTexts?(texts: readonly string[], options?: CacheScopeOption): void;
   readonly ready: boolean;
   queueDepth(): { text: number; backgroundText: number; image: number };
   close(): Promise<void>;
@@ -81,6 +94,25 @@ export function l2Normalize(v: Float32Array): Float32Array {
   return out;
 }
 
+/**
+ * The cache key of `key` (`t:<text>` / `i:<sha256>`) in a scope. Scoped keys start with `s`,
+ * unscoped ones with `t:`/`i:`, and the scope is length-prefixed, so no (scope, input) pair can
+ * produce another pair's key whatever characters the scope or text contain.
+ */
+function scopedKey(scope: string | undefined, key: string): string {
+  return scope === undefined ? key : `s${scope.length}:${scope}\u0000${key}`;
+}
+
+function imageKey(bytes: Uint8Array): string {
+  return `i:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Keys one `cached()` call is computing, and which of them were evicted meanwhile (so they are not cached). */
+interface InFlight {
+  keys: ReadonlySet<string>;
+  evicted: Set<string>;
+}
+
 function splitRows(data: Float32Array, dims: readonly number[], expectedRows: number): Float32Array[] {
   if (dims.length !== 2 || dims[0] !== expectedRows) {
     throw new Error(`the model returned a tensor of shape [${dims.join(', ')}], expected [${expectedRows}, dim]`);
@@ -104,6 +136,7 @@ interface Lanes {
 
 export class OnnxClipEncoder implements ClipEncoder {
   private cache: LRUCache<string, Float32Array> | null = null;
+  private readonly inFlight = new Set<InFlight>();
   private dimension = 0;
 
   private constructor(
@@ -253,10 +286,10 @@ export class OnnxClipEncoder implements ClipEncoder {
     return this.tokenizer.encode(text, Number.MAX_SAFE_INTEGER).length - 2;
   }
 
-  async embedTexts(texts: readonly string[], options: { priority?: Priority } = {}): Promise<Float32Array[]> {
+  async embedTexts(texts: readonly string[], options: { priority?: Priority } & CacheScopeOption = {}): Promise<Float32Array[]> {
     const observer = this.options.observer ?? noopStageObserver;
     const lane = options.priority === 'background' ? this.lanes.backgroundText : this.lanes.text;
-    return this.cached('text', texts, (t) => `t:${t}`, async (missing) => {
+    return this.cached('text', texts, (t) => scopedKey(options.cacheScope, `t:${t}`), async (missing) => {
       const started = performance.now();
       const rows = missing.map((t) => this.tokenizer.encode(t, this.textSpec.contextLength));
       observer.observeStage('tokenize', (performance.now() - started) / 1000);
@@ -264,14 +297,32 @@ export class OnnxClipEncoder implements ClipEncoder {
     });
   }
 
-  async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+  async embedImages(images: readonly Uint8Array[], options: CacheScopeOption = {}): Promise<Float32Array[]> {
     const observer = this.options.observer ?? noopStageObserver;
-    return this.cached('image', images, (b) => `i:${createHash('sha256').update(b).digest('hex')}`, async (missing) => {
+    return this.cached('image', images, (b) => scopedKey(options.cacheScope, imageKey(b)), async (missing) => {
       const started = performance.now();
       const rgbs = await Promise.all(missing.map((bytes) => decodeToClipRgb(bytes, this.preprocess, this.options.imageLimits)));
       observer.observeStage('decode_image', (performance.now() - started) / 1000);
       return this.lanes.image.batcher.submit(rgbs);
     });
+  }
+
+  /**
+   * Removes these images' embeddings from the cache in that scope (only that scope), including
+   * ones still being computed: those are returned to their caller but not cached.
+   */
+  evictImages(images: readonly Uint8Array[], options: CacheScopeOption = {}): void {
+    for (const bytes of images) this.evictKey(scopedKey(options.cacheScope, imageKey(bytes)));
+  }
+
+  /** The same for texts (a deleted document's chunks: the cache key holds the text itself). */
+  evictTexts(texts: readonly string[], options: CacheScopeOption = {}): void {
+    for (const text of texts) this.evictKey(scopedKey(options.cacheScope, `t:${text}`));
+  }
+
+  private evictKey(key: string): void {
+    this.cache?.delete(key);
+    for (const call of this.inFlight) if (call.keys.has(key)) call.evicted.add(key);
   }
 
   async close(): Promise<void> {
@@ -300,9 +351,16 @@ export class OnnxClipEncoder implements ClipEncoder {
       if (!hit && !missing.has(k)) missing.set(k, inputs[i]!);
     });
     if (missing.size > 0) {
-      const computed = await compute([...missing.values()]);
+      const call: InFlight = { keys: new Set(missing.keys()), evicted: new Set() };
+      this.inFlight.add(call);
+      let computed: Float32Array[];
+      try {
+        computed = await compute([...missing.values()]);
+      } finally {
+        this.inFlight.delete(call);
+      }
       const byKey = new Map([...missing.keys()].map((k, i) => [k, computed[i]!]));
-      for (const [k, v] of byKey) this.cache?.set(k, v);
+      for (const [k, v] of byKey) if (!call.evicted.has(k)) this.cache?.set(k, v);
       keys.forEach((k, i) => {
         results[i] ??= byKey.get(k);
       });

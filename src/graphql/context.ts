@@ -1,25 +1,17 @@
 import type { Logger } from 'pino';
-import type { AnswerService } from '../answer/answer-service.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditReader } from '../audit/audit-log.js';
 import type { Principal } from '../auth/api-keys.js';
-import type { EmbeddingService } from '../embedding/embedding-service.js';
-import type { IdentifyService } from '../identify/identify-service.js';
-import type { IngestService } from '../ingest/ingest-service.js';
-import type { SearchService } from '../search/search-service.js';
-import type { KnowledgeStore } from '../store/knowledge-store.js';
 import type { HealthService } from '../server/health.js';
+import type { TenantServices } from '../server/core.js';
 
-/** Services every resolver may use. Built once at start-up; the per-request context only refers to them. */
-export interface Services {
-  embeddings: EmbeddingService;
+/**
+ * Services a resolver may use: the caller's tenant's (see src/tenancy/tenant-spaces.ts) plus
+ * health. Nothing here can reach another tenant's data.
+ */
+export interface Services extends TenantServices {
   health: HealthService;
-  ingest: IngestService;
-  search: SearchService;
-  answers: AnswerService;
-  identify: IdentifyService;
-  /** Read access for document/page/photo queries. */
-  store: KnowledgeStore;
-  audit: AuditLog;
+  /** The caller's tenant's part of the audit log. */
+  audit: AuditReader;
 }
 
 export interface GraphQLContext {

@@ -242,18 +242,25 @@ export class IngestService {
     }
   }
 
-  /** Deletes the document's records, then the files no other record uses. */
+  /** Deletes the document's records, its cached chunk embeddings, then the files no other record uses. */
   async deleteDocument(id: string): Promise<boolean> {
+    const pages = await this.store.getPages(id);
     const removed = await this.store.deleteDocument(id);
     if (!removed) return false;
+    // Chunking is deterministic: the same page text gives the same chunks, the cache's keys.
+    this.encoder.evictTexts?.(pages.flatMap((p) => this.chunk(p.text)));
     await this.releaseBlobs(removed.blobKeys);
     return true;
   }
 
   async deletePhoto(id: string): Promise<boolean> {
+    const photo = await this.store.getPhoto(id);
     const removed = await this.store.deletePhoto(id);
-    if (!removed) return false;
+    if (!removed || !photo) return false;
     await this.photoIndex?.forgetPhoto(id);
+    const bytes = await this.blobs.get(photo.blobKey);
+    if (bytes) this.encoder.evictImages?.([bytes]);
+    if (photo.caption) this.encoder.evictTexts?.(this.chunk(photo.caption));
     await this.releaseBlobs(removed.blobKeys);
     return true;
   }

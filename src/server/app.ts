@@ -15,17 +15,18 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Logger } from 'pino';
-import { isBlobKey, type BlobStore } from '../blob/blob-store.js';
+import { isBlobKey } from '../blob/blob-store.js';
 import { ApiKeyRegistry, type Principal } from '../auth/api-keys.js';
 import { FileUrlSigner } from '../auth/signed-urls.js';
 import type { Config } from '../config.js';
-import { ConfigError } from '../errors.js';
 import { auditPlugin, authenticate, authMiddleware, authorizationPlugin } from './auth-plugins.js';
-import type { GraphQLContext, Services } from '../graphql/context.js';
+import type { GraphQLContext } from '../graphql/context.js';
 import { resolvers } from '../graphql/resolvers.js';
 import { loadTypeDefs } from '../graphql/schema.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Core } from './core.js';
 import { makeFormatError } from './format-error.js';
+import { TENANT_NAME } from '../tenancy/tenant-spaces.js';
 import { deadlineExecutors, graphqlArmorPlugins, operationTimeout, rateLimiter, securityHeaders } from './hardening.js';
 
 const BLOB_TYPES: Record<string, string> = {
@@ -46,8 +47,8 @@ const EXPLORER_HTML = readFileSync(new URL('./explorer.html', import.meta.url), 
 
 export interface AppDeps {
   config: Config;
-  services: Services;
-  blobs: BlobStore;
+  /** Tenant spaces, the audit log and health: each request gets its own tenant's services. */
+  core: Pick<Core, 'spaces' | 'servicesFor' | 'audit' | 'health'>;
   metrics: Metrics;
   logger: Logger;
   httpServer: Server;
@@ -74,7 +75,7 @@ function httpErrorBody(code: string, message: string) {
   return { errors: [{ message, extensions: { code, category: code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT' } }] };
 }
 
-export async function createApp({ config, services, blobs, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
+export async function createApp({ config, core, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> });
   const formatError = makeFormatError(logger);
   const armor = graphqlArmorPlugins<GraphQLContext>({ ...config.graphql, blockFieldSuggestions: config.env === 'production' });
@@ -90,16 +91,18 @@ export async function createApp({ config, services, blobs, metrics, logger, http
     },
   };
   const registry = config.auth.keysFile ? new ApiKeyRegistry(config.auth.keysFile) : null;
-  if (registry && registry.tenants().length > 1) {
-    // Refuse rather than pretend: per-tenant isolation in the stores is not built yet.
-    throw new ConfigError(`${config.auth.keysFile} names several tenants (${registry.tenants().join(', ')}), but tenant isolation is not implemented yet: use one tenant per deployment (one DATA_DIR each).`);
-  }
   if (!registry) logger.warn({ host: config.http.host }, 'No AUTH_KEYS_FILE: the server is open (every caller is admin of one tenant). Keep it on a trusted network or set AUTH_KEYS_FILE.');
+  else {
+    // Open every known tenant's space now, so first requests are not slow and a broken store stops the start.
+    const tenants = registry.tenants();
+    await Promise.all(tenants.map((t) => core.spaces.get(t)));
+    logger.info({ tenants }, 'API keys loaded; tenants isolated');
+  }
   const signer = registry ? new FileUrlSigner(config.auth.fileUrlSecret, config.auth.fileUrlTtlSeconds) : null;
-  const fileUrl = (key: string) => (signer ? signer.url(key) : `/files/${key}`);
-  const context = (principal: Principal): GraphQLContext => ({
-    fileUrl,
-    services,
+  const context = async (principal: Principal): Promise<GraphQLContext> => ({
+    // File URLs name the caller's tenant, inside the signature.
+    fileUrl: (key: string) => (signer ? signer.url(principal.tenant, key) : `/files/${key}`),
+    services: await core.servicesFor(principal.tenant),
     limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes },
     logger,
     actor: principal.keyName,
@@ -115,10 +118,10 @@ export async function createApp({ config, services, blobs, metrics, logger, http
       // The same document limits, introspection rule and error codes as over HTTP.
       onSubscribe: (_ctx, _id, payload) => armor.prepareOperation(schema, payload, { introspection: config.env !== 'production' }),
       // WebSocket clients authenticate in connectionParams: { authorization: 'Bearer <key>' }.
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         try {
           const header = (ctx.connectionParams as { authorization?: unknown } | undefined)?.authorization;
-          ctx.extra.context = context(authenticate(registry, typeof header === 'string' ? header : undefined));
+          ctx.extra.context = await context(authenticate(registry, typeof header === 'string' ? header : undefined));
           return true;
         } catch {
           return false;
@@ -151,7 +154,7 @@ export async function createApp({ config, services, blobs, metrics, logger, http
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin(metrics),
       authorizationPlugin(),
-      auditPlugin(services.audit),
+      auditPlugin(core.audit),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -176,7 +179,7 @@ export async function createApp({ config, services, blobs, metrics, logger, http
     res.json({ status: 'ok' });
   });
   app.get('/ready', async (_req, res) => {
-    const report = await services.health.report();
+    const report = await core.health.report();
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
   app.get('/metrics', async (_req, res) => {
@@ -185,11 +188,22 @@ export async function createApp({ config, services, blobs, metrics, logger, http
   app.get('/', (_req, res) => {
     res.type('html').send(EXPLORER_HTML);
   });
-  // Original documents, page thumbnails and photos, by the keys the server made (never a path).
+  // Original documents, page thumbnails and photos, by the keys the server made (never a path),
+  // from one tenant's files only: the tenant signed into the URL, else the caller's key's.
   const filesAuth = authMiddleware(registry);
-  app.get('/files/:key', (req, res, next) => (signer?.verify(String(req.params.key), req.query.exp, req.query.sig) ? next() : filesAuth(req, res, next)), async (req, res) => {
+  app.get('/files/:key', (req, res, next) => {
+    const tenant = req.query.tenant;
+    if (signer && typeof tenant === 'string' && TENANT_NAME.test(tenant) && signer.verify(tenant, String(req.params.key), req.query.exp, req.query.sig)) {
+      res.locals.fileTenant = tenant;
+      return next();
+    }
+    return filesAuth(req, res, () => {
+      res.locals.fileTenant = (res.locals.principal as Principal).tenant;
+      next();
+    });
+  }, async (req, res) => {
     const key = String(req.params.key);
-    const bytes = isBlobKey(key) ? await blobs.get(key) : null;
+    const bytes = isBlobKey(key) ? await (await core.spaces.get(res.locals.fileTenant as string)).blobs.get(key) : null;
     if (!bytes) return void res.status(404).json({ errors: [{ message: 'No such file.', extensions: { code: 'NOT_FOUND', category: 'NOT_FOUND' } }] });
     res
       .type(BLOB_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream')
@@ -211,7 +225,7 @@ export async function createApp({ config, services, blobs, metrics, logger, http
     armor.tokenLimit,
     operationTimeout({ ...deadlines, maxTokens: armor.limits.maxTokens }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => context(res.locals.principal as Principal),
+      context: ({ res }) => context(res.locals.principal as Principal),
     }),
   );
 

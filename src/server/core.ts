@@ -1,7 +1,8 @@
 /**
- * The product's core, built from the configuration: CLIP encoder, knowledge store, blob store
- * and the services on top. Shared by the HTTP server and the CLI (ingest), so both run exactly
- * the same code against the same DATA_DIR.
+ * The product's core, built from the configuration: the CLIP encoder, and per tenant a space
+ * with its knowledge store, blob store and the services on top (src/tenancy/tenant-spaces.ts).
+ * Shared by the HTTP server and the CLI (ingest), so both run exactly the same code against the
+ * same DATA_DIR.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,17 +24,45 @@ import { DEFAULT_INGEST_SETTINGS, IngestService } from '../ingest/ingest-service
 import { resolveModelChoice } from '../models/resolve-model.js';
 import type { Metrics } from '../observability/metrics.js';
 import { SearchService } from '../search/search-service.js';
-import { createKnowledgeStore, initStoreWithRetry } from '../store/create-store.js';
+import { createKnowledgeStore, initStoreWithRetry, sqliteFile } from '../store/create-store.js';
+import type { QdrantKnowledgeStore } from '../store/qdrant/qdrant-knowledge-store.js';
+import { SqliteKnowledgeStore } from '../store/sqlite/sqlite-knowledge-store.js';
+import { scopedEncoder } from '../clip/scoped-encoder.js';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_TENANT, TenantSpaces, tenantDataDir, type ClosableSpace } from '../tenancy/tenant-spaces.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
 import { HealthService } from './health.js';
 
+/** What every tenant's space holds: its stores and the services over them. */
+export interface TenantServices {
+  embeddings: EmbeddingService;
+  ingest: IngestService;
+  search: SearchService;
+  answers: AnswerService;
+  identify: IdentifyService;
+  /** Read access for document/page/photo queries. */
+  store: KnowledgeStore;
+}
+
+export interface TenantSpace extends ClosableSpace {
+  readonly tenant: string;
+  readonly store: KnowledgeStore;
+  readonly blobs: DiskBlobStore;
+  readonly services: TenantServices;
+}
+
 export interface Core {
   encoder: OnnxClipEncoder;
-  store: KnowledgeStore;
+  /** Each tenant's stores and services (see src/tenancy/tenant-spaces.ts). */
+  spaces: TenantSpaces<TenantSpace>;
+  /** The `default` tenant's space: the open server's, the CLI's unless told otherwise, and the one health reports on. */
+  home: TenantSpace;
   /** Resolves when the store is open (at once for SQLite); rejects on a configuration error. */
   storeReady: Promise<void>;
-  blobs: DiskBlobStore;
-  services: Services;
+  health: HealthService;
+  audit: AuditLog;
+  /** The services a request of `tenant` sees (the GraphQL context's `services`). */
+  servicesFor(tenant: string): Promise<Services>;
   close(): Promise<void>;
 }
 
@@ -56,86 +85,126 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     ...(metrics ? { observer: metrics, onBatch: (kind, size) => metrics.batchSize.observe({ encoder: kind }, size) } : {}),
   });
   logger.info({ model: encoder.model, dir: spec.dir }, 'CLIP model loaded');
+  const cleanup: (() => Promise<void>)[] = [() => encoder.close()];
+  const closeAll = async () => {
+    for (const fn of cleanup.reverse()) await fn();
+  };
 
-  let moderation: ModerationService;
   try {
     const { policy, warning } = await resolvePolicy({ mode: config.moderation.mode, policyFile: config.moderation.policyFile ?? null }, encoder.model);
     if (warning) logger.warn(warning);
-    moderation = new ModerationService(encoder, policy);
-    await moderation.warmUp();
+
+    // Qdrant: one connection; each tenant's store is a view of it. It may be down at start: keep
+    // retrying in the background (readiness stays false and queries answer UNAVAILABLE
+    // meanwhile), but stop on configuration errors. SQLite opens per tenant, at once.
+    const qdrant = config.store.kind === 'qdrant' ? (createKnowledgeStore({ kind: 'qdrant', dataDir: config.dataDir, dim: encoder.model.dim, modelId: encoder.model.id, ...(config.store.qdrant ? { qdrant: config.store.qdrant } : {}) }) as QdrantKnowledgeStore) : null;
+    let storeReady: Promise<void> = Promise.resolve();
+    if (qdrant) {
+      cleanup.push(() => qdrant.close());
+      storeReady = initStoreWithRetry(qdrant, {
+        onRetry: (error, attempt, delayMs) => logger.warn({ attempt, retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, 'Qdrant is not reachable yet; retrying'),
+      }).then(() => logger.info({ url: config.store.qdrant?.url }, 'Qdrant knowledge store ready'));
+      storeReady.catch(() => undefined);
+    }
+    // In Qdrant the `default` tenant is stored under QDRANT_TENANT (one deployment's name in a
+    // shared collection); every other tenant under its own name. Two tenants may not meet there.
+    const qdrantTenantOf = (tenant: string) => (tenant === DEFAULT_TENANT ? (config.store.qdrant?.tenant ?? DEFAULT_TENANT) : tenant);
+    const qdrantOwners = new Map<string, string>();
+
+    const chat = config.llm.model
+      ? new OpenAIChatModel({
+          model: config.llm.model,
+          ...(config.llm.baseUrl ? { baseURL: config.llm.baseUrl } : {}),
+          ...(config.llm.apiKey ? { apiKey: config.llm.apiKey } : {}),
+          timeoutMs: config.llm.timeoutMs,
+          maxRetries: config.llm.maxRetries,
+          maxRetryWaitMs: config.llm.maxRetryWaitMs,
+          supportsImages: config.llm.vision,
+          structuredOutput: config.llm.structuredOutput,
+          maxTokensField: config.llm.maxTokensField,
+          onStructuredOutputFallback: (e) => logger.warn(e, 'language model lacks a structured-output mode; falling back'),
+        })
+      : null;
+    logger.info(chat ? { llm: config.llm.model, baseUrl: config.llm.baseUrl ?? 'https://api.openai.com/v1' } : { llm: null }, chat ? 'language model configured' : 'no language model: answers are extractive');
+
+    const openSpace = async (tenant: string): Promise<TenantSpace> => {
+      const dir = tenantDataDir(config.dataDir, tenant);
+      await mkdir(dir, { recursive: true });
+      let store: KnowledgeStore;
+      if (qdrant) {
+        const name = qdrantTenantOf(tenant);
+        const owner = qdrantOwners.get(name);
+        if (owner !== undefined && owner !== tenant) throw new ConfigError(`The tenants "${owner}" and "${tenant}" would share the Qdrant tenant "${name}" (QDRANT_TENANT names the default tenant's data); rename one.`);
+        qdrantOwners.set(name, tenant);
+        store = qdrant.forTenant(name);
+      } else {
+        store = new SqliteKnowledgeStore({ file: sqliteFile(dir), dim: encoder.model.dim, modelId: encoder.model.id });
+        await store.init();
+      }
+      // The embedding cache is per tenant too, so no tenant learns (by timing) what another embedded.
+      const tenantEncoder = scopedEncoder(encoder, tenant);
+      const moderation = new ModerationService(tenantEncoder, policy);
+      const blobs = new DiskBlobStore(path.join(dir, 'blobs'));
+      const records = new SqliteIdentifyStore(path.join(dir, 'identify.db'));
+      try {
+        await moderation.warmUp();
+        await records.init();
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      const search = new SearchService(tenantEncoder, store);
+      const identify = new IdentifyService(tenantEncoder, store, search, records, blobs, { ...DEFAULT_IDENTIFY_SETTINGS, ...config.identify });
+      const ingest = new IngestService(tenantEncoder, store, blobs, {
+        ...DEFAULT_INGEST_SETTINGS,
+        maxDocumentBytes: config.limits.maxDocumentBytes,
+        maxPages: config.limits.maxDocumentPages,
+        maxImageBytes: config.limits.maxUploadBytes,
+        maxImagePixels: config.limits.maxImagePixels,
+      }, identify, moderation);
+      const services: TenantServices = {
+        embeddings: new EmbeddingService(tenantEncoder, config.limits),
+        ingest,
+        search,
+        answers: new AnswerService(search, tenantEncoder, chat, DEFAULT_ANSWER_SETTINGS, moderation),
+        identify,
+        store,
+      };
+      if (tenant !== DEFAULT_TENANT) logger.info({ tenant, dir }, 'tenant space opened');
+      return {
+        tenant,
+        store,
+        blobs,
+        services,
+        async close() {
+          // A Qdrant view shares the connection, which the core closes once.
+          if (!qdrant) await store.close();
+          await records.close();
+        },
+      };
+    };
+    const spaces = new TenantSpaces(openSpace);
+    cleanup.push(() => spaces.close());
+    const home = await spaces.get(DEFAULT_TENANT);
+    const audit = new AuditLog(path.join(config.dataDir, 'audit.db'));
+    await audit.init();
+    cleanup.push(() => audit.close());
+    const health = new HealthService(encoder, home.store);
+    return {
+      encoder,
+      spaces,
+      home,
+      storeReady,
+      health,
+      audit,
+      async servicesFor(tenant) {
+        const space = await spaces.get(tenant);
+        return { ...space.services, health, audit: audit.forTenant(tenant) };
+      },
+      close: closeAll,
+    };
   } catch (error) {
-    await encoder.close();
+    await closeAll();
     throw error;
   }
-
-  const store = createKnowledgeStore({ kind: config.store.kind, dataDir: config.dataDir, dim: encoder.model.dim, modelId: encoder.model.id, ...(config.store.qdrant ? { qdrant: config.store.qdrant } : {}) });
-  // SQLite opens at once; Qdrant may be down at start: keep retrying in the background (readiness
-  // stays false and queries answer UNAVAILABLE meanwhile), but stop on configuration errors.
-  let storeReady: Promise<void>;
-  if (config.store.kind === 'sqlite') {
-    try {
-      await store.init();
-    } catch (error) {
-      await encoder.close();
-      throw error;
-    }
-    storeReady = Promise.resolve();
-  } else {
-    storeReady = initStoreWithRetry(store, {
-      onRetry: (error, attempt, delayMs) => logger.warn({ attempt, retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, 'Qdrant is not reachable yet; retrying'),
-    }).then(() => logger.info({ url: config.store.qdrant?.url }, 'Qdrant knowledge store ready'));
-    storeReady.catch(() => undefined);
-  }
-  const blobs = new DiskBlobStore(path.join(config.dataDir, 'blobs'));
-  const identifyRecords = new SqliteIdentifyStore(path.join(config.dataDir, 'identify.db'));
-  await identifyRecords.init();
-  const search = new SearchService(encoder, store);
-  const identify = new IdentifyService(encoder, store, search, identifyRecords, blobs, { ...DEFAULT_IDENTIFY_SETTINGS, ...config.identify });
-  const ingest = new IngestService(encoder, store, blobs, {
-    ...DEFAULT_INGEST_SETTINGS,
-    maxDocumentBytes: config.limits.maxDocumentBytes,
-    maxPages: config.limits.maxDocumentPages,
-    maxImageBytes: config.limits.maxUploadBytes,
-    maxImagePixels: config.limits.maxImagePixels,
-  }, identify, moderation);
-  const chat = config.llm.model
-    ? new OpenAIChatModel({
-        model: config.llm.model,
-        ...(config.llm.baseUrl ? { baseURL: config.llm.baseUrl } : {}),
-        ...(config.llm.apiKey ? { apiKey: config.llm.apiKey } : {}),
-        timeoutMs: config.llm.timeoutMs,
-        maxRetries: config.llm.maxRetries,
-        maxRetryWaitMs: config.llm.maxRetryWaitMs,
-        supportsImages: config.llm.vision,
-        structuredOutput: config.llm.structuredOutput,
-        maxTokensField: config.llm.maxTokensField,
-        onStructuredOutputFallback: (e) => logger.warn(e, 'language model lacks a structured-output mode; falling back'),
-      })
-    : null;
-  logger.info(chat ? { llm: config.llm.model, baseUrl: config.llm.baseUrl ?? 'https://api.openai.com/v1' } : { llm: null }, chat ? 'language model configured' : 'no language model: answers are extractive');
-  const audit = new AuditLog(path.join(config.dataDir, 'audit.db'));
-  await audit.init();
-  const services: Services = {
-    embeddings: new EmbeddingService(encoder, config.limits),
-    health: new HealthService(encoder, store),
-    ingest,
-    search,
-    answers: new AnswerService(search, encoder, chat, DEFAULT_ANSWER_SETTINGS, moderation),
-    identify,
-    store,
-    audit,
-  };
-  return {
-    encoder,
-    store,
-    storeReady,
-    blobs,
-    services,
-    async close() {
-      await encoder.close();
-      await store.close();
-      await identifyRecords.close();
-      await audit.close();
-    },
-  };
 }

@@ -24,12 +24,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = createLogger(config.logLevel);
   const metrics = new Metrics();
   const core = await createCore(config, logger, metrics);
-  const { encoder, services } = core;
+  const { encoder, home } = core;
   const httpServer = createServer();
   let built: Awaited<ReturnType<typeof createApp>>;
   try {
-    if (config.store.kind === 'sqlite' && config.loadDemo) await loadDemoIfEmpty(core.store, services.ingest, logger);
-    built = await createApp({ config, services, blobs: core.blobs, metrics, logger, httpServer });
+    // The demo goes to the `default` tenant only (the open server's); named tenants start empty.
+    if (config.store.kind === 'sqlite' && config.loadDemo) await loadDemoIfEmpty(home.store, home.services.ingest, logger);
+    built = await createApp({ config, core, metrics, logger, httpServer });
   } catch (error) {
     await core.close();
     throw error;
@@ -38,7 +39,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // A remote store opens in the background; the demo loads once it is there.
   if (config.store.kind !== 'sqlite') {
     core.storeReady.then(
-      () => (config.loadDemo ? loadDemoIfEmpty(core.store, services.ingest, logger).then(() => undefined) : undefined),
+      () => (config.loadDemo ? loadDemoIfEmpty(home.store, home.services.ingest, logger).then(() => undefined) : undefined),
       (error: unknown) => {
         logger.fatal({ err: error }, 'the knowledge store cannot be used with this configuration');
         options.onFatal?.(error);
@@ -46,11 +47,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ).catch((error: unknown) => logger.error({ err: error }, 'loading the demo knowledge base failed'));
   }
   httpServer.on('request', app);
-  // Retention: at start-up, then hourly.
+  // Retention: at start-up, then hourly, in every open tenant space (every tenant of the keys
+  // file is opened at start, and any other once it is used).
   const retention = async () => {
     if (config.retentionDays === 0) return;
-    const deleted = await services.identify.applyRetention(config.retentionDays);
-    if (deleted > 0) logger.info({ deleted, retentionDays: config.retentionDays }, 'retention: deleted old query artefacts');
+    for (const space of await core.spaces.opened()) {
+      const deleted = await space.services.identify.applyRetention(config.retentionDays);
+      if (deleted > 0) logger.info({ tenant: space.tenant, deleted, retentionDays: config.retentionDays }, 'retention: deleted old query artefacts');
+    }
   };
   await retention();
   const retentionTimer = setInterval(() => void retention().catch((err: unknown) => logger.error({ err }, 'retention failed')), 3_600_000).unref();
@@ -73,7 +77,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      services.health.markShuttingDown();
+      core.health.markShuttingDown();
       clearInterval(queueGauge);
       clearInterval(retentionTimer);
       // Apollo's drain plugin stops new connections and waits for in-flight requests.

@@ -36,10 +36,10 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
 }
 
-export async function gql<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
+export async function gql<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return { status: res.status, ...((await res.json()) as object) };
@@ -51,6 +51,7 @@ export async function gqlUpload<T = Record<string, unknown>>(
   query: string,
   files: Record<string, { bytes: Uint8Array; name?: string; type?: string }>,
   variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<T>> {
   const form = new FormData();
   const vars: Record<string, unknown> = { ...variables };
@@ -64,7 +65,7 @@ export async function gqlUpload<T = Record<string, unknown>>(
   Object.entries(files).forEach(([name, f], i) => {
     form.append(String(i), new Blob([f.bytes], { type: f.type ?? 'application/octet-stream' }), f.name ?? name);
   });
-  const res = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true' } });
+  const res = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true', ...headers } });
   return { status: res.status, ...((await res.json()) as object) };
 }
 

@@ -4,7 +4,8 @@
  * number of API replicas can share it. Files stay in the blob store.
  *
  * Multitenancy: every point carries `tenant` (a keyword index with `is_tenant: true`), every
- * read filters by it, and point ids are derived from it, so tenants never meet.
+ * read filters by it, and point ids are derived from it, so tenants never meet. One process can
+ * serve many tenants over one connection: `forTenant` hands out views of the same collection.
  *
  * All or nothing without transactions. An add goes:
  *   1. validate everything (vectors, page numbers, dates) before any I/O;
@@ -113,6 +114,17 @@ export interface HybridQuery {
   identifiers?: string[];
 }
 
+/**
+ * The connection a store and its tenant views share (internal: pass only what `forTenant` would).
+ * `opening` is the one init in flight; `probe` caches the readiness probe.
+ */
+export interface QdrantConnection {
+  client: QdrantClient | null;
+  probeClient: QdrantClient | null;
+  opening: Promise<void> | null;
+  probe: { at: number; ok: boolean } | null;
+}
+
 export interface QdrantStoreStats {
   documents: number;
   pages: number;
@@ -208,10 +220,9 @@ function corrupt(what: string, cause: unknown): AppError {
 export class QdrantKnowledgeStore implements KnowledgeStore {
   readonly collection: string;
   readonly tenant: string;
-  private client: QdrantClient | null = null;
-  private probeClient: QdrantClient | null = null;
-  private opening: Promise<void> | null = null;
-  private probe: { at: number; ok: boolean } | null = null;
+  private readonly connection: QdrantConnection;
+  /** Whether this store made the connection (and so closes it); false for views from `forTenant`. */
+  private readonly ownsConnection: boolean;
   private readonly url: string;
   private readonly timeoutMs: number;
   private readonly policy: RetryPolicy;
@@ -220,7 +231,11 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   private readonly averageLength: number;
   private readonly sleep: (ms: number) => Promise<void>;
 
-  constructor(private readonly options: QdrantKnowledgeStoreOptions) {
+  /** `connection` is internal: views made by `forTenant` share their root's. */
+  constructor(
+    private readonly options: QdrantKnowledgeStoreOptions,
+    connection?: QdrantConnection,
+  ) {
     let parsed: URL;
     try {
       parsed = new URL(options.url);
@@ -247,6 +262,18 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     this.identifierScanLimit = Math.max(1, Math.floor(options.identifierScanLimit ?? 10_000));
     this.averageLength = options.bm25AverageLength ?? DEFAULT_BM25_AVERAGE_LENGTH;
     this.sleep = options.sleep ?? defaultSleep;
+    this.ownsConnection = connection === undefined;
+    this.connection = connection ?? { client: null, probeClient: null, opening: null, probe: null };
+  }
+
+  /**
+   * A view of the same collection for another tenant, over this store's connection: no new
+   * client, and `init()` on it shares the one opening (or returns at once when open). Closing a
+   * view leaves the connection open; only the root store (the one built without a connection)
+   * closes it, after which its views are closed too.
+   */
+  forTenant(tenant: string): QdrantKnowledgeStore {
+    return new QdrantKnowledgeStore({ ...this.options, tenant }, this.connection);
   }
 
   get dim(): number {
@@ -264,8 +291,8 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   }
 
   private open(): QdrantClient {
-    if (!this.client) throw new UnavailableError('The knowledge store is not open.');
-    return this.client;
+    if (!this.connection.client) throw new UnavailableError('The knowledge store is not open.');
+    return this.connection.client;
   }
 
   private call<T>(operation: string, fn: (client: QdrantClient) => Promise<T>, client: QdrantClient = this.open()): Promise<T> {
@@ -341,11 +368,12 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   // ---- lifecycle ----
 
   async init(): Promise<void> {
-    if (this.client) return;
-    this.opening ??= this.openCollection().finally(() => {
-      this.opening = null;
+    const connection = this.connection;
+    if (connection.client) return;
+    connection.opening ??= this.openCollection().finally(() => {
+      connection.opening = null;
     });
-    return this.opening;
+    return connection.opening;
   }
 
   private async openCollection(): Promise<void> {
@@ -372,9 +400,9 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       await this.call('create_field_index', (c) => c.createPayloadIndex(this.collection, { field_name: index.field, field_schema: index.schema, wait: true }), client);
     }
     await this.checkMeta(client);
-    this.client = client;
-    this.probeClient = this.makeClient(this.options.probeTimeoutMs ?? Math.min(this.timeoutMs, 2000));
-    this.probe = { at: Date.now(), ok: true };
+    this.connection.client = client;
+    this.connection.probeClient = this.makeClient(this.options.probeTimeoutMs ?? Math.min(this.timeoutMs, 2000));
+    this.connection.probe = { at: Date.now(), ok: true };
   }
 
   /** The collection's model and vector size, recorded by the first init (insert-only, so two first inits agree on one). */
@@ -394,26 +422,31 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     if (storedModel !== this.options.modelId) throw new QdrantModelMismatchError(this.url, this.collection, storedModel ?? '(unknown)', this.options.modelId);
   }
 
+  /** Closes the connection when this is the root store; on a view from `forTenant`, does nothing. */
   async close(): Promise<void> {
-    this.client = null;
-    this.probeClient = null;
-    this.probe = null;
+    if (!this.ownsConnection) return;
+    this.connection.client = null;
+    this.connection.probeClient = null;
+    this.connection.probe = null;
   }
 
-  /** Ready once initialised and while Qdrant answers (a cheap probe, cached for a second). */
+  /** Ready once initialised and while Qdrant answers (a cheap probe, cached for a second, shared by the views). */
   async storeStatus(): Promise<StoreStatus> {
-    const probeClient = this.probeClient;
-    if (!this.client || !probeClient) return { kind: 'qdrant', ready: false, location: this.location };
-    if (!this.probe || Date.now() - this.probe.at > PROBE_CACHE_MS) {
+    const connection = this.connection;
+    const probeClient = connection.probeClient;
+    if (!connection.client || !probeClient) return { kind: 'qdrant', ready: false, location: this.location };
+    let probe = connection.probe;
+    if (!probe || Date.now() - probe.at > PROBE_CACHE_MS) {
       let ok = false;
       try {
         ok = (await probeClient.collectionExists(this.collection)).exists;
       } catch {
         ok = false;
       }
-      this.probe = { at: Date.now(), ok };
+      probe = { at: Date.now(), ok };
+      connection.probe = probe;
     }
-    return { kind: 'qdrant', ready: this.probe.ok, location: this.location };
+    return { kind: 'qdrant', ready: probe.ok, location: this.location };
   }
 
   // ---- adding ----

@@ -1,16 +1,19 @@
 /**
- * A bounded load test against the real server on 127.0.0.1: several API keys (technician,
- * agent, admin) mixing text searches, photo searches, asks and photo uploads.
+ * A bounded load test against the real server on 127.0.0.1: two tenants (acme, globex), each
+ * with a technician, an agent and an admin key, mixing text searches, photo searches, asks,
+ * photo uploads, refused calls, and guesses at the other tenant's document ids and files.
  *
  *   npm run load -- [--seconds 20] [--concurrency 8] [--model models/tiny-clip]
  *
- * Starts `node --import tsx src/main.ts` with a temporary DATA_DIR and keys file (demo loaded),
- * runs for the given time, then stops the server and prints throughput, p50/p95 per operation,
- * errors by code, 5xx responses and the server's peak memory (VmHWM). Tenants: one (tenant
- * isolation is not built yet), so there is no cross-tenant check to report.
+ * Starts `node --import tsx src/main.ts` with a temporary DATA_DIR and keys file, gives each
+ * tenant its own half of the demo knowledge base (plus one manual both hold), runs for the given
+ * time, then stops the server and prints throughput, p50/p95 per operation, errors by code, 5xx
+ * responses, the server's peak memory (VmHWM) and the number of cross-tenant results: any id
+ * of the other tenant in a search hit, an answer's citation, a guessed `document(id)`, or a file
+ * served to the other tenant's key. The exit code is 1 on any 5xx or cross-tenant result.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -24,15 +27,18 @@ function arg(name: string, fallback: string): string {
 const SECONDS = Number(arg('seconds', '20'));
 const CONCURRENCY = Number(arg('concurrency', '8'));
 const MODEL = arg('model', 'models/tiny-clip');
-const KEYS = { tech: 'load-tech-0123456789abcdefghij', agent: 'load-agent-0123456789abcdefghij', admin: 'load-admin-0123456789abcdefghij' };
+const TENANTS = ['acme', 'globex'] as const;
+type TenantName = (typeof TENANTS)[number];
+const ROLES = ['technician', 'agent', 'admin'] as const;
+const keyOf = (tenant: TenantName, role: (typeof ROLES)[number]) => `load-${tenant}-${role}-0123456789abcdefghij`;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-load-'));
 writeFileSync(
   path.join(dir, 'keys.json'),
-  JSON.stringify({ keys: [{ name: 'tech', role: 'technician', tenant: 'acme', keyHash: hashKey(KEYS.tech) }, { name: 'agent', role: 'agent', tenant: 'acme', keyHash: hashKey(KEYS.agent) }, { name: 'admin', role: 'admin', tenant: 'acme', keyHash: hashKey(KEYS.admin) }] }),
+  JSON.stringify({ keys: TENANTS.flatMap((tenant) => ROLES.map((role) => ({ name: `${tenant}-${role}`, role, tenant, keyHash: hashKey(keyOf(tenant, role)) }))) }),
 );
 const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-  env: { ...process.env, PORT: '0', DATA_DIR: path.join(dir, 'data'), CLIP_MODEL: MODEL, AUTH_KEYS_FILE: path.join(dir, 'keys.json'), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_BURST: '10000' },
+  env: { ...process.env, PORT: '0', DATA_DIR: path.join(dir, 'data'), CLIP_MODEL: MODEL, AUTH_KEYS_FILE: path.join(dir, 'keys.json'), LOAD_DEMO: 'false', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_BURST: '10000' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const url = await new Promise<string>((resolve, reject) => {
@@ -45,30 +51,98 @@ const url = await new Promise<string>((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
 });
 
-const photos = await Promise.all(['valve-bv50.jpg', 'gauge-pg63.png', 'pump-p200.jpg'].map((f) => readFileSync(path.join('demo', 'photos', f))));
+const photoFiles = ['valve-bv50.jpg', 'gauge-pg63.png', 'pump-p200.jpg'];
+const photos = photoFiles.map((f) => readFileSync(path.join('demo', 'photos', f)));
 const questions = ['How do I replace the mechanical seal on the P-200?', 'torque for the ball valve packing nut', 'lock-out tag-out steps', 'pressure gauge PG-63 range', 'hydraulic hose fitting sizes', 'thermostat wiring TC-2.1'];
 let uploadCounter = 0;
 
-async function post(key: string, body: string | FormData, headers: Record<string, string>): Promise<{ status: number; code: string | null }> {
+interface Reply {
+  status: number;
+  code: string | null;
+  data: Record<string, unknown> | null;
+}
+
+async function post(key: string, body: string | FormData, headers: Record<string, string>): Promise<Reply> {
   const res = await fetch(`${url}/graphql`, { method: 'POST', body, headers: { authorization: `Bearer ${key}`, ...headers } });
-  const json = (await res.json().catch(() => ({}))) as { errors?: { extensions?: { code?: string } }[] };
-  return { status: res.status, code: json.errors?.[0]?.extensions?.code ?? null };
+  const json = (await res.json().catch(() => ({}))) as { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] };
+  return { status: res.status, code: json.errors?.[0]?.extensions?.code ?? null, data: json.data ?? null };
 }
 const jsonOp = (key: string, query: string, variables: Record<string, unknown>) => post(key, JSON.stringify({ query, variables }), { 'content-type': 'application/json' });
-function uploadOp(key: string, query: string, bytes: Uint8Array, variable: string) {
+function uploadOp(key: string, query: string, bytes: Uint8Array, variable: string, name = 'photo.jpg') {
   const form = new FormData();
   form.append('operations', JSON.stringify({ query, variables: { [variable]: null } }));
   form.append('map', JSON.stringify({ 0: [`variables.${variable}`] }));
-  form.append('0', new Blob([bytes]), 'photo.jpg');
+  form.append('0', new Blob([bytes]), name);
   return post(key, form, { 'apollo-require-preflight': 'true' });
 }
 
-const ops: [string, number, () => Promise<{ status: number; code: string | null }>][] = [
-  ['search text', 45, () => jsonOp(KEYS.tech, 'query($t: String) { search(text: $t) { noGoodMatch hits { document { id } page { number } } } }', { t: questions[Math.floor(Math.random() * questions.length)] })],
-  ['search photo', 15, () => uploadOp(KEYS.tech, 'query($image: Upload) { search(image: $image) { hits { photo { id } document { id } } } }', photos[Math.floor(Math.random() * photos.length)]!, 'image')],
-  ['ask', 25, () => jsonOp(KEYS.agent, 'query($q: String) { ask(question: $q) { text mode citations { marker } } }', { q: questions[Math.floor(Math.random() * questions.length)] })],
-  ['upload photo', 10, async () => uploadOp(KEYS.admin, 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', await sharp(photos[0]!).modulate({ brightness: 1 + (++uploadCounter % 50) / 100 }).jpeg().toBuffer(), 'file')],
-  ['forbidden (tech ingests)', 5, () => uploadOp(KEYS.tech, 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', photos[0]!, 'file')],
+// ---- each tenant's knowledge base: its half of the demo, plus one manual both hold ----
+const owned = new Map<string, TenantName>(); // document/photo id → tenant
+const files = new Map<TenantName, string[]>(TENANTS.map((t) => [t, []])); // file URLs (path only) per tenant
+const docsOf = new Map<TenantName, string[]>(TENANTS.map((t) => [t, []]));
+const docNames = readdirSync(path.join('demo', 'docs')).sort();
+const shared = docNames.find((n) => n.startsWith('p200'))!;
+for (const [i, name] of docNames.entries()) {
+  const tenants = name === shared ? TENANTS : [TENANTS[i % 2]!];
+  for (const tenant of tenants) {
+    const r = await uploadOp(keyOf(tenant, 'admin'), 'mutation($file: Upload!) { ingestDocument(file: $file) { id url } }', readFileSync(path.join('demo', 'docs', name)), 'file', name);
+    const doc = r.data?.ingestDocument as { id: string; url: string } | undefined;
+    if (!doc) throw new Error(`setup: ingesting ${name} for ${tenant} failed: ${r.status} ${r.code}`);
+    owned.set(doc.id, tenant);
+    docsOf.get(tenant)!.push(doc.id);
+    files.get(tenant)!.push(doc.url.split('?')[0]!);
+  }
+}
+for (const [i, bytes] of photos.entries()) {
+  const tenant = TENANTS[i % 2]!;
+  const r = await uploadOp(keyOf(tenant, 'admin'), 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', bytes, 'file');
+  const id = (r.data?.ingestPhoto as { id: string } | undefined)?.id;
+  if (!id) throw new Error(`setup: ingesting ${photoFiles[i]} for ${tenant} failed: ${r.status} ${r.code}`);
+  owned.set(id, tenant);
+}
+
+// ---- checking every id a tenant gets back ----
+let crossTenant = 0;
+const unknownIds: [TenantName, string][] = []; // e.g. a photo uploaded concurrently: checked at the end
+function checkIds(tenant: TenantName, value: unknown): void {
+  if (Array.isArray(value)) return value.forEach((v) => checkIds(tenant, v));
+  if (!value || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'id' && typeof v === 'string') {
+      const owner = owned.get(v);
+      if (owner === undefined) unknownIds.push([tenant, v]);
+      else if (owner !== tenant) crossTenant++;
+    } else checkIds(tenant, v);
+  }
+}
+const other = (t: TenantName) => (t === 'acme' ? 'globex' : 'acme');
+const anyOf = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+
+type Op = [string, number, (tenant: TenantName) => Promise<Reply>];
+const ops: Op[] = [
+  ['search text', 40, async (t) => jsonOp(keyOf(t, 'technician'), 'query($t: String) { search(text: $t) { noGoodMatch hits { document { id } photo { id } page { number } } } }', { t: anyOf(questions) })],
+  ['search photo', 15, async (t) => uploadOp(keyOf(t, 'technician'), 'query($image: Upload) { search(image: $image) { hits { photo { id } document { id } } } }', anyOf(photos), 'image')],
+  ['ask', 22, async (t) => jsonOp(keyOf(t, 'agent'), 'query($q: String) { ask(question: $q) { text mode citations { marker document { id } photo { id } } } }', { q: anyOf(questions) })],
+  ['upload photo', 10, async (t) => {
+    const r = await uploadOp(keyOf(t, 'admin'), 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', await sharp(photos[0]!).modulate({ brightness: 1 + (++uploadCounter % 50) / 100 }).jpeg().toBuffer(), 'file');
+    const id = (r.data?.ingestPhoto as { id: string } | undefined)?.id;
+    if (id) owned.set(id, t);
+    return { ...r, data: null };
+  }],
+  ['guess other tenant doc id', 5, async (t) => {
+    const r = await jsonOp(keyOf(t, 'admin'), 'query($id: ID!) { document(id: $id) { id title } }', { id: anyOf(docsOf.get(other(t))!) });
+    if (r.data?.document !== null) crossTenant++;
+    return { ...r, data: null };
+  }],
+  ['fetch other tenant file', 3, async (t) => {
+    const res = await fetch(`${url}${anyOf(files.get(other(t))!)}`, { headers: { authorization: `Bearer ${keyOf(t, 'technician')}` } });
+    await res.arrayBuffer();
+    // The shared manual's bytes exist in both tenants' files: 200 there is the caller's own copy.
+    const sharedFile = files.get(t)!.includes(new URL(res.url).pathname);
+    if (res.status === 200 && !sharedFile) crossTenant++;
+    return { status: res.status, code: res.status === 404 ? 'NOT_FOUND' : null, data: null };
+  }],
+  ['forbidden (tech ingests)', 5, async (t) => uploadOp(keyOf(t, 'technician'), 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', photos[0]!, 'file')],
 ];
 const totalWeight = ops.reduce((a, o) => a + o[1], 0);
 const pick = () => {
@@ -83,16 +157,18 @@ let fivexx = 0;
 let done = 0;
 const end = Date.now() + SECONDS * 1000;
 await Promise.all(
-  Array.from({ length: CONCURRENCY }, async () => {
+  Array.from({ length: CONCURRENCY }, async (_, worker) => {
     while (Date.now() < end) {
+      const tenant = TENANTS[(worker + done) % 2]!;
       const [name, , run] = pick();
       const t = performance.now();
-      const r = await run().catch(() => ({ status: 0, code: 'NETWORK' }));
+      const r = await run(tenant).catch((): Reply => ({ status: 0, code: 'NETWORK', data: null }));
       const ms = performance.now() - t;
       done++;
       (latencies.get(name) ?? latencies.set(name, []).get(name)!).push(ms);
       if (r.status >= 500) fivexx++;
       if (r.code) errors.set(`${name}: ${r.code}`, (errors.get(`${name}: ${r.code}`) ?? 0) + 1);
+      checkIds(tenant, r.data);
     }
   }),
 );
@@ -100,12 +176,19 @@ const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/sta
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 rmSync(dir, { recursive: true, force: true });
+// Ids first seen before their upload's reply arrived: every one must be the caller's own by now.
+let unattributed = 0;
+for (const [tenant, id] of unknownIds) {
+  const owner = owned.get(id);
+  if (owner === undefined) unattributed++;
+  else if (owner !== tenant) crossTenant++;
+}
 
-console.log(`load: ${SECONDS} s, ${CONCURRENCY} concurrent clients, 3 keys (technician, agent, admin), model ${MODEL}, ${os.cpus().length} CPUs`);
+console.log(`load: ${SECONDS} s, ${CONCURRENCY} concurrent clients, 2 tenants × 3 keys (technician, agent, admin), model ${MODEL}, ${os.cpus().length} CPUs`);
 console.log(`throughput: ${(done / SECONDS).toFixed(1)} requests/s (${done} requests)`);
 for (const [name, values] of latencies) console.log(`  ${name.padEnd(26)} n=${String(values.length).padStart(5)}  p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(values, 95).toFixed(1).padStart(7)} ms`);
 console.log(`errors by code: ${errors.size === 0 ? 'none' : [...errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
 console.log(`5xx responses: ${fivexx}`);
 console.log(`server peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MB`);
-console.log('cross-tenant results: not applicable (one tenant; tenant isolation is not built yet)');
-if (fivexx > 0) process.exitCode = 1;
+console.log(`cross-tenant results: ${crossTenant} (ids checked in every hit, citation and guessed id; ${unattributed} ids of no known record)`);
+if (fivexx > 0 || crossTenant > 0 || unattributed > 0) process.exitCode = 1;

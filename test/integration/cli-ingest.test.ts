@@ -1,14 +1,18 @@
 /**
  * `fieldscope ingest` on real files: a line per item, a summary, safe to rerun, bad files
- * reported and skipped, and a non-zero exit only when it cannot run at all.
+ * reported and skipped, and a non-zero exit only when it cannot run at all. With --tenant, into
+ * that tenant's own database, where a server serves it to that tenant's keys only.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runIngestCommand } from '../../src/cli/ingest.js';
+import { sqliteFile } from '../../src/store/create-store.js';
+import { SqliteKnowledgeExport } from '../../src/store/sqlite/sqlite-export.js';
+import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { REPO_ROOT } from '../helpers/shared.js';
-import { TINY_MODEL_DIR } from '../helpers/server.js';
+import { gql, startTestServer, TINY_MODEL_DIR } from '../helpers/server.js';
 
 function capture() {
   let text = '';
@@ -48,5 +52,62 @@ describe('fieldscope ingest', () => {
     const { code, stderr } = await run([demo], { ...env, CLIP_MODEL: '/no/such/model' });
     expect(code).toBe(1);
     expect(stderr).toContain('MODEL_LOAD_FAILED');
+  });
+
+  it("--tenant writes into that tenant's database, which a server shows to that tenant's keys only", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-cli-tenant-'));
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'doc-')), 'p200.md');
+    writeFileSync(file, PUMP_MANUAL_MD);
+    const { code, stdout } = await run([file, '--tenant', 'acme'], { ...env, DATA_DIR: dataDir });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^1 ingested, 0 duplicate, 0 failed/m);
+    const id = /ingested +.*p200\.md +"[^"]+", \d+ pages? \(([^)]+)\)/.exec(stdout)?.[1];
+    expect(id).toBeDefined();
+
+    // The document is in DATA_DIR/tenants/acme/fieldscope.db, and not in the root (default tenant's) one.
+    const documentIds = (dir: string): string[] => {
+      if (!existsSync(sqliteFile(dir))) return [];
+      const db = SqliteKnowledgeExport.open(sqliteFile(dir));
+      try {
+        return [...db.documents()].map((d) => d.document.id);
+      } finally {
+        db.close();
+      }
+    };
+    expect(documentIds(path.join(dataDir, 'tenants', 'acme'))).toEqual([id]);
+    expect(documentIds(dataDir)).toEqual([]);
+
+    const keysFile = path.join(dataDir, 'keys.json');
+    const keys = { acme: 'acme-admin-0123456789abcdefghij', home: 'home-admin-0123456789abcdefghij' };
+    writeFileSync(
+      keysFile,
+      JSON.stringify({
+        keys: [
+          { name: 'acme-admin', role: 'admin', tenant: 'acme', key: keys.acme },
+          { name: 'home-admin', role: 'admin', tenant: 'default', key: keys.home },
+        ],
+      }),
+    );
+    const server = await startTestServer({ DATA_DIR: dataDir, AUTH_KEYS_FILE: keysFile, LOAD_DEMO: 'false' });
+    try {
+      const as = (key: string) => ({ authorization: `Bearer ${key}` });
+      const DOC = 'query($id: ID!) { document(id: $id) { id } documents(first: 10) { nodes { id } } }';
+      expect((await gql(server.url, DOC, { id }, as(keys.acme))).data).toEqual({ document: { id }, documents: { nodes: [{ id }] } });
+      expect((await gql(server.url, DOC, { id }, as(keys.home))).data).toEqual({ document: null, documents: { nodes: [] } });
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('refuses an invalid --tenant with exit code 2 and says what a tenant name may be', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-cli-badtenant-'));
+    const { code, stdout, stderr } = await run([path.join(demo, 'docs'), '--tenant', 'Bad/Name'], { ...env, DATA_DIR: dataDir });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('--tenant must be lower-case letters, digits, _ or -');
+    expect(stderr).toContain('"Bad/Name"');
+    // Nothing was opened or written.
+    expect(existsSync(path.join(dataDir, 'tenants'))).toBe(false);
+    expect(existsSync(sqliteFile(dataDir))).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
  * (every request schema-checked), then read back through the Qdrant store and compared with the
  * SQLite store; interrupted and resumed; rerun when complete; refused when it cannot run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
@@ -66,6 +66,11 @@ describeWithQdrantSchema('fieldscope migrate --to qdrant', () => {
     expect(fake.responseErrors).toEqual([]);
     await fake.close();
   });
+
+  /** Payloads of the points the fake holds (the `_system` meta point excepted). */
+  function storedPayloads(): Record<string, unknown>[] {
+    return [...fake.engine.collections.values()].flatMap((c) => [...c.points.values()].map((p) => p.payload)).filter((p) => p.tenant !== '_system');
+  }
 
   async function migrate(extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
     const stdout = capture();
@@ -145,6 +150,46 @@ describeWithQdrantSchema('fieldscope migrate --to qdrant', () => {
     expect(third.stdout).toContain('0 copied, 9 already in Qdrant, 0 failed');
     const qdrant = await qdrantStore();
     expect(await qdrant.stats()).toEqual({ documents: 6, pages: 18, chunks: 38, photos: 3 });
+  });
+
+  it('--tenant acme copies DATA_DIR/tenants/acme, and only it, into Qdrant under the tenant "acme"', async () => {
+    const acmeDir = path.join(dataDir, 'tenants', 'acme');
+    mkdirSync(acmeDir, { recursive: true });
+    const acmeSqlite = new SqliteKnowledgeStore({ file: sqliteFile(acmeDir), dim: CONTRACT_DIM, modelId: CONTRACT_MODEL_ID });
+    await acmeSqlite.init();
+    const doc = newDocument({ title: 'Acme compressor guide', pages: [{ text: 'Acme separator element 8812-X', image: axis(40), chunks: [{ text: 'separator element 8812-X', vector: axis(41) }], identifiers: ['8812-X'] }] });
+    const photo = newPhoto({ caption: 'acme skid', vector: axis(42), chunks: [{ text: 'acme skid', vector: axis(43) }] });
+    try {
+      await acmeSqlite.addDocument(doc);
+      await acmeSqlite.addPhoto(photo);
+    } finally {
+      await acmeSqlite.close();
+    }
+
+    const run = await migrate(['--tenant', 'acme']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Copying 1 documents (1 pages, 2 chunks) and 1 photos');
+    expect(run.stdout).toContain('tenant acme');
+    expect(run.stdout).toContain('2 copied, 0 already in Qdrant, 0 failed');
+
+    // Every point is acme's: the document's record, page and chunk, the photo and its caption chunk.
+    const payloads = storedPayloads();
+    const ofDoc = payloads.filter((p) => p.document_id === doc.document.id);
+    const ofPhoto = payloads.filter((p) => p.photo_id === photo.photo.id);
+    expect(new Set(ofDoc.map((p) => p.type))).toEqual(new Set(['document', 'page', 'chunk']));
+    expect(new Set(ofPhoto.map((p) => p.type))).toEqual(new Set(['photo', 'chunk']));
+    expect(ofDoc.length + ofPhoto.length).toBe(payloads.length);
+    expect(new Set(payloads.map((p) => p.tenant))).toEqual(new Set(['acme']));
+    // None of the default tenant's records (the root DATA_DIR database) came along.
+    for (const id of documentIds) expect(payloads.some((p) => p.document_id === id)).toBe(false);
+
+    // Read back as the server would: acme's view has them, the default tenant's does not.
+    const acme = (await qdrantStore()).forTenant('acme');
+    expect(await acme.getDocument(doc.document.id)).toMatchObject({ id: doc.document.id, title: 'Acme compressor guide' });
+    expect(await acme.getPhoto(photo.photo.id)).toMatchObject({ id: photo.photo.id, caption: 'acme skid' });
+    expect(await acme.stats()).toEqual({ documents: 1, pages: 1, chunks: 2, photos: 1 });
+    expect(await (await qdrantStore()).getDocument(doc.document.id)).toBeNull();
   });
 
   it('refuses to run without a target, a Qdrant, or a matching collection', async () => {

@@ -8,8 +8,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createClient } from 'graphql-ws';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { errorCode, gql, gqlUpload, startTestServer, type GraphQLResponse } from '../helpers/server.js';
@@ -232,6 +234,36 @@ describe('tenant isolation', () => {
       await gqlUpload<{ identifyPart: { candidates: { label: string; confirmations: number }[] } }>(server.url, 'query($image: Upload!) { identifyPart(image: $image, limit: 20) { candidates { label confirmations } } }', { image: { bytes: acmePhotoBytes } }, {}, auth(KEYS.globexTech)),
     ).identifyPart.candidates;
     expect(g.find((c) => c.label === 'seal kit 4471-B')).toBeUndefined();
+  });
+
+  it('streams answers over WebSocket from the subscriber\'s tenant only', async () => {
+    const stream = (key: string) =>
+      new Promise<Hit[]>((resolve, reject) => {
+        const client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
+        let citations: Hit[] = [];
+        client.subscribe<{ askStream: { citations?: Hit[] } }>(
+          { query: 'subscription { askStream(question: "How do I replace the mechanical seal 4471-B?") { ... on Answer { citations { document { id } photo { id } } } } }' },
+          {
+            next: (m) => {
+              citations = m.data?.askStream.citations ?? citations;
+            },
+            error: (e) => {
+              void client.dispose();
+              reject(e instanceof Error ? e : new Error(JSON.stringify(e)));
+            },
+            complete: () => {
+              void client.dispose();
+              resolve(citations);
+            },
+          },
+        );
+      });
+    const acmeCitations = await stream(KEYS.acmeTech);
+    expect(acmeCitations.some((c) => c.document?.id === acmeDoc.id)).toBe(true);
+    for (const c of await stream(KEYS.globexTech)) {
+      if (c.document) expect(globex.docs.has(c.document.id)).toBe(true);
+      if (c.photo) expect(globex.photos.has(c.photo.id)).toBe(true);
+    }
   });
 
   it("shows an admin only their own tenant's audit entries", async () => {

@@ -24,8 +24,8 @@ import { DEFAULT_INGEST_SETTINGS, IngestService } from '../ingest/ingest-service
 import { resolveModelChoice } from '../models/resolve-model.js';
 import type { Metrics } from '../observability/metrics.js';
 import { SearchService } from '../search/search-service.js';
-import { createKnowledgeStore, initStoreWithRetry, sqliteFile } from '../store/create-store.js';
-import type { QdrantKnowledgeStore } from '../store/qdrant/qdrant-knowledge-store.js';
+import { initStoreWithRetry, sqliteFile } from '../store/create-store.js';
+import { QdrantKnowledgeStore } from '../store/qdrant/qdrant-knowledge-store.js';
 import { SqliteKnowledgeStore } from '../store/sqlite/sqlite-knowledge-store.js';
 import { scopedEncoder } from '../clip/scoped-encoder.js';
 import { ConfigError } from '../errors.js';
@@ -87,7 +87,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
   logger.info({ model: encoder.model, dir: spec.dir }, 'CLIP model loaded');
   const cleanup: (() => Promise<void>)[] = [() => encoder.close()];
   const closeAll = async () => {
-    for (const fn of cleanup.reverse()) await fn();
+    for (const fn of [...cleanup].reverse()) await fn();
   };
 
   try {
@@ -97,7 +97,8 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     // Qdrant: one connection; each tenant's store is a view of it. It may be down at start: keep
     // retrying in the background (readiness stays false and queries answer UNAVAILABLE
     // meanwhile), but stop on configuration errors. SQLite opens per tenant, at once.
-    const qdrant = config.store.kind === 'qdrant' ? (createKnowledgeStore({ kind: 'qdrant', dataDir: config.dataDir, dim: encoder.model.dim, modelId: encoder.model.id, ...(config.store.qdrant ? { qdrant: config.store.qdrant } : {}) }) as QdrantKnowledgeStore) : null;
+    if (config.store.kind === 'qdrant' && !config.store.qdrant) throw new ConfigError('VECTOR_STORE=qdrant needs QDRANT_URL.');
+    const qdrant = config.store.qdrant && config.store.kind === 'qdrant' ? new QdrantKnowledgeStore({ ...config.store.qdrant, dim: encoder.model.dim, modelId: encoder.model.id }) : null;
     let storeReady: Promise<void> = Promise.resolve();
     if (qdrant) {
       cleanup.push(() => qdrant.close());

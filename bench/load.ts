@@ -1,7 +1,8 @@
 /**
  * A bounded load test against the real server on 127.0.0.1: two tenants (acme, globex), each
  * with a technician, an agent and an admin key, mixing text searches, photo searches, asks,
- * photo uploads, refused calls, and guesses at the other tenant's document ids and files.
+ * photo uploads, refused calls, and guesses at the other tenant's document ids and files. Half
+ * the search and ask texts are new each time (the other half repeat, and hit the embedding cache).
  *
  *   npm run load -- [--seconds 20] [--concurrency 8] [--model models/tiny-clip]
  *
@@ -117,12 +118,15 @@ function checkIds(tenant: TenantName, value: unknown): void {
 }
 const other = (t: TenantName) => (t === 'acme' ? 'globex' : 'acme');
 const anyOf = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+// Half the texts are new (a serial number appended), so the encoder works instead of the cache.
+let serial = 0;
+const question = () => (Math.random() < 0.5 ? anyOf(questions) : `${anyOf(questions)} #${++serial}`);
 
 type Op = [string, number, (tenant: TenantName) => Promise<Reply>];
 const ops: Op[] = [
-  ['search text', 40, async (t) => jsonOp(keyOf(t, 'technician'), 'query($t: String) { search(text: $t) { noGoodMatch hits { document { id } photo { id } page { number } } } }', { t: anyOf(questions) })],
+  ['search text', 40, async (t) => jsonOp(keyOf(t, 'technician'), 'query($t: String) { search(text: $t) { noGoodMatch hits { document { id } photo { id } page { number } } } }', { t: question() })],
   ['search photo', 15, async (t) => uploadOp(keyOf(t, 'technician'), 'query($image: Upload) { search(image: $image) { hits { photo { id } document { id } } } }', anyOf(photos), 'image')],
-  ['ask', 22, async (t) => jsonOp(keyOf(t, 'agent'), 'query($q: String) { ask(question: $q) { text mode citations { marker document { id } photo { id } } } }', { q: anyOf(questions) })],
+  ['ask', 22, async (t) => jsonOp(keyOf(t, 'agent'), 'query($q: String) { ask(question: $q) { text mode citations { marker document { id } photo { id } } } }', { q: question() })],
   ['upload photo', 10, async (t) => {
     const r = await uploadOp(keyOf(t, 'admin'), 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', await sharp(photos[0]!).modulate({ brightness: 1 + (++uploadCounter % 50) / 100 }).jpeg().toBuffer(), 'file');
     const id = (r.data?.ingestPhoto as { id: string } | undefined)?.id;

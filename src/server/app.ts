@@ -12,7 +12,7 @@ import { WebSocketServer } from 'ws';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Logger } from 'pino';
 import { isBlobKey } from '../blob/blob-store.js';
@@ -20,7 +20,8 @@ import { ApiKeyRegistry, type Principal } from '../auth/api-keys.js';
 import { FileUrlSigner } from '../auth/signed-urls.js';
 import type { Config } from '../config.js';
 import { auditPlugin, authenticate, authMiddleware, authorizationPlugin } from './auth-plugins.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { GraphQLContext, Services } from '../graphql/context.js';
+import { isAppError, UnavailableError } from '../errors.js';
 import { resolvers } from '../graphql/resolvers.js';
 import { loadTypeDefs } from '../graphql/schema.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -93,16 +94,20 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
   const registry = config.auth.keysFile ? new ApiKeyRegistry(config.auth.keysFile) : null;
   if (!registry) logger.warn({ host: config.http.host }, 'No AUTH_KEYS_FILE: the server is open (every caller is admin of one tenant). Keep it on a trusted network or set AUTH_KEYS_FILE.');
   else {
-    // Open every known tenant's space now, so first requests are not slow and a broken store stops the start.
+    // Open every known tenant's space now, so first requests are not slow. One tenant whose data
+    // cannot be opened is logged and answers 503 (tried again per request); the others are served.
     const tenants = registry.tenants();
-    await Promise.all(tenants.map((t) => core.spaces.get(t)));
+    const opened = await Promise.allSettled(tenants.map((t) => core.spaces.get(t)));
+    opened.forEach((o, i) => {
+      if (o.status === 'rejected') logger.error({ err: o.reason, tenant: tenants[i] }, 'cannot open the tenant space; its requests answer UNAVAILABLE');
+    });
     logger.info({ tenants }, 'API keys loaded; tenants isolated');
   }
   const signer = registry ? new FileUrlSigner(config.auth.fileUrlSecret, config.auth.fileUrlTtlSeconds) : null;
-  const context = async (principal: Principal): Promise<GraphQLContext> => ({
+  const context = (principal: Principal, services: Services): GraphQLContext => ({
     // File URLs name the caller's tenant, inside the signature.
     fileUrl: (key: string) => (signer ? signer.url(principal.tenant, key) : `/files/${key}`),
-    services: await core.servicesFor(principal.tenant),
+    services,
     limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes },
     logger,
     actor: principal.keyName,
@@ -119,13 +124,16 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
       onSubscribe: (_ctx, _id, payload) => armor.prepareOperation(schema, payload, { introspection: config.env !== 'production' }),
       // WebSocket clients authenticate in connectionParams: { authorization: 'Bearer <key>' }.
       onConnect: async (ctx) => {
+        let principal: Principal;
         try {
           const header = (ctx.connectionParams as { authorization?: unknown } | undefined)?.authorization;
-          ctx.extra.context = await context(authenticate(registry, typeof header === 'string' ? header : undefined));
-          return true;
+          principal = authenticate(registry, typeof header === 'string' ? header : undefined);
         } catch {
-          return false;
+          return false; // closes with 4403 Forbidden
         }
+        // A tenant space that cannot open closes the socket with 4500 and the error's message.
+        ctx.extra.context = context(principal, await core.servicesFor(principal.tenant));
+        return true;
       },
       context: (ctx) => ctx.extra.context!,
       // Errors before the first event (validation, bad arguments) and during the stream get the same codes as over HTTP.
@@ -215,6 +223,23 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
       .send(Buffer.from(bytes));
   });
 
+  // The caller's tenant's services, before Apollo: a tenant whose data cannot be opened (a disk
+  // fault, say) gets 503 UNAVAILABLE with the reason in the log, and other tenants go on.
+  const tenantServices: RequestHandler = (_req, res, next) => {
+    const { tenant } = res.locals.principal as Principal;
+    core.servicesFor(tenant).then(
+      (services) => {
+        res.locals.services = services;
+        next();
+      },
+      (error: unknown) => {
+        const refused = isAppError(error) ? error : new UnavailableError(`The knowledge base of tenant "${tenant}" cannot be opened; the server log says why.`);
+        if (!isAppError(error)) logger.error({ err: error, tenant }, 'cannot open the tenant space');
+        res.status(503).set('Retry-After', '30').json({ errors: [{ message: refused.message, extensions: { code: refused.code, category: refused.category } }] });
+      },
+    );
+  };
+
   app.use(
     '/graphql',
     authMiddleware(registry),
@@ -224,8 +249,9 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: config.limits.maxUploadFiles }),
     armor.tokenLimit,
     operationTimeout({ ...deadlines, maxTokens: armor.limits.maxTokens }),
+    tenantServices,
     expressMiddleware(apollo, {
-      context: ({ res }) => context(res.locals.principal as Principal),
+      context: async ({ res }) => context(res.locals.principal as Principal, res.locals.services as Services),
     }),
   );
 

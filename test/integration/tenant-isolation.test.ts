@@ -5,7 +5,7 @@
  * file URLs, and reads the audit log. Every attempt must come back empty or refused, and acme's
  * data must be untouched afterwards.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -283,5 +283,28 @@ describe('tenant isolation', () => {
     expect(ok(await gql<{ documents: { totalCount: number } }>(server.url, '{ documents { totalCount } }', {}, i)).documents.totalCount).toBe(0);
     const hits = ok(await gql<{ search: { hits: Hit[] } }>(server.url, '{ search(text: "mechanical seal 4471-B") { hits { document { id } photo { id } } } }', {}, i)).search.hits;
     expect(hits).toEqual([]);
+  });
+});
+
+describe('a tenant whose data cannot be opened', () => {
+  it('answers 503 UNAVAILABLE for that tenant only, and the server serves the others', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-broken-tenant-'));
+    const keysFile = path.join(dir, 'keys.json');
+    writeFileSync(keysFile, JSON.stringify({ keys: [{ name: 'a', role: 'admin', tenant: 'acme', key: KEYS.acmeAdmin }, { name: 'b', role: 'admin', tenant: 'broken', key: KEYS.globexAdmin }] }));
+    const dataDir = path.join(dir, 'data');
+    // The tenant's folder is a file: its space cannot open.
+    mkdirSync(path.join(dataDir, 'tenants'), { recursive: true });
+    writeFileSync(path.join(dataDir, 'tenants', 'broken'), 'not a folder');
+    const server = await startTestServer({ LOAD_DEMO: 'false', AUTH_KEYS_FILE: keysFile, DATA_DIR: dataDir });
+    try {
+      const broken = await gql(server.url, '{ documents { totalCount } }', {}, auth(KEYS.globexAdmin));
+      expect(broken.status).toBe(503);
+      expect(errorCode(broken)).toBe('UNAVAILABLE');
+      expect(broken.errors![0]!.message).toMatch(/tenant "broken" cannot be opened/);
+      expect(ok(await gql(server.url, '{ documents { totalCount } }', {}, auth(KEYS.acmeAdmin)))).toEqual({ documents: { totalCount: 0 } });
+      expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -17,7 +17,7 @@ import { detectFileType } from '../ingest/detect.js';
 import { createLogger } from '../observability/logger.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { createCore } from '../server/core.js';
-import { DEFAULT_TENANT, TENANT_NAME } from '../tenancy/tenant-spaces.js';
+import { DEFAULT_TENANT, tenantNameProblem } from '../tenancy/tenant-spaces.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 
 const USAGE = `Usage: fieldscope ingest <files or folders…> [--tenant NAME] [--images-as-documents]
@@ -83,7 +83,8 @@ export async function runIngestCommand(argv: string[], io: Partial<IngestCommand
   if (values.help) return void out.stdout.write(USAGE), 0;
   if (positionals.length === 0) return void out.stderr.write(USAGE), 2;
   const tenant = values.tenant ?? DEFAULT_TENANT;
-  if (!TENANT_NAME.test(tenant)) return void out.stderr.write(`--tenant must be lower-case letters, digits, _ or - (1–64, as in the keys file); got ${JSON.stringify(tenant)}.\n`), 2;
+  const problem = tenantNameProblem(tenant);
+  if (problem) return void out.stderr.write(`${problem}\n`), 2;
 
   let core: Awaited<ReturnType<typeof createCore>>;
   let ingest: IngestService;

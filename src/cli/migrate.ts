@@ -17,7 +17,7 @@ import { isAppError } from '../errors.js';
 import { sqliteFile, type QdrantStoreSettings } from '../store/create-store.js';
 import { QdrantKnowledgeStore, type QdrantStoreStats } from '../store/qdrant/qdrant-knowledge-store.js';
 import { SqliteKnowledgeExport } from '../store/sqlite/sqlite-export.js';
-import { DEFAULT_TENANT, TENANT_NAME, tenantDataDir } from '../tenancy/tenant-spaces.js';
+import { DEFAULT_TENANT, qdrantTenantName, tenantDataDir, tenantNameProblem } from '../tenancy/tenant-spaces.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 
 const USAGE = `Usage: fieldscope migrate --to qdrant [options]
@@ -116,14 +116,13 @@ export async function runMigrateCommand(argv: string[], io: Partial<MigrateComma
       return 2;
     }
     const tenant = values.tenant ?? DEFAULT_TENANT;
-    if (!TENANT_NAME.test(tenant)) {
-      out.stderr.write(`--tenant must be lower-case letters, digits, _ or - (1–64, as in the keys file); got ${JSON.stringify(tenant)}.\n`);
+    const problem = tenantNameProblem(tenant);
+    if (problem) {
+      out.stderr.write(`${problem}\n`);
       return 2;
     }
     source = SqliteKnowledgeExport.open(sqliteFile(tenantDataDir(config.dataDir, tenant)));
-    // The same mapping as the server's (src/server/core.ts): `default` is QDRANT_TENANT's data.
-    const qdrantTenant = tenant === DEFAULT_TENANT ? (settings.tenant ?? DEFAULT_TENANT) : tenant;
-    store = new QdrantKnowledgeStore({ ...settings, tenant: qdrantTenant, url: settings.url, dim: source.dim, modelId: source.modelId });
+    store = new QdrantKnowledgeStore({ ...settings, tenant: qdrantTenantName(tenant, settings.tenant), url: settings.url, dim: source.dim, modelId: source.modelId });
   } catch (error) {
     out.stderr.write(`fieldscope migrate cannot run: ${reason(error)}\n`);
     return 1;

@@ -103,6 +103,10 @@ function scopedKey(scope: string | undefined, key: string): string {
   return scope === undefined ? key : `s${scope.length}:${scope}\u0000${key}`;
 }
 
+function textKey(text: string): string {
+  return `t:${text}`;
+}
+
 function imageKey(bytes: Uint8Array): string {
   return `i:${createHash('sha256').update(bytes).digest('hex')}`;
 }
@@ -289,7 +293,7 @@ export class OnnxClipEncoder implements ClipEncoder {
   async embedTexts(texts: readonly string[], options: { priority?: Priority } & CacheScopeOption = {}): Promise<Float32Array[]> {
     const observer = this.options.observer ?? noopStageObserver;
     const lane = options.priority === 'background' ? this.lanes.backgroundText : this.lanes.text;
-    return this.cached('text', texts, (t) => scopedKey(options.cacheScope, `t:${t}`), async (missing) => {
+    return this.cached('text', texts, (t) => scopedKey(options.cacheScope, textKey(t)), async (missing) => {
       const started = performance.now();
       const rows = missing.map((t) => this.tokenizer.encode(t, this.textSpec.contextLength));
       observer.observeStage('tokenize', (performance.now() - started) / 1000);
@@ -317,7 +321,7 @@ export class OnnxClipEncoder implements ClipEncoder {
 
   /** The same for texts (a deleted document's chunks: the cache key holds the text itself). */
   evictTexts(texts: readonly string[], options: CacheScopeOption = {}): void {
-    for (const text of texts) this.evictKey(scopedKey(options.cacheScope, `t:${text}`));
+    for (const text of texts) this.evictKey(scopedKey(options.cacheScope, textKey(text)));
   }
 
   private evictKey(key: string): void {

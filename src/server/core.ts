@@ -29,7 +29,7 @@ import { QdrantKnowledgeStore } from '../store/qdrant/qdrant-knowledge-store.js'
 import { SqliteKnowledgeStore } from '../store/sqlite/sqlite-knowledge-store.js';
 import { scopedEncoder } from '../clip/scoped-encoder.js';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_TENANT, TenantSpaces, tenantDataDir, type ClosableSpace } from '../tenancy/tenant-spaces.js';
+import { DEFAULT_TENANT, qdrantTenantName, TenantSpaces, tenantDataDir, type ClosableSpace } from '../tenancy/tenant-spaces.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
 import { HealthService } from './health.js';
 
@@ -107,9 +107,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       }).then(() => logger.info({ url: config.store.qdrant?.url }, 'Qdrant knowledge store ready'));
       storeReady.catch(() => undefined);
     }
-    // In Qdrant the `default` tenant is stored under QDRANT_TENANT (one deployment's name in a
-    // shared collection); every other tenant under its own name. Two tenants may not meet there.
-    const qdrantTenantOf = (tenant: string) => (tenant === DEFAULT_TENANT ? (config.store.qdrant?.tenant ?? DEFAULT_TENANT) : tenant);
+    // Qdrant tenant name → Fieldscope tenant: two tenants may not meet under one name.
     const qdrantOwners = new Map<string, string>();
 
     const chat = config.llm.model
@@ -133,7 +131,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       await mkdir(dir, { recursive: true });
       let store: KnowledgeStore;
       if (qdrant) {
-        const name = qdrantTenantOf(tenant);
+        const name = qdrantTenantName(tenant, config.store.qdrant?.tenant);
         const owner = qdrantOwners.get(name);
         if (owner !== undefined && owner !== tenant) throw new ConfigError(`The tenants "${owner}" and "${tenant}" would share the Qdrant tenant "${name}" (QDRANT_TENANT names the default tenant's data); rename one.`);
         qdrantOwners.set(name, tenant);

@@ -26,6 +26,20 @@ export const TENANT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** The tenant of an open server (no keys file), whose files sit at the root of DATA_DIR. */
 export const DEFAULT_TENANT = 'default';
 
+/** Why a tenant name from a command line is refused, or null when it is fine. */
+export function tenantNameProblem(tenant: string): string | null {
+  return TENANT_NAME.test(tenant) ? null : `--tenant must be lower-case letters, digits, _ or - (1–64, as in the keys file); got ${JSON.stringify(tenant)}.`;
+}
+
+/**
+ * The tenant name stored in Qdrant for a Fieldscope tenant: `default` is stored under
+ * QDRANT_TENANT (so deployments can share a collection), every other tenant under its own name.
+ * The server and `fieldscope migrate` both use this, so they read and write the same points.
+ */
+export function qdrantTenantName(tenant: string, qdrantTenant: string | undefined): string {
+  return tenant === DEFAULT_TENANT ? (qdrantTenant ?? DEFAULT_TENANT) : tenant;
+}
+
 /** The directory holding a tenant's SQLite files and blobs. */
 export function tenantDataDir(dataDir: string, tenant: string): string {
   if (!TENANT_NAME.test(tenant)) throw new Error(`invalid tenant name ${JSON.stringify(tenant)}`);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditLog, type NewAuditEntry } from '../../src/audit/audit-log.js';
 import { FileUrlSigner } from '../../src/auth/signed-urls.js';
-import { TenantSpaces, tenantDataDir } from '../../src/tenancy/tenant-spaces.js';
+import { qdrantTenantName, TenantSpaces, tenantDataDir, tenantNameProblem } from '../../src/tenancy/tenant-spaces.js';
 
 describe('tenantDataDir', () => {
   it('keeps the default tenant at the root and every other tenant in its own folder', () => {
@@ -18,6 +18,19 @@ describe('tenantDataDir', () => {
 
   it('refuses names that are not plain folder names', () => {
     for (const bad of ['', '..', '../x', 'a/b', 'Acme', '-x', 'a'.repeat(65), 'a\u0000b']) expect(() => tenantDataDir('/data', bad)).toThrow(/invalid tenant/);
+  });
+});
+
+describe('tenant names', () => {
+  it('says why a command-line tenant name is refused', () => {
+    expect(tenantNameProblem('acme')).toBeNull();
+    expect(tenantNameProblem('Bad/Name')).toMatch(/--tenant must be lower-case.*"Bad\/Name"/);
+  });
+
+  it('stores the default tenant under QDRANT_TENANT in Qdrant and the others under their own names', () => {
+    expect(qdrantTenantName('default', 'shared-name')).toBe('shared-name');
+    expect(qdrantTenantName('default', undefined)).toBe('default');
+    expect(qdrantTenantName('acme', 'shared-name')).toBe('acme');
   });
 });
 

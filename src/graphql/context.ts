@@ -3,6 +3,7 @@ import type { AuditReader } from '../audit/audit-log.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { HealthService } from '../server/health.js';
 import type { TenantServices } from '../server/core.js';
+import type { OperationTrace } from '../server/operation-guard.js';
 
 /**
  * Services a resolver may use: the caller's tenant's (see src/tenancy/tenant-spaces.ts) plus
@@ -23,4 +24,12 @@ export interface GraphQLContext {
   principal: Principal;
   /** URL of a stored file for this caller (signed when the server has API keys). */
   fileUrl: (key: string) => string;
+  /**
+   * Aborted at the operation's deadline, or when its client goes away (HTTP connection closed,
+   * WebSocket closed or the subscription completed): pass it to services so the work stops and
+   * nothing commits after it.
+   */
+  signal: AbortSignal;
+  /** What the operation touched, for its audit entry (filled in by the guarded schema). */
+  trace: OperationTrace;
 }

@@ -7,8 +7,6 @@ import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { IResolvers } from '@graphql-tools/utils';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -19,7 +17,9 @@ import { isBlobKey } from '../blob/blob-store.js';
 import { ApiKeyRegistry, type Principal } from '../auth/api-keys.js';
 import { FileUrlSigner } from '../auth/signed-urls.js';
 import type { Config } from '../config.js';
-import { auditPlugin, authenticate, authMiddleware, authorizationPlugin } from './auth-plugins.js';
+import { auditPlugin, authMiddleware, authorizationPlugin } from './auth-plugins.js';
+import { guardSchema, newOperationTrace, type OperationTrace } from './operation-guard.js';
+import { attachWebSocketTransport } from './ws-transport.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
 import { isAppError, UnavailableError } from '../errors.js';
 import { resolvers } from '../graphql/resolvers.js';
@@ -28,7 +28,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Core } from './core.js';
 import { makeFormatError } from './format-error.js';
 import { TENANT_NAME } from '../tenancy/tenant-spaces.js';
-import { deadlineExecutors, graphqlArmorPlugins, operationTimeout, rateLimiter, securityHeaders } from './hardening.js';
+import { graphqlArmorPlugins, operationSignalOf, operationTimeout, rateLimiter, securityHeaders } from './hardening.js';
 
 const BLOB_TYPES: Record<string, string> = {
   pdf: 'application/pdf',
@@ -77,7 +77,8 @@ function httpErrorBody(code: string, message: string) {
 }
 
 export async function createApp({ config, core, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
-  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> });
+  // Guarded: every root field checks the caller's role and Document/Photo fields feed the audit, whatever executes it.
+  const schema = guardSchema(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> }));
   const formatError = makeFormatError(logger);
   const armor = graphqlArmorPlugins<GraphQLContext>({ ...config.graphql, blockFieldSuggestions: config.env === 'production' });
   // Answers may wait for the model through its retries: give them room beyond the default deadline.
@@ -104,7 +105,7 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     logger.info({ tenants }, 'API keys loaded; tenants isolated');
   }
   const signer = registry ? new FileUrlSigner(config.auth.fileUrlSecret, config.auth.fileUrlTtlSeconds) : null;
-  const context = (principal: Principal, services: Services): GraphQLContext => ({
+  const context = (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace }): GraphQLContext => ({
     // File URLs name the caller's tenant, inside the signature.
     fileUrl: (key: string) => (signer ? signer.url(principal.tenant, key) : `/files/${key}`),
     services,
@@ -112,39 +113,25 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     logger,
     actor: principal.keyName,
     principal,
+    signal: scope.signal,
+    trace: scope.trace,
   });
 
-  // Subscriptions (askStream) over graphql-ws on the same path; errors formatted like HTTP ones.
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.http.maxRequestBytes });
-  const wsCleanup = useServer<Record<string, unknown>, { context?: GraphQLContext }>(
-    {
-      schema,
-      ...deadlineExecutors(deadlines),
-      // The same document limits, introspection rule and error codes as over HTTP.
-      onSubscribe: (_ctx, _id, payload) => armor.prepareOperation(schema, payload, { introspection: config.env !== 'production' }),
-      // WebSocket clients authenticate in connectionParams: { authorization: 'Bearer <key>' }.
-      onConnect: async (ctx) => {
-        let principal: Principal;
-        try {
-          const header = (ctx.connectionParams as { authorization?: unknown } | undefined)?.authorization;
-          principal = authenticate(registry, typeof header === 'string' ? header : undefined);
-        } catch {
-          return false; // closes with 4403 Forbidden
-        }
-        // A tenant space that cannot open closes the socket with 4500 and the error's message.
-        ctx.extra.context = context(principal, await core.servicesFor(principal.tenant));
-        return true;
-      },
-      context: (ctx) => ctx.extra.context!,
-      // Errors before the first event (validation, bad arguments) and during the stream get the same codes as over HTTP.
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!result.errors) return undefined;
-        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
-      },
-    },
-    wsServer,
-  );
+  // GraphQL over WebSocket (askStream, and any other operation) on the same path, through the same gates.
+  const wsTransport = attachWebSocketTransport({
+    schema,
+    httpServer,
+    maxPayloadBytes: config.http.maxRequestBytes,
+    registry,
+    armor,
+    introspection: config.env !== 'production',
+    deadlines,
+    formatError,
+    audit: core.audit,
+    servicesFor: (tenant) => core.servicesFor(tenant),
+    contextFor: context,
+    logger,
+  });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -163,7 +150,7 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
       metricsPlugin(metrics),
       authorizationPlugin(),
       auditPlugin(core.audit),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      { async serverWillStart() { return { async drainServer() { await wsTransport.dispose(); } }; } },
     ],
   });
   await apollo.start();
@@ -251,7 +238,8 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     operationTimeout({ ...deadlines, maxTokens: armor.limits.maxTokens }),
     tenantServices,
     expressMiddleware(apollo, {
-      context: async ({ res }) => context(res.locals.principal as Principal, res.locals.services as Services),
+      context: async ({ res }) =>
+        context(res.locals.principal as Principal, res.locals.services as Services, { signal: operationSignalOf(res) ?? new AbortController().signal, trace: newOperationTrace() }),
     }),
   );
 

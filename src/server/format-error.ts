@@ -30,22 +30,32 @@ function originalErrorOf(error: unknown): unknown {
   return current;
 }
 
+/** What a client sees for an error, and the unexpected cause to log (null for deliberate errors). Pure. */
+export function classifyError(formatted: GraphQLFormattedError, error: unknown): { formatted: GraphQLFormattedError; unexpected: unknown } {
+  const original = originalErrorOf(error);
+  const location = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+  if (isAppError(original)) {
+    return {
+      formatted: { message: original.message, ...location, extensions: { code: original.code, category: original.category, ...(original.details ?? {}) } },
+      unexpected: null,
+    };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && PASS_THROUGH.has(code)) {
+    return { formatted: { message: formatted.message, ...location, extensions: { code, category: 'BAD_USER_INPUT' } }, unexpected: null };
+  }
+  return { formatted: { message: 'Internal server error', ...location, extensions: { code: 'INTERNAL_SERVER_ERROR', category: 'INTERNAL' } }, unexpected: original };
+}
+
+/** The stable code a client sees for `error` (for the audit's outcome), without logging anything. */
+export function errorCodeOf(error: { toJSON(): GraphQLFormattedError }): string {
+  return String(classifyError(error.toJSON(), error).formatted.extensions?.code ?? 'ERROR');
+}
+
 export function makeFormatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = originalErrorOf(error);
-    const location = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
-    if (isAppError(original)) {
-      return {
-        message: original.message,
-        ...location,
-        extensions: { code: original.code, category: original.category, ...(original.details ?? {}) },
-      };
-    }
-    const code = formatted.extensions?.code;
-    if (typeof code === 'string' && PASS_THROUGH.has(code)) {
-      return { message: formatted.message, ...location, extensions: { code, category: 'BAD_USER_INPUT' } };
-    }
-    logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL operation');
-    return { message: 'Internal server error', ...location, extensions: { code: 'INTERNAL_SERVER_ERROR', category: 'INTERNAL' } };
+    const result = classifyError(formatted, error);
+    if (result.unexpected !== null) logger.error({ err: result.unexpected, path: formatted.path }, 'unexpected error in GraphQL operation');
+    return result.formatted;
   };
 }

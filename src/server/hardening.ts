@@ -19,9 +19,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Request, RequestHandler, Response } from 'express';
 import {
   execute,
-  getOperationAST,
   GraphQLError,
-  Kind,
   Lexer,
   NoSchemaIntrospectionCustomRule,
   parse,
@@ -35,7 +33,6 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
   type ParseOptions,
-  type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
   // graphql has no "exports" map: Node loads its CommonJS build (index.js) for `import 'graphql'`, which is
@@ -44,6 +41,7 @@ import {
 } from 'graphql/index.js';
 import helmet, { type HelmetOptions } from 'helmet';
 import { AppError } from '../errors.js';
+import { rootFieldsOf } from './operation-fields.js';
 import { TokenBucketStore } from './token-bucket.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -388,30 +386,9 @@ export interface OperationTimeoutOptions {
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 
-function rootFields(document: DocumentNode, operationName: string | null | undefined): string[] {
-  const operation = getOperationAST(document, operationName);
-  if (!operation) return [];
-  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-  const names = new Set<string>();
-  const seen = new Set<string>();
-  const walk = (set: SelectionSetNode) => {
-    for (const s of set.selections) {
-      if (s.kind === Kind.FIELD) names.add(s.name.value);
-      else if (s.kind === Kind.INLINE_FRAGMENT) walk(s.selectionSet);
-      else if (!seen.has(s.name.value)) {
-        seen.add(s.name.value);
-        const fragment = fragments.get(s.name.value);
-        if (fragment) walk(fragment.selectionSet);
-      }
-    }
-  };
-  walk(operation.selectionSet);
-  return [...names];
-}
-
 /** The deadline of one operation of `document` (see `OperationTimeoutOptions.overrides`). */
 export function operationBudgetMs(document: DocumentNode, operationName: string | null | undefined, { defaultMs = DEFAULT_OPERATION_TIMEOUT_MS, overrides = {} }: OperationTimeoutOptions = {}): number {
-  const fields = rootFields(document, operationName);
+  const fields = rootFieldsOf(document, operationName);
   if (fields.length === 0) return defaultMs;
   return Math.max(...fields.map((f) => (Object.hasOwn(overrides, f) ? overrides[f]! : defaultMs)));
 }
@@ -515,7 +492,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult
 }
 
 /** A subscription stream that, at the deadline, sends one TIMEOUT result and ends (closing the source). */
-function streamWithDeadline(source: AsyncIterable<ExecutionResult>, ms: number): AsyncIterableIterator<ExecutionResult> {
+function streamWithDeadline(source: AsyncIterable<ExecutionResult>, ms: number, onExpired: (error: GraphQLError) => void): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
   let finished = false;
   let timer: NodeJS.Timeout | undefined;
@@ -535,8 +512,10 @@ function streamWithDeadline(source: AsyncIterable<ExecutionResult>, ms: number):
       if (finished) return { done: true, value: undefined };
       const step = await Promise.race([iterator.next(), expired]);
       if (step === 'expired') {
+        const error = timeoutError(ms);
+        onExpired(error);
         close();
-        return { done: false, value: { errors: [timeoutError(ms)] } };
+        return { done: false, value: { errors: [error] } };
       }
       if (step.done) {
         finished = true;
@@ -557,12 +536,17 @@ function streamWithDeadline(source: AsyncIterable<ExecutionResult>, ms: number):
   return stream;
 }
 
+export interface DeadlineHooks {
+  /** Called at the deadline with the TIMEOUT error: abort the operation's AbortSignal here, so its services stop. */
+  onDeadline?: (args: ExecutionArgs, error: GraphQLError) => void;
+}
+
 /**
- * graphql-ws `execute` / `subscribe` with the same deadlines: `useServer({ ...deadlineExecutors(opts), ... })`.
- * A query or mutation past its deadline answers TIMEOUT (the work itself cannot be interrupted from here);
+ * graphql-ws `execute` / `subscribe` with the same deadlines: `useServer({ ...deadlineExecutors(opts, hooks), ... })`.
+ * A query or mutation past its deadline answers TIMEOUT at once and `onDeadline` tells the work to stop;
  * a subscription stream gets a final TIMEOUT result and is closed.
  */
-export function deadlineExecutors(options: OperationTimeoutOptions = {}): {
+export function deadlineExecutors(options: OperationTimeoutOptions = {}, hooks: DeadlineHooks = {}): {
   execute: (args: ExecutionArgs) => Promise<ExecutionResult>;
   subscribe: (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
 } {
@@ -573,7 +557,11 @@ export function deadlineExecutors(options: OperationTimeoutOptions = {}): {
       const ms = budget(args);
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<ExecutionResult>((resolve) => {
-        timer = setTimeout(() => resolve({ errors: [timeoutError(ms)] }), ms);
+        timer = setTimeout(() => {
+          const error = timeoutError(ms);
+          hooks.onDeadline?.(args, error);
+          resolve({ errors: [error] });
+        }, ms);
         timer.unref();
       });
       try {
@@ -584,7 +572,7 @@ export function deadlineExecutors(options: OperationTimeoutOptions = {}): {
     },
     async subscribe(args) {
       const result = await subscribe(args);
-      return isAsyncIterable(result) ? streamWithDeadline(result, budget(args)) : result;
+      return isAsyncIterable(result) ? streamWithDeadline(result, budget(args), (error) => hooks.onDeadline?.(args, error)) : result;
     },
   };
 }

@@ -1,0 +1,51 @@
+/**
+ * The top-level fields an operation selects, through inline and named fragments (pure). The one
+ * place that answers "what does this operation call?", for authorization, audit, deadlines and
+ * metrics alike: a client chooses its operation name, never its fields' names.
+ */
+import { getOperationAST, Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+
+export function topLevelFieldsOf(document: DocumentNode, operation: OperationDefinitionNode): string[] {
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (set: SelectionSetNode) => {
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) names.add(s.name.value);
+      else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet);
+      else if (!seen.has(s.name.value)) {
+        // Each fragment once: cycles and fragment fan-out stay linear.
+        seen.add(s.name.value);
+        const f = fragments.get(s.name.value);
+        if (f) visit(f.selectionSet);
+      }
+    }
+  };
+  visit(operation.selectionSet);
+  return [...names];
+}
+
+/** `topLevelFieldsOf` the operation `operationName` picks from `document` ([] when none matches). */
+export function rootFieldsOf(document: DocumentNode, operationName: string | null | undefined): string[] {
+  const operation = getOperationAST(document, operationName);
+  return operation ? topLevelFieldsOf(document, operation) : [];
+}
+
+/**
+ * The first string argument named one of `names` on a top-level field, written inline or passed as a
+ * variable (the audit keeps "who asked what" either way). Only direct top-level fields are read.
+ */
+export function rootStringArgument(operation: OperationDefinitionNode, names: readonly string[], variables: Readonly<Record<string, unknown>>): string | null {
+  for (const s of operation.selectionSet.selections) {
+    if (s.kind !== Kind.FIELD) continue;
+    for (const a of s.arguments ?? []) {
+      if (!names.includes(a.name.value)) continue;
+      if (a.value.kind === Kind.STRING) return a.value.value;
+      if (a.value.kind === Kind.VARIABLE) {
+        const v = variables[a.value.name.value];
+        if (typeof v === 'string') return v;
+      }
+    }
+  }
+  return null;
+}

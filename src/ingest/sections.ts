@@ -214,7 +214,11 @@ export function extractHtml(html: string, options: SectionOptions): ExtractedDoc
   checkOptions(options);
   const sections: Section[] = [];
   const stack: OpenElement[] = [];
+  /** The open <ol>/<ul> elements, innermost last (so an <li> finds its list without walking `stack`). */
+  const lists: OpenElement[] = [];
   let skipDepth = 0;
+  /** Open skipped elements other than <head> (a <title> inside one, e.g. an SVG's, is not the document's). */
+  let skipOutsideHead = 0;
   let pre = 0;
   let body = '';
   let heading: string | null = null;
@@ -224,9 +228,38 @@ export function extractHtml(html: string, options: SectionOptions): ExtractedDoc
   let firstH1: string | null = null;
   let cellsInRow = 0;
 
+  // The blank run at the end of `body` (newlines, then spaces) is tracked as text is appended, so
+  // deciding whether a block needs a line break costs O(1). Re-reading the end of `body` with a
+  // regex per break was quadratic: 160 KB of `<p>a</p>` took 17 s (issue 17, item 4).
+  const tail = { newlines: 0, length: 0 };
+  const appendBody = (s: string) => {
+    body += s;
+    let spaces = 0;
+    while (spaces < s.length && isSpaceOrTab(s.charCodeAt(s.length - 1 - spaces))) spaces++;
+    let newlines = 0;
+    while (spaces + newlines < s.length && s.charCodeAt(s.length - 1 - spaces - newlines) === 10) newlines++;
+    if (spaces + newlines < s.length) {
+      tail.newlines = newlines;
+      tail.length = spaces + newlines;
+    } else if (newlines === 0) {
+      tail.length += spaces;
+    } else if (tail.length === tail.newlines) {
+      // The old tail had no spaces after its newlines: the new newlines extend it.
+      tail.newlines += newlines;
+      tail.length += spaces + newlines;
+    } else {
+      tail.newlines = newlines;
+      tail.length = spaces + newlines;
+    }
+  };
+  const resetBody = () => {
+    body = '';
+    tail.newlines = 0;
+    tail.length = 0;
+  };
   const emit = (s: string) => {
     if (capture) capture.text += s;
-    else body += s;
+    else appendBody(s);
   };
   /** Ends the current line (or paragraph), without stacking blank lines. */
   const breakLine = (paragraph: boolean) => {
@@ -234,10 +267,8 @@ export function extractHtml(html: string, options: SectionOptions): ExtractedDoc
       capture.text += ' ';
       return;
     }
-    const trailing = /\n*[ \t]*$/.exec(body)?.[0] ?? '';
-    const have = trailing.split('\n').length - 1;
     const want = paragraph ? 2 : 1;
-    if (body.length > trailing.length && have < want) body += '\n'.repeat(want - have);
+    if (body.length > tail.length && tail.newlines < want) appendBody('\n'.repeat(want - tail.newlines));
   };
   /** Ends a heading capture: short text becomes the next section's heading, runaway text (an unclosed <h1>) stays text. */
   const finishCapture = () => {
@@ -246,7 +277,7 @@ export function extractHtml(html: string, options: SectionOptions): ExtractedDoc
     const level = capture.level;
     capture = null;
     if (text.length > MAX_HEADING_CHARS) {
-      body += text;
+      appendBody(text);
       return;
     }
     if (level === 1 && firstH1 === null && text) firstH1 = text;
@@ -261,15 +292,19 @@ export function extractHtml(html: string, options: SectionOptions): ExtractedDoc
         const element: OpenElement = { name, skip };
         if (name === 'ol') element.counter = Number.parseInt(attribs.start ?? '1', 10) || 1;
         stack.push(element);
+        if (name === 'ol' || name === 'ul') lists.push(element);
+        if (skip) {
+          skipDepth++;
+          if (name !== 'head') skipOutsideHead++;
+        }
         // The document's <title> (in <head>, or stray in <body>), not an SVG's.
-        if (name === 'title' && titleText === null && stack.every((e) => !e.skip || e.name === 'head')) inTitle = true;
-        if (skip) skipDepth++;
+        if (name === 'title' && titleText === null && skipOutsideHead === 0) inTitle = true;
         if (skipDepth > 0) return;
 
         if (name === 'h1' || name === 'h2') {
           finishCapture();
           sections.push({ heading, body: tidy(body) });
-          body = '';
+          resetBody();
           heading = null;
           capture = { level: name === 'h1' ? 1 : 2, text: '' };
           return;
@@ -278,7 +313,7 @@ export function extractHtml(html: string, options: SectionOptions): ExtractedDoc
         if (name === 'br') return emit('\n');
         if (BLOCK.has(name)) breakLine(PARAGRAPH.has(name));
         if (name === 'li') {
-          const list = [...stack].reverse().find((e) => e.name === 'ol' || e.name === 'ul');
+          const list = lists.at(-1);
           if (list?.name === 'ol' && list.counter !== undefined) emit(`${list.counter++}. `);
           else emit('- ');
         } else if (name === 'tr') {
@@ -301,11 +336,16 @@ export function extractHtml(html: string, options: SectionOptions): ExtractedDoc
       onclosetag(name) {
         // htmlparser2 closes every element it opened (implied closes included), in order.
         let element = stack.pop();
-        while (element && element.name !== name) element = stack.pop();
+        while (element && element.name !== name) {
+          if (lists.at(-1) === element) lists.pop();
+          element = stack.pop();
+        }
         if (!element) return;
+        if (lists.at(-1) === element) lists.pop();
         if (name === 'title') inTitle = false;
         if (element.skip) {
           skipDepth--;
+          if (name !== 'head') skipOutsideHead--;
           return;
         }
         if (skipDepth > 0) return;
@@ -447,6 +487,10 @@ function tidy(s: string): string {
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
+}
+
+function isSpaceOrTab(code: number): boolean {
+  return code === 32 || code === 9;
 }
 
 function collapse(s: string): string {

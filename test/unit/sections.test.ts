@@ -101,6 +101,25 @@ describe('hostile input', () => {
     expect(texts(extractHtml(`<p>${'<a <b '.repeat(50_000)}${'<div>'.repeat(20_000)}>text`, many)).join('')).toContain('text');
     expect(performance.now() - started).toBeLessThan(3000);
   });
+
+  // Issue 17 item 4: a regex over the whole body per line break made this quadratic (160 KB: 17 s).
+  it('extracts 160 KB of <p>a</p> in linear time, and blank runs or deep lists do not bring it back', () => {
+    const many = { maxPages: 10_000 };
+    const paragraphs = 20_480;
+    let started = performance.now();
+    const doc = extractHtml('<p>a</p>'.repeat(paragraphs), many);
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(texts(doc).join('\n\n').split('\n\n')).toHaveLength(paragraphs);
+
+    started = performance.now();
+    // A long run of spaces followed by many empty blocks (each break looks at the end of the text),
+    // and a list nested 5,000 deep holding 20,000 items (each item looks for its list).
+    const blank = extractHtml(`<p>a</p>${'<span> </span>'.repeat(20_000)}${'<div></div>'.repeat(20_000)}<p>b</p>`, many);
+    expect(texts(blank)).toEqual(['a\n\nb']);
+    const lists = extractHtml(`${'<ul><div>'.repeat(5_000)}${'<li>x</li>'.repeat(20_000)}`, many);
+    expect(texts(lists).join('\n').match(/- x/g)).toHaveLength(20_000);
+    expect(performance.now() - started).toBeLessThan(1500);
+  });
 });
 
 describe('extractHtml', () => {

@@ -15,6 +15,7 @@ import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { AppError, InvalidInputError } from '../errors.js';
 import type { SearchHitView, SearchService } from '../search/search-service.js';
 import type { KnowledgeStore, PhotoRecord } from '../store/knowledge-store.js';
+import { normalizeText } from '../text/normalize-text.js';
 import type { FeedbackRecord, IdentificationRecord, IdentifyStore, ReviewItemRecord, ReviewStatus } from './identify-store.js';
 import { differenceHash, hammingDistance } from './perceptual-hash.js';
 import { CLIP_LOGIT_SCALE, dot, softmax, ZeroShotClassifier } from './zero-shot.js';
@@ -76,11 +77,11 @@ class NotFoundError extends AppError {
   }
 }
 
-/** Trims, refuses blanks and over-long labels, drops case-insensitive duplicates (first spelling wins). */
+/** Normalises (as all stored text), trims, refuses blanks and over-long labels, drops case-insensitive duplicates (first spelling wins). */
 export function cleanLabels(labels: readonly string[], maxChars: number, field: string): string[] {
   const seen = new Map<string, string>();
   labels.forEach((raw, index) => {
-    const label = raw.trim().replace(/\s+/g, ' ');
+    const label = normalizeText(raw).trim().replace(/\s+/g, ' ');
     if (!label) throw new InvalidInputError('INVALID_LABEL', `${field}[${index}] is blank.`, { details: { index } });
     if (label.length > maxChars) throw new InvalidInputError('INVALID_LABEL', `${field}[${index}] is longer than ${maxChars} characters.`, { details: { index } });
     if (!seen.has(label.toLowerCase())) seen.set(label.toLowerCase(), label);

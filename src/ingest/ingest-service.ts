@@ -12,8 +12,10 @@ import sharp from 'sharp';
 import type { BlobStore } from '../blob/blob-store.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { inspectImage } from '../clip/image-decode.js';
-import { InvalidInputError, TooLargeError } from '../errors.js';
+import { TooLargeError } from '../errors.js';
 import { extractIdentifiers } from '../search/identifiers.js';
+import { checkMetadata } from '../store/metadata-limits.js';
+import { normalizeJsonStrings, normalizeText, truncateText } from '../text/normalize-text.js';
 import type { ChunkInput, DocumentKind, DocumentRecord, JsonObject, KnowledgeStore, NewPage, PhotoRecord } from '../store/knowledge-store.js';
 import { chunkText } from './chunk.js';
 import { detectFileType } from './detect.js';
@@ -81,11 +83,9 @@ const EXTENSION: Record<string, string> = { pdf: 'pdf', markdown: 'md', html: 'h
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** Metadata within the limits (depth checked before anything recurses into it), its strings normalised like all stored text. */
 function validMetadata(metadata: JsonObject | null | undefined): JsonObject {
-  if (metadata === null || metadata === undefined) return {};
-  if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidInputError('INVALID_METADATA', 'metadata must be a JSON object.');
-  if (JSON.stringify(metadata).length > 16_384) throw new InvalidInputError('INVALID_METADATA', 'metadata is larger than 16 KB.');
-  return metadata;
+  return normalizeJsonStrings(checkMetadata(metadata));
 }
 
 /** Identifiers given as metadata values (e.g. {"partNumber": "4471-B"}) count as found on the item. */
@@ -124,7 +124,9 @@ export class IngestService {
     if (existing) return { document: existing, created: false };
 
     const detected = detectFileType(bytes, upload.filename);
-    const { kind, format, extracted } = await this.extract(bytes, detected);
+    const { kind, format, extracted: raw } = await this.extract(bytes, detected);
+    // Stored text is normalised once, here, like every other field (see normalize-text.ts).
+    const extracted: ExtractedDocument = { title: raw.title === null ? null : normalizeText(raw.title), pages: raw.pages.map((p) => ({ ...p, text: normalizeText(p.text) })) };
     if (extracted.pages.length === 0 || extracted.pages.every((p) => !p.text.trim() && !p.image)) {
       throw new InvalidDocumentError('The document has no text and no pages to index.');
     }
@@ -163,7 +165,9 @@ export class IngestService {
         });
       }
       if (pages[0]) pages[0].identifiers = [...new Set([...pages[0].identifiers, ...metadataIdentifiers(metadata)])];
-      const title = (upload.title?.trim() || extracted.title?.trim() || (upload.filename ? path.parse(upload.filename).name : '') || 'Untitled').slice(0, 500);
+      const given = upload.title ? normalizeText(upload.title).trim() : '';
+      const fromName = upload.filename ? normalizeText(path.parse(upload.filename).name) : '';
+      const title = truncateText(given || extracted.title?.trim() || fromName || 'Untitled', 500);
       const document: DocumentRecord = {
         id: randomUUID(),
         title,
@@ -194,7 +198,8 @@ export class IngestService {
     const { bytes } = upload;
     const info = await inspectImage(bytes, { maxBytes: this.settings.maxImageBytes, maxPixels: this.settings.maxImagePixels });
     const metadata = validMetadata(upload.metadata);
-    const caption = upload.caption?.trim() ? upload.caption.trim().slice(0, 2000) : null;
+    const typedCaption = upload.caption ? normalizeText(upload.caption).trim() : '';
+    const caption = typedCaption ? truncateText(typedCaption, 2000) : null;
     const contentHash = sha256(bytes);
     const existing = await this.store.findPhotoByHash(contentHash);
     if (existing) return { photo: existing, created: false };

@@ -17,6 +17,7 @@ import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { InvalidInputError } from '../errors.js';
 import type { Candidate, DocumentRecord, KnowledgeStore, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
 import { reciprocalRankFusion, standOut, type FusedHit, type MatchKind, type SignalList } from './fusion.js';
+import { normalizeText } from '../text/normalize-text.js';
 import { extractIdentifiers } from './identifiers.js';
 import { contentTerms, excerpt, termCoverage } from './snippet.js';
 
@@ -62,7 +63,9 @@ export class SearchService {
   ) {}
 
   async search(query: SearchQuery): Promise<SearchResultView> {
-    const text = query.text?.trim() ? query.text.trim() : null;
+    // Normalised like stored text, so a query typed with zero-width or fullwidth characters matches.
+    const typed = query.text ? normalizeText(query.text).trim() : '';
+    const text = typed ? typed : null;
     const image = query.image ?? null;
     const limit = query.limit ?? 10;
     if (!text && !image) throw new InvalidInputError('EMPTY_QUERY', 'Give a text, an image, or both to search with.');

@@ -22,12 +22,11 @@ export function normalizeText(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD').normalize('NFKC').replace(INVISIBLE, '');
 }
 
-/** True if the text holds a lone surrogate (it cannot be stored as UTF-8 as it is). */
-export function hasLoneSurrogate(text: string): boolean {
-  LONE_SURROGATE.lastIndex = 0;
-  const found = LONE_SURROGATE.test(text);
-  LONE_SURROGATE.lastIndex = 0;
-  return found;
+/** The first `max` UTF-16 units, without cutting a surrogate pair in half (which would make a lone surrogate). */
+export function truncateText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
 /** Every string in a JSON value (object keys included) normalised; the shape is unchanged. */

@@ -12,6 +12,7 @@
 import type { Schemas } from '@qdrant/js-client-rest';
 import { InvalidInputError } from '../../errors.js';
 import type { JsonObject, SearchFilter, SourceKind } from '../knowledge-store.js';
+import { checkFilterKeyCount } from '../metadata-limits.js';
 
 export type QdrantFilter = Schemas['Filter'];
 export type QdrantCondition = Schemas['Condition'];
@@ -69,6 +70,7 @@ export function searchFilterConditions(filter: SearchFilter | undefined): Qdrant
   }
   const terms: string[] = [];
   if (filter.metadata !== undefined) {
+    checkFilterKeyCount(filter.metadata);
     for (const [key, value] of Object.entries(filter.metadata)) {
       if (key.length === 0 || key.length > 200 || /["\\\p{Cc}]/u.test(key)) {
         throw new InvalidInputError('INVALID_FILTER', `Metadata key ${JSON.stringify(key)} cannot be filtered on (empty, too long, or contains quotes, backslashes or control characters).`);

@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import { InvalidInputError } from '../../errors.js';
 import type { SearchFilter, SourceKind } from '../knowledge-store.js';
+import { checkFilterKeyCount } from '../metadata-limits.js';
 import { ALL_KINDS_MASK, KIND_CODES, type RowFilter } from './binary-index.js';
 
 export interface CompiledFilter {
@@ -60,6 +61,7 @@ function validated(filter: SearchFilter): { documentIds?: string[]; kinds?: Sour
     out.kinds = filter.kinds;
   }
   if (filter.metadata !== undefined) {
+    checkFilterKeyCount(filter.metadata);
     const metadata: Record<string, Scalar> = {};
     for (const [key, value] of Object.entries(filter.metadata)) {
       if (key.length === 0 || key.length > 200 || /["\\\p{Cc}]/u.test(key)) {

@@ -31,6 +31,7 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --chown=node:node package.json package-lock.json tsconfig.json .npmrc ./
 COPY --chown=node:node bin ./bin
 COPY --chown=node:node src ./src
+COPY --chown=node:node console ./console
 COPY --chown=node:node schema ./schema
 COPY --chown=node:node models ./models
 COPY --chown=node:node demo ./demo

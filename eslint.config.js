@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // The web console runs in browsers.
+    files: ['console/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['src/cli/**', 'bench/**', 'bin/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },

@@ -27,6 +27,8 @@ import { loadTypeDefs } from '../graphql/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Core } from './core.js';
 import { makeFormatError } from './format-error.js';
+import { consoleAssets, CONSOLE_CSP } from './console-assets.js';
+import { renderExplorerPage } from './explorer-operations.js';
 import { TENANT_NAME } from '../tenancy/tenant-spaces.js';
 import { graphqlArmorPlugins, operationSignalOf, operationTimeout, rateLimiter, securityHeaders } from './hardening.js';
 
@@ -44,7 +46,7 @@ const BLOB_TYPES: Record<string, string> = {
   heic: 'image/heic',
 };
 
-const EXPLORER_HTML = readFileSync(new URL('./explorer.html', import.meta.url), 'utf8');
+const EXPLORER_TEMPLATE = readFileSync(new URL('./explorer.html', import.meta.url), 'utf8');
 
 export interface AppDeps {
   config: Config;
@@ -155,9 +157,12 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
   });
   await apollo.start();
 
+  // The explorer lists operations built from this schema, so it needs no introspection (off in production).
+  const explorerPage = renderExplorerPage(EXPLORER_TEMPLATE, schema);
+
   const app = express();
   app.disable('x-powered-by');
-  app.use(securityHeaders());
+  app.use(securityHeaders({ explorerHtml: explorerPage, explorerPath: '/explorer' }));
 
   app.use((req, res, next) => {
     const started = performance.now();
@@ -180,8 +185,24 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.get('/', (_req, res) => {
-    res.type('html').send(EXPLORER_HTML);
+  // The console for technicians, agents and admins (console/), and the developer explorer.
+  // Both speak only the public GraphQL API; the pages hold no secret.
+  const consoleFile = (name: string): RequestHandler => async (_req, res, next) => {
+    try {
+      const asset = (await consoleAssets()).get(name);
+      if (!asset) return next();
+      res.type(asset.contentType).set('Cache-Control', 'no-cache');
+      if (name === 'index.html') res.set('Content-Security-Policy', CONSOLE_CSP);
+      res.send(asset.body);
+    } catch (error) {
+      next(error);
+    }
+  };
+  app.get('/', consoleFile('index.html'));
+  app.get('/console/app.js', consoleFile('app.js'));
+  app.get('/console/app.css', consoleFile('app.css'));
+  app.get('/explorer', (_req, res) => {
+    res.type('html').send(explorerPage);
   });
   // Original documents, page thumbnails and photos, by the keys the server made (never a path),
   // from one tenant's files only: the tenant signed into the URL, else the caller's key's.

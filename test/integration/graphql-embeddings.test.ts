@@ -176,8 +176,8 @@ describe('GraphQL embeddings API over HTTP', () => {
       expect(text).toContain('fieldscope_graphql_operation_duration_seconds_bucket');
     });
 
-    it('GET / serves the explorer page with no external resources', async () => {
-      const res = await fetch(`${server.url}/`);
+    it('GET /explorer serves the explorer page with no external resources', async () => {
+      const res = await fetch(`${server.url}/explorer`);
       const html = await res.text();
       expect(res.headers.get('content-type')).toContain('text/html');
       expect(html).toContain('Fieldscope GraphQL explorer');

@@ -1,0 +1,82 @@
+/**
+ * The console at / and the explorer at /explorer, served by the real server: offline (no external
+ * resources), locked down by CSP, and the explorer's generated operations accepted by the real
+ * API (validation, depth and cost limits) with and without introspection.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gql, startTestServer } from '../helpers/server.js';
+import type { ExplorerOperation } from '../../src/server/explorer-operations.js';
+
+function explorerData(html: string): { operations: ExplorerOperation[]; sdl: string } {
+  const json = /<script type="application\/json" id="explorer-data">([\s\S]*?)<\/script>/.exec(html);
+  expect(json, 'the explorer page carries its operations').not.toBeNull();
+  return JSON.parse(json![1]!) as { operations: ExplorerOperation[]; sdl: string };
+}
+
+describe.each([
+  ['development', 'test'],
+  ['production (introspection off)', 'production'],
+])('console and explorer pages, %s', (_name, nodeEnv) => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  beforeAll(async () => {
+    server = await startTestServer({ NODE_ENV: nodeEnv, LOAD_DEMO: 'false' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('GET / serves the console: its own script and style only, no external resource, a strict CSP', async () => {
+    const res = await fetch(`${server.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    const html = await res.text();
+    expect(html).toContain('<script type="module" src="/console/app.js">');
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).not.toMatch(/<script>|style="/); // nothing inline: the CSP allows none
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("frame-ancestors 'none'");
+
+    const js = await fetch(`${server.url}/console/app.js`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toContain('text/javascript');
+    const code = await js.text();
+    expect(code.length).toBeGreaterThan(10_000);
+    expect(code).not.toMatch(/https?:\/\/(cdn|unpkg|esm\.sh|fonts\.)/);
+    const css = await fetch(`${server.url}/console/app.css`);
+    expect(css.headers.get('content-type')).toContain('text/css');
+    expect(await css.text()).toContain('.panel');
+    expect((await fetch(`${server.url}/console/nothing.js`)).status).toBe(404);
+  });
+
+  it('GET /explorer lists every operation, subscriptions included, with its own script allowed by hash', async () => {
+    const res = await fetch(`${server.url}/explorer`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    const { operations, sdl } = explorerData(html);
+    expect(operations.map((o) => `${o.kind} ${o.field}`)).toEqual(expect.arrayContaining(['query health', 'mutation deleteDocument', 'subscription askStream', 'mutation ingestDocument']));
+    expect(sdl).toContain('askStream');
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+    expect(res.headers.get('content-security-policy')).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/);
+  });
+
+  it("the explorer's queries and mutations pass the real API's validation and limits", async () => {
+    const { operations } = explorerData(await (await fetch(`${server.url}/explorer`)).text());
+    const plain = operations.filter((o) => o.kind !== 'subscription' && !o.args.some((a) => a.isUpload));
+    expect(plain.length).toBeGreaterThan(10);
+    for (const op of plain) {
+      const res = await gql(server.url, op.document, op.variables);
+      const codes = (res.errors ?? []).map((e) => e.extensions?.code);
+      // Example ids find nothing (NOT_FOUND or null) — but the document itself must be accepted.
+      expect(codes, `${op.field}: ${JSON.stringify(res.errors)}`).not.toContain('GRAPHQL_VALIDATION_FAILED');
+      expect(codes, op.field).not.toContain('GRAPHQL_PARSE_FAILED');
+      expect(res.status, op.field).toBeLessThan(500);
+    }
+    const health = await gql<{ health: { model: { isTestModel: boolean } } }>(server.url, operations.find((o) => o.field === 'health')!.document);
+    expect(health.data?.health.model.isTestModel).toBe(true);
+  });
+});

@@ -12,8 +12,12 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-# .npmrc skips onnxruntime-node's CUDA download (its CPU binding ships inside the package).
-COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node's postinstall would fetch CUDA binaries from outside the npm registry; its CPU
+# binding ships inside the package. The image's npm (10, Node 20) ignores package.json
+# `allowScripts`, so the package's own switch turns the download off (an environment variable:
+# a project .npmrc key makes every npm 11 command warn "Unknown project config").
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 # Fail the build, not the first request, when a native module did not build.
@@ -28,7 +32,7 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --chown=node:node package.json package-lock.json tsconfig.json .npmrc ./
+COPY --chown=node:node package.json package-lock.json tsconfig.json ./
 COPY --chown=node:node bin ./bin
 COPY --chown=node:node src ./src
 COPY --chown=node:node console ./console

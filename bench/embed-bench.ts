@@ -29,7 +29,7 @@ import { loadConfig } from '../src/config.js';
 const HELP = `usage: npm run bench -- [options]
 
   --model DIR          model folder in the Hugging Face ONNX layout (default .bench/clip-b32)
-  --images DIR         image files to embed (default ../shared/fixtures/photos; generated images if absent;
+  --images DIR         image files to embed (default test/fixtures/reference/photos; generated images if absent;
                        \`generated\` = always the generated ones: 8 noisy JPEGs of 0.25–1.9 MP)
   --seconds N          measured seconds per phase (default 10)
   --json               print one JSON object instead of text
@@ -91,6 +91,7 @@ const RETRIES = intArg('retries', args.retries, 2, 0);
 const ROUNDS = intArg('rounds', args.rounds, 2, 1);
 const WAIT_QUIET = intArg('wait-quiet', args['wait-quiet'], 120, 0);
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+const REFERENCE = path.join(REPO_ROOT, 'test', 'fixtures', 'reference');
 // The default is the checkout's .bench/ wherever the bench is started from; a given path is the caller's.
 const MODEL_DIR = args.model === '.bench/clip-b32' ? path.join(REPO_ROOT, '.bench', 'clip-b32') : path.resolve(args.model);
 
@@ -305,7 +306,8 @@ async function loadSpec(): Promise<ClipModelSpec> {
     console.error(
       `No model folder at ${MODEL_DIR}.\n` +
         'Make the ViT-B/32-sized benchmark model (same graph as CLIP ViT-B/32, random weights) with:\n' +
-        `  /usr/bin/python3 ${path.join(REPO_ROOT, '..', 'shared', 'tools', 'make_clip.py')} --size b32 --out ${MODEL_DIR} --tokenizer ${path.join(REPO_ROOT, '..', 'shared', 'clip', 'tokenizer')}\n` +
+        `  mkdir -p .bench/clip-tokenizer && gunzip -c ${path.join(REFERENCE, 'clip-tokenizer', 'tokenizer.json.gz')} > .bench/clip-tokenizer/tokenizer.json && cp ${path.join(REFERENCE, 'clip-tokenizer', 'tokenizer_config.json')} .bench/clip-tokenizer/\n` +
+        `  /usr/bin/python3 ${path.join(REFERENCE, 'tools', 'make_clip.py')} --size b32 --out ${MODEL_DIR} --tokenizer .bench/clip-tokenizer\n` +
         '  (Debian PyTorch: apt-get install -y python3-torch python3-onnx python3-pil; ~600 MB, about 20 s)\n' +
         'or pass --model DIR pointing at any CLIP folder in the Hugging Face ONNX layout (see bench/README.md).',
     );
@@ -318,7 +320,7 @@ const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
 
 async function loadImages(): Promise<{ source: string; files: { name: string; bytes: Uint8Array }[] }> {
   const generate = args.images === 'generated';
-  const dir = path.resolve(generate ? 'generated' : (args.images ?? path.join(REPO_ROOT, '..', 'shared', 'fixtures', 'photos')));
+  const dir = path.resolve(generate ? 'generated' : (args.images ?? path.join(REFERENCE, 'photos')));
   if (generate) {
     // fall through to the generated images
   } else if (existsSync(dir) && statSync(dir).isDirectory()) {

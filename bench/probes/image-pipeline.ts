@@ -10,7 +10,7 @@ import { resolveModelFolder } from '../../src/clip/model-files.js';
 import type { Stage } from '../../src/observability/metrics.js';
 
 const [seconds = 10, inFlight = 16, imageWorkers = 1, imageThreads = 2, imageNice = 10] = process.argv.slice(2).map(Number);
-const dir = '/work/shared/fixtures/photos';
+const dir = path.join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'reference', 'photos');
 const files = readdirSync(dir).map((f) => new Uint8Array(readFileSync(path.join(dir, f))));
 const stages = new Map<string, number[]>();
 const batches: number[] = [];

@@ -1,7 +1,7 @@
 /**
  * A fake Qdrant REST server on 127.0.0.1:0 for testing the Qdrant adapter where no Qdrant can
  * run. It VALIDATES every request against Qdrant's official OpenAPI schema
- * (`../shared/qdrant/openapi-v1.19.json`): the path must be one of the schema's, the method one
+ * (`test/fixtures/reference/qdrant/openapi-v1.19.json.gz`, Apache-2.0): the path must be one of the schema's, the method one
  * of that path's, query parameters and the JSON body must match the operation's schemas (with
  * `$ref`s resolved). An invalid request gets 400 with the validation errors (and is recorded in
  * `schemaErrors`). Valid ones are answered by a small in-memory Qdrant (fake-qdrant-engine.ts),
@@ -11,30 +11,22 @@
  * Everything sent is recorded (`requests`), for assertions on what the adapter asked for.
  * Faults are scriptable: an HTTP status (429 with retry-after, 500, …), a request that never
  * gets an answer, or a connection dropped before or after the request was applied.
- *
- * Without ../shared the schema is absent: suites built with `describeWithQdrantSchema` are
- * skipped with a printed note.
  */
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { describe } from 'vitest';
 import { FakeQdrantEngine, QdrantInputError } from './fake-qdrant-engine.js';
 import { OpenApiValidator, type MatchedOperation } from './openapi-validator.js';
-import { sharedPath } from './shared.js';
+import { referencePath } from './shared.js';
 
-export const QDRANT_SCHEMA_PATH = sharedPath('qdrant', 'openapi-v1.19.json');
-export const hasQdrantSchema = existsSync(QDRANT_SCHEMA_PATH);
+/** Committed with the repo (copied by test/fixtures/reference/copy-from-shared.mjs), so it is always there. */
+export const QDRANT_SCHEMA_PATH = referencePath('qdrant', 'openapi-v1.19.json.gz');
 
-/** `describe` that runs only when Qdrant's schema is there, and says so when it is not. */
-export function describeWithQdrantSchema(name: string, fn: () => void): void {
-  if (!hasQdrantSchema) {
-    console.warn(`[skipped] "${name}": needs Qdrant's OpenAPI schema at ${QDRANT_SCHEMA_PATH} (the shared test data), which is absent here.`);
-    describe.skip(name, fn);
-    return;
-  }
-  describe(name, fn);
-}
+/**
+ * @deprecated The schema is committed now and these suites always run: use `describe`.
+ * Kept as a plain alias so suites written against the old name keep compiling.
+ */
+export const describeWithQdrantSchema: typeof describe = describe;
 
 let validator: OpenApiValidator | null = null;
 export function qdrantSchema(): OpenApiValidator {

@@ -2,7 +2,7 @@
  * A validator for the OpenAPI 3.0 subset Qdrant's schema uses ($ref, type, nullable, enum,
  * format, properties/required/additionalProperties, items, anyOf/oneOf/allOf, minimum/maximum,
  * minItems, minLength, uniqueItems), to check every request the Qdrant adapter sends against
- * `../shared/qdrant/openapi-v1.19.json` and every answer the fake server gives.
+ * `test/fixtures/reference/qdrant/openapi-v1.19.json.gz` and every answer the fake server gives.
  *
  * Two readings that matter:
  * - `{ "nullable": true }` alone (Qdrant's generator writes `anyOf: [{$ref: X}, {nullable: true}]`
@@ -14,6 +14,7 @@
  *   the bug this check exists to catch.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -51,7 +52,8 @@ export class OpenApiValidator {
   private readonly operations: Operation[] = [];
 
   constructor(file: string) {
-    this.spec = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const bytes = readFileSync(file);
+    this.spec = JSON.parse((file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')) as Record<string, unknown>;
     const paths = this.spec.paths as Record<string, Record<string, unknown>>;
     for (const [template, item] of Object.entries(paths)) {
       const shared = (item.parameters as Operation['parameters'] | undefined) ?? [];

@@ -1,28 +1,26 @@
 /**
- * Access to the workplace's shared test data (`../shared` beside the checkout). Outside this
- * workplace it is absent: suites that need it are skipped with a loud note, the rest still run.
+ * The reference data the parity tests compare against, committed under test/fixtures/reference
+ * (copied from the workplace's shared data by test/fixtures/reference/copy-from-shared.mjs; sources
+ * and licences in the README there). Nothing here reads outside the checkout: a fresh clone with
+ * nothing beside it runs every suite.
  */
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe } from 'vitest';
+import { gunzipSync } from 'node:zlib';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const SHARED_DIR = process.env.FIELDSCOPE_SHARED_DIR ?? path.resolve(REPO_ROOT, '../shared');
-export const hasShared = existsSync(path.join(SHARED_DIR, 'clip', 'tiny-random'));
+export const REFERENCE_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'reference');
 
-export function sharedPath(...parts: string[]): string {
-  return path.join(SHARED_DIR, ...parts);
+export function referencePath(...parts: string[]): string {
+  return path.join(REFERENCE_DIR, ...parts);
 }
 
-/** `describe` that runs only when ../shared exists, and says so when it does not. */
-export function describeWithShared(name: string, fn: () => void): void {
-  if (!hasShared) {
-    console.warn(`[skipped] "${name}": needs the shared test data at ${SHARED_DIR}, which is absent here.`);
-    describe.skip(name, fn);
-    return;
-  }
-  describe(name, fn);
+/** Reads a reference JSON file; `*.json.gz` (the large ones are committed compressed) is unzipped. */
+export function readReferenceJson<T>(...parts: string[]): T {
+  const file = referencePath(...parts);
+  const bytes = readFileSync(file);
+  return JSON.parse((file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')) as T;
 }
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../src/clip/tokenize.js';
 import { chunkText } from '../../src/ingest/chunk.js';
-import { REPO_ROOT, describeWithShared, sharedPath } from '../helpers/shared.js';
+import { REPO_ROOT, readReferenceJson } from '../helpers/shared.js';
 
 /**
  * A stand-in for CLIP's BPE that behaves like it where it matters: it never merges across
@@ -163,9 +163,11 @@ describe('chunkText', () => {
   });
 });
 
-describeWithShared('chunkText with the real CLIP tokenizer', () => {
-  const read = (f: string) => JSON.parse(readFileSync(sharedPath('clip', 'tokenizer', f), 'utf8')) as unknown;
-  const tokenizer = new ClipTokenizer({ tokenizerJson: read('tokenizer.json'), tokenizerConfigJson: read('tokenizer_config.json') });
+describe('chunkText with the real CLIP tokenizer', () => {
+  const tokenizer = new ClipTokenizer({
+    tokenizerJson: readReferenceJson('clip-tokenizer', 'tokenizer.json.gz'),
+    tokenizerConfigJson: readReferenceJson('clip-tokenizer', 'tokenizer_config.json'),
+  });
   // As ClipEncoder.countTokens: content tokens, without start/end.
   const clipCount = (s: string) => tokenizer.encode(s, Number.MAX_SAFE_INTEGER).length - 2;
 

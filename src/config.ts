@@ -66,6 +66,12 @@ const envSchema = z.object({
   MAX_DOCUMENT_BYTES: int(1, 10_000 * MB).default(100 * MB),
   /** Most pages (PDF pages or text sections) in one document. */
   MAX_DOCUMENT_PAGES: int(1, 1_000_000).default(2000),
+  /** Most characters of text in one PDF, counted as it is read (decompression bombs); beyond it DOCUMENT_TOO_COMPLEX. */
+  MAX_DOCUMENT_TEXT_CHARS: int(1000, 1_000_000_000).default(10_000_000),
+  /** Heap limit, in MB, of the worker thread that reads one PDF; beyond it DOCUMENT_TOO_COMPLEX. */
+  PDF_WORKER_MEMORY_MB: int(128, 65_536).default(256),
+  /** Most milliseconds one PDF page may take to parse, read and render (opening the file counts as one); beyond it DOCUMENT_TOO_COMPLEX. */
+  PDF_PAGE_TIMEOUT_MS: int(100, 3_600_000).default(15_000),
   /** Load the demo knowledge base (demo/) at start-up when the store is empty. */
   LOAD_DEMO: bool.default(true),
   /** Most files in one multipart request. */
@@ -180,6 +186,9 @@ export interface Config {
     maxImagePixels: number;
     maxDocumentBytes: number;
     maxDocumentPages: number;
+    maxDocumentTextChars: number;
+    pdfWorkerMemoryMb: number;
+    pdfPageTimeoutMs: number;
   };
   loadDemo: boolean;
   retentionDays: number;
@@ -248,6 +257,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
       maxDocumentPages: e.MAX_DOCUMENT_PAGES,
+      maxDocumentTextChars: e.MAX_DOCUMENT_TEXT_CHARS,
+      pdfWorkerMemoryMb: e.PDF_WORKER_MEMORY_MB,
+      pdfPageTimeoutMs: e.PDF_PAGE_TIMEOUT_MS,
     },
     loadDemo: e.LOAD_DEMO,
     retentionDays: e.RETENTION_DAYS,

@@ -51,3 +51,17 @@ export class DocumentTooLargeError extends AppError {
     super(code, 'PAYLOAD_TOO_LARGE', message, options);
   }
 }
+
+/**
+ * Past a limit on the work one document may cost once decompressed: more text than allowed, a
+ * page that takes too long to parse and render, or more memory than the extraction worker has
+ * (a decompression bomb: a small PDF whose streams inflate to hundreds of megabytes).
+ * `details.limit` says which: 'text', 'pageTime' or 'memory'.
+ */
+export class DocumentTooComplexError extends AppError {
+  declare readonly code: 'DOCUMENT_TOO_COMPLEX';
+
+  constructor(message: string, options?: AppErrorOptions) {
+    super('DOCUMENT_TOO_COMPLEX', 'PAYLOAD_TOO_LARGE', message, options);
+  }
+}

@@ -22,7 +22,7 @@ import { detectFileType } from './detect.js';
 import type { ModerationService } from '../moderation/moderation-service.js';
 import { InvalidDocumentError } from './errors.js';
 import type { ExtractedDocument } from './extracted.js';
-import { extractPdf } from './pdf.js';
+import { extractPdfIsolated } from './isolated-pdf.js';
 import { extractTextDocument } from './sections.js';
 
 export interface IngestLimits {
@@ -30,6 +30,12 @@ export interface IngestLimits {
   maxPages: number;
   maxImageBytes: number;
   maxImagePixels: number;
+  /** Most characters of text in one PDF (see pdf.ts). */
+  maxTextChars: number;
+  /** Heap of the worker that reads one PDF, in MB (see isolated-pdf.ts). */
+  pdfWorkerMemoryMb: number;
+  /** Most time one PDF page may take, in ms. */
+  pdfPageTimeoutMs: number;
 }
 
 export interface IngestSettings extends IngestLimits {
@@ -46,6 +52,9 @@ export const DEFAULT_INGEST_SETTINGS: IngestSettings = {
   maxPages: 2000,
   maxImageBytes: 20 * 1024 * 1024,
   maxImagePixels: 50_000_000,
+  maxTextChars: 10_000_000,
+  pdfWorkerMemoryMb: 256,
+  pdfPageTimeoutMs: 15_000,
   renderLongSide: 448,
   thumbnailLongSide: 320,
   chunkTokens: 75,
@@ -277,7 +286,12 @@ export class IngestService {
         return {
           kind: 'pdf',
           format: 'pdf',
-          extracted: await extractPdf(bytes, { ...limits, renderLongSide: this.settings.renderLongSide, thumbnailLongSide: this.settings.thumbnailLongSide }),
+          // In a worker of its own, with memory and time limits: a PDF's size says little about the work it costs.
+          extracted: await extractPdfIsolated(
+            bytes,
+            { ...limits, maxTextChars: this.settings.maxTextChars, renderLongSide: this.settings.renderLongSide, thumbnailLongSide: this.settings.thumbnailLongSide },
+            { workerMemoryMb: this.settings.pdfWorkerMemoryMb, pageTimeoutMs: this.settings.pdfPageTimeoutMs },
+          ),
         };
       case 'image': {
         // A scan or a photo of a page: one page, searchable by image.

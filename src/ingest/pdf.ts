@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { isAppError } from '../errors.js';
-import { DocumentTooLargeError, EncryptedDocumentError, InvalidDocumentError } from './errors.js';
+import { DocumentTooComplexError, DocumentTooLargeError, EncryptedDocumentError, InvalidDocumentError } from './errors.js';
 import type { ExtractedDocument, ExtractedPage } from './extracted.js';
 
 export interface PdfOptions {
@@ -21,6 +21,14 @@ export interface PdfOptions {
   renderLongSide: number;
   /** Long side, in pixels, of the WebP thumbnail (e.g. 320). */
   thumbnailLongSide: number;
+  /**
+   * Most characters of text in the whole document; past it DOCUMENT_TOO_COMPLEX. Text is read as
+   * a stream and counted as it comes, so a page whose content inflates to millions of characters
+   * is stopped before it is all in memory. Default: no limit.
+   */
+  maxTextChars?: number;
+  /** Told when a page starts (the isolating worker reports progress with it). */
+  onPage?: (pageNumber: number) => void;
 }
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
@@ -86,9 +94,11 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
     const title = await readTitle(doc);
     const factory = canvasFactoryOf(doc);
     const pages: ExtractedPage[] = [];
+    const text = { left: options.maxTextChars ?? Number.POSITIVE_INFINITY, limit: options.maxTextChars ?? 0 };
     for (let number = 1; number <= doc.numPages; number++) {
       if (number > 1) await new Promise(setImmediate);
-      pages.push(await extractPage(doc, number, factory, options));
+      options.onPage?.(number);
+      pages.push(await extractPage(doc, number, factory, options, text));
     }
     return { title, pages };
   } finally {
@@ -96,11 +106,11 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
   }
 }
 
-async function extractPage(doc: PDFDocumentProxy, number: number, factory: CanvasFactory, options: PdfOptions): Promise<ExtractedPage> {
+async function extractPage(doc: PDFDocumentProxy, number: number, factory: CanvasFactory, options: PdfOptions, budget: { left: number; limit: number }): Promise<ExtractedPage> {
   let page: PDFPageProxy | undefined;
   try {
     page = await doc.getPage(number);
-    const text = pageText(await page.getTextContent());
+    const text = pageText({ items: await readTextItems(page, number, budget) });
     const { image, thumbnail } = await renderPage(page, factory, options);
     return { number, text, image, thumbnail };
   } catch (cause) {
@@ -137,6 +147,35 @@ async function renderPage(page: PDFPageProxy, factory: CanvasFactory, options: P
     return { image: asBytes(image), thumbnail: asBytes(thumbnail) };
   } finally {
     factory.destroy(target);
+  }
+}
+
+/**
+ * A page's text items, read as pdfjs streams them, refusing the document once it has more text
+ * than the budget allows (pdfjs stops producing text once nobody reads it).
+ */
+async function readTextItems(page: PDFPageProxy, number: number, budget: { left: number; limit: number }): Promise<object[]> {
+  const items: object[] = [];
+  const reader = page.streamTextContent().getReader();
+  try {
+    for (;;) {
+      const { done, value } = (await reader.read()) as { done: boolean; value?: { items?: unknown[] } };
+      if (done) return items;
+      for (const item of value?.items ?? []) {
+        if (typeof item !== 'object' || item === null) continue;
+        if ('str' in item && typeof item.str === 'string') budget.left -= item.str.length;
+        items.push(item);
+      }
+      if (budget.left < 0) {
+        throw new DocumentTooComplexError(`The PDF has more than ${budget.limit} characters of text (page ${number} went past it). Split it into smaller documents.`, {
+          details: { limit: 'text', limitChars: budget.limit, page: number },
+        });
+      }
+    }
+  } finally {
+    // Not cancel(): pdfjs then still closes the stream and throws "Controller is already closed"
+    // where nobody can catch it. Unread, the stream holds pdfjs back until the document is destroyed.
+    reader.releaseLock();
   }
 }
 

@@ -158,6 +158,9 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
         ...DEFAULT_INGEST_SETTINGS,
         maxDocumentBytes: config.limits.maxDocumentBytes,
         maxPages: config.limits.maxDocumentPages,
+        maxTextChars: config.limits.maxDocumentTextChars,
+        pdfWorkerMemoryMb: config.limits.pdfWorkerMemoryMb,
+        pdfPageTimeoutMs: config.limits.pdfPageTimeoutMs,
         maxImageBytes: config.limits.maxUploadBytes,
         maxImagePixels: config.limits.maxImagePixels,
       }, identify, moderation);

@@ -5,14 +5,26 @@
  * bytes twice is free and a key can never point outside the store.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import path from 'node:path';
+
+/** An opened blob: its size, and streams of all or part of it (for HTTP responses, without loading it whole). */
+export interface BlobReader {
+  size: number;
+  /** Bytes `start` to `end` inclusive (the whole blob when no range is given); the stream closes the blob. */
+  stream(range?: { start: number; end: number }): Readable;
+  /** Closes the blob when no stream is taken (a 304 or 416 answer, a HEAD request). */
+  close(): Promise<void>;
+}
 
 export interface BlobStore {
   /** Stores bytes and returns their key (`<sha256>.<ext>`). Idempotent. */
   put(bytes: Uint8Array, extension: string): Promise<string>;
   /** The bytes, or null when there is no such blob (or the key is malformed). */
   get(key: string): Promise<Uint8Array | null>;
+  /** The blob to stream, or null when there is no such blob (or the key is malformed). */
+  open(key: string): Promise<BlobReader | null>;
   delete(key: string): Promise<void>;
   has(key: string): Promise<boolean>;
 }
@@ -56,6 +68,41 @@ export class DiskBlobStore implements BlobStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
+  }
+
+  async open(key: string): Promise<BlobReader | null> {
+    const file = this.pathOf(key);
+    if (!file) return null;
+    // Keep the file open from here on, so a concurrent delete cannot swap it between stat and read.
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    let used = false;
+    return {
+      size,
+      stream(range) {
+        if (used) throw new Error('a BlobReader streams once');
+        used = true;
+        // autoClose: the handle is closed when the stream ends or is destroyed (client gone).
+        return handle.createReadStream({ start: range?.start ?? 0, ...(range ? { end: range.end } : {}), autoClose: true });
+      },
+      async close() {
+        if (used) return;
+        used = true;
+        await handle.close();
+      },
+    };
   }
 
   async has(key: string): Promise<boolean> {

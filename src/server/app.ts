@@ -27,6 +27,7 @@ import { loadTypeDefs } from '../graphql/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Core } from './core.js';
 import { makeFormatError } from './format-error.js';
+import { sendBlob } from './blob-responses.js';
 import { consoleAssets, CONSOLE_CSP } from './console-assets.js';
 import { renderExplorerPage } from './explorer-operations.js';
 import { TENANT_NAME } from '../tenancy/tenant-spaces.js';
@@ -219,16 +220,9 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     });
   }, async (req, res) => {
     const key = String(req.params.key);
-    const bytes = isBlobKey(key) ? await (await core.spaces.get(res.locals.fileTenant as string)).blobs.get(key) : null;
-    if (!bytes) return void res.status(404).json({ errors: [{ message: 'No such file.', extensions: { code: 'NOT_FOUND', category: 'NOT_FOUND' } }] });
-    res
-      .type(BLOB_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream')
-      .set({
-        'X-Content-Type-Options': 'nosniff',
-        'Content-Security-Policy': "default-src 'none'; sandbox",
-        'Cache-Control': 'private, max-age=31536000, immutable',
-      })
-      .send(Buffer.from(bytes));
+    const reader = isBlobKey(key) ? await (await core.spaces.get(res.locals.fileTenant as string)).blobs.open(key) : null;
+    // Streamed with backpressure and Range support, never read whole into memory.
+    await sendBlob(req, res, key, reader, BLOB_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream');
   });
 
   // The caller's tenant's services, before Apollo: a tenant whose data cannot be opened (a disk

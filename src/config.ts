@@ -33,6 +33,8 @@ const envSchema = z.object({
   CLIP_AUTO_PULL: bool.default(true),
   /** When the configured model cannot be had, run on the bundled test model (meaningless results) instead of exiting. */
   CLIP_FALLBACK_TO_TEST_MODEL: bool.default(true),
+  /** With NODE_ENV=production the server refuses to start on the test model unless this is true. */
+  CLIP_ALLOW_TEST_MODEL: bool.default(false),
   /** Folder of model manifests (<name>.json) that CLIP_MODEL names refer to; defaults to the repo's models/manifests. */
   MODEL_MANIFESTS_DIR: z.string().min(1).optional(),
   /** Base URL of a mirror serving the manifest files (same relative paths). */
@@ -163,6 +165,8 @@ export interface Config {
     variant: 'fp32' | 'quantized';
     autoPull: boolean;
     fallbackToTestModel: boolean;
+    /** Start on the test model even with NODE_ENV=production (CLIP_ALLOW_TEST_MODEL). */
+    allowTestModel: boolean;
     baseUrl: string | undefined;
     manifestsDir: string | undefined;
   };
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       variant: e.CLIP_MODEL_VARIANT,
       autoPull: e.CLIP_AUTO_PULL,
       fallbackToTestModel: e.CLIP_FALLBACK_TO_TEST_MODEL,
+      allowTestModel: e.CLIP_ALLOW_TEST_MODEL,
       baseUrl: e.MODEL_BASE_URL,
       manifestsDir: e.MODEL_MANIFESTS_DIR === undefined ? undefined : path.resolve(e.MODEL_MANIFESTS_DIR),
     },

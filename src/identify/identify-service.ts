@@ -126,7 +126,9 @@ export class IdentifyService {
     const ranked = labels.map((label, i) => ({ label, score: probabilities[i]!, confirmations: confirmations[i]! })).sort((a, b) => b.score - a.score);
     const top = ranked[0]!;
     const runnerUp = ranked[1]?.score ?? 0;
-    const confident = top.score >= this.settings.minScore && top.score - runnerUp >= this.settings.minMargin;
+    // Random weights can put 0.9999 on one label: on the test model nothing is ever confident.
+    const testModel = this.encoder.model.isTestModel;
+    const confident = !testModel && top.score >= this.settings.minScore && top.score - runnerUp >= this.settings.minMargin;
 
     const identification: IdentificationRecord = {
       id: randomUUID(),
@@ -143,7 +145,9 @@ export class IdentifyService {
       await this.records.addReviewItem(this.newReviewItem(reviewItemId, 'IDENTIFICATION', {
         identificationId: identification.id,
         photoId: identification.photoId,
-        reason: `Unconfident identification: best "${top.label}" at ${top.score.toFixed(2)}, runner-up at ${runnerUp.toFixed(2)}.`,
+        reason: testModel
+          ? `Test model (random weights): best "${top.label}" at ${top.score.toFixed(2)} means nothing.`
+          : `Unconfident identification: best "${top.label}" at ${top.score.toFixed(2)}, runner-up at ${runnerUp.toFixed(2)}.`,
       }));
     }
     const candidates = await Promise.all(

@@ -20,6 +20,7 @@ import type { Config } from '../config.js';
 import { auditPlugin, authMiddleware, authorizationPlugin } from './auth-plugins.js';
 import { guardSchema, newOperationTrace, type OperationTrace } from './operation-guard.js';
 import { attachWebSocketTransport } from './ws-transport.js';
+import { testModelPlugin } from './test-model-flag.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
 import { isAppError, UnavailableError } from '../errors.js';
 import { resolvers } from '../graphql/resolvers.js';
@@ -134,6 +135,7 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     servicesFor: (tenant) => core.servicesFor(tenant),
     contextFor: context,
     logger,
+    testModel: core.health.testModel,
   });
 
   const apollo = new ApolloServer<GraphQLContext>({
@@ -153,6 +155,7 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
       metricsPlugin(metrics),
       authorizationPlugin(),
       auditPlugin(core.audit),
+      testModelPlugin(core.health.testModel),
       { async serverWillStart() { return { async drainServer() { await wsTransport.dispose(); } }; } },
     ],
   });
@@ -180,8 +183,8 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     res.json({ status: 'ok' });
   });
   app.get('/ready', async (_req, res) => {
-    const report = await core.health.report();
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
+    const { httpStatus, body } = await core.health.readiness();
+    res.status(httpStatus).json(body);
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

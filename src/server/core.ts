@@ -77,6 +77,13 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     manifestsDir: config.models.manifestsDir,
     logger,
   });
+  if (choice.isTestModel && config.env === 'production' && !config.models.allowTestModel) {
+    // Random weights answer every query with confident-looking nonsense: production must ask for it by name.
+    throw new ConfigError(
+      `NODE_ENV=production and the CLIP model is the bundled TEST model (random weights, meaningless results: ${choice.dir}). ` +
+        'Install the real model (`fieldscope models pull clip-vit-b32`, or set CLIP_MODEL to a model folder), or set CLIP_ALLOW_TEST_MODEL=true to run on it anyway.',
+    );
+  }
   const spec = await resolveModelFolder(choice.dir, config.models.variant);
   const encoder = await OnnxClipEncoder.load(spec, {
     ...config.encoder,

@@ -4,8 +4,16 @@
 import type { ClipEncoder, ModelInfo } from '../clip/clip-encoder.js';
 import type { KnowledgeStore, StoreStatus } from '../store/knowledge-store.js';
 
+export const TEST_MODEL_REASON =
+  'running on the bundled TEST model (random weights): every embedding, search result, answer, caption and identification is meaningless. Install a real model (`fieldscope models pull clip-vit-b32`) and set CLIP_MODEL.';
+
 export interface HealthReport {
+  /** Whether requests are served: ok; degraded (model or store down, see `reasons`); shutting_down. */
   status: 'ok' | 'degraded' | 'shutting_down';
+  /** Why results cannot be trusted or requests cannot be served, one sentence each (empty: none). */
+  reasons: string[];
+  /** True on the bundled test model (the same flag as `extensions.testModel` on every GraphQL response). */
+  testModel: boolean;
   model: ModelInfo;
   store: StoreStatus;
 }
@@ -22,9 +30,28 @@ export class HealthService {
     this.shuttingDown = true;
   }
 
+  get testModel(): boolean {
+    return this.encoder.model.isTestModel;
+  }
+
   async report(): Promise<HealthReport> {
     const store = await this.store.storeStatus();
-    const status = this.shuttingDown ? 'shutting_down' : this.encoder.ready && store.ready ? 'ok' : 'degraded';
-    return { status, model: this.encoder.model, store };
+    const reasons: string[] = [];
+    if (this.shuttingDown) reasons.push('shutting down');
+    if (!this.encoder.ready) reasons.push('the CLIP encoder is not ready (a worker is down or still loading)');
+    if (!store.ready) reasons.push(`the ${store.kind} store is not ready`);
+    const status = this.shuttingDown ? 'shutting_down' : reasons.length === 0 ? 'ok' : 'degraded';
+    if (this.testModel) reasons.push(TEST_MODEL_REASON);
+    return { status, reasons, testModel: this.testModel, model: this.encoder.model, store };
+  }
+
+  /**
+   * GET /ready: 503 unless requests are served. Serving on the test model answers 200 but says
+   * `degraded` with the reason, so a dashboard or a curl never shows a bare `ok` for it.
+   */
+  async readiness(): Promise<{ httpStatus: number; body: HealthReport }> {
+    const report = await this.report();
+    const body = report.testModel && report.status === 'ok' ? { ...report, status: 'degraded' as const } : report;
+    return { httpStatus: report.status === 'ok' ? 200 : 503, body };
   }
 }

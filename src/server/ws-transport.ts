@@ -27,6 +27,7 @@ import { deadlineExecutors, RATE_LIMITED, type GraphQLArmor, type OperationTimeo
 import { authenticate } from './auth-plugins.js';
 import { auditOperation, newOperationTrace, refuseForbidden, type OperationTrace } from './operation-guard.js';
 import type { GraphQLFormattedError } from 'graphql';
+import { withTestModelFlag } from './test-model-flag.js';
 
 /** graphql-ws's close code for a refused connection (its own onConnect refusal uses it too). */
 export const WS_FORBIDDEN = 4403;
@@ -52,6 +53,8 @@ export interface WsTransportOptions {
   /** Charges the caller's rate-limit bucket (shared with HTTP); absent when rate limiting is off. */
   admit?: (principal: Principal, remoteAddress: string | undefined) => RateDecision;
   logger: Logger;
+  /** Sent as `extensions.testModel` on every result (see test-model-flag.ts). */
+  testModel: boolean;
 }
 
 interface Operation {
@@ -186,10 +189,10 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
         return { ...args, contextValue };
       },
       onNext: (ctx, id, _payload, _args, result) => {
-        if (!result.errors) return undefined;
+        if (!result.errors) return withTestModelFlag(result, o.testModel);
         const op = ctx.extra.connection?.operations.get(id);
         if (op && op.outcome === 'ok' && result.errors[0]) op.outcome = errorCodeOf(result.errors[0]);
-        return { ...result, errors: result.errors.map((e) => o.formatError(e.toJSON(), e)) };
+        return withTestModelFlag({ ...result, errors: result.errors.map((e) => o.formatError(e.toJSON(), e)) }, o.testModel);
       },
       // Errors before the first event (validation, refusals) and during a stream get the same codes as over HTTP.
       onError: (ctx, id, _payload, errors) => {

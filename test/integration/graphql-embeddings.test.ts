@@ -176,7 +176,7 @@ describe('GraphQL embeddings API over HTTP', () => {
       expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok' });
       const ready = await fetch(`${server.url}/ready`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: 'ok', model: { dim: 32 } });
+      expect(await ready.json()).toMatchObject({ status: 'degraded', testModel: true, model: { dim: 32 } });
     });
 
     it('GET /metrics exposes request and per-stage latency histograms', async () => {

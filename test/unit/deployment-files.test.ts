@@ -77,6 +77,11 @@ describe('docker-compose.yml', () => {
     expect(config.http.port).toBe(4000);
     expect(config.dataDir).toBe('/data');
     expect(config.llm.model).toBeUndefined();
+    // The real model or a refusal to start: no fallback to random weights, none allowed in production.
+    expect(config.env).toBe('production');
+    expect(config.models.fallbackToTestModel).toBe(false);
+    expect(config.models.allowTestModel).toBe(false);
+    expect(config.models.clipModel).toBe('clip-vit-b32');
   });
 
   it('keeps the local language model behind the "llm" profile, pinned', () => {

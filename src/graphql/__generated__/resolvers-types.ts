@@ -164,9 +164,13 @@ export type Feedback = {
 export type Health = {
   __typename?: 'Health';
   model: ModelInfo;
-  /** ok when the model is loaded and every encoder worker is up, degraded otherwise. */
+  /** Why results cannot be trusted (the test model) or requests cannot be served, one sentence each; empty when neither. */
+  reasons: Array<Scalars['String']['output']>;
+  /** Whether requests are served: ok when the model is loaded, every encoder worker is up and the store is ready; degraded otherwise (see reasons); shutting_down while draining. Whether results mean anything is testModel (GET /ready says degraded on the test model). */
   status: Scalars['String']['output'];
   store: StoreInfo;
+  /** True when the server runs on the bundled random-weight test model: every result is meaningless. Every GraphQL response also carries it as extensions.testModel. */
+  testModel: Scalars['Boolean']['output'];
 };
 
 export type MatchKind =
@@ -856,8 +860,10 @@ export type FeedbackResolvers<ContextType = GraphQLContext, ParentType extends R
 
 export type HealthResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = {
   model?: Resolver<ResolversTypes['ModelInfo'], ParentType, ContextType>;
+  reasons?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   store?: Resolver<ResolversTypes['StoreInfo'], ParentType, ContextType>;
+  testModel?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {

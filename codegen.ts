@@ -13,9 +13,9 @@ const config: CodegenConfig = {
         useTypeImports: true,
         enumsAsTypes: true,
         mappers: {
-          Document: '../../store/knowledge-store.js#DocumentRecord',
+          Document: '../models.js#DocumentModel',
           Page: '../../store/knowledge-store.js#PageRecord',
-          Photo: '../../store/knowledge-store.js#PhotoRecord',
+          Photo: '../models.js#PhotoModel',
           SearchHit: '../../search/search-service.js#SearchHitView',
           SearchResult: '../../search/search-service.js#SearchResultView',
           Answer: '../../answer/answer-service.js#AnswerView',

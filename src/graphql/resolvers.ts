@@ -86,13 +86,13 @@ export const resolvers: Resolvers = {
       const upload = await readUpload(file, limits.maxDocumentBytes);
       const { document, created } = await services.ingest.ingestDocument({ bytes: upload.bytes, filename: upload.filename, title: input?.title ?? null, metadata: input?.metadata ?? null });
       logger.info({ documentId: document.id, created, pages: document.pageCount }, created ? 'document ingested' : 'document already present');
-      return document;
+      return { ...document, wasDuplicate: !created };
     },
     ingestPhoto: async (_parent, { file, input }, { services, limits, logger }) => {
       const upload = await readUpload(file, limits.maxUploadBytes);
       const { photo, created } = await services.ingest.ingestPhoto({ bytes: upload.bytes, filename: upload.filename, caption: input?.caption ?? null, metadata: input?.metadata ?? null });
       logger.info({ photoId: photo.id, created }, created ? 'photo ingested' : 'photo already present');
-      return photo;
+      return { ...photo, wasDuplicate: !created };
     },
     confirmPart: (_parent, { photoId, identificationId, label }, { services, actor }) =>
       services.identify.confirmPart({ photoId: photoId ?? null, identificationId: identificationId ?? null, label, givenBy: actor }),
@@ -120,6 +120,7 @@ export const resolvers: Resolvers = {
     kind: (doc) => toSourceKind(doc.kind),
     pages: (doc, _args, { services }) => services.store.getPages(doc.id),
     url: (doc, _args, { fileUrl }) => fileUrl(doc.blobKey),
+    wasDuplicate: (doc) => doc.wasDuplicate ?? false,
   },
   Page: {
     text: (page) => page.text,
@@ -127,6 +128,7 @@ export const resolvers: Resolvers = {
   },
   Photo: {
     url: (photo, _args, { fileUrl }) => fileUrl(photo.blobKey),
+    wasDuplicate: (photo) => photo.wasDuplicate ?? false,
     duplicateOf: (photo, _args, { services }) => services.identify.duplicateOf(photo.id),
   },
   PartIdentification: {

@@ -130,7 +130,7 @@ export class IngestService {
     const metadata = validMetadata(upload.metadata);
     const contentHash = sha256(bytes);
     const existing = await this.store.findDocumentByHash(contentHash);
-    if (existing) return { document: existing, created: false };
+    if (existing) return { document: await this.updateDocumentDetails(existing, upload.title, upload.metadata == null ? null : metadata), created: false };
 
     const detected = detectFileType(bytes, upload.filename);
     const { kind, format, extracted: raw } = await this.extract(bytes, detected);
@@ -203,6 +203,38 @@ export class IngestService {
     }
   }
 
+  /**
+   * The same file again: its pages stay, and the title and metadata the upload gives (when it
+   * gives them) replace the stored ones, so a re-ingest with `{site: "north"}` is found by that
+   * filter. Nothing given, or nothing different: the record as it is, no write.
+   */
+  private async updateDocumentDetails(existing: DocumentRecord, title: string | null | undefined, metadata: JsonObject | null): Promise<DocumentRecord> {
+    const newTitle = title?.trim() ? title.trim().slice(0, 500) : existing.title;
+    const newMetadata = metadata ?? existing.metadata;
+    if (newTitle === existing.title && sameJson(newMetadata, existing.metadata)) return existing;
+    const [first] = await this.store.getPages(existing.id);
+    const page = first
+      ? { number: first.number, identifiers: [...new Set([...extractIdentifiers(first.text ?? ''), ...metadataIdentifiers(newMetadata)])] }
+      : { number: 1, identifiers: [] };
+    return (await this.store.updateDocumentDetails(existing.id, { title: newTitle, metadata: newMetadata, page })) ?? existing;
+  }
+
+  /** As updateDocumentDetails, for a photo's caption (re-chunked and re-embedded) and metadata. */
+  private async updatePhotoDetails(existing: PhotoRecord, caption: string | null | undefined, metadata: JsonObject | null): Promise<PhotoRecord> {
+    const newCaption = caption === undefined ? existing.caption : caption;
+    const newMetadata = metadata ?? existing.metadata;
+    if (newCaption === existing.caption && sameJson(newMetadata, existing.metadata)) return existing;
+    const chunks = newCaption ? this.chunk(newCaption) : [];
+    const vectors = chunks.length > 0 ? await this.encoder.embedTexts(chunks, { priority: 'background' }) : [];
+    const updated = await this.store.updatePhotoDetails(existing.id, {
+      caption: newCaption,
+      metadata: newMetadata,
+      chunks: chunks.map((text, i) => ({ text, vector: vectors[i]! })),
+      identifiers: [...new Set([...(newCaption ? extractIdentifiers(newCaption) : []), ...metadataIdentifiers(newMetadata)])],
+    });
+    return updated ?? existing;
+  }
+
   async ingestPhoto(upload: PhotoUpload): Promise<{ photo: PhotoRecord; created: boolean }> {
     const { bytes } = upload;
     const info = await inspectImage(bytes, { maxBytes: this.settings.maxImageBytes, maxPixels: this.settings.maxImagePixels });
@@ -211,7 +243,7 @@ export class IngestService {
     const caption = typedCaption ? truncateText(typedCaption, 2000) : null;
     const contentHash = sha256(bytes);
     const existing = await this.store.findPhotoByHash(contentHash);
-    if (existing) return { photo: existing, created: false };
+    if (existing) return { photo: await this.updatePhotoDetails(existing, upload.caption == null ? undefined : caption, upload.metadata == null ? null : metadata), created: false };
 
     const [imageVector] = await this.encoder.embedImages([bytes]);
     // A blocked upload is refused before anything is written.
@@ -329,4 +361,11 @@ export class IngestService {
       if (!(await this.store.isBlobReferenced(key))) await this.blobs.delete(key);
     }
   }
+}
+
+/** Key order aside, the same JSON value (metadata round-trips through the stores as JSON). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canonical(x)])) : v;
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }

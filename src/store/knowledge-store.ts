@@ -51,6 +51,21 @@ export interface PhotoRecord {
   createdAt: string;
 }
 
+/** What a re-ingest of the same document may change (see KnowledgeStore.updateDocumentDetails). */
+export interface DocumentDetails {
+  title: string;
+  metadata: JsonObject;
+  page: { number: number; identifiers: string[] };
+}
+
+/** What a re-ingest of the same photo may change (see KnowledgeStore.updatePhotoDetails). */
+export interface PhotoDetails {
+  caption: string | null;
+  metadata: JsonObject;
+  chunks: ChunkInput[];
+  identifiers: string[];
+}
+
 /** A text chunk (fits CLIP's 77-token window) with its CLIP text embedding. */
 export interface ChunkInput {
   text: string;
@@ -129,6 +144,14 @@ export interface KnowledgeStore {
   addPhoto(input: NewPhoto): Promise<{ photo: PhotoRecord; created: boolean }>;
   findDocumentByHash(contentHash: string): Promise<DocumentRecord | null>;
   findPhotoByHash(contentHash: string): Promise<PhotoRecord | null>;
+  /**
+   * Replaces a document's title and metadata (what metadata filters see from then on) and the
+   * identifiers of one page (those taken from metadata live on the first page). Pages, chunks and
+   * vectors stay. Returns the updated record, or null when there is no such document.
+   */
+  updateDocumentDetails(id: string, details: DocumentDetails): Promise<DocumentRecord | null>;
+  /** Replaces a photo's caption (its text, chunks and identifiers) and metadata; the image vector stays. Null when absent. */
+  updatePhotoDetails(id: string, details: PhotoDetails): Promise<PhotoRecord | null>;
 
   getDocument(id: string): Promise<DocumentRecord | null>;
   /** Newest first (createdAt, then id, descending). A cursor stays valid when documents are added or deleted; a foreign one is INVALID_CURSOR. */

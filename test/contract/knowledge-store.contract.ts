@@ -269,6 +269,44 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
       });
     });
 
+    describe('re-ingest: new details for a file already there', () => {
+      it('replaces title, metadata and first-page identifiers of a document; pages and vectors stay', async () => {
+        const input = newDocument({ title: 'Old title', metadata: { site: 'south' }, pages: [{ text: 'pump page', chunks: [{ text: 'pump', vector: axis(1) }], identifiers: ['OLD-1'] }, { text: 'second page', chunks: [{ text: 'second', vector: axis(2) }] }] });
+        const { document } = await store.addDocument(input);
+        const updated = await store.updateDocumentDetails(document.id, { title: 'New title', metadata: { site: 'north', line: 3 }, page: { number: 1, identifiers: ['NEW-2'] } });
+        expect(updated).toEqual({ ...document, title: 'New title', metadata: { site: 'north', line: 3 } });
+        expect(await store.getDocument(document.id)).toEqual(updated);
+        expect(await store.findDocumentByHash(document.contentHash)).toEqual(updated);
+        // Metadata filters see the new values on every signal, not the old ones.
+        expect(ownedBy(await store.searchChunks(axis(1), 10, { metadata: { site: 'north' } }), document.id)).toHaveLength(2);
+        expect(await store.searchChunks(axis(1), 10, { metadata: { site: 'south' } })).toEqual([]);
+        expect(targets(await store.searchLexical('pump', 10, { metadata: { line: 3 } }))).toEqual([pageOf(document.id, 1)]);
+        expect(targets(await store.searchIdentifiers(['NEW-2'], 10))).toEqual([pageOf(document.id, 1)]);
+        expect(await store.searchIdentifiers(['OLD-1'], 10)).toEqual([]);
+        expect((await store.getPages(document.id)).map((p) => p.text)).toEqual(['pump page', 'second page']);
+        expect(await store.updateDocumentDetails('no-such-document', { title: 'x', metadata: {}, page: { number: 1, identifiers: [] } })).toBeNull();
+      });
+
+      it("replaces a photo's caption (text, chunks, identifiers) and metadata; the image vector stays", async () => {
+        const input = newPhoto({ caption: 'rusty valve aardvarkword', vector: axis(3), chunks: [{ text: 'rusty valve', vector: axis(4) }, { text: 'aardvarkword', vector: axis(5) }], identifiers: ['RV-1'], metadata: { site: 'south' } });
+        const { photo } = await store.addPhoto(input);
+        const target = photoTarget(photo.id);
+        const updated = await store.updatePhotoDetails(photo.id, { caption: 'clean gauge pangolinword', metadata: { site: 'north' }, chunks: [{ text: 'clean gauge', vector: axis(6) }], identifiers: ['CG-9'] });
+        expect(updated).toEqual({ ...photo, caption: 'clean gauge pangolinword', metadata: { site: 'north' } });
+        expect(await store.getPhoto(photo.id)).toEqual(updated);
+        expect(targets(await store.searchImages(axis(3), 5, { metadata: { site: 'north' } }))).toEqual([target]);
+        expect(await store.searchImages(axis(3), 5, { metadata: { site: 'south' } })).toEqual([]);
+        expect((await store.searchChunks(axis(6), 5))[0]).toMatchObject({ target, matchedText: 'clean gauge' });
+        // The old caption's chunks are gone (both of them: fewer chunks than before).
+        for (const old of [axis(4), axis(5)]) expect((await store.searchChunks(old, 5)).filter((c) => c.matchedText !== 'clean gauge')).toEqual([]);
+        expect(targets(await store.searchLexical('pangolinword', 5))).toEqual([target]);
+        expect(await store.searchLexical('aardvarkword', 5)).toEqual([]);
+        expect(targets(await store.searchIdentifiers(['CG-9'], 5))).toEqual([target]);
+        expect(await store.searchIdentifiers(['RV-1'], 5)).toEqual([]);
+        expect(await store.updatePhotoDetails('no-such-photo', { caption: null, metadata: {}, chunks: [], identifiers: [] })).toBeNull();
+      });
+    });
+
     describe('delete', () => {
       it('removes a document and every trace of it: no signal finds it afterwards', async () => {
         const keep = newDocument({ pages: [{ text: 'kept page about gaskets', image: axis(10, 11, 0.5), chunks: [{ text: 'gaskets', vector: axis(12, 13, 0.5) }], identifiers: ['G-100'] }] });

@@ -1,6 +1,7 @@
 import type { UploadPromise } from '../upload.js';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { DocumentRecord, PageRecord, PhotoRecord } from '../../store/knowledge-store.js';
+import type { DocumentModel, PhotoModel } from '../models.js';
+import type { PageRecord } from '../../store/knowledge-store.js';
 import type { SearchHitView, SearchResultView } from '../../search/search-service.js';
 import type { AnswerView, CitationView, CaptionView, AnswerDeltaView } from '../../answer/answer-service.js';
 import type { PartIdentificationView, PartCandidateView } from '../../identify/identify-service.js';
@@ -117,6 +118,8 @@ export type Document = {
   title: Scalars['String']['output'];
   /** The original file. */
   url: Scalars['String']['output'];
+  /** True when ingestDocument found this exact file already there (only the details given were updated); false otherwise. */
+  wasDuplicate: Scalars['Boolean']['output'];
 };
 
 export type DocumentConnection = {
@@ -211,10 +214,11 @@ export type Mutation = {
   /**
    * Adds a document: PDF (text layer and rendered pages), Markdown, HTML, plain text, or an
    * image of a page. The type is read from the file's bytes, not its name. The same file
-   * uploaded again returns the existing document and adds nothing.
+   * uploaded again adds no pages: it returns the existing document with wasDuplicate true, and
+   * the title and metadata given in input (when given) replace the stored ones.
    */
   ingestDocument: Document;
-  /** Adds a reference photo. The same file uploaded again returns the existing photo. */
+  /** Adds a reference photo. The same file uploaded again returns the existing photo with wasDuplicate true; the caption and metadata given in input (when given) replace the stored ones. */
   ingestPhoto: Photo;
   /** Resolves an open or claimed item; a label on an identification item is recorded as a confirmation. */
   resolveReview: ReviewItem;
@@ -314,6 +318,8 @@ export type Photo = {
   metadata: Scalars['JSON']['output'];
   /** The original photo, served by this server. */
   url?: Maybe<Scalars['String']['output']>;
+  /** True when ingestPhoto found this exact file already there (only the details given were updated); false otherwise. */
+  wasDuplicate: Scalars['Boolean']['output'];
   width: Scalars['Int']['output'];
 };
 
@@ -671,7 +677,7 @@ export type ResolversTypes = {
   Caption: ResolverTypeWrapper<CaptionView>;
   Citation: ResolverTypeWrapper<CitationView>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
-  Document: ResolverTypeWrapper<DocumentRecord>;
+  Document: ResolverTypeWrapper<DocumentModel>;
   DocumentConnection: ResolverTypeWrapper<Omit<DocumentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['DocumentEdge']>, nodes: Array<ResolversTypes['Document']> }>;
   DocumentEdge: ResolverTypeWrapper<Omit<DocumentEdge, 'node'> & { node: ResolversTypes['Document'] }>;
   DocumentInput: DocumentInput;
@@ -689,7 +695,7 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PartCandidate: ResolverTypeWrapper<PartCandidateView>;
   PartIdentification: ResolverTypeWrapper<PartIdentificationView>;
-  Photo: ResolverTypeWrapper<PhotoRecord>;
+  Photo: ResolverTypeWrapper<PhotoModel>;
   PhotoInput: PhotoInput;
   PhotoMatch: ResolverTypeWrapper<Omit<PhotoMatch, 'photo'> & { photo: ResolversTypes['Photo'] }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -721,7 +727,7 @@ export type ResolversParentTypes = {
   Caption: CaptionView;
   Citation: CitationView;
   DateTime: Scalars['DateTime']['output'];
-  Document: DocumentRecord;
+  Document: DocumentModel;
   DocumentConnection: Omit<DocumentConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['DocumentEdge']>, nodes: Array<ResolversParentTypes['Document']> };
   DocumentEdge: Omit<DocumentEdge, 'node'> & { node: ResolversParentTypes['Document'] };
   DocumentInput: DocumentInput;
@@ -738,7 +744,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   PartCandidate: PartCandidateView;
   PartIdentification: PartIdentificationView;
-  Photo: PhotoRecord;
+  Photo: PhotoModel;
   PhotoInput: PhotoInput;
   PhotoMatch: Omit<PhotoMatch, 'photo'> & { photo: ResolversParentTypes['Photo'] };
   Query: Record<PropertyKey, never>;
@@ -828,6 +834,7 @@ export type DocumentResolvers<ContextType = GraphQLContext, ParentType extends R
   pages?: Resolver<Array<ResolversTypes['Page']>, ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wasDuplicate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type DocumentConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DocumentConnection'] = ResolversParentTypes['DocumentConnection']> = {
@@ -920,6 +927,7 @@ export type PhotoResolvers<ContextType = GraphQLContext, ParentType extends Reso
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  wasDuplicate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 

@@ -32,6 +32,7 @@ import { normalizeIdentifier } from '../../search/identifiers.js';
 import type {
   Candidate,
   ChunkInput,
+  DocumentDetails,
   DocumentRecord,
   HitTarget,
   JsonObject,
@@ -40,6 +41,7 @@ import type {
   NewPhoto,
   Page,
   PageRecord,
+  PhotoDetails,
   PhotoRecord,
   SearchFilter,
   StoreStatus,
@@ -544,6 +546,48 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     const { record, claim, points } = this.photoPoints(input);
     const result = await this.addAtomically({ type: 'photo', idField: 'photo_id', id: record.id, contentHash: record.contentHash, claim, points }, (p) => this.parsePhoto(p));
     return { photo: result.record, created: result.created };
+  }
+
+  // ---- re-ingest: new details for a file already there ----
+  // Not one transaction: the points first, the record last, each write idempotent, so a failure
+  // part-way leaves the old record with some points already carrying the new metadata, and a
+  // retry of the same re-ingest finishes the job.
+
+  async updateDocumentDetails(id: string, details: DocumentDetails): Promise<DocumentRecord | null> {
+    this.open();
+    const claim = await this.first(this.visible(matchValue('type', 'document'), matchValue('document_id', id)), ['record']);
+    if (!claim) return null;
+    const record: DocumentRecord = { ...this.parseDocument(claim.payload), title: details.title, metadata: metadataCopy(details.metadata) };
+    await this.setPayloadWhere({ metadata_terms: metadataTerms(record.metadata) }, filterOf(...this.base(matchValue('document_id', id))));
+    const page = await this.first(this.visible(matchValue('type', 'page'), matchValue('document_id', id), matchValue('page_number', details.page.number)), []);
+    if (page) await this.call('set_payload', (c) => c.setPayload(this.collection, { wait: true, payload: identifierFields(details.page.identifiers), points: [page.id] }));
+    await this.call('set_payload', (c) => c.setPayload(this.collection, { wait: true, payload: { record }, points: [claim.id] }));
+    return record;
+  }
+
+  async updatePhotoDetails(id: string, details: PhotoDetails): Promise<PhotoRecord | null> {
+    this.open();
+    const found = await this.call('scroll_points', (c) =>
+      c.scroll(this.collection, { filter: this.visible(matchValue('type', 'photo'), matchValue('photo_id', id)), limit: 1, with_payload: true, with_vector: [IMAGE_VECTOR] }),
+    );
+    const point = found.points[0];
+    if (!point) return null;
+    const payload = (point.payload ?? {}) as Payload;
+    const record: PhotoRecord = { ...this.parsePhoto(payload), caption: details.caption, metadata: metadataCopy(details.metadata) };
+    const imageVector = (point.vector as Record<string, unknown> | undefined)?.[IMAGE_VECTOR];
+    if (!Array.isArray(imageVector)) throw corrupt('photo point', new Error('it has no image vector'));
+    const tenant = this.tenant;
+    const common = { tenant, committed: true, photo_id: id, kind: 'photo', target: JSON.stringify(['photo', id]), metadata_terms: metadataTerms(record.metadata) };
+    const chunks = this.chunkPoints(details.chunks, 'the caption', (ordinal) => pointIds.photoChunk(tenant, id, ordinal), common);
+    const vector: Record<string, number[] | SparseVector> = { [IMAGE_VECTOR]: imageVector as number[] };
+    const sparse = documentSparseVector(record.caption ?? '', this.averageLength);
+    if (sparse) vector[SPARSE_VECTOR] = sparse;
+    // New caption chunks over the old ids (same ordinals), then the ordinals past the new count go.
+    await this.upsert(chunks);
+    const kept = chunks.map((c) => c.id);
+    await this.deleteWhere({ must: this.base(matchValue('type', 'chunk'), matchValue('photo_id', id)), must_not: kept.length > 0 ? [{ has_id: kept }] : [] });
+    await this.upsert([{ id: point.id, vector, payload: { ...payload, ...common, text: record.caption ?? '', ...identifierFields(details.identifiers), record } }]);
+    return record;
   }
 
   /** The claim/write/commit protocol described at the top of this file. */

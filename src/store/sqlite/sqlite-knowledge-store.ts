@@ -14,6 +14,7 @@ import { normalizeIdentifier } from '../../search/identifiers.js';
 import type {
   Candidate,
   ChunkInput,
+  DocumentDetails,
   DocumentRecord,
   HitTarget,
   JsonObject,
@@ -22,6 +23,7 @@ import type {
   NewPhoto,
   Page,
   PageRecord,
+  PhotoDetails,
   PhotoRecord,
   SearchFilter,
   StoreStatus,
@@ -307,6 +309,52 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     const result = write.immediate();
     if (result.created) this.afterWrite(result.centers);
     return { photo: result.photo, created: result.created };
+  }
+
+  async updateDocumentDetails(id: string, details: DocumentDetails): Promise<DocumentRecord | null> {
+    const { db } = this.open();
+    const metadata = metadataJson(details.metadata);
+    return db
+      .transaction((): DocumentRecord | null => {
+        const row = db.prepare('SELECT seq FROM documents WHERE id = ?').get(id) as { seq: number } | undefined;
+        if (!row) return null;
+        db.prepare('UPDATE documents SET title = ?, metadata = ? WHERE seq = ?').run(details.title, metadata, row.seq);
+        const target = db.prepare('SELECT id FROM targets WHERE document_seq = ? AND page_number = ?').pluck().get(row.seq, details.page.number) as number | undefined;
+        if (target !== undefined) {
+          db.prepare('DELETE FROM identifiers WHERE target_id = ?').run(target);
+          this.insertIdentifiers(db, target, details.page.identifiers);
+        }
+        return toDocument(db.prepare('SELECT * FROM documents WHERE seq = ?').get(row.seq) as DocumentRow);
+      })
+      .immediate();
+  }
+
+  async updatePhotoDetails(id: string, details: PhotoDetails): Promise<PhotoRecord | null> {
+    const { db, chunks, images } = this.open();
+    const metadata = metadataJson(details.metadata);
+    const result = db
+      .transaction((): { photo: PhotoRecord; oldChunkIds: number[]; centers: boolean } | null => {
+        chunks.refreshCenter();
+        images.refreshCenter();
+        const row = db.prepare('SELECT seq FROM photos WHERE id = ?').get(id) as { seq: number } | undefined;
+        if (!row) return null;
+        db.prepare('UPDATE photos SET caption = ?, metadata = ? WHERE seq = ?').run(details.caption, metadata, row.seq);
+        const target = db.prepare('SELECT id FROM targets WHERE photo_seq = ?').pluck().get(row.seq) as number;
+        // The lexical index follows targets.text through its trigger.
+        db.prepare('UPDATE targets SET text = ? WHERE id = ?').run(details.caption ?? '', target);
+        const oldChunkIds = db.prepare('SELECT id FROM chunks WHERE target_id = ?').pluck().all(target) as number[];
+        db.prepare('DELETE FROM chunks WHERE target_id = ?').run(target);
+        this.insertChunks(db, chunks, target, details.chunks, 'the caption');
+        db.prepare('DELETE FROM identifiers WHERE target_id = ?').run(target);
+        this.insertIdentifiers(db, target, details.identifiers);
+        const centers = this.ensureCenters(chunks, images);
+        return { photo: toPhoto(db.prepare('SELECT * FROM photos WHERE seq = ?').get(row.seq) as PhotoRow), oldChunkIds, centers };
+      })
+      .immediate();
+    if (!result) return null;
+    chunks.index.remove(result.oldChunkIds);
+    this.afterWrite(result.centers);
+    return result.photo;
   }
 
   async findDocumentByHash(contentHash: string): Promise<DocumentRecord | null> {

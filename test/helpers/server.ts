@@ -24,6 +24,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: 'silent',
     // Suites send many requests from one client; the rate limiter has its own tests.
     RATE_LIMIT_PER_MINUTE: '0',
+    // Suites that run with NODE_ENV=production still run on the test model (test-model-loud.test.ts
+    // checks the refusal without this).
+    CLIP_ALLOW_TEST_MODEL: 'true',
     ...env,
   });
   const server = await startServer(config);

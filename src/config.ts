@@ -56,6 +56,8 @@ const envSchema = z.object({
   CLIP_BATCH_WAIT_MS: int(0, 1000).default(0),
   /** Most items waiting per encoder queue; beyond it requests fail fast with OVERLOADED. */
   CLIP_QUEUE_LIMIT: int(1, 1_000_000).default(1024),
+  /** Share (0–1] of each interactive encoder queue one tenant may fill, so one tenant's flood leaves room for the others. */
+  CLIP_TENANT_QUEUE_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
   /** Entries in the in-memory embedding cache (0 disables). */
   EMBED_CACHE_SIZE: int(0, 10_000_000).default(10_000),
   /** Most texts in one embedText call. */
@@ -94,6 +96,8 @@ const envSchema = z.object({
   LLM_MAX_RETRIES: int(0, 10).default(2),
   /** Longest retry-after (ms) worth waiting for; beyond it the call fails at once and the answer is extractive. */
   LLM_MAX_RETRY_WAIT_MS: int(0, 600_000).default(10_000),
+  /** Most characters of an answer streamed by askStream; a longer stream is cut and the answer falls back to extractive (as ask bounds its reply). A streamed answer also falls back when it takes longer than LLM_TIMEOUT_MS in all. */
+  LLM_MAX_STREAM_CHARS: int(100, 10_000_000).default(8000),
   /** First structured-output mode to try (servers without json_schema fall back on their own). */
   LLM_STRUCTURED_OUTPUT: z.enum(['json_schema', 'json_object', 'prompt']).default('json_schema'),
   /** Name of the token-limit field: o-series and newer OpenAI models want max_completion_tokens. */
@@ -180,6 +184,7 @@ export interface Config {
     textBatch: number;
     batchWaitMs: number;
     queueLimit: number;
+    queueSharePerScope: number;
     cacheSize: number;
   };
   limits: {
@@ -210,6 +215,7 @@ export interface Config {
     timeoutMs: number;
     maxRetries: number;
     maxRetryWaitMs: number;
+    maxStreamChars: number;
     vision: boolean;
     structuredOutput: 'json_schema' | 'json_object' | 'prompt';
     maxTokensField: 'max_tokens' | 'max_completion_tokens';
@@ -252,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       textBatch: e.CLIP_TEXT_BATCH,
       batchWaitMs: e.CLIP_BATCH_WAIT_MS,
       queueLimit: e.CLIP_QUEUE_LIMIT,
+      queueSharePerScope: e.CLIP_TENANT_QUEUE_SHARE,
       cacheSize: e.EMBED_CACHE_SIZE,
     },
     limits: {
@@ -301,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.LLM_TIMEOUT_MS,
       maxRetries: e.LLM_MAX_RETRIES,
       maxRetryWaitMs: e.LLM_MAX_RETRY_WAIT_MS,
+      maxStreamChars: e.LLM_MAX_STREAM_CHARS,
       vision: e.LLM_VISION,
       structuredOutput: e.LLM_STRUCTURED_OUTPUT,
       maxTokensField: e.LLM_MAX_TOKENS_FIELD,

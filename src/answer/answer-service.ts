@@ -54,6 +54,8 @@ export interface AskInput {
   question?: string | null;
   image?: Uint8Array | null;
   filter?: SearchFilter;
+  /** The operation's deadline / the client going away: search and the model call stop, nothing more is produced. */
+  signal?: AbortSignal;
 }
 
 export interface AnswerSettings {
@@ -61,15 +63,40 @@ export interface AnswerSettings {
   /** How many search hits become numbered sources. */
   sourceCount: number;
   maxAnswerTokens: number;
+  /**
+   * Most characters of a streamed answer (askStream): a model that ignores `maxAnswerTokens` and
+   * streams on is cut there and the answer falls back to extractive, as `ask` bounds its reply.
+   * Default: 8 characters per answer token (tokens average about 4).
+   */
+  maxStreamChars?: number;
+  /**
+   * Longest a streamed answer may take from the first request to the last delta, in ms: a model
+   * that streams forever (each chunk in time) is cut there, and the answer falls back to
+   * extractive. Default 30 s (the model's per-request timeout, LLM_TIMEOUT_MS, in the server).
+   */
+  streamTimeoutMs?: number;
 }
 
 export const DEFAULT_ANSWER_SETTINGS: AnswerSettings = { maxQuestionChars: 4000, sourceCount: 5, maxAnswerTokens: 600 };
+
+/** Why a streamed answer was cut short by the service itself (not a ChatModelError). */
+class StreamCut extends Error {
+  constructor(readonly reason: 'too_long' | 'too_slow', message: string) {
+    super(message);
+  }
+}
+
+/** Where the cause of a fallback goes (the server's logger); the answer carries only a warning. */
+export type AnswerLog = (event: { cause: unknown; streaming: boolean }, message: string) => void;
 
 export const WITHHELD_TEXT = 'The answer was withheld by the moderation policy.';
 
 export const NOT_FOUND_TEXT = "I don't know: nothing in the knowledge base matches this closely enough to answer it.";
 
 function describeFailure(error: unknown): string {
+  if (error instanceof StreamCut) {
+    return error.reason === 'too_long' ? 'the language model’s streamed answer was longer than the limit' : 'the language model did not finish its streamed answer in time';
+  }
   if (error instanceof ChatModelError) {
     const why: Record<ChatModelError['reason'], string> = {
       timeout: 'the language model did not answer in time',
@@ -98,6 +125,7 @@ export class AnswerService {
     private readonly chat: ChatModel | null,
     private readonly settings: AnswerSettings = DEFAULT_ANSWER_SETTINGS,
     private readonly moderation: ModerationService | null = null,
+    private readonly log: AnswerLog = () => undefined,
   ) {
     this.classifier = new ZeroShotClassifier(encoder);
   }
@@ -113,9 +141,9 @@ export class AnswerService {
     return this.run(input, true);
   }
 
-  async caption(image: Uint8Array): Promise<CaptionView> {
-    const [vector] = await this.encoder.embedImages([image]);
-    const result = await this.search.search({ image, limit: 3 });
+  async caption(image: Uint8Array, signal?: AbortSignal): Promise<CaptionView> {
+    const [vector] = await this.encoder.embedImages([image], { signal });
+    const result = await this.search.search({ image, limit: 3, signal });
     const sources = result.noGoodMatch ? [] : toSources(result.hits, 1000);
     const titles = sources.flatMap((s) => (s.hit.document ? [s.hit.document.title] : s.hit.photo?.caption ? [s.hit.photo.caption] : []));
     const labels = [...new Set([...FIELD_EQUIPMENT_LABELS, ...titles])];
@@ -127,11 +155,14 @@ export class AnswerService {
           messages: buildCaptionMessages(tags, sources, this.chat.supportsImages ? await toDataUrl(image) : null),
           maxTokens: 120,
           temperature: 0.2,
+          signal,
         });
         const checked = checkCitations(completion.text, sources.length);
         if (checked.text) return { text: checked.text, mode: 'LLM', tags, citations: this.citations(sources, checked.cited) };
-      } catch {
-        // fall through to the template: a caption is always produced
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        // Fall through to the template: a caption is always produced.
+        this.log({ cause: error, streaming: false }, `language model caption failed (${describeFailure(error)}); captioning from tags`);
       }
     }
     const best = sources[0];
@@ -150,7 +181,8 @@ export class AnswerService {
       });
     }
     if (question) this.moderation?.assertTextAllowed(question, 'question');
-    const result = await this.search.search({ text: question || null, image, filter: input.filter, limit: this.settings.sourceCount });
+    const { signal } = input;
+    const result = await this.search.search({ text: question || null, image, filter: input.filter, limit: this.settings.sourceCount, signal });
     if (result.noGoodMatch || result.hits.length === 0) {
       yield { kind: 'answer', answer: { text: NOT_FOUND_TEXT, mode: 'EXTRACTIVE', citations: [], confidence: 0, warnings: ['No relevant source was found, so no answer was composed.'] } };
       return;
@@ -166,15 +198,30 @@ export class AnswerService {
           raw = '';
           // Text goes out only once it screens clean; after a blocked term nothing more is sent.
           const guard = this.moderation?.streamGuard() ?? null;
-          for await (const delta of this.chat.stream({ messages, maxTokens: this.settings.maxAnswerTokens, temperature: 0.1 })) {
-            raw += delta;
-            const safe = guard ? guard.push(delta) : delta;
-            if (safe) yield { kind: 'delta', text: safe };
+          const maxChars = this.settings.maxStreamChars ?? this.settings.maxAnswerTokens * 8;
+          const timeoutMs = this.settings.streamTimeoutMs ?? 30_000;
+          // The stream's own bounds (length, total time) stop the model like the caller's signal does.
+          const cut = new AbortController();
+          const timer = setTimeout(() => cut.abort(new StreamCut('too_slow', `the streamed answer took longer than ${timeoutMs} ms`)), timeoutMs);
+          timer.unref();
+          try {
+            const stream = this.chat.stream({ messages, maxTokens: this.settings.maxAnswerTokens, temperature: 0.1, signal: signal ? AbortSignal.any([signal, cut.signal]) : cut.signal });
+            for await (const delta of stream) {
+              if (raw.length + delta.length > maxChars) {
+                cut.abort(new StreamCut('too_long', `the streamed answer passed ${maxChars} characters`));
+                throw cut.signal.reason;
+              }
+              raw += delta;
+              const safe = guard ? guard.push(delta) : delta;
+              if (safe) yield { kind: 'delta', text: safe };
+            }
+          } finally {
+            clearTimeout(timer);
           }
           const rest = guard?.finish().rest;
           if (rest) yield { kind: 'delta', text: rest };
         } else {
-          const completion = await this.chat.complete({ messages, jsonSchema: ANSWER_SCHEMA, maxTokens: this.settings.maxAnswerTokens, temperature: 0.1 });
+          const completion = await this.chat.complete({ messages, jsonSchema: ANSWER_SCHEMA, maxTokens: this.settings.maxAnswerTokens, temperature: 0.1, signal });
           const json = completion.json as { answer?: unknown; answerable?: unknown } | undefined;
           raw = typeof json?.answer === 'string' ? json.answer : completion.text;
           answerable = json?.answerable !== false;
@@ -194,6 +241,9 @@ export class AnswerService {
         };
         return;
       } catch (error) {
+        // The operation itself is over (deadline, client gone): no fallback answer is wanted.
+        if (signal?.aborted) throw signal.reason;
+        this.log({ cause: error, streaming }, `language model answer failed (${describeFailure(error)}); answering extractively`);
         warnings.push(`Answered from the sources directly because ${describeFailure(error)}.`);
       }
     } else {

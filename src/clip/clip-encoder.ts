@@ -13,7 +13,7 @@ import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { InvalidInputError, ModelLoadError } from '../errors.js';
 import { noopStageObserver, type StageObserver } from '../observability/metrics.js';
-import { MicroBatcher } from './micro-batcher.js';
+import { MicroBatcher, submitInSlices } from './micro-batcher.js';
 import { readModelJson, type ClipModelSpec } from './model-files.js';
 import { OnnxSessionWorker, type WireTensor } from './onnx-session-worker.js';
 import { parsePreprocessorConfig, rgbToNormalizedChw, type ImagePreprocessConfig } from './preprocess.js';
@@ -39,6 +39,11 @@ export const DEFAULT_NEAR_DUPLICATE_SIMILARITY = 0.95;
  */
 export interface CacheScopeOption {
   cacheScope?: string;
+  /**
+   * Aborted when the caller no longer wants the result (deadline, client gone): its items leave
+   * the encoder queue and the call rejects with the abort reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** The port the rest of the product depends on. */
@@ -75,6 +80,8 @@ export interface EncoderOptions {
   textBatch: number;
   batchWaitMs: number;
   queueLimit: number;
+  /** Share (0–1] of each interactive queue one cache scope (tenant) may fill; default 1 (no share). */
+  queueSharePerScope?: number;
   cacheSize: number;
   imageLimits: ImageLimits;
   isTestModel?: boolean;
@@ -83,6 +90,12 @@ export interface EncoderOptions {
 }
 
 const CONTEXT_LENGTH = 77;
+
+/**
+ * A call's items enter the queue this many batches at a time (see `submitInSlices`): enough to
+ * keep a worker busy between slices, small enough that a huge call never fills the queue.
+ */
+const SLICE_BATCHES = 4;
 
 export function l2Normalize(v: Float32Array): Float32Array {
   let sum = 0;
@@ -189,6 +202,7 @@ export class OnnxClipEncoder implements ClipEncoder {
     };
     try {
       const observer = options.observer ?? noopStageObserver;
+      const perScope = Math.max(1, Math.floor(options.queueLimit * Math.min(1, options.queueSharePerScope ?? 1)));
       const textLane = (name: 'text' | 'background_text', worker: OnnxSessionWorker): Lane<number[]> => ({
         workers: [worker],
         batcher: new MicroBatcher<number[], Float32Array>({
@@ -196,6 +210,7 @@ export class OnnxClipEncoder implements ClipEncoder {
           maxBatch: options.textBatch,
           maxWaitMs: options.batchWaitMs,
           maxQueue: name === 'text' ? options.queueLimit : Number.MAX_SAFE_INTEGER,
+          ...(name === 'text' ? { maxQueuePerOwner: perScope } : {}),
           onBatch: (size, waitMs) => {
             if (name === 'text') observer.observeStage('queue_wait_text', waitMs / 1000);
             options.onBatch?.(name, size);
@@ -227,6 +242,7 @@ export class OnnxClipEncoder implements ClipEncoder {
           maxBatch: options.imageBatch,
           maxWaitMs: options.batchWaitMs,
           maxQueue: options.queueLimit,
+          maxQueuePerOwner: perScope,
           onBatch: (size, waitMs) => {
             observer.observeStage('queue_wait_image', waitMs / 1000);
             options.onBatch?.('image', size);
@@ -297,7 +313,7 @@ export class OnnxClipEncoder implements ClipEncoder {
       const started = performance.now();
       const rows = missing.map((t) => this.tokenizer.encode(t, this.textSpec.contextLength));
       observer.observeStage('tokenize', (performance.now() - started) / 1000);
-      return lane.batcher.submit(rows);
+      return submitInSlices(lane.batcher, rows, { owner: options.cacheScope, signal: options.signal, sliceSize: SLICE_BATCHES * this.options.textBatch });
     });
   }
 
@@ -307,7 +323,8 @@ export class OnnxClipEncoder implements ClipEncoder {
       const started = performance.now();
       const rgbs = await Promise.all(missing.map((bytes) => decodeToClipRgb(bytes, this.preprocess, this.options.imageLimits)));
       observer.observeStage('decode_image', (performance.now() - started) / 1000);
-      return this.lanes.image.batcher.submit(rgbs);
+      options.signal?.throwIfAborted();
+      return submitInSlices(this.lanes.image.batcher, rgbs, { owner: options.cacheScope, signal: options.signal, sliceSize: SLICE_BATCHES * this.options.imageBatch });
     });
   }
 

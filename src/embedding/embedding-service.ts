@@ -21,7 +21,7 @@ export class EmbeddingService {
     private readonly limits: EmbeddingLimits,
   ) {}
 
-  async embedTexts(texts: readonly string[]): Promise<EmbeddingResult[]> {
+  async embedTexts(texts: readonly string[], signal?: AbortSignal): Promise<EmbeddingResult[]> {
     if (texts.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'texts is empty: pass at least one text.');
     if (texts.length > this.limits.maxTexts) {
       throw new InvalidInputError('TOO_MANY_INPUTS', `${texts.length} texts in one call; the limit is ${this.limits.maxTexts}. Split the list into several calls.`, {
@@ -35,12 +35,12 @@ export class EmbeddingService {
         });
       }
     });
-    const vectors = await this.encoder.embedTexts(texts);
+    const vectors = await this.encoder.embedTexts(texts, { signal });
     return vectors.map((vector) => ({ vector, model: this.encoder.model.id }));
   }
 
-  async embedImage(bytes: Uint8Array): Promise<EmbeddingResult> {
-    const [vector] = await this.encoder.embedImages([bytes]);
+  async embedImage(bytes: Uint8Array, signal?: AbortSignal): Promise<EmbeddingResult> {
+    const [vector] = await this.encoder.embedImages([bytes], { signal });
     return { vector: vector!, model: this.encoder.model.id };
   }
 }

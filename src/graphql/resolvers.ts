@@ -31,26 +31,26 @@ export const resolvers: Resolvers = {
   DateTime: GraphQLDateTime,
   Query: {
     health: (_parent, _args, { services }) => services.health.report(),
-    embedText: async (_parent, { texts }, { services }) => (await services.embeddings.embedTexts(texts)).map(toEmbedding),
-    embedImage: async (_parent, { image }, { services, limits }) => {
+    embedText: async (_parent, { texts }, { services, signal }) => (await services.embeddings.embedTexts(texts, signal)).map(toEmbedding),
+    embedImage: async (_parent, { image }, { services, limits, signal }) => {
       const file = await readUpload(image, limits.maxUploadBytes);
-      return toEmbedding(await services.embeddings.embedImage(file.bytes));
+      return toEmbedding(await services.embeddings.embedImage(file.bytes, signal));
     },
-    search: async (_parent, { text, image, filter, limit }, { services, limits }) => {
+    search: async (_parent, { text, image, filter, limit }, { services, limits, signal }) => {
       const file = image ? await readUpload(image, limits.maxUploadBytes) : null;
-      return services.search.search({ text: text ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter), limit: limit ?? 10 });
+      return services.search.search({ text: text ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter), limit: limit ?? 10, signal });
     },
-    ask: async (_parent, { question, image, filter }, { services, limits }) => {
+    ask: async (_parent, { question, image, filter }, { services, limits, signal }) => {
       const file = image ? await readUpload(image, limits.maxUploadBytes) : null;
-      return services.answers.ask({ question: question ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter) });
+      return services.answers.ask({ question: question ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter), signal });
     },
-    caption: async (_parent, { image }, { services, limits }) => services.answers.caption((await readUpload(image, limits.maxUploadBytes)).bytes),
-    identifyPart: async (_parent, { image, candidates, limit }, { services, limits }) =>
-      services.identify.identifyPart({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, candidates: candidates ?? null, limit: limit ?? 5 }),
-    tagImage: async (_parent, { image, labels, threshold }, { services, limits }) =>
-      services.identify.tagImage({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, labels, threshold: threshold ?? null }),
-    similarPhotos: async (_parent, { image, limit, threshold }, { services, limits }) =>
-      services.identify.similarPhotos({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, limit: limit ?? 10, threshold: threshold ?? null }),
+    caption: async (_parent, { image }, { services, limits, signal }) => services.answers.caption((await readUpload(image, limits.maxUploadBytes)).bytes, signal),
+    identifyPart: async (_parent, { image, candidates, limit }, { services, limits, signal }) =>
+      services.identify.identifyPart({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, candidates: candidates ?? null, limit: limit ?? 5, signal }),
+    tagImage: async (_parent, { image, labels, threshold }, { services, limits, signal }) =>
+      services.identify.tagImage({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, labels, threshold: threshold ?? null, signal }),
+    similarPhotos: async (_parent, { image, limit, threshold }, { services, limits, signal }) =>
+      services.identify.similarPhotos({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, limit: limit ?? 10, threshold: threshold ?? null, signal }),
     reviewQueue: async (_parent, { first, after, status }, { services }) => {
       const page = await services.identify.reviewQueue({ first: first ?? null, after: after ?? null, status: status ?? null });
       return {
@@ -82,15 +82,15 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
-    ingestDocument: async (_parent, { file, input }, { services, limits, logger }) => {
+    ingestDocument: async (_parent, { file, input }, { services, limits, logger, signal }) => {
       const upload = await readUpload(file, limits.maxDocumentBytes);
-      const { document, created } = await services.ingest.ingestDocument({ bytes: upload.bytes, filename: upload.filename, title: input?.title ?? null, metadata: input?.metadata ?? null });
+      const { document, created } = await services.ingest.ingestDocument({ bytes: upload.bytes, filename: upload.filename, title: input?.title ?? null, metadata: input?.metadata ?? null, signal });
       logger.info({ documentId: document.id, created, pages: document.pageCount }, created ? 'document ingested' : 'document already present');
       return { ...document, wasDuplicate: !created };
     },
-    ingestPhoto: async (_parent, { file, input }, { services, limits, logger }) => {
+    ingestPhoto: async (_parent, { file, input }, { services, limits, logger, signal }) => {
       const upload = await readUpload(file, limits.maxUploadBytes);
-      const { photo, created } = await services.ingest.ingestPhoto({ bytes: upload.bytes, filename: upload.filename, caption: input?.caption ?? null, metadata: input?.metadata ?? null });
+      const { photo, created } = await services.ingest.ingestPhoto({ bytes: upload.bytes, filename: upload.filename, caption: input?.caption ?? null, metadata: input?.metadata ?? null, signal });
       logger.info({ photoId: photo.id, created }, created ? 'photo ingested' : 'photo already present');
       return { ...photo, wasDuplicate: !created };
     },
@@ -106,8 +106,8 @@ export const resolvers: Resolvers = {
   },
   Subscription: {
     askStream: {
-      subscribe: async function* (_parent, { question, filter }, { services }) {
-        for await (const event of services.answers.askStream({ question, filter: toStoreFilter(filter) })) {
+      subscribe: async function* (_parent, { question, filter }, { services, signal }) {
+        for await (const event of services.answers.askStream({ question, filter: toStoreFilter(filter), signal })) {
           yield { askStream: event.kind === 'delta' ? { text: event.text } : event.answer };
         }
       },

@@ -104,7 +104,12 @@ export class IdentifyService {
     this.classifier = new ZeroShotClassifier(encoder);
   }
 
-  async identifyPart(input: { image: Uint8Array; candidates?: readonly string[] | null; limit?: number; photoId?: string | null }): Promise<PartIdentificationView> {
+  /**
+   * `signal`: the caller's deadline. Everything slow (encoding, page look-ups) happens before the
+   * identification is written, and an aborted call writes nothing.
+   */
+  async identifyPart(input: { image: Uint8Array; candidates?: readonly string[] | null; limit?: number; photoId?: string | null; signal?: AbortSignal }): Promise<PartIdentificationView> {
+    const { signal } = input;
     const limit = input.limit ?? 5;
     if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw new InvalidInputError('INVALID_LIMIT', `limit must be between 1 and 50; got ${limit}.`);
     if (input.candidates && input.candidates.length === 0) {
@@ -118,8 +123,8 @@ export class IdentifyService {
     const labels = cleanLabels([...given, ...(await this.catalogue(feedback))], Number.MAX_SAFE_INTEGER, 'labels').slice(0, this.settings.maxCandidates);
     if (labels.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'There are no part labels to choose from: the knowledge base has no documents or confirmed parts, and no candidates were given.');
 
-    const [imageVector] = await this.encoder.embedImages([input.image]);
-    const labelVectors = await this.classifier.labelVectors(labels);
+    const [imageVector] = await this.encoder.embedImages([input.image], { signal });
+    const labelVectors = await this.classifier.labelVectors(labels, { signal });
     const zeroShot = labelVectors.map((v) => CLIP_LOGIT_SCALE * dot(imageVector!, v));
     const { logits, confirmations } = this.fewShot(imageVector!, labels, zeroShot, feedback);
     const probabilities = softmax(logits);
@@ -138,6 +143,14 @@ export class IdentifyService {
       confident,
       createdAt: new Date().toISOString(),
     };
+    const candidates = await Promise.all(
+      ranked.slice(0, limit).map(async (c, i) => ({
+        ...c,
+        pages: i < this.settings.candidatesWithPages ? (await this.search.search({ text: c.label, limit: 3, signal })).hits.filter((h) => h.page) : [],
+      })),
+    );
+    // The last moment to give up: past this point the call commits.
+    signal?.throwIfAborted();
     await this.records.addIdentification(identification);
     let reviewItemId: string | null = null;
     if (!confident) {
@@ -150,12 +163,6 @@ export class IdentifyService {
           : `Unconfident identification: best "${top.label}" at ${top.score.toFixed(2)}, runner-up at ${runnerUp.toFixed(2)}.`,
       }));
     }
-    const candidates = await Promise.all(
-      ranked.slice(0, limit).map(async (c, i) => ({
-        ...c,
-        pages: i < this.settings.candidatesWithPages ? (await this.search.search({ text: c.label, limit: 3 })).hits.filter((h) => h.page) : [],
-      })),
-    );
     return { id: identification.id, candidates, confident, reviewItemId };
   }
 
@@ -202,7 +209,7 @@ export class IdentifyService {
    * Multi-label tags: each label is scored on its own against a neutral "a photo of an object"
    * (a two-way softmax at CLIP's logit scale), so several can apply at once.
    */
-  async tagImage(input: { image: Uint8Array; labels: readonly string[]; threshold?: number | null }): Promise<{ label: string; score: number }[]> {
+  async tagImage(input: { image: Uint8Array; labels: readonly string[]; threshold?: number | null; signal?: AbortSignal }): Promise<{ label: string; score: number }[]> {
     const threshold = input.threshold ?? 0.5;
     if (!(threshold >= 0 && threshold <= 1)) throw new InvalidInputError('INVALID_THRESHOLD', `threshold must be between 0 and 1; got ${threshold}.`);
     if (input.labels.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'labels is empty: pass the attributes to tag (e.g. "corroded", "leaking").');
@@ -210,8 +217,8 @@ export class IdentifyService {
       throw new InvalidInputError('TOO_MANY_INPUTS', `${input.labels.length} labels; the limit is ${this.settings.maxTagLabels}.`, { details: { limit: this.settings.maxTagLabels } });
     }
     const labels = cleanLabels(input.labels, this.settings.maxLabelChars, 'labels');
-    const [imageVector] = await this.encoder.embedImages([input.image]);
-    const [neutral, ...vectors] = await this.classifier.labelVectors(['object', ...labels]);
+    const [imageVector] = await this.encoder.embedImages([input.image], { signal: input.signal });
+    const [neutral, ...vectors] = await this.classifier.labelVectors(['object', ...labels], { signal: input.signal });
     const neutralLogit = CLIP_LOGIT_SCALE * dot(imageVector!, neutral!);
     return labels
       .map((label, i) => ({ label, score: softmax([CLIP_LOGIT_SCALE * dot(imageVector!, vectors[i]!), neutralLogit])[0]! }))
@@ -219,12 +226,12 @@ export class IdentifyService {
       .sort((a, b) => b.score - a.score);
   }
 
-  async similarPhotos(input: { image: Uint8Array; limit?: number; threshold?: number | null }): Promise<{ photo: PhotoRecord; similarity: number }[]> {
+  async similarPhotos(input: { image: Uint8Array; limit?: number; threshold?: number | null; signal?: AbortSignal }): Promise<{ photo: PhotoRecord; similarity: number }[]> {
     const limit = input.limit ?? 10;
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new InvalidInputError('INVALID_LIMIT', `limit must be between 1 and 100; got ${limit}.`);
     const threshold = input.threshold ?? 0;
     if (!(threshold >= 0 && threshold <= 1)) throw new InvalidInputError('INVALID_THRESHOLD', `threshold must be between 0 and 1; got ${threshold}.`);
-    const [vector] = await this.encoder.embedImages([input.image]);
+    const [vector] = await this.encoder.embedImages([input.image], { signal: input.signal });
     const candidates = await this.store.searchImages(vector!, limit, { kinds: ['photo'] });
     const matches = await Promise.all(
       candidates

@@ -4,6 +4,7 @@
  * prompt), and an image is scored against each label by cosine similarity, turned into a
  * probability by a softmax at CLIP's logit scale.
  */
+import { LRUCache } from 'lru-cache';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { l2Normalize } from '../clip/clip-encoder.js';
 
@@ -33,24 +34,46 @@ export function softmax(logits: readonly number[]): number[] {
   return exps.map((e) => e / sum);
 }
 
+/** Label vectors kept per classifier (one per tenant): a catalogue of a few thousand parts. */
+const LABEL_CACHE_SIZE = 5000;
+
 export class ZeroShotClassifier {
+  /**
+   * A label's vector depends only on the model and its text, so it is computed once: a catalogue
+   * of hundreds of labels (4 prompts each) costs the encoder nothing on the next identifyPart.
+   */
+  private readonly cache = new LRUCache<string, Float32Array>({ max: LABEL_CACHE_SIZE });
+
   constructor(
     private readonly encoder: ClipEncoder,
     private readonly templates: readonly string[] = DEFAULT_TEMPLATES,
   ) {}
 
   /** One normalised vector per label: the mean of its prompts' embeddings. */
-  async labelVectors(labels: readonly string[]): Promise<Float32Array[]> {
-    const prompts = labels.flatMap((label) => this.templates.map((t) => t.replace('{}', label)));
-    const vectors = await this.encoder.embedTexts(prompts);
-    return labels.map((_, i) => {
-      const mean = new Float32Array(vectors[0]!.length);
-      for (let t = 0; t < this.templates.length; t++) {
-        const v = vectors[i * this.templates.length + t]!;
-        for (let d = 0; d < mean.length; d++) mean[d]! += v[d]!;
-      }
-      return l2Normalize(mean);
-    });
+  async labelVectors(labels: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
+    // Read once up front: what this call returns does not depend on evictions while it waits.
+    const known = new Map<string, Float32Array>();
+    for (const l of labels) {
+      const v = this.cache.get(l);
+      if (v) known.set(l, v);
+    }
+    const missing = [...new Set(labels.filter((l) => !known.has(l)))];
+    if (missing.length > 0) {
+      const prompts = missing.flatMap((label) => this.templates.map((t) => t.replace('{}', label)));
+      // The encoder feeds a long list through its queue a slice at a time (never OVERLOADED by its size).
+      const vectors = await this.encoder.embedTexts(prompts, { signal: options.signal });
+      missing.forEach((label, i) => {
+        const mean = new Float32Array(vectors[0]!.length);
+        for (let t = 0; t < this.templates.length; t++) {
+          const v = vectors[i * this.templates.length + t]!;
+          for (let d = 0; d < mean.length; d++) mean[d]! += v[d]!;
+        }
+        const vector = l2Normalize(mean);
+        known.set(label, vector);
+        this.cache.set(label, vector);
+      });
+    }
+    return labels.map((l) => known.get(l)!);
   }
 
   /** Scores an image embedding against labels, best first. */

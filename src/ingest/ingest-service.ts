@@ -66,10 +66,18 @@ export interface DocumentUpload {
   filename?: string;
   title?: string | null;
   metadata?: JsonObject | null;
+  /**
+   * The caller's deadline (or its client going away): once aborted, queued encoder work is
+   * dropped, the work stops at the next step, and nothing is written (the store commits the
+   * document in one transaction, after the last check).
+   */
+  signal?: AbortSignal;
 }
 
 export interface PhotoUpload {
   bytes: Uint8Array;
+  /** The caller's deadline: once aborted the work stops and nothing is written (see ingestDocument). */
+  signal?: AbortSignal;
   filename?: string;
   caption?: string | null;
   metadata?: JsonObject | null;
@@ -132,8 +140,10 @@ export class IngestService {
     const existing = await this.store.findDocumentByHash(contentHash);
     if (existing) return { document: await this.updateDocumentDetails(existing, upload.title, upload.metadata == null ? null : metadata), created: false };
 
+    const { signal } = upload;
     const detected = detectFileType(bytes, upload.filename);
     const { kind, format, extracted: raw } = await this.extract(bytes, detected);
+    signal?.throwIfAborted();
     // Stored text is normalised once, here, like every other field (see normalize-text.ts).
     const extracted: ExtractedDocument = { title: raw.title === null ? null : normalizeText(raw.title), pages: raw.pages.map((p) => ({ ...p, text: normalizeText(p.text) })) };
     if (extracted.pages.length === 0 || extracted.pages.every((p) => !p.text.trim() && !p.image)) {
@@ -143,10 +153,10 @@ export class IngestService {
     // Embeddings first (the slow part), so a failure here writes nothing at all.
     const chunkTexts = extracted.pages.map((p) => this.chunk(p.text));
     const flat = chunkTexts.flat();
-    const chunkVectors = flat.length > 0 ? await this.encoder.embedTexts(flat, { priority: 'background' }) : [];
+    const chunkVectors = flat.length > 0 ? await this.encoder.embedTexts(flat, { priority: 'background', signal }) : [];
     const pageImages = await Promise.all(extracted.pages.map((p) => (p.image ? this.squarePage(p.image) : null)));
     const withImage = pageImages.filter((x): x is Uint8Array => x !== null);
-    const imageVectors = withImage.length > 0 ? await this.encoder.embedImages(withImage) : [];
+    const imageVectors = withImage.length > 0 ? await this.encoder.embedImages(withImage, { signal }) : [];
     // An uploaded image of a page is screened like a photo.
     const screening = kind === 'image' && imageVectors[0] ? await this.moderation?.assertImageAllowed(imageVectors[0], 'upload') : undefined;
 
@@ -174,6 +184,8 @@ export class IngestService {
         });
       }
       if (pages[0]) pages[0].identifiers = [...new Set([...pages[0].identifiers, ...metadataIdentifiers(metadata)])];
+      // The last moment to give up: the store writes the document in one transaction after this.
+      signal?.throwIfAborted();
       const given = upload.title ? normalizeText(upload.title).trim() : '';
       const fromName = upload.filename ? normalizeText(path.parse(upload.filename).name) : '';
       const title = truncateText(given || extracted.title?.trim() || fromName || 'Untitled', 500);
@@ -245,11 +257,12 @@ export class IngestService {
     const existing = await this.store.findPhotoByHash(contentHash);
     if (existing) return { photo: await this.updatePhotoDetails(existing, upload.caption == null ? undefined : caption, upload.metadata == null ? null : metadata), created: false };
 
-    const [imageVector] = await this.encoder.embedImages([bytes]);
+    const { signal } = upload;
+    const [imageVector] = await this.encoder.embedImages([bytes], { signal });
     // A blocked upload is refused before anything is written.
     const screening = await this.moderation?.assertImageAllowed(imageVector!, 'upload');
     const captionChunks = caption ? this.chunk(caption) : [];
-    const captionVectors = captionChunks.length > 0 ? await this.encoder.embedTexts(captionChunks, { priority: 'background' }) : [];
+    const captionVectors = captionChunks.length > 0 ? await this.encoder.embedTexts(captionChunks, { priority: 'background', signal }) : [];
     const written: string[] = [];
     try {
       const blobKey = await this.blobs.put(bytes, EXTENSION[info.format] ?? 'bin');
@@ -265,6 +278,7 @@ export class IngestService {
         blobKey,
         createdAt: new Date().toISOString(),
       };
+      signal?.throwIfAborted();
       const added = await this.store.addPhoto({
         photo,
         imageVector: imageVector!,

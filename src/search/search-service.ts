@@ -26,6 +26,8 @@ export interface SearchQuery {
   image?: Uint8Array | null;
   filter?: SearchFilter;
   limit?: number;
+  /** The caller's deadline: the encoder drops its work and the search stops when it is aborted. */
+  signal?: AbortSignal;
 }
 
 export interface SearchHitView {
@@ -77,9 +79,10 @@ export class SearchService {
     }
 
     const [textVector, imageVector] = await Promise.all([
-      text ? this.encoder.embedTexts([text]).then((v) => v[0]!) : null,
-      image ? this.encoder.embedImages([image]).then((v) => v[0]!) : null,
+      text ? this.encoder.embedTexts([text], { signal: query.signal }).then((v) => v[0]!) : null,
+      image ? this.encoder.embedImages([image], { signal: query.signal }).then((v) => v[0]!) : null,
     ]);
+    query.signal?.throwIfAborted();
     const perSignal = Math.max(limit * 3, 30);
     const filter = query.filter;
     const identifiers = text ? extractIdentifiers(text) : [];

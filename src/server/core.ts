@@ -175,7 +175,14 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
         embeddings: new EmbeddingService(tenantEncoder, config.limits),
         ingest,
         search,
-        answers: new AnswerService(search, tenantEncoder, chat, DEFAULT_ANSWER_SETTINGS, moderation),
+        answers: new AnswerService(
+          search,
+          tenantEncoder,
+          chat,
+          { ...DEFAULT_ANSWER_SETTINGS, maxStreamChars: config.llm.maxStreamChars, streamTimeoutMs: config.llm.timeoutMs },
+          moderation,
+          ({ cause, streaming }, message) => logger.warn({ err: cause, tenant, streaming }, message),
+        ),
         identify,
         store,
       };

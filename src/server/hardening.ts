@@ -473,7 +473,12 @@ export function operationTimeout(options: OperationTimeoutOptions = {}): Request
         res.destroy();
         return;
       }
-      res.status(504).json({ errors: [{ message: error.message, extensions: error.extensions }] });
+      // Written with Node's own methods: express's `send` may be wrapped (graphql-upload defers it
+      // until the upload ends, and its deferred call would land on the muzzled response: a
+      // multipart operation past its deadline got no answer at all).
+      const body = JSON.stringify({ errors: [{ message: error.message, extensions: error.extensions }] });
+      res.writeHead(504, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body);
       muzzle(res);
     }, ms);
     timer.unref();

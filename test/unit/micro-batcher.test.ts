@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OverloadedError } from '../../src/errors.js';
-import { MicroBatcher } from '../../src/clip/micro-batcher.js';
+import { MicroBatcher, submitInSlices } from '../../src/clip/micro-batcher.js';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -66,5 +66,71 @@ describe('MicroBatcher', () => {
     const b = new MicroBatcher<number, number>({ name: 't', maxBatch: 1, maxWaitMs: 0, maxQueue: 100, runners: [slow, slow, slow] });
     await Promise.all([1, 2, 3, 4, 5, 6].map((x) => b.submit([x])));
     expect(peak).toBe(3);
+  });
+
+  it("refuses one owner past its share of the queue while another owner still gets in", async () => {
+    const gate = deferred<void>();
+    const b = new MicroBatcher<number, number>({
+      name: 'text', maxBatch: 2, maxWaitMs: 0, maxQueue: 10, maxQueuePerOwner: 5,
+      runners: [async (xs) => { await gate.promise; return xs; }],
+    });
+    const running = b.submit([0, 0], { owner: 'a' }); // taken by the runner at once
+    const flood = b.submit([1, 2, 3, 4, 5], { owner: 'a' });
+    const more = b.submit([6], { owner: 'a' });
+    await expect(more).rejects.toMatchObject({ code: 'OVERLOADED', message: expect.stringContaining('share') });
+    const other = b.submit([7], { owner: 'b' });
+    expect(b.depthOf('a')).toBe(5);
+    gate.resolve();
+    await expect(Promise.all([running, flood, other])).resolves.toEqual([[0, 0], [1, 2, 3, 4, 5], [7]]);
+  });
+
+  it("puts another owner's item in the next batch instead of behind a flood (round-robin)", async () => {
+    const gate = deferred<void>();
+    const batches: number[][] = [];
+    const b = new MicroBatcher<number, number>({
+      name: 'text', maxBatch: 4, maxWaitMs: 0, maxQueue: 100,
+      runners: [async (xs) => { batches.push(xs); await gate.promise; return xs; }],
+    });
+    const first = b.submit([1, 2, 3, 4], { owner: 'a' });
+    const flood = b.submit([5, 6, 7, 8, 9, 10, 11, 12], { owner: 'a' });
+    const query = b.submit([100], { owner: 'b' });
+    gate.resolve();
+    await Promise.all([first, flood, query]);
+    expect(batches[0]).toEqual([1, 2, 3, 4]);
+    expect(batches[1]).toContain(100);
+    expect(batches.flat().filter((x) => x !== 100)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('takes an aborted submission out of the queue: its items are never run', async () => {
+    const gate = deferred<void>();
+    const ran: number[] = [];
+    const b = new MicroBatcher<number, number>({
+      name: 'text', maxBatch: 2, maxWaitMs: 0, maxQueue: 100,
+      runners: [async (xs) => { ran.push(...xs); await gate.promise; return xs; }],
+    });
+    const busy = b.submit([1, 2]);
+    const controller = new AbortController();
+    const abandoned = b.submit([3, 4, 5], { signal: controller.signal });
+    controller.abort(new Error('deadline'));
+    await expect(abandoned).rejects.toThrow('deadline');
+    expect(b.depth).toBe(0);
+    gate.resolve();
+    await busy;
+    await expect(b.submit([6])).resolves.toEqual([6]);
+    expect(ran).toEqual([1, 2, 6]);
+    await expect(b.submit([7], { signal: controller.signal })).rejects.toThrow('deadline');
+  });
+
+  it('submitInSlices feeds a call larger than the queue through it, a slice at a time', async () => {
+    let peak = 0;
+    const b = new MicroBatcher<number, number>({
+      name: 'text', maxBatch: 4, maxWaitMs: 0, maxQueue: 10,
+      runners: [async (xs) => { peak = Math.max(peak, b.depth + xs.length); return xs.map((x) => x * 2); }],
+    });
+    const items = Array.from({ length: 1000 }, (_, i) => i);
+    await expect(b.submit(items)).rejects.toMatchObject({ code: 'OVERLOADED' });
+    const out = await submitInSlices(b, items, { sliceSize: 16 });
+    expect(out).toEqual(items.map((x) => x * 2));
+    expect(peak).toBeLessThanOrEqual(10);
   });
 });

@@ -32,7 +32,7 @@ import { sendBlob } from './blob-responses.js';
 import { consoleAssets, CONSOLE_CSP } from './console-assets.js';
 import { renderExplorerPage } from './explorer-operations.js';
 import { TENANT_NAME } from '../tenancy/tenant-spaces.js';
-import { graphqlArmorPlugins, operationSignalOf, operationTimeout, rateLimiter, securityHeaders } from './hardening.js';
+import { graphqlArmorPlugins, operationSignalOf, operationTimeout, securityHeaders, sharedRateLimit } from './hardening.js';
 
 const BLOB_TYPES: Record<string, string> = {
   pdf: 'application/pdf',
@@ -121,6 +121,8 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     trace: scope.trace,
   });
 
+  // One set of rate-limit buckets for every transport: a key's WebSocket operations and HTTP requests share its bucket.
+  const rateLimit = sharedRateLimit({ requestsPerMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst });
   // GraphQL over WebSocket (askStream, and any other operation) on the same path, through the same gates.
   const wsTransport = attachWebSocketTransport({
     schema,
@@ -134,6 +136,7 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     audit: core.audit,
     servicesFor: (tenant) => core.servicesFor(tenant),
     contextFor: context,
+    admit: (principal, remoteAddress) => rateLimit.admit(principal.keyName, remoteAddress),
     logger,
     testModel: core.health.testModel,
   });
@@ -248,7 +251,7 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
   app.use(
     '/graphql',
     authMiddleware(registry),
-    rateLimiter({ requestsPerMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst }),
+    rateLimit.middleware,
     express.json({ limit: config.http.maxRequestBytes }),
     // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
     graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: config.limits.maxUploadFiles }),

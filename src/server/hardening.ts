@@ -337,17 +337,28 @@ export function clientAddress(ip: string | undefined): string {
 /** Who a request counts against: the API key name an auth layer put in `res.locals.principal`, else the remote address. */
 export function clientKeyOf(req: Request, res: Response, sharedKeyNames: readonly string[] = ['anonymous']): string {
   const principal: unknown = res.locals.principal;
-  if (typeof principal === 'object' && principal !== null && 'keyName' in principal) {
-    const { keyName } = principal;
-    if (typeof keyName === 'string' && keyName !== '' && !sharedKeyNames.includes(keyName)) return `key:${keyName}`;
-  }
-  return `ip:${clientAddress(req.ip ?? req.socket.remoteAddress)}`;
+  const keyName = typeof principal === 'object' && principal !== null && 'keyName' in principal && typeof principal.keyName === 'string' ? principal.keyName : undefined;
+  return bucketKey(keyName, req.ip ?? req.socket.remoteAddress, sharedKeyNames);
 }
 
-export function rateLimiter({ requestsPerMinute, burst, maxClients = 10_000, sharedKeyNames = ['anonymous'], now = Date.now }: RateLimitOptions): RequestHandler {
-  if (requestsPerMinute === 0) return (_req, _res, next) => next();
+/** One rate limit shared by every transport: the same bucket per client whether it calls over HTTP or WebSocket. */
+export interface SharedRateLimit {
+  /** Express middleware (after authentication): 429 RATE_LIMITED + Retry-After. */
+  middleware: RequestHandler;
+  /** Charges one operation of another transport (a WebSocket message) to the same buckets. */
+  admit(keyName: string | undefined, remoteAddress: string | undefined): { allowed: boolean; retryAfterMs: number };
+}
+
+/** The bucket key of a caller: its key name, or its address when the key is shared (the open server's). */
+function bucketKey(keyName: string | undefined, remoteAddress: string | undefined, sharedKeyNames: readonly string[]): string {
+  if (typeof keyName === 'string' && keyName !== '' && !sharedKeyNames.includes(keyName)) return `key:${keyName}`;
+  return `ip:${clientAddress(remoteAddress)}`;
+}
+
+export function sharedRateLimit({ requestsPerMinute, burst, maxClients = 10_000, sharedKeyNames = ['anonymous'], now = Date.now }: RateLimitOptions): SharedRateLimit {
+  if (requestsPerMinute === 0) return { middleware: (_req, _res, next) => next(), admit: () => ({ allowed: true, retryAfterMs: 0 }) };
   const store = new TokenBucketStore({ capacity: burst, refillPerSecond: requestsPerMinute / 60, maxClients });
-  return (req, res, next) => {
+  const middleware: RequestHandler = (req, res, next) => {
     const result = store.take(clientKeyOf(req, res, sharedKeyNames), now());
     if (result.allowed) return next();
     const seconds = Math.ceil(result.retryAfterMs / 1000);
@@ -363,6 +374,17 @@ export function rateLimiter({ requestsPerMinute, burst, maxClients = 10_000, sha
         ],
       });
   };
+  return {
+    middleware,
+    admit: (keyName, remoteAddress) => {
+      const result = store.take(bucketKey(keyName, remoteAddress, sharedKeyNames), now());
+      return { allowed: result.allowed, retryAfterMs: result.retryAfterMs };
+    },
+  };
+}
+
+export function rateLimiter(options: RateLimitOptions): RequestHandler {
+  return sharedRateLimit(options).middleware;
 }
 
 // ---------------------------------------------------------------------------------------------

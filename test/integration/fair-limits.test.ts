@@ -71,7 +71,8 @@ describe('the shared encoder queue is fair between tenants, and large label sets
   let server: Awaited<ReturnType<typeof startTestServer>>;
   beforeAll(async () => {
     // A small queue makes the flood cheap; the default share (half the queue per tenant) applies.
-    server = await startTestServer({ LOAD_DEMO: 'false', AUTH_KEYS_FILE: keysFile(), CLIP_QUEUE_LIMIT: '64', EMBED_CACHE_SIZE: '0' });
+    // One text per inference keeps the queue full long enough for the flood to matter with the tiny model.
+    server = await startTestServer({ LOAD_DEMO: 'false', AUTH_KEYS_FILE: keysFile(), CLIP_QUEUE_LIMIT: '64', CLIP_TEXT_BATCH: '1', EMBED_CACHE_SIZE: '0' });
   });
   afterAll(async () => {
     await server?.close();
@@ -83,14 +84,15 @@ describe('the shared encoder queue is fair between tenants, and large label sets
     const floodCodes: (string | undefined)[] = [];
     const flooder = async () => {
       while (!stop) {
-        const texts = Array.from({ length: 20 }, () => `flood text number ${n++}`);
+        // Small requests, so the flood fills every free slot of the queue as soon as a batch leaves it.
+        const texts = Array.from({ length: 16 }, () => `flood text number ${n++} with a few more words to read`);
         floodCodes.push(errorCode(await gql(server.url, 'query($t: [String!]!) { embedText(texts: $t) { dim } }', { t: texts }, auth(KEYS.tina))));
       }
     };
-    const flood = Promise.all(Array.from({ length: 8 }, flooder));
+    const flood = Promise.all(Array.from({ length: 12 }, flooder));
     await new Promise((r) => setTimeout(r, 200));
     const victim: (string | undefined)[] = [];
-    for (let i = 0; i < 15; i++) {
+    for (let i = 0; i < 20; i++) {
       victim.push(errorCode(await gql(server.url, 'query($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [`globex query ${i} a`, `globex query ${i} b`, `globex query ${i} c`] }, auth(KEYS.olga))));
     }
     stop = true;
@@ -98,7 +100,7 @@ describe('the shared encoder queue is fair between tenants, and large label sets
     // The flood really filled its share (some of it was refused) …
     expect(floodCodes.filter((c) => c === 'OVERLOADED').length).toBeGreaterThan(0);
     // … and the other tenant was never refused.
-    expect(victim).toEqual(Array.from({ length: 15 }, () => undefined));
+    expect(victim).toEqual(Array.from({ length: 20 }, () => undefined));
   });
 
   it('identifyPart with 300 candidate labels (1,200 prompts, far more than the queue) answers', async () => {

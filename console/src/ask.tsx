@@ -187,15 +187,6 @@ function Recognised({ identification, looking }: { identification: Identificatio
       ) : (
         <p>No part labels to compare with.</p>
       )}
-      {identification.candidates.length > 1 ? (
-        <ol class="candidates" aria-label="Other possibilities">
-          {identification.candidates.slice(1).map((c) => (
-            <li key={c.label}>
-              {c.label} <span class="score">{percent(c.score)}</span>
-            </li>
-          ))}
-        </ol>
-      ) : null}
       <ConfirmPart identification={identification} />
     </div>
   );
@@ -255,7 +246,7 @@ function ConfirmPart({ identification }: { identification: Identification }) {
         <div class="chips" role="group" aria-label="Pick the right part">
           {identification.candidates.slice(1).map((c) => (
             <button type="button" class="chip" key={c.label} disabled={busy} onClick={() => confirm(c.label)}>
-              It is {c.label}
+              It is {c.label} <span class="score">({percent(c.score)})</span>
             </button>
           ))}
         </div>

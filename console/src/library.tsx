@@ -130,7 +130,7 @@ function Uploads({ known, onDone }: { known: Set<string>; onDone: () => void }) 
           update(i, {
             progress: 1,
             state: outcome,
-            detail: outcome === 'duplicate' ? 'Already in the knowledge base: nothing added.' : r.data.ingestPhoto.duplicateOf ? 'Added as a photo; it looks like a copy of an earlier photo.' : 'Added as a reference photo.',
+            detail: outcome === 'duplicate' ? 'Already in the knowledge base; nothing added.' : r.data.ingestPhoto.duplicateOf ? 'As a reference photo; it looks like a copy of an earlier photo.' : 'As a reference photo.',
           });
         } else {
           const r = await upload<{ ingestDocument: DocumentSummary }>(INGEST_DOCUMENT, {}, { file }, onProgress);
@@ -140,7 +140,7 @@ function Uploads({ known, onDone }: { known: Set<string>; onDone: () => void }) 
           update(i, {
             progress: 1,
             state: outcome,
-            detail: outcome === 'duplicate' ? `Already in the knowledge base as "${doc.title}": nothing added.` : `Added "${doc.title}" (${doc.pageCount} ${doc.pageCount === 1 ? 'page' : 'pages'}).`,
+            detail: outcome === 'duplicate' ? `Already in the knowledge base as "${doc.title}"; nothing added.` : `"${doc.title}" (${doc.pageCount} ${doc.pageCount === 1 ? 'page' : 'pages'}).`,
           });
         }
         changed = true;

@@ -76,9 +76,6 @@ export async function request<T>(query: string, variables: Record<string, unknow
 
 export interface UploadResult<T> {
   data: T;
-  /** The response's Date header: the server's clock when it answered. */
-  serverDate: string | null;
-  elapsedMs: number;
 }
 
 /** A query or mutation with files (GraphQL multipart request spec); `onProgress` gets 0..1 of the bytes sent. */
@@ -94,7 +91,6 @@ export function upload<T>(query: string, variables: Record<string, unknown>, fil
   form.append('operations', JSON.stringify({ query, variables: vars }));
   form.append('map', JSON.stringify(map));
   names.forEach((name, i) => form.append(String(i), files[name]!, files[name]!.name));
-  const started = performance.now();
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', ENDPOINT);
@@ -105,7 +101,7 @@ export function upload<T>(query: string, variables: Record<string, unknown>, fil
     xhr.onload = () => {
       try {
         const data = unwrap(parse<T>(xhr.responseText), xhr.status);
-        resolve({ data, serverDate: xhr.getResponseHeader('date'), elapsedMs: performance.now() - started });
+        resolve({ data });
       } catch (error) {
         reject(error instanceof Error ? error : new Error(String(error)));
       }

@@ -14,9 +14,10 @@ import {
   SEARCH_TEXT,
   type DocumentDetail,
   type DocumentSummary,
+  type IngestedDocument,
   type SearchResult,
 } from './operations.js';
-import { fileSize, queryTerms, uploadOutcome } from './text.js';
+import { fileSize, queryTerms } from './text.js';
 import { ErrorText, HitCard } from './ui.js';
 
 interface Listing {
@@ -40,13 +41,11 @@ export function LibraryView({ role }: { role: string }) {
   const [listError, setListError] = useState<string | null>(null);
   const [opened, setOpened] = useState<DocumentDetail | null>(null);
   const [openError, setOpenError] = useState<string | null>(null);
-  const known = useRef(new Set<string>());
 
   const load = async (after: string | null = null) => {
     setListError(null);
     try {
       const { documents } = await request<{ documents: Listing }>(DOCUMENTS, { after });
-      documents.nodes.forEach((d) => known.current.add(d.id));
       setListing((l) => (after && l ? { ...documents, nodes: [...l.nodes, ...documents.nodes] } : documents));
     } catch (e) {
       setListError(messageOf(e));
@@ -71,7 +70,7 @@ export function LibraryView({ role }: { role: string }) {
     <section aria-labelledby="library-title" class="view">
       <h1 id="library-title">Knowledge base</h1>
       {role !== 'admin' ? <p class="note">Adding and deleting needs an admin key; you are signed in as {role === 'agent' ? 'an agent' : 'a technician'}.</p> : null}
-      <Uploads known={known.current} onDone={() => load()} />
+      <Uploads onDone={() => load()} />
       <Search />
       <div class="panel">
         <h2>Documents {listing ? <span class="count">({listing.totalCount})</span> : null}</h2>
@@ -102,7 +101,7 @@ export function LibraryView({ role }: { role: string }) {
   );
 }
 
-function Uploads({ known, onDone }: { known: Set<string>; onDone: () => void }) {
+function Uploads({ onDone }: { onDone: () => void }) {
   const [files, setFiles] = useState<File[]>([]);
   const [imagesAs, setImagesAs] = useState<'photo' | 'document'>('photo');
   const [rows, setRows] = useState<FileRow[]>([]);
@@ -124,23 +123,19 @@ function Uploads({ known, onDone }: { known: Set<string>; onDone: () => void }) 
       try {
         const onProgress = (p: number) => update(i, { progress: p });
         if (asPhoto) {
-          const r = await upload<{ ingestPhoto: { id: string; createdAt: string; duplicateOf: { id: string } | null } }>(INGEST_PHOTO, {}, { file }, onProgress);
-          const outcome = uploadOutcome({ id: r.data.ingestPhoto.id, createdAt: r.data.ingestPhoto.createdAt, knownIds: known, serverDate: r.serverDate, elapsedMs: r.elapsedMs });
-          known.add(r.data.ingestPhoto.id);
+          const r = await upload<{ ingestPhoto: { id: string; wasDuplicate: boolean; duplicateOf: { id: string } | null } }>(INGEST_PHOTO, {}, { file }, onProgress);
           update(i, {
             progress: 1,
-            state: outcome,
-            detail: outcome === 'duplicate' ? 'Already in the knowledge base; nothing added.' : r.data.ingestPhoto.duplicateOf ? 'As a reference photo; it looks like a copy of an earlier photo.' : 'As a reference photo.',
+            state: r.data.ingestPhoto.wasDuplicate ? 'duplicate' : 'added',
+            detail: r.data.ingestPhoto.wasDuplicate ? 'Already in the knowledge base; nothing added.' : r.data.ingestPhoto.duplicateOf ? 'As a reference photo; it looks like a copy of an earlier photo.' : 'As a reference photo.',
           });
         } else {
-          const r = await upload<{ ingestDocument: DocumentSummary }>(INGEST_DOCUMENT, {}, { file }, onProgress);
+          const r = await upload<{ ingestDocument: IngestedDocument }>(INGEST_DOCUMENT, {}, { file }, onProgress);
           const doc = r.data.ingestDocument;
-          const outcome = uploadOutcome({ id: doc.id, createdAt: doc.createdAt, knownIds: known, serverDate: r.serverDate, elapsedMs: r.elapsedMs });
-          known.add(doc.id);
           update(i, {
             progress: 1,
-            state: outcome,
-            detail: outcome === 'duplicate' ? `Already in the knowledge base as "${doc.title}"; nothing added.` : `"${doc.title}" (${doc.pageCount} ${doc.pageCount === 1 ? 'page' : 'pages'}).`,
+            state: doc.wasDuplicate ? 'duplicate' : 'added',
+            detail: doc.wasDuplicate ? `Already in the knowledge base as "${doc.title}"; nothing added.` : `"${doc.title}" (${doc.pageCount} ${doc.pageCount === 1 ? 'page' : 'pages'}).`,
           });
         }
         changed = true;

@@ -54,7 +54,7 @@ function App() {
   if (!session) return <SignIn error={error} onSignIn={check} />;
 
   const { me, health } = session;
-  const degraded = health.status !== 'ok' || !health.store.ready;
+  const degraded = health.status !== 'ok';
   return (
     <ViewerContext.Provider value={setViewed}>
       <header class="top">
@@ -74,14 +74,14 @@ function App() {
           {storedKey() ? 'Sign out' : 'Use a key'}
         </button>
       </header>
-      {health.model.isTestModel ? (
+      {health.testModel ? (
         <p class="banner warn" role="status" data-testid="test-model-banner">
           Test model: this server runs the bundled random-weight model ({health.model.id}). Recognised parts, matches and answers are meaningless until a real model is installed.
         </p>
       ) : null}
       {degraded ? (
         <p class="banner error-banner" role="alert">
-          The server is degraded: {health.store.ready ? 'an encoder is not ready' : `the ${health.store.kind} store is not answering`}. Results may fail or be incomplete.
+          The server is {health.status === 'shutting_down' ? 'shutting down' : 'degraded'}: {health.reasons.length > 0 ? health.reasons.join(' ') : health.store.ready ? 'an encoder is not ready.' : `the ${health.store.kind} store is not answering.`} Requests may fail.
         </p>
       ) : null}
       <nav aria-label="Sections" class="tabs">

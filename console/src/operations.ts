@@ -8,13 +8,13 @@ export type Role = 'technician' | 'agent' | 'admin';
 
 export interface Session {
   me: { keyName: string; role: Role; tenant: string };
-  health: { status: string; model: { id: string; isTestModel: boolean }; store: { kind: string; ready: boolean } };
+  health: { status: string; reasons: string[]; testModel: boolean; model: { id: string }; store: { kind: string; ready: boolean } };
 }
 
 export const SESSION = /* GraphQL */ `
   query ConsoleSession {
     me { keyName role tenant }
-    health { status model { id isTestModel } store { kind ready } }
+    health { status reasons testModel model { id } store { kind ready } }
   }
 `;
 
@@ -192,6 +192,11 @@ export interface DocumentSummary {
   url: string;
 }
 
+export interface IngestedDocument extends DocumentSummary {
+  /** The server already had this exact file (only details given were updated). */
+  wasDuplicate: boolean;
+}
+
 export interface DocumentDetail extends DocumentSummary {
   mimeType: string;
   metadata: Record<string, unknown>;
@@ -219,11 +224,11 @@ export const DELETE_DOCUMENT = /* GraphQL */ `
 `;
 
 export const INGEST_DOCUMENT = /* GraphQL */ `
-  mutation ConsoleIngestDocument($file: Upload!) { ingestDocument(file: $file) { id title kind pageCount createdAt url } }
+  mutation ConsoleIngestDocument($file: Upload!) { ingestDocument(file: $file) { id title kind pageCount createdAt url wasDuplicate } }
 `;
 
 export const INGEST_PHOTO = /* GraphQL */ `
-  mutation ConsoleIngestPhoto($file: Upload!) { ingestPhoto(file: $file) { id caption url createdAt duplicateOf { id } } }
+  mutation ConsoleIngestPhoto($file: Upload!) { ingestPhoto(file: $file) { id caption url wasDuplicate duplicateOf { id } } }
 `;
 
 /** Every operation above, for the test that checks them against the schema. */

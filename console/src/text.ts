@@ -1,7 +1,6 @@
 /**
  * Pure helpers of the console (no DOM, no network): turning API errors into sentences, splitting
- * an answer at its [n] citation markers, marking query words in snippets, and reading an upload's
- * outcome. Tested in Node with plain values (test/unit/console-text.test.ts).
+ * an answer at its [n] citation markers, and marking query words in snippets. Tested in Node with plain values (test/unit/console-text.test.ts).
  */
 
 export interface ApiErrorShape {
@@ -115,20 +114,6 @@ export function highlight(snippet: string, terms: readonly string[]): Marked[] {
 /** A 0..1 score as a whole percentage. */
 export function percent(score: number | null | undefined): string {
   return score === null || score === undefined || !Number.isFinite(score) ? '–' : `${Math.round(score * 100)} %`;
-}
-
-/**
- * Whether an upload created something or returned what was already there. The API returns the
- * existing document or photo for the same bytes, so: an id this console already knew, or a record
- * created before the request started (by the server's clock, read from the response's Date header,
- * which has one-second resolution: hence the two-second allowance).
- */
-export function uploadOutcome(input: { id: string; createdAt: string; knownIds: ReadonlySet<string>; serverDate: string | null; elapsedMs: number }): 'added' | 'duplicate' {
-  if (input.knownIds.has(input.id)) return 'duplicate';
-  const created = Date.parse(input.createdAt);
-  const answeredAt = input.serverDate ? Date.parse(input.serverDate) : NaN;
-  if (Number.isFinite(created) && Number.isFinite(answeredAt) && created < answeredAt - input.elapsedMs - 2000) return 'duplicate';
-  return 'added';
 }
 
 /** Bytes as a short human size. */

@@ -6,8 +6,9 @@
  *
  * Tenants keep the flows independent: `default` has the demo (and, with a moderation policy that
  * sends every stored image to review, three UPLOAD review items with photos); `yard-phone` and
- * `yard-desktop` hold two documents whose titles the tiny model cannot tell apart for one fixed
- * image (a real unconfident identification); `empty` has nothing, so nothing matches.
+ * `yard-desktop` hold just two documents, so an identification there has two candidates (on the
+ * test model identifyPart is never confident, so each one opens a review item); `empty` has
+ * nothing, so nothing matches.
  *
  * Run: npm run test:browser (needs /usr/bin/chromium: apt-get install -y chromium).
  */
@@ -45,7 +46,7 @@ let server: Awaited<ReturnType<typeof startTestServer>>;
 let fake: FakeOpenAIServer;
 let browser: Browser;
 let work: string;
-/** The fixed image the tiny model cannot place between the two yard documents. */
+/** A fixed image to identify in the yards. */
 let unsure: string;
 
 beforeAll(async () => {
@@ -270,7 +271,7 @@ describe.each(Object.keys(VIEWPORTS) as Size[])('console at %s size', (size) => 
     const look = page.waitForResponse((r) => hasField(r, 'identifyPart'));
     await page.getByRole('button', { name: 'Ask', exact: true }).click();
     const api = (await (await look).json()) as { data: { identifyPart: { confident: boolean; reviewItem: { id: string } | null } } };
-    expect(api.data.identifyPart.confident, 'precondition: the tiny model cannot tell the two yard valves apart on this image').toBe(false);
+    expect(api.data.identifyPart.confident, 'precondition: identifyPart is not confident (never on the test model)').toBe(false);
     const recognised = page.getByTestId('recognised');
     await expect.poll(() => recognised.locator('.recognised').textContent()).toMatch(/^Not confident\. Best guess: (Gate|Globe) valve .* This photo was added to the review queue for an agent\.$/);
     expect(await recognised.getAttribute('class')).toContain('caution');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorSentence, highlight, queryTerms, sentence, splitCitations, uploadOutcome } from '../../console/src/text.js';
+import { errorSentence, highlight, queryTerms, sentence, splitCitations } from '../../console/src/text.js';
 
 describe('console text helpers (pure)', () => {
   it('words API errors as sentences for people, never as JSON', () => {
@@ -44,14 +44,5 @@ describe('console text helpers (pure)', () => {
       { text: '4471-B', match: true },
       { text: ' fits', match: false },
     ]);
-  });
-
-  it('tells an added upload from one the server already had', () => {
-    const known = new Set(['doc-1']);
-    const base = { knownIds: known, serverDate: 'Sun, 29 Nov 2026 21:00:10 GMT', elapsedMs: 1500 };
-    expect(uploadOutcome({ ...base, id: 'doc-1', createdAt: '2026-11-29T21:00:09.500Z' })).toBe('duplicate');
-    expect(uploadOutcome({ ...base, id: 'doc-2', createdAt: '2026-11-29T21:00:09.500Z' })).toBe('added');
-    expect(uploadOutcome({ ...base, id: 'doc-3', createdAt: '2026-11-29T20:10:00.000Z' })).toBe('duplicate');
-    expect(uploadOutcome({ ...base, id: 'doc-4', createdAt: '2026-11-29T20:10:00.000Z', serverDate: null })).toBe('added');
   });
 });

@@ -19,6 +19,7 @@ Commands:
   keys add|list|revoke        manage API keys (AUTH_KEYS_FILE)
   migrate --to qdrant         copy the embedded knowledge base into Qdrant (QDRANT_URL)
   eval <labelled-folder>      measure identification and near-duplicate detection on a labelled set
+  eval search [set-folder]    measure search (recall@k, MRR, nDCG per signal and fused) on a labelled query set
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -27,6 +27,8 @@ export interface ModelInfo {
   isTestModel: boolean;
   /** Image-to-image cosine above which two images are near-duplicates, for this model (manifest calibration, else a conservative default). */
   nearDuplicateSimilarity: number;
+  /** True when nearDuplicateSimilarity comes from the manifest's calibration; absent or false: it is the default, and scale-free tests decide instead. */
+  nearDuplicateCalibrated?: boolean;
 }
 
 /** Used when a model's manifest declares no calibration: high, so unknown models err towards "not a duplicate". */
@@ -291,6 +293,7 @@ export class OnnxClipEncoder implements ClipEncoder {
       dim: this.dimension,
       isTestModel: this.options.isTestModel ?? false,
       nearDuplicateSimilarity: this.spec.calibration?.nearDuplicateSimilarity ?? DEFAULT_NEAR_DUPLICATE_SIMILARITY,
+      nearDuplicateCalibrated: this.spec.calibration !== null,
     };
   }
 

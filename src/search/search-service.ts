@@ -1,22 +1,24 @@
 /**
- * Search: a text and/or an image → several candidate lists → reciprocal-rank fusion by page
- * or photo → hits with the document, page, photo and a snippet, plus a "no good match" flag.
+ * Search: a text and/or an image → several candidate lists → evidence fusion by page or photo
+ * (fusion.ts) → hits with the document, page, photo and a snippet, plus a "no good match" flag.
  *
- * Signals: text → chunks (SEMANTIC), text → page images/photos (CROSS_MODAL), BM25 (KEYWORD),
- * exact identifiers (IDENTIFIER, weighted double: a part number typed exactly is strong
- * evidence); image → page images/photos (VISUAL; a near-copy weighs triple, for the same
- * reason), image → chunks (CROSS_MODAL).
+ * Signals: text → chunks (SEMANTIC), text → page images/photos (CROSS_MODAL), BM25 (KEYWORD,
+ * with the share of the query's words each page holds), exact identifiers (IDENTIFIER);
+ * image → page images/photos (VISUAL), image → chunks (CROSS_MODAL). Decisive evidence (an
+ * exact identifier, a near-copy image, a page holding the query's words) outranks graded
+ * evidence whatever the model; graded evidence counts only from lists whose best stands out
+ * of the query's own background.
  *
- * "No good match" is decided on evidence, not on fused scores (RRF scores are ranks, and every
- * query has a best-ranked page): an exact identifier match, a page containing the query's
- * content words, or a dense match that stands out from the query's own background of
- * similarities by SEARCH_MIN_STANDOUT robust standard deviations. The last is scale-free, so it
- * holds across models whose cosine ranges differ.
+ * "No good match" is decided on evidence, not on fused scores: an exact identifier match, a
+ * page containing the query's content words, a near-copy image (the model's calibrated cosine,
+ * else the scale-free ratio test), or a dense match that stands out from the query's own
+ * background of similarities by SEARCH_MIN_STANDOUT robust standard deviations. All of these
+ * are scale-free or calibrated, so they hold across models whose cosine ranges differ.
  */
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { InvalidInputError } from '../errors.js';
 import type { Candidate, DocumentRecord, KnowledgeStore, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
-import { reciprocalRankFusion, standOut, type FusedHit, type MatchKind, type SignalList } from './fusion.js';
+import { fuse, isNearCopy, standOut, type FusedHit, type FusionMethod, type MatchKind, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
 import { extractIdentifiers } from './identifiers.js';
 import { contentTerms, excerpt, termCoverage } from './snippet.js';
@@ -44,6 +46,15 @@ export interface SearchResultView {
   noGoodMatch: boolean;
 }
 
+/** A search before hydration: every signal's candidate list and the fused order (for evaluation). */
+export interface RankedSearch {
+  text: string | null;
+  identifiers: string[];
+  lists: SignalList[];
+  /** Best first, at most `limit`. */
+  fused: FusedHit[];
+}
+
 export interface SearchSettings {
   maxLimit: number;
   maxQueryChars: number;
@@ -51,11 +62,11 @@ export interface SearchSettings {
   minStandOut: number;
   /** Share of the query's content words a page must contain for a keyword match to count. */
   minKeywordCoverage: number;
-  /** Cosine above which an image query is a near-copy of a stored image. */
-  nearDuplicateSimilarity: number;
+  /** How the lists are fused: 'evidence' (the product); the others are baselines for `fieldscope eval search --fusion`. */
+  fusion: FusionMethod;
 }
 
-export const DEFAULT_SEARCH_SETTINGS: SearchSettings = { maxLimit: 100, maxQueryChars: 2000, minStandOut: 4, minKeywordCoverage: 0.75, nearDuplicateSimilarity: 0.95 };
+export const DEFAULT_SEARCH_SETTINGS: SearchSettings = { maxLimit: 100, maxQueryChars: 2000, minStandOut: 4, minKeywordCoverage: 0.75, fusion: 'evidence' };
 
 export class SearchService {
   constructor(
@@ -64,7 +75,20 @@ export class SearchService {
     private readonly settings: SearchSettings = DEFAULT_SEARCH_SETTINGS,
   ) {}
 
+  /** The same service with another fusion (for `fieldscope eval search --fusion`). */
+  withFusion(fusion: FusionMethod): SearchService {
+    return new SearchService(this.encoder, this.store, { ...this.settings, fusion });
+  }
+
   async search(query: SearchQuery): Promise<SearchResultView> {
+    const { text, identifiers, lists, fused } = await this.rank(query);
+    const hits = await Promise.all(fused.map((hit) => this.hydrate(hit, text, identifiers)));
+    const noGoodMatch = !(await this.hasGoodMatch(lists, hits, text));
+    return { hits, noGoodMatch };
+  }
+
+  /** Validates the query, runs every signal and fuses them; no records are read. */
+  async rank(query: SearchQuery): Promise<RankedSearch> {
     // Normalised like stored text, so a query typed with zero-width or fullwidth characters matches.
     const typed = query.text ? normalizeText(query.text).trim() : '';
     const text = typed ? typed : null;
@@ -93,27 +117,26 @@ export class SearchService {
             this.store.searchImages(textVector, perSignal, filter).then((c) => ({ signal: 'CROSS_MODAL' as const, candidates: c })),
             this.store.searchLexical(text!, perSignal, filter).then((c) => ({ signal: 'KEYWORD' as const, candidates: c })),
             identifiers.length > 0
-              ? this.store.searchIdentifiers(identifiers, perSignal, filter).then((c) => ({ signal: 'IDENTIFIER' as const, candidates: c, weight: 2 }))
+              ? this.store.searchIdentifiers(identifiers, perSignal, filter).then((c) => ({ signal: 'IDENTIFIER' as const, candidates: c }))
               : Promise.resolve({ signal: 'IDENTIFIER' as const, candidates: [] as Candidate[] }),
           ]
         : []),
       ...(imageVector
         ? [
-            // A near-copy of a stored image is as strong as an exact part number: weigh it like one.
-            this.store.searchImages(imageVector, perSignal, filter).then((c) => ({
-              signal: 'VISUAL' as const,
-              candidates: c,
-              weight: (candidate: Candidate) => (candidate.score >= this.settings.nearDuplicateSimilarity ? 3 : 1),
-            })),
+            this.store.searchImages(imageVector, perSignal, filter).then((c) => ({ signal: 'VISUAL' as const, candidates: c })),
             this.store.searchChunks(imageVector, perSignal, filter).then((c) => ({ signal: 'CROSS_MODAL' as const, candidates: c })),
           ]
         : []),
     ]);
 
-    const fused = reciprocalRankFusion(lists).slice(0, limit);
-    const hits = await Promise.all(fused.map((hit) => this.hydrate(hit, text, identifiers)));
-    const noGoodMatch = !(await this.hasGoodMatch(lists, hits, text));
-    return { hits, noGoodMatch };
+    const fused = fuse(this.settings.fusion, lists, { queryIdentifiers: identifiers.length, nearCopySimilarity: this.nearCopySimilarity(), minKeywordCoverage: this.settings.minKeywordCoverage });
+    return { text, identifiers, lists, fused: fused.slice(0, limit) };
+  }
+
+  /** The model's calibrated near-copy cosine, or null (then the scale-free ratio test decides). */
+  private nearCopySimilarity(): number | null {
+    const model = this.encoder.model;
+    return model.nearDuplicateCalibrated ? model.nearDuplicateSimilarity : null;
   }
 
   private async hydrate(hit: FusedHit, text: string | null, identifiers: string[]): Promise<SearchHitView> {
@@ -141,7 +164,8 @@ export class SearchService {
       if (covered) return true;
     }
     // A near-copy of a stored photo or page is a match on any model.
-    if (lists.some((l) => l.signal === 'VISUAL' && (l.candidates[0]?.score ?? 0) >= this.settings.nearDuplicateSimilarity)) return true;
+    const calibrated = this.nearCopySimilarity();
+    if (lists.some((l) => l.signal === 'VISUAL' && l.candidates[0] !== undefined && isNearCopy(l.candidates[0].score, l.candidates[1]?.score, calibrated))) return true;
     return lists.some((l) => {
       if (l.signal === 'KEYWORD' || l.signal === 'IDENTIFIER') return false;
       const z = standOut(l.candidates.map((c) => c.score));

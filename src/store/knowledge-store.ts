@@ -105,6 +105,8 @@ export interface Candidate {
   score: number;
   /** The text that matched (chunk text for dense text, page text excerpt for lexical, the identifiers as written for identifiers), when there is one. */
   matchedText?: string;
+  /** Lexical candidates: the share (0..1) of the query's content words (search/snippet.ts `contentTerms`) that the target's text holds as words. */
+  coverage?: number;
 }
 
 /** All given parts must hold. An empty list matches nothing. */

@@ -29,6 +29,7 @@ import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import { z } from 'zod';
 import { AppError, ConfigError, InvalidInputError, UnavailableError } from '../../errors.js';
 import { normalizeIdentifier } from '../../search/identifiers.js';
+import { contentTerms, termCoverage } from '../../search/snippet.js';
 import type {
   Candidate,
   ChunkInput,
@@ -765,13 +766,13 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     return documentId !== undefined && pageNumber !== undefined ? { kind: 'page', documentId, pageNumber } : null;
   }
 
-  private candidates(points: { score: number; payload?: unknown }[], text: (payload: Payload) => string | undefined): Candidate[] {
+  private candidates(points: { score: number; payload?: unknown }[], text: (payload: Payload) => string | undefined, extra?: (payload: Payload) => Pick<Candidate, 'coverage'>): Candidate[] {
     return points.flatMap((p) => {
       const payload = (p.payload ?? {}) as Payload;
       const target = this.toTarget(payload);
       if (!target) return [];
       const matchedText = text(payload);
-      return [matchedText === undefined ? { target, score: p.score } : { target, score: p.score, matchedText }];
+      return [{ ...(matchedText === undefined ? { target, score: p.score } : { target, score: p.score, matchedText }), ...extra?.(payload) }];
     });
   }
 
@@ -817,7 +818,12 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     const result = await this.call('query_points', (c) =>
       c.query(this.collection, { query: sparse.vector, using: SPARSE_VECTOR, filter: this.visible(matchAny('type', ['page', 'photo']), ...conditions), limit, with_payload: HIT_PAYLOAD }),
     );
-    return this.candidates(result.points, (p) => excerptAround(str(p, 'text') ?? '', sparse.words));
+    const terms = contentTerms(query);
+    return this.candidates(
+      result.points,
+      (p) => excerptAround(str(p, 'text') ?? '', sparse.words),
+      (p) => ({ coverage: termCoverage(terms, str(p, 'text') ?? '') }),
+    );
   }
 
   /**

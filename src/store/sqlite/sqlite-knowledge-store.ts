@@ -30,6 +30,7 @@ import type {
 } from '../knowledge-store.js';
 import { EmbeddingModelMismatchError, InvalidVectorError, VectorSizeMismatchError } from '../store-errors.js';
 import { KIND_CODES } from './binary-index.js';
+import { contentTerms, termCoverage } from '../../search/snippet.js';
 import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
 import { runMigrations } from './migrations.js';
 import { compileFilter, type CompiledFilter } from './search-filter.js';
@@ -576,9 +577,11 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     const targets = this.describeTargets(db, ids);
     const texts = new Map(db.prepare('SELECT id, text FROM targets WHERE id IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(ids)) as [number, string][]);
     const words = phraseWords(kept);
+    const terms = contentTerms(query);
     return rows.flatMap(([id, rank]) => {
       const target = targets.get(id);
-      return target ? [{ target, score: -rank, matchedText: excerptAround(texts.get(id) ?? '', words) }] : [];
+      const text = texts.get(id) ?? '';
+      return target ? [{ target, score: -rank, matchedText: excerptAround(text, words), coverage: termCoverage(terms, text) }] : [];
     });
   }
 

@@ -14,9 +14,10 @@ import type { BlobStore } from '../blob/blob-store.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { AppError, InvalidInputError } from '../errors.js';
 import type { SearchHitView, SearchService } from '../search/search-service.js';
-import type { KnowledgeStore, PhotoRecord } from '../store/knowledge-store.js';
+import type { Candidate, KnowledgeStore, PhotoRecord } from '../store/knowledge-store.js';
 import { normalizeText } from '../text/normalize-text.js';
 import type { FeedbackRecord, IdentificationRecord, IdentifyStore, ReviewItemRecord, ReviewStatus } from './identify-store.js';
+import { isNearCopy } from '../search/fusion.js';
 import { differenceHash, hammingDistance } from './perceptual-hash.js';
 import { CLIP_LOGIT_SCALE, dot, softmax, ZeroShotClassifier } from './zero-shot.js';
 
@@ -242,27 +243,35 @@ export class IdentifyService {
   }
 
   /**
-   * Called when a photo is ingested: stores its perceptual hash and links it to an earlier copy,
-   * found by hash (any model) or by CLIP similarity above the model's calibrated threshold.
+   * Called when a photo is ingested: stores its perceptual hash and links it to the earlier photo
+   * it copies: the CLOSEST stored hash within maxHashDistance (an index lookup in the knowledge
+   * store, any model), else the nearest photo by image embedding when it passes the model's
+   * calibrated threshold or, without one, the scale-free ratio test (search/fusion.ts
+   * isNearCopy). The link goes to that photo's own original only when this photo is a copy of
+   * the original too, so one wrong link is never passed on to every later copy.
    */
   async indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<string | null> {
     const hash = await differenceHash(bytes);
-    let duplicateOf: string | null = null;
-    for (const other of await this.records.allPhotoHashes()) {
-      if (other.photoId !== photo.id && hammingDistance(hash, other.hash) <= this.settings.maxHashDistance) {
-        duplicateOf = other.duplicateOf ?? other.photoId;
-        break;
-      }
-    }
-    if (!duplicateOf) {
-      const similar = await this.store.searchImages(vector, 2, { kinds: ['photo'] });
-      const best = similar.find((c) => c.target.kind === 'photo' && c.target.photoId !== photo.id);
-      if (best && best.target.kind === 'photo' && best.score >= this.encoder.model.nearDuplicateSimilarity) {
-        duplicateOf = (await this.records.getPhotoHash(best.target.photoId))?.duplicateOf ?? best.target.photoId;
-      }
-    }
+    const duplicateOf = await this.nearestCopy(photo.id, hash, vector);
     await this.records.putPhotoHash({ photoId: photo.id, hash, duplicateOf });
     return duplicateOf;
+  }
+
+  private async nearestCopy(photoId: string, hash: string, vector: Float32Array): Promise<string | null> {
+    const maxDistance = this.settings.maxHashDistance;
+    const otherPhoto = (c: Candidate): string | null => (c.target.kind === 'photo' && c.target.photoId !== photoId ? c.target.photoId : null);
+    let match = (await this.store.searchImageHash(hash, maxDistance, 5, { kinds: ['photo'] })).map(otherPhoto).find((id) => id !== null) ?? null;
+    if (!match) {
+      const similar = (await this.store.searchImages(vector, 3, { kinds: ['photo'] })).filter((c) => otherPhoto(c) !== null);
+      const model = this.encoder.model;
+      const [best, runnerUp] = similar;
+      if (best && isNearCopy(best.score, runnerUp?.score, model.nearDuplicateCalibrated ? model.nearDuplicateSimilarity : null)) match = otherPhoto(best);
+    }
+    if (!match) return null;
+    const original = (await this.records.getPhotoHash(match))?.duplicateOf ?? null;
+    if (!original) return match;
+    const originalHash = (await this.records.getPhotoHash(original))?.hash;
+    return originalHash !== undefined && hammingDistance(hash, originalHash) <= maxDistance ? original : match;
   }
 
   async duplicateOf(photoId: string): Promise<PhotoRecord | null> {

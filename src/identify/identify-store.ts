@@ -84,6 +84,5 @@ export interface IdentifyStore {
 
   putPhotoHash(record: PhotoHashRecord): Promise<void>;
   getPhotoHash(photoId: string): Promise<PhotoHashRecord | null>;
-  allPhotoHashes(): Promise<PhotoHashRecord[]>;
   deletePhotoHash(photoId: string): Promise<void>;
 }

@@ -5,6 +5,7 @@
  * on any model's similarity scale.
  */
 import sharp from 'sharp';
+import { InvalidInputError } from '../errors.js';
 
 export async function differenceHash(image: Uint8Array): Promise<string> {
   const pixels = await sharp(image).rotate().greyscale().resize(9, 8, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
@@ -18,11 +19,42 @@ export async function differenceHash(image: Uint8Array): Promise<string> {
 }
 
 export function hammingDistance(a: string, b: string): number {
-  let x = BigInt(`0x${a}`) ^ BigInt(`0x${b}`);
-  let count = 0;
-  while (x > 0n) {
-    count += Number(x & 1n);
-    x >>= 1n;
+  // Two 32-bit halves and a SWAR popcount: no BigInt, so checking thousands of candidates is cheap.
+  const popcount = (v: number) => {
+    v -= (v >>> 1) & 0x55555555;
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+  };
+  const half = (h: string, i: number) => Number.parseInt(h.slice(i * 8, i * 8 + 8), 16) >>> 0;
+  return popcount((half(a, 0) ^ half(b, 0)) >>> 0) + popcount((half(a, 1) ^ half(b, 1)) >>> 0);
+}
+
+const HASH_HEX = /^[0-9a-f]{16}$/;
+
+export function isDifferenceHash(hash: string): boolean {
+  return HASH_HEX.test(hash);
+}
+
+/** Bands of a 64-bit hash for lookups by exact band match: eight 8-bit values, high byte first. */
+export const HASH_BANDS = 8;
+
+/**
+ * Multi-index hashing (Norouzi, Punjani & Fleet, CVPR 2012): split the 64 bits into 8 bands of
+ * 8 bits. Two hashes within Hamming distance 7 agree exactly on at least one band (pigeonhole),
+ * so an index lookup on "any band equal" finds every candidate within 7 without scanning all
+ * hashes; the exact distance is then checked on those few. Max distances above 7 need a scan.
+ */
+export const MAX_BANDED_DISTANCE = HASH_BANDS - 1;
+
+export function hashBands(hash: string): number[] {
+  if (!isDifferenceHash(hash)) throw new Error(`Not a 64-bit difference hash: "${hash}"`);
+  return Array.from({ length: HASH_BANDS }, (_, i) => Number.parseInt(hash.slice(i * 2, i * 2 + 2), 16));
+}
+
+/** Checks a near-copy lookup's arguments (both stores): INVALID_INPUT when unusable. */
+export function checkHashQuery(hash: string, maxDistance: number): void {
+  if (!isDifferenceHash(hash)) throw new InvalidInputError('INVALID_INPUT', 'An image hash is 16 lower-case hex digits (a 64-bit difference hash).');
+  if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > MAX_BANDED_DISTANCE) {
+    throw new InvalidInputError('INVALID_INPUT', `The hash distance must be a whole number from 0 to ${MAX_BANDED_DISTANCE}; got ${maxDistance}.`);
   }
-  return count;
 }

@@ -217,14 +217,6 @@ export class SqliteIdentifyStore implements IdentifyStore {
     return row ? { photoId: row.photo_id, hash: row.hash, duplicateOf: row.duplicate_of } : null;
   }
 
-  async allPhotoHashes(): Promise<PhotoHashRecord[]> {
-    return (this.conn.prepare('SELECT photo_id, hash, duplicate_of FROM photo_hashes').all() as { photo_id: string; hash: string; duplicate_of: string | null }[]).map((r) => ({
-      photoId: r.photo_id,
-      hash: r.hash,
-      duplicateOf: r.duplicate_of,
-    }));
-  }
-
   async deletePhotoHash(photoId: string): Promise<void> {
     this.conn.prepare('DELETE FROM photo_hashes WHERE photo_id = ?').run(photoId);
   }

@@ -13,6 +13,7 @@ import type { BlobStore } from '../blob/blob-store.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { inspectImage } from '../clip/image-decode.js';
 import { TooLargeError } from '../errors.js';
+import { differenceHash } from '../identify/perceptual-hash.js';
 import { extractIdentifiers } from '../search/identifiers.js';
 import { checkMetadata } from '../store/metadata-limits.js';
 import { normalizeJsonStrings, normalizeText, truncateText } from '../text/normalize-text.js';
@@ -157,6 +158,8 @@ export class IngestService {
     const pageImages = await Promise.all(extracted.pages.map((p) => (p.image ? this.squarePage(p.image) : null)));
     const withImage = pageImages.filter((x): x is Uint8Array => x !== null);
     const imageVectors = withImage.length > 0 ? await this.encoder.embedImages(withImage, { signal }) : [];
+    // Perceptual hashes of the renders: a photo of this very page finds it on any model.
+    const pageHashes = await Promise.all(extracted.pages.map((p) => (p.image ? differenceHash(p.image) : null)));
     // An uploaded image of a page is screened like a photo.
     const screening = kind === 'image' && imageVectors[0] ? await this.moderation?.assertImageAllowed(imageVectors[0], 'upload') : undefined;
 
@@ -181,6 +184,7 @@ export class IngestService {
           imageVector: pageImages[i] ? imageVectors[imageAt++]! : null,
           chunks,
           identifiers: extractIdentifiers(page.text),
+          imageHash: pageHashes[i] ?? null,
         });
       }
       if (pages[0]) pages[0].identifiers = [...new Set([...pages[0].identifiers, ...metadataIdentifiers(metadata)])];
@@ -258,7 +262,7 @@ export class IngestService {
     if (existing) return { photo: await this.updatePhotoDetails(existing, upload.caption == null ? undefined : caption, upload.metadata == null ? null : metadata), created: false };
 
     const { signal } = upload;
-    const [imageVector] = await this.encoder.embedImages([bytes], { signal });
+    const [[imageVector], imageHash] = await Promise.all([this.encoder.embedImages([bytes], { signal }), differenceHash(bytes)]);
     // A blocked upload is refused before anything is written.
     const screening = await this.moderation?.assertImageAllowed(imageVector!, 'upload');
     const captionChunks = caption ? this.chunk(caption) : [];
@@ -284,6 +288,7 @@ export class IngestService {
         imageVector: imageVector!,
         chunks: captionChunks.map((text, i) => ({ text, vector: captionVectors[i]! })),
         identifiers: [...new Set([...(caption ? extractIdentifiers(caption) : []), ...metadataIdentifiers(metadata)])],
+        imageHash,
       });
       if (added.created) {
         await this.photoIndex?.indexPhoto(added.photo, bytes, imageVector!);

@@ -41,6 +41,8 @@ export interface SignalList {
   candidates: Candidate[];
   /** Votes of this signal count this much (default 1); a function weighs each candidate on its own score. */
   weight?: number | ((candidate: Candidate) => number);
+  /** 'perceptual-hash': VISUAL candidates found by difference hash (each within the near-copy distance), not by cosine. */
+  basis?: 'perceptual-hash';
 }
 
 export interface FusedHit {
@@ -72,8 +74,9 @@ export function reciprocalRankFusion(lists: readonly SignalList[], k = 60): Fuse
         byTarget.set(key, hit);
       }
       hit.score += weightOf(candidate) / (k + rank);
-      hit.matchedBy.push(list.signal);
-      hit.evidence[list.signal] = { ...candidate, rank };
+      // A signal may come in two lists (VISUAL by cosine and by hash): it is named once.
+      if (!hit.matchedBy.includes(list.signal)) hit.matchedBy.push(list.signal);
+      hit.evidence[list.signal] ??= { ...candidate, rank };
     });
   }
   return [...byTarget.values()].sort((a, b) => b.score - a.score);
@@ -208,6 +211,11 @@ function scoreList(list: SignalList, options: EvidenceFusionOptions): Map<string
   const out = new Map<string, Scored>();
   const put = (c: Candidate, scored: Scored) => out.set(targetKey(c.target), scored);
   if (candidates.length === 0) return out;
+  if (list.basis === 'perceptual-hash') {
+    // The store returns only hashes within the near-copy distance: each is a near-copy, the closest best.
+    for (const c of candidates) put(c, { evidence: 1 - (c.hashDistance ?? 0) / 16, tier: DECISIVE });
+    return out;
+  }
   switch (list.signal) {
     case 'IDENTIFIER': {
       const wanted = Math.max(1, options.queryIdentifiers);

@@ -20,6 +20,7 @@ import { InvalidInputError } from '../errors.js';
 import type { Candidate, DocumentRecord, KnowledgeStore, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
 import { fuse, isNearCopy, standOut, type FusedHit, type FusionMethod, type MatchKind, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
+import { differenceHash } from '../identify/perceptual-hash.js';
 import { extractIdentifiers } from './identifiers.js';
 import { contentTerms, excerpt, termCoverage } from './snippet.js';
 
@@ -62,11 +63,13 @@ export interface SearchSettings {
   minStandOut: number;
   /** Share of the query's content words a page must contain for a keyword match to count. */
   minKeywordCoverage: number;
+  /** Difference-hash distance (bits, 0..7) at or below which an image query is a near-copy of a stored image, on any model. */
+  maxHashDistance: number;
   /** How the lists are fused: 'evidence' (the product); the others are baselines for `fieldscope eval search --fusion`. */
   fusion: FusionMethod;
 }
 
-export const DEFAULT_SEARCH_SETTINGS: SearchSettings = { maxLimit: 100, maxQueryChars: 2000, minStandOut: 4, minKeywordCoverage: 0.75, fusion: 'evidence' };
+export const DEFAULT_SEARCH_SETTINGS: SearchSettings = { maxLimit: 100, maxQueryChars: 2000, minStandOut: 4, minKeywordCoverage: 0.75, maxHashDistance: 6, fusion: 'evidence' };
 
 export class SearchService {
   constructor(
@@ -107,6 +110,8 @@ export class SearchService {
       image ? this.encoder.embedImages([image], { signal: query.signal }).then((v) => v[0]!) : null,
     ]);
     query.signal?.throwIfAborted();
+    // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
+    const imageHash = image ? await differenceHash(image) : null;
     const perSignal = Math.max(limit * 3, 30);
     const filter = query.filter;
     const identifiers = text ? extractIdentifiers(text) : [];
@@ -123,6 +128,7 @@ export class SearchService {
         : []),
       ...(imageVector
         ? [
+            this.store.searchImageHash(imageHash!, this.settings.maxHashDistance, perSignal, filter).then((c) => ({ signal: 'VISUAL' as const, candidates: c, basis: 'perceptual-hash' as const })),
             this.store.searchImages(imageVector, perSignal, filter).then((c) => ({ signal: 'VISUAL' as const, candidates: c })),
             this.store.searchChunks(imageVector, perSignal, filter).then((c) => ({ signal: 'CROSS_MODAL' as const, candidates: c })),
           ]
@@ -164,10 +170,11 @@ export class SearchService {
       if (covered) return true;
     }
     // A near-copy of a stored photo or page is a match on any model.
+    if (lists.some((l) => l.basis === 'perceptual-hash' && l.candidates.length > 0)) return true;
     const calibrated = this.nearCopySimilarity();
-    if (lists.some((l) => l.signal === 'VISUAL' && l.candidates[0] !== undefined && isNearCopy(l.candidates[0].score, l.candidates[1]?.score, calibrated))) return true;
+    if (lists.some((l) => l.signal === 'VISUAL' && !l.basis && l.candidates[0] !== undefined && isNearCopy(l.candidates[0].score, l.candidates[1]?.score, calibrated))) return true;
     return lists.some((l) => {
-      if (l.signal === 'KEYWORD' || l.signal === 'IDENTIFIER') return false;
+      if (l.signal === 'KEYWORD' || l.signal === 'IDENTIFIER' || l.basis) return false;
       const z = standOut(l.candidates.map((c) => c.score));
       return z !== null && z >= this.settings.minStandOut;
     });

@@ -81,6 +81,8 @@ export interface NewPage {
   chunks: ChunkInput[];
   /** Identifiers found on the page (part numbers, model names), as written. */
   identifiers: string[];
+  /** 64-bit difference hash (16 hex digits) of the rendered page, for near-copy lookups; absent for text formats. */
+  imageHash?: string | null;
 }
 
 export interface NewDocument {
@@ -94,6 +96,8 @@ export interface NewPhoto {
   /** Caption chunks, so text queries reach photos too. */
   chunks: ChunkInput[];
   identifiers: string[];
+  /** 64-bit difference hash (16 hex digits) of the photo, for near-copy lookups. */
+  imageHash?: string | null;
 }
 
 /** Where a candidate points. */
@@ -107,6 +111,8 @@ export interface Candidate {
   matchedText?: string;
   /** Lexical candidates: the share (0..1) of the query's content words (search/snippet.ts `contentTerms`) that the target's text holds as words. */
   coverage?: number;
+  /** Image-hash candidates: Hamming distance of the target's difference hash to the query's (0..64). */
+  hashDistance?: number;
 }
 
 /** All given parts must hold. An empty list matches nothing. */
@@ -178,4 +184,11 @@ export interface KnowledgeStore {
   searchLexical(query: string, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
   /** Exact identifier matches (normalised: case and separators ignored); targets with more of the query's identifiers first. */
   searchIdentifiers(identifiers: string[], limit: number, filter?: SearchFilter): Promise<Candidate[]>;
+  /**
+   * Page images and photos whose difference hash is within `maxDistance` (0..7) bits of `hash`,
+   * closest first (score = 64 - distance, `hashDistance` set), at most `limit`. An index lookup
+   * (multi-index hashing over 8-bit bands), never a scan of every hash. A malformed hash or a
+   * distance outside 0..7 is INVALID_INPUT.
+   */
+  searchImageHash(hash: string, maxDistance: number, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
 }

@@ -483,6 +483,58 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
       });
     });
 
+    describe('image hash search', () => {
+      // Hashes that differ from BASE in 0, 2, 5 and 12 bits, spread over different bands.
+      const BASE = '0f0f0f0f33333333';
+      const flip = (hash: string, bits: number[]) => {
+        let hi = Number.parseInt(hash.slice(0, 8), 16) >>> 0;
+        let lo = Number.parseInt(hash.slice(8), 16) >>> 0;
+        for (const bit of bits) if (bit < 32) hi = (hi ^ (1 << bit)) >>> 0;
+        else lo = (lo ^ (1 << (bit - 32))) >>> 0;
+        return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+      };
+      const TWO = flip(BASE, [3, 40]);
+      const FIVE = flip(BASE, [1, 9, 17, 33, 60]);
+      const TWELVE = flip(BASE, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22]);
+
+      it('finds page renders and photos within the distance, closest first, never the far ones', async () => {
+        const doc = newDocument({ pages: [{ text: 'scan' }, { text: 'other' }] });
+        doc.pages[0]!.imageHash = FIVE;
+        doc.pages[1]!.imageHash = TWELVE;
+        await store.addDocument(doc);
+        const exact = newPhoto({ vector: axis(1) });
+        exact.imageHash = BASE;
+        const near = newPhoto({ vector: axis(2) });
+        near.imageHash = TWO;
+        const none = newPhoto({ vector: axis(3) });
+        await store.addPhoto(exact);
+        await store.addPhoto(near);
+        await store.addPhoto(none);
+        const found = await store.searchImageHash(BASE, 6, 10);
+        expect(targets(found)).toEqual([photoTarget(exact.photo.id), photoTarget(near.photo.id), pageOf(doc.document.id, 1)]);
+        expect(found.map((c) => c.hashDistance)).toEqual([0, 2, 5]);
+        expect(found.map((c) => c.score)).toEqual([64, 62, 59]);
+        expect(targets(await store.searchImageHash(BASE, 2, 10))).toEqual([photoTarget(exact.photo.id), photoTarget(near.photo.id)]);
+        expect(targets(await store.searchImageHash(BASE, 6, 1))).toEqual([photoTarget(exact.photo.id)]);
+        // Filters apply: only document pages.
+        expect(targets(await store.searchImageHash(BASE, 6, 10, { kinds: ['pdf'] }))).toEqual([pageOf(doc.document.id, 1)]);
+        // Deleted records are gone from the lookup.
+        await store.deletePhoto(exact.photo.id);
+        await store.deleteDocument(doc.document.id);
+        expect(targets(await store.searchImageHash(BASE, 6, 10))).toEqual([photoTarget(near.photo.id)]);
+      });
+
+      it('refuses a malformed hash or distance (INVALID_INPUT), and a malformed stored hash (INVALID_RECORD) without writing', async () => {
+        await expect(store.searchImageHash('xyz', 6, 10)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        await expect(store.searchImageHash(BASE, 8, 10)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        await expect(store.searchImageHash(BASE, -1, 10)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        const bad = newPhoto({ vector: axis(4) });
+        bad.imageHash = 'NOT-A-HASH';
+        await expect(store.addPhoto(bad)).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+        expect(await store.getPhoto(bad.photo.id)).toBeNull();
+      });
+    });
+
     describe('filters', () => {
       // Many strong matches in `crowd`, one weaker match in `needle`: a filter applied after a
       // top-k would find nothing in `needle`.

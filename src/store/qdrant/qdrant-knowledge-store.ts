@@ -28,6 +28,7 @@
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import { z } from 'zod';
 import { AppError, ConfigError, InvalidInputError, UnavailableError } from '../../errors.js';
+import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
 import { normalizeIdentifier } from '../../search/identifiers.js';
 import { contentTerms, termCoverage } from '../../search/snippet.js';
 import type {
@@ -200,6 +201,29 @@ function strings(payload: Payload, key: string): string[] {
 }
 
 /** Identifiers as keys (normalised) with the first spelling of each, as the SQLite store keeps them. */
+/** The difference hash and its bands ("<band>:<value>", keyword-indexed) for near-copy lookups. */
+function imageHashFields(hash: string | null | undefined, what: string): { image_hash?: string; image_hash_bands?: string[] } {
+  if (hash === undefined || hash === null) return {};
+  if (!isDifferenceHash(hash)) throw new InvalidInputError('INVALID_RECORD', `The image hash of ${what} must be 16 lower-case hex digits.`);
+  return { image_hash: hash, image_hash_bands: bandKeys(hash) };
+}
+
+function bandKeys(hash: string): string[] {
+  return hashBands(hash).map((value, band) => `${band}:${value}`);
+}
+
+function nearestByHash<P extends { payload: Payload }>(points: P[], hash: string, maxDistance: number, limit: number): (P & { distance: number })[] {
+  return points
+    .flatMap((p) => {
+      const stored = str(p.payload, 'image_hash');
+      if (stored === undefined || !isDifferenceHash(stored)) return [];
+      const distance = hammingDistance(hash, stored);
+      return distance <= maxDistance ? [{ ...p, distance }] : [];
+    })
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, limit);
+}
+
 function identifierFields(identifiers: string[]): { identifiers: string[]; identifier_spellings: string[] } {
   const keys: string[] = [];
   const spellings: string[] = [];
@@ -464,6 +488,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       if (!Number.isInteger(page.number) || page.number < 1) throw new InvalidInputError('INVALID_RECORD', `Page numbers start at 1; got ${page.number}.`);
       if (numbers.has(page.number)) throw new InvalidInputError('INVALID_RECORD', `Page ${page.number} appears twice.`);
       numbers.add(page.number);
+      imageHashFields(page.imageHash, `page ${page.number}`);
     }
     const tenant = this.tenant;
     const terms = metadataTerms(record.metadata);
@@ -487,6 +512,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
           thumbnail_key: page.thumbnailKey,
           blob_keys: page.thumbnailKey ? [page.thumbnailKey] : [],
           ...identifierFields(page.identifiers),
+          ...imageHashFields(page.imageHash, `page ${page.number}`),
         },
       });
       points.push(...this.chunkPoints(page.chunks, `page ${page.number}`, (ordinal) => pointIds.pageChunk(tenant, doc.id, page.number, ordinal), { ...common, page_number: page.number, target }));
@@ -535,6 +561,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
         text: photo.caption ?? '',
         blob_keys: [photo.blobKey],
         ...identifierFields(input.identifiers),
+        ...imageHashFields(input.imageHash, 'the photo'),
         record,
       },
     };
@@ -854,6 +881,28 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     return ranked.flatMap((r) => {
       const target = this.toTarget(r.payload);
       return target ? [{ target, score: r.score, matchedText: r.matched.join(', ') }] : [];
+    });
+  }
+
+  /**
+   * Page images and photos whose difference hash is within `maxDistance` bits: a keyword-index
+   * lookup of the query's 8 band keys (any band equal; see identify/perceptual-hash.ts), then the
+   * exact distance here on those few points. At most `identifierScanLimit` points are checked.
+   */
+  async searchImageHash(hash: string, maxDistance: number, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    this.open();
+    checkHashQuery(hash, maxDistance);
+    checkLimit(limit);
+    const conditions = this.searchConditions(filter);
+    if (!conditions || limit === 0) return [];
+    const points = await this.scrollAll(
+      this.visible(matchAny('type', ['page', 'photo']), matchAny('image_hash_bands', bandKeys(hash)), ...conditions),
+      ['type', 'document_id', 'page_number', 'photo_id', 'image_hash'],
+      this.identifierScanLimit,
+    );
+    return nearestByHash(points, hash, maxDistance, limit).flatMap((r) => {
+      const target = this.toTarget(r.payload);
+      return target ? [{ target, score: 64 - r.distance, hashDistance: r.distance }] : [];
     });
   }
 

@@ -133,6 +133,30 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 2,
+    description: 'difference hashes of page renders and photos, banded for near-copy lookups',
+    sql: `
+      -- Difference hashes (64 bits, 16 hex digits) of page renders and photos, with the hash cut
+      -- into eight 8-bit bands, each indexed: any hash within 7 bits of a query agrees with it on
+      -- at least one band, so a near-copy lookup reads a few index ranges, never every hash
+      -- (multi-index hashing; see identify/perceptual-hash.ts).
+      CREATE TABLE image_hashes (
+        target_id INTEGER PRIMARY KEY REFERENCES targets (id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        b0 INTEGER NOT NULL, b1 INTEGER NOT NULL, b2 INTEGER NOT NULL, b3 INTEGER NOT NULL,
+        b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX image_hashes_b0 ON image_hashes (b0);
+      CREATE INDEX image_hashes_b1 ON image_hashes (b1);
+      CREATE INDEX image_hashes_b2 ON image_hashes (b2);
+      CREATE INDEX image_hashes_b3 ON image_hashes (b3);
+      CREATE INDEX image_hashes_b4 ON image_hashes (b4);
+      CREATE INDEX image_hashes_b5 ON image_hashes (b5);
+      CREATE INDEX image_hashes_b6 ON image_hashes (b6);
+      CREATE INDEX image_hashes_b7 ON image_hashes (b7);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -115,6 +115,10 @@ export class SqliteKnowledgeExport {
     return this.db.prepare('SELECT display FROM identifiers WHERE target_id = ? ORDER BY key').pluck().all(targetId) as string[];
   }
 
+  private imageHash(targetId: number): string | null {
+    return (this.db.prepare('SELECT hash FROM image_hashes WHERE target_id = ?').pluck().get(targetId) as string | undefined) ?? null;
+  }
+
   private readDocument(seq: number): NewDocument | null {
     const row = this.db.prepare('SELECT * FROM documents WHERE seq = ?').get(seq) as DocumentRow | undefined;
     if (!row) return null; // deleted since the id list was read
@@ -126,6 +130,7 @@ export class SqliteKnowledgeExport {
       imageVector: this.imageVector(targetId),
       chunks: this.chunks(targetId),
       identifiers: this.identifiers(targetId),
+      imageHash: this.imageHash(targetId),
     }));
     return {
       document: toDocument(row),
@@ -144,6 +149,7 @@ export class SqliteKnowledgeExport {
       imageVector,
       chunks: this.chunks(targetId),
       identifiers: this.identifiers(targetId),
+      imageHash: this.imageHash(targetId),
     };
   }
 }

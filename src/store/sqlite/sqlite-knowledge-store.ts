@@ -30,6 +30,7 @@ import type {
 } from '../knowledge-store.js';
 import { EmbeddingModelMismatchError, InvalidVectorError, VectorSizeMismatchError } from '../store-errors.js';
 import { KIND_CODES } from './binary-index.js';
+import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
 import { contentTerms, termCoverage } from '../../search/snippet.js';
 import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
 import { runMigrations } from './migrations.js';
@@ -74,6 +75,10 @@ const DEFAULT_LEXICAL_BUDGET = 100_000;
 function metadataJson(metadata: JsonObject): string {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidInputError('INVALID_RECORD', 'metadata must be a JSON object.');
   return JSON.stringify(metadata);
+}
+
+function checkImageHash(hash: string | null | undefined, what: string): void {
+  if (hash !== undefined && hash !== null && !isDifferenceHash(hash)) throw new InvalidInputError('INVALID_RECORD', `The image hash of ${what} must be 16 lower-case hex digits.`);
 }
 
 function checkLimit(limit: number): void {
@@ -248,6 +253,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       if (!Number.isInteger(page.number) || page.number < 1) throw new InvalidInputError('INVALID_RECORD', `Page numbers start at 1; got ${page.number}.`);
       if (numbers.has(page.number)) throw new InvalidInputError('INVALID_RECORD', `Page ${page.number} appears twice.`);
       numbers.add(page.number);
+      checkImageHash(page.imageHash, `page ${page.number}`);
     }
 
     const write = db.transaction((): { document: DocumentRecord; created: boolean; centers: boolean } => {
@@ -270,6 +276,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
         if (page.imageVector) images.insert(targetId, targetId, this.unitVector(page.imageVector, `The image vector of page ${page.number}`));
         this.insertChunks(db, chunks, targetId, page.chunks, `page ${page.number}`);
         this.insertIdentifiers(db, targetId, page.identifiers);
+        if (page.imageHash) this.insertImageHash(db, targetId, page.imageHash);
       }
       const centers = this.ensureCenters(chunks, images);
       return { document: { ...doc, metadata: JSON.parse(metadata) as JsonObject }, created: true, centers };
@@ -283,6 +290,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     const { db, chunks, images } = this.open();
     const photo = input.photo;
     createdMs(photo.createdAt);
+    checkImageHash(input.imageHash, 'the photo');
     const metadata = metadataJson(photo.metadata);
     const write = db.transaction((): { photo: PhotoRecord; created: boolean; centers: boolean } => {
       chunks.refreshCenter();
@@ -304,6 +312,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       images.insert(targetId, targetId, this.unitVector(input.imageVector, 'The photo vector'));
       this.insertChunks(db, chunks, targetId, input.chunks, 'the caption');
       this.insertIdentifiers(db, targetId, input.identifiers);
+      if (input.imageHash) this.insertImageHash(db, targetId, input.imageHash);
       const centers = this.ensureCenters(chunks, images);
       return { photo: { ...photo, metadata: JSON.parse(metadata) as JsonObject }, created: true, centers };
     });
@@ -637,6 +646,41 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return rows.flatMap(([id, matched, found]) => {
       const target = targets.get(id);
       return target ? [{ target, score: matched, matchedText: found }] : [];
+    });
+  }
+
+  private insertImageHash(db: Database.Database, targetId: number, hash: string): void {
+    db.prepare('INSERT INTO image_hashes (target_id, hash, b0, b1, b2, b3, b4, b5, b6, b7) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(targetId, hash, ...hashBands(hash));
+  }
+
+  async searchImageHash(hash: string, maxDistance: number, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    checkHashQuery(hash, maxDistance);
+    checkLimit(limit);
+    const { db } = this.open();
+    if (limit === 0) return [];
+    const compiled = compileFilter(db, filter);
+    const bands = hashBands(hash);
+    // One OR of indexed equalities: SQLite answers it with a union of index lookups (multi-index OR).
+    const rows = db
+      .prepare(
+        `SELECT h.target_id, h.hash FROM image_hashes h ${compiled ? 'JOIN targets t ON t.id = h.target_id' : ''}
+         WHERE (${bands.map((_, i) => `h.b${i} = ?`).join(' OR ')}) ${compiled ? `AND ${compiled.sql}` : ''}`,
+      )
+      .raw()
+      .all(...bands, ...(compiled?.params ?? [])) as [number, string][];
+    const close = rows
+      .map(([id, stored]) => ({ id, distance: hammingDistance(hash, stored) }))
+      .filter((r) => r.distance <= maxDistance)
+      .sort((a, b) => a.distance - b.distance || a.id - b.id)
+      .slice(0, limit);
+    if (close.length === 0) return [];
+    const targets = this.describeTargets(
+      db,
+      close.map((r) => r.id),
+    );
+    return close.flatMap((r) => {
+      const target = targets.get(r.id);
+      return target ? [{ target, score: 64 - r.distance, hashDistance: r.distance }] : [];
     });
   }
 }

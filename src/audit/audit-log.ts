@@ -7,6 +7,8 @@
  * SQLite file so it survives restarts and is never touched by knowledge-base maintenance.
  */
 import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { StorageHealth } from '../storage/storage-health.js';
 import { openSideDatabase } from '../store/sqlite/open-database.js';
 
 export interface AuditEntryRecord {
@@ -89,10 +91,20 @@ const fromRow = (r: Row): AuditEntryRecord => ({
   durationMs: r.duration_ms,
 });
 
+export interface AuditLogOptions {
+  /** Told when an entry cannot be written for lack of storage (mutations then fail closed). */
+  storage?: Pick<StorageHealth, 'noteFailure'>;
+  /** Where an entry that cannot be written goes instead, at error level. */
+  logger?: Pick<Logger, 'error'>;
+}
+
 export class AuditLog {
   private db: Database.Database | null = null;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly options: AuditLogOptions = {},
+  ) {}
 
   async init(): Promise<void> {
     this.db = openSideDatabase(this.file, SCHEMA);
@@ -103,12 +115,23 @@ export class AuditLog {
     this.db = null;
   }
 
+  /**
+   * Writes one entry. Never throws: the operation it records has already happened and its answer
+   * is decided (a committed ingest must not be answered 500 because its audit entry did not fit on
+   * a full disk). An entry that cannot be written is logged at error level with its contents, and
+   * a storage failure is reported so that mutations fail closed until the disk takes writes again.
+   */
   append(e: NewAuditEntry): void {
-    this.db
-      ?.prepare(
-        'INSERT INTO audit (at, key_name, tenant, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(e.at, e.keyName, e.tenant, e.role, e.operation, e.operationName, e.outcome, e.query, JSON.stringify(e.documentIds), JSON.stringify(e.photoIds), Math.round(e.durationMs));
+    try {
+      this.db
+        ?.prepare(
+          'INSERT INTO audit (at, key_name, tenant, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(e.at, e.keyName, e.tenant, e.role, e.operation, e.operationName, e.outcome, e.query, JSON.stringify(e.documentIds), JSON.stringify(e.photoIds), Math.round(e.durationMs));
+    } catch (error) {
+      this.options.storage?.noteFailure(error, 'audit log');
+      this.options.logger?.error({ err: error, auditEntry: e }, 'audit entry could not be written; it is kept in this log line instead');
+    }
   }
 
   /** One tenant's entries: what an admin of that tenant may read (GraphQL `auditLog`). */

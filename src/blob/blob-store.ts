@@ -54,8 +54,14 @@ export class DiskBlobStore implements BlobStore {
     await mkdir(path.dirname(file), { recursive: true });
     // Write then rename: a reader never sees a half-written file, a crash leaves only a temp file.
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
+    try {
+      await writeFile(tmp, bytes);
+      await rename(tmp, file);
+    } catch (error) {
+      // A full disk fails the write after the file was created: never leave an empty or partial temp file.
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw error;
+    }
     return key;
   }
 

@@ -29,6 +29,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Core } from './core.js';
 import { makeFormatError } from './format-error.js';
 import { sendBlob } from './blob-responses.js';
+import { guardWrites } from './storage-guard.js';
 import { consoleAssets, CONSOLE_CSP } from './console-assets.js';
 import { renderExplorerPage } from './explorer-operations.js';
 import { TENANT_NAME } from '../tenancy/tenant-spaces.js';
@@ -53,7 +54,7 @@ const EXPLORER_TEMPLATE = readFileSync(new URL('./explorer.html', import.meta.ur
 export interface AppDeps {
   config: Config;
   /** Tenant spaces, the audit log and health: each request gets its own tenant's services. */
-  core: Pick<Core, 'spaces' | 'servicesFor' | 'audit' | 'health'>;
+  core: Pick<Core, 'spaces' | 'servicesFor' | 'audit' | 'health' | 'storage'>;
   metrics: Metrics;
   logger: Logger;
   httpServer: Server;
@@ -82,7 +83,8 @@ function httpErrorBody(code: string, message: string) {
 
 export async function createApp({ config, core, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
   // Guarded: every root field checks the caller's role and Document/Photo fields feed the audit, whatever executes it.
-  const schema = guardSchema(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> }));
+  // Mutations also fail closed while the disk cannot take writes (see src/storage/storage-health.ts).
+  const schema = guardSchema(guardWrites(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> }), core.storage));
   const formatError = makeFormatError(logger);
   const armor = graphqlArmorPlugins<GraphQLContext>({ ...config.graphql, blockFieldSuggestions: config.env === 'production' });
   // Answers may wait for the model through its retries: give them room beyond the default deadline.

@@ -32,6 +32,7 @@ import { ConfigError } from '../errors.js';
 import { DEFAULT_TENANT, qdrantTenantName, TenantSpaces, tenantDataDir, type ClosableSpace } from '../tenancy/tenant-spaces.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
 import { HealthService } from './health.js';
+import { StorageHealth } from '../storage/storage-health.js';
 
 /** What every tenant's space holds: its stores and the services over them. */
 export interface TenantServices {
@@ -61,6 +62,8 @@ export interface Core {
   storeReady: Promise<void>;
   health: HealthService;
   audit: AuditLog;
+  /** Whether the data disk takes writes (mutations fail closed and /ready reports it when not). */
+  storage: StorageHealth;
   /** The services a request of `tenant` sees (the GraphQL context's `services`). */
   servicesFor(tenant: string): Promise<Services>;
   close(): Promise<void>;
@@ -202,10 +205,11 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     const spaces = new TenantSpaces(openSpace);
     cleanup.push(() => spaces.close());
     const home = await spaces.get(DEFAULT_TENANT);
-    const audit = new AuditLog(path.join(config.dataDir, 'audit.db'));
+    const storage = new StorageHealth(config.dataDir);
+    const audit = new AuditLog(path.join(config.dataDir, 'audit.db'), { storage, logger });
     await audit.init();
     cleanup.push(() => audit.close());
-    const health = new HealthService(encoder, home.store);
+    const health = new HealthService(encoder, home.store, storage);
     return {
       encoder,
       spaces,
@@ -213,6 +217,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       storeReady,
       health,
       audit,
+      storage,
       async servicesFor(tenant) {
         const space = await spaces.get(tenant);
         return { ...space.services, health, audit: audit.forTenant(tenant) };

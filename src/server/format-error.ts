@@ -6,6 +6,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { isAppError } from '../errors.js';
+import { storageFailureCause } from '../storage/storage-health.js';
 
 /** Codes produced by graphql-js / Apollo for malformed operations: safe to pass through. */
 const PASS_THROUGH = new Set([
@@ -38,6 +39,14 @@ export function classifyError(formatted: GraphQLFormattedError, error: unknown):
     return {
       formatted: { message: original.message, ...location, extensions: { code: original.code, category: original.category, ...(original.details ?? {}) } },
       unexpected: null,
+    };
+  }
+  // A write that met a full or failing disk (e.g. identifyPart recording its result): say so, and still log it.
+  const storageCause = storageFailureCause(original);
+  if (storageCause !== null) {
+    return {
+      formatted: { message: `The server cannot store anything right now: ${storageCause}. Try again later.`, ...location, extensions: { code: 'STORAGE_FULL', category: 'UNAVAILABLE' } },
+      unexpected: original,
     };
   }
   const code = formatted.extensions?.code;

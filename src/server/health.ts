@@ -2,6 +2,7 @@
  * Readiness facts shared by GET /ready and the GraphQL `health` query.
  */
 import type { ClipEncoder, ModelInfo } from '../clip/clip-encoder.js';
+import type { StorageHealth, StorageStatus } from '../storage/storage-health.js';
 import type { KnowledgeStore, StoreStatus } from '../store/knowledge-store.js';
 
 export const TEST_MODEL_REASON =
@@ -16,6 +17,8 @@ export interface HealthReport {
   testModel: boolean;
   model: ModelInfo;
   store: StoreStatus;
+  /** Whether the data disk takes writes; when it does not, the report is degraded (/ready 503) with the cause. */
+  storage: StorageStatus;
 }
 
 export class HealthService {
@@ -24,6 +27,7 @@ export class HealthService {
   constructor(
     private readonly encoder: ClipEncoder,
     private readonly store: Pick<KnowledgeStore, 'storeStatus'>,
+    private readonly storage: Pick<StorageHealth, 'status'> | null = null,
   ) {}
 
   markShuttingDown(): void {
@@ -36,13 +40,15 @@ export class HealthService {
 
   async report(): Promise<HealthReport> {
     const store = await this.store.storeStatus();
+    const storage = this.storage ? await this.storage.status() : { writable: true, cause: null, since: null };
     const reasons: string[] = [];
     if (this.shuttingDown) reasons.push('shutting down');
     if (!this.encoder.ready) reasons.push('the CLIP encoder is not ready (a worker is down or still loading)');
     if (!store.ready) reasons.push(`the ${store.kind} store is not ready`);
+    if (!storage.writable) reasons.push(`the data disk takes no writes: ${storage.cause ?? 'unknown cause'} (reads are served, changes are refused with STORAGE_FULL)`);
     const status = this.shuttingDown ? 'shutting_down' : reasons.length === 0 ? 'ok' : 'degraded';
     if (this.testModel) reasons.push(TEST_MODEL_REASON);
-    return { status, reasons, testModel: this.testModel, model: this.encoder.model, store };
+    return { status, reasons, testModel: this.testModel, model: this.encoder.model, store, storage };
   }
 
   /**

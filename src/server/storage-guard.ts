@@ -1,0 +1,31 @@
+/**
+ * Mutations fail closed while storage is failing (the policy is written down in
+ * src/storage/storage-health.ts). In the schema, like the role checks of operation-guard.ts, so
+ * it holds for every transport: each mutation root field first asks whether the disk takes
+ * writes, and a storage failure while it runs is recorded and answered as STORAGE_FULL, never
+ * as an internal error.
+ */
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import { defaultFieldResolver, type GraphQLSchema } from 'graphql';
+import { StorageFullError, type StorageHealth } from '../storage/storage-health.js';
+
+export function guardWrites(schema: GraphQLSchema, storage: StorageHealth): GraphQLSchema {
+  return mapSchema(schema, {
+    [MapperKind.MUTATION_ROOT_FIELD]: (field, fieldName) => {
+      const inner = field.resolve ?? defaultFieldResolver;
+      return {
+        ...field,
+        resolve: async (source, args, context, info) => {
+          await storage.assertWritable();
+          try {
+            return await inner(source, args, context, info);
+          } catch (error) {
+            const cause = storage.noteFailure(error, fieldName);
+            if (cause === null) throw error;
+            throw new StorageFullError(`${fieldName} could not be stored: ${cause}. Nothing was changed; reads still work. Try again once space is freed.`, { cause: error });
+          }
+        },
+      };
+    },
+  });
+}

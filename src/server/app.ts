@@ -85,7 +85,7 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
   // Guarded: every root field checks the caller's role and Document/Photo fields feed the audit, whatever executes it.
   // Mutations also fail closed while the disk cannot take writes (see src/storage/storage-health.ts).
   const schema = guardSchema(guardWrites(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> }), core.storage));
-  const formatError = makeFormatError(logger);
+  const formatError = makeFormatError(logger, core.storage);
   const armor = graphqlArmorPlugins<GraphQLContext>({ ...config.graphql, blockFieldSuggestions: config.env === 'production' });
   // Answers may wait for the model through its retries: give them room beyond the default deadline.
   const llmMs = config.llm.timeoutMs * (config.llm.maxRetries + 1) + config.llm.maxRetryWaitMs;
@@ -243,8 +243,10 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
         next();
       },
       (error: unknown) => {
-        const refused = isAppError(error) ? error : new UnavailableError(`The knowledge base of tenant "${tenant}" cannot be opened; the server log says why.`);
-        if (!isAppError(error)) logger.error({ err: error, tenant }, 'cannot open the tenant space');
+        // Configuration errors (a damaged database file, say) name server paths: for the log, not the client.
+        const passOn = isAppError(error) && error.category !== 'CONFIGURATION';
+        const refused = passOn ? error : new UnavailableError(`The knowledge base of tenant "${tenant}" cannot be opened; the server log says why.`);
+        if (!passOn) logger.error({ err: error, tenant }, 'cannot open the tenant space');
         res.status(503).set('Retry-After', '30').json({ errors: [{ message: refused.message, extensions: { code: refused.code, category: refused.category } }] });
       },
     );

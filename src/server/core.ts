@@ -136,6 +136,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       : null;
     logger.info(chat ? { llm: config.llm.model, baseUrl: config.llm.baseUrl ?? 'https://api.openai.com/v1' } : { llm: null }, chat ? 'language model configured' : 'no language model: answers are extractive');
 
+    const storage = new StorageHealth(config.dataDir);
     const openSpace = async (tenant: string): Promise<TenantSpace> => {
       const dir = tenantDataDir(config.dataDir, tenant);
       await mkdir(dir, { recursive: true });
@@ -147,8 +148,21 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
         qdrantOwners.set(name, tenant);
         store = qdrant.forTenant(name);
       } else {
-        store = new SqliteKnowledgeStore({ file: sqliteFile(dir), dim: encoder.model.dim, modelId: encoder.model.id });
-        await store.init();
+        const sqlite = new SqliteKnowledgeStore({ file: sqliteFile(dir), dim: encoder.model.dim, modelId: encoder.model.id });
+        await sqlite.init();
+        // A damaged page anywhere in the file: serve what can be read, but /ready says so and writes stop.
+        const started = performance.now();
+        const problems = sqlite.checkIntegrity();
+        if (problems.length > 0) {
+          storage.noteDamage(`the database file of tenant "${tenant}" is damaged`);
+          logger.error(
+            { tenant, file: sqliteFile(dir), problems },
+            `The database file ${sqliteFile(dir)} is damaged: reads that touch the damaged pages fail and changes are refused. Restore it from a backup, or salvage it with \`sqlite3 <file> ".recover" | sqlite3 <new file>\`.`,
+          );
+        } else {
+          logger.debug({ tenant, ms: Math.round(performance.now() - started) }, 'database integrity checked');
+        }
+        store = sqlite;
       }
       // The embedding cache is per tenant too, so no tenant learns (by timing) what another embedded.
       const tenantEncoder = scopedEncoder(encoder, tenant);
@@ -205,7 +219,6 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     const spaces = new TenantSpaces(openSpace);
     cleanup.push(() => spaces.close());
     const home = await spaces.get(DEFAULT_TENANT);
-    const storage = new StorageHealth(config.dataDir);
     const audit = new AuditLog(path.join(config.dataDir, 'audit.db'), { storage, logger });
     await audit.init();
     cleanup.push(() => audit.close());

@@ -6,7 +6,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { isAppError } from '../errors.js';
-import { storageFailureCause } from '../storage/storage-health.js';
+import { databaseDamageCause, storageFailureCause, type StorageHealth } from '../storage/storage-health.js';
 
 /** Codes produced by graphql-js / Apollo for malformed operations: safe to pass through. */
 const PASS_THROUGH = new Set([
@@ -41,6 +41,17 @@ export function classifyError(formatted: GraphQLFormattedError, error: unknown):
       unexpected: null,
     };
   }
+  // A read that met a damaged database page: unavailable, not an internal error (and still logged).
+  if (databaseDamageCause(original) !== null) {
+    return {
+      formatted: {
+        message: 'The knowledge base is damaged and this request touched the damaged part; an operator must restore it (the server log says which file and how).',
+        ...location,
+        extensions: { code: 'DATABASE_CORRUPT', category: 'UNAVAILABLE' },
+      },
+      unexpected: original,
+    };
+  }
   // A write that met a full or failing disk (e.g. identifyPart recording its result): say so, and still log it.
   const storageCause = storageFailureCause(original);
   if (storageCause !== null) {
@@ -61,10 +72,14 @@ export function errorCodeOf(error: { toJSON(): GraphQLFormattedError }): string 
   return String(classifyError(error.toJSON(), error).formatted.extensions?.code ?? 'ERROR');
 }
 
-export function makeFormatError(logger: Logger) {
+/** `storage` is told of damaged-database and disk errors met by any operation, so /ready reports them and writes stop. */
+export function makeFormatError(logger: Logger, storage?: Pick<StorageHealth, 'noteFailure'>) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const result = classifyError(formatted, error);
-    if (result.unexpected !== null) logger.error({ err: result.unexpected, path: formatted.path }, 'unexpected error in GraphQL operation');
+    if (result.unexpected !== null) {
+      storage?.noteFailure(result.unexpected, 'a GraphQL operation');
+      logger.error({ err: result.unexpected, path: formatted.path }, 'unexpected error in GraphQL operation');
+    }
     return result.formatted;
   };
 }

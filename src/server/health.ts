@@ -44,7 +44,7 @@ export class HealthService {
     const reasons: string[] = [];
     if (this.shuttingDown) reasons.push('shutting down');
     if (!this.encoder.ready) reasons.push('the CLIP encoder is not ready (a worker is down or still loading)');
-    if (!store.ready) reasons.push(`the ${store.kind} store is not ready`);
+    if (!store.ready) reasons.push(`the ${store.kind} store is not ready${store.problem ? `: ${store.problem}` : ''}`);
     if (!storage.writable) reasons.push(`the data disk takes no writes: ${storage.cause ?? 'unknown cause'} (reads are served, changes are refused with STORAGE_FULL)`);
     const status = this.shuttingDown ? 'shutting_down' : reasons.length === 0 ? 'ok' : 'degraded';
     if (this.testModel) reasons.push(TEST_MODEL_REASON);

@@ -7,7 +7,7 @@
  */
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { defaultFieldResolver, type GraphQLSchema } from 'graphql';
-import { StorageFullError, type StorageHealth } from '../storage/storage-health.js';
+import { DatabaseCorruptError, StorageFullError, type StorageHealth } from '../storage/storage-health.js';
 
 export function guardWrites(schema: GraphQLSchema, storage: StorageHealth): GraphQLSchema {
   return mapSchema(schema, {
@@ -20,9 +20,10 @@ export function guardWrites(schema: GraphQLSchema, storage: StorageHealth): Grap
           try {
             return await inner(source, args, context, info);
           } catch (error) {
-            const cause = storage.noteFailure(error, fieldName);
-            if (cause === null) throw error;
-            throw new StorageFullError(`${fieldName} could not be stored: ${cause}. Nothing was changed; reads still work. Try again once space is freed.`, { cause: error });
+            const failure = storage.noteFailure(error, fieldName);
+            if (failure === null) throw error;
+            if (failure.kind === 'damage') throw new DatabaseCorruptError(`${fieldName} failed: the knowledge base is damaged; an operator must restore it (the server log says which file and how).`, { cause: error });
+            throw new StorageFullError(`${fieldName} could not be stored: ${failure.cause}. Nothing was changed; reads still work. Try again once space is freed.`, { cause: error });
           }
         },
       };

@@ -34,6 +34,22 @@ const ERRNO_CAUSES: Record<string, string> = {
   EFBIG: 'file too large for the file system',
 };
 
+/** A database file with damaged pages: reads that touch them fail, writes must not go on (issue 17, item 18). */
+export class DatabaseCorruptError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super('DATABASE_CORRUPT', 'UNAVAILABLE', message, options);
+  }
+}
+
+/** The cause of a database-damage error ("the database file is damaged (SQLITE_CORRUPT)"), or null. */
+export function databaseDamageCause(error: unknown): string | null {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'))) return `the database file is damaged (${code})`;
+  }
+  return null;
+}
+
 /** The cause of a storage failure ("no space left on the device"), or null when `error` is something else. */
 export function storageFailureCause(error: unknown): string | null {
   for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
@@ -60,27 +76,46 @@ const PROBE_INTERVAL_MS = 2000;
 
 export class StorageHealth {
   private failure: { cause: string; since: string } | null = null;
+  /** Sticky until restart: a damaged database does not heal when disk space comes back. */
+  private damage: { cause: string; since: string } | null = null;
   private lastProbe = 0;
   private probing: Promise<void> | null = null;
 
   constructor(private readonly dataDir: string) {}
 
-  /** Records a failed write. Returns the cause when it was a storage failure (so the caller can say so), else null. */
-  noteFailure(error: unknown, where: string): string | null {
+  /**
+   * Records a failed read or write. Returns what it was ('storage': full/failing disk, 'damage':
+   * a damaged database) with its cause, or null when `error` is neither.
+   */
+  noteFailure(error: unknown, where: string): { kind: 'storage' | 'damage'; cause: string } | null {
+    const damage = databaseDamageCause(error);
+    if (damage !== null) {
+      this.noteDamage(`${damage} (${where})`);
+      return { kind: 'damage', cause: damage };
+    }
     const cause = storageFailureCause(error);
     if (cause === null) return null;
     this.failure ??= { cause: `${cause} (${where})`, since: new Date().toISOString() };
-    return cause;
+    return { kind: 'storage', cause };
+  }
+
+  /** A damaged database, found by an integrity check or by a read that tripped over it. */
+  noteDamage(cause: string): void {
+    this.damage ??= { cause, since: new Date().toISOString() };
   }
 
   /** Current status; probes the disk first when the last probe is older than PROBE_INTERVAL_MS. */
   async status(): Promise<StorageStatus> {
     if (Date.now() - this.lastProbe >= PROBE_INTERVAL_MS) await this.probe();
-    return this.failure ? { writable: false, cause: this.failure.cause, since: this.failure.since } : { writable: true, cause: null, since: null };
+    const problem = this.damage ?? this.failure;
+    return problem ? { writable: false, cause: problem.cause, since: problem.since } : { writable: true, cause: null, since: null };
   }
 
-  /** Refuses a write while storage is failing (checked again by a fresh probe when the last is stale). */
+  /** Refuses a write while storage is failing (checked again by a fresh probe when the last is stale) or a database is damaged. */
   async assertWritable(): Promise<void> {
+    if (this.damage) {
+      throw new DatabaseCorruptError('The knowledge base is damaged, so nothing can be changed until an operator restores it (the server log says which file and how). Reads of undamaged data still work.');
+    }
     if (!this.failure) return;
     const status = await this.status();
     if (!status.writable) {

@@ -136,6 +136,8 @@ export interface StoreStatus {
   kind: string;
   ready: boolean;
   location: string;
+  /** Why the store is not ready, when it knows (e.g. a damaged database file). */
+  problem?: string;
 }
 
 export interface KnowledgeStore {

@@ -34,6 +34,7 @@ import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '..
 import { contentTerms, termCoverage } from '../../search/snippet.js';
 import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
 import { runMigrations } from './migrations.js';
+import { quickCheck, unreadableDatabase } from './open-database.js';
 import { compileFilter, type CompiledFilter } from './search-filter.js';
 import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type ScoredRow } from './vector-space.js';
 import { createdMs, decodeCursor, encodeCursor } from '../record-cursor.js';
@@ -93,6 +94,8 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   private readonly exactThreshold: number;
   private readonly exactOnly: boolean;
   private readonly lexicalBudget: number;
+  /** Set by checkIntegrity when the file is damaged: the store is then not ready. */
+  private damage: string | null = null;
 
   constructor(private readonly options: SqliteKnowledgeStoreOptions) {
     if (!Number.isInteger(options.dim) || options.dim < 1) throw new ConfigError(`The embedding size must be a positive integer; got ${options.dim}.`);
@@ -107,7 +110,12 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
 
   async init(): Promise<void> {
     if (this.db) return;
-    const db = new Database(this.options.file);
+    let db: Database.Database;
+    try {
+      db = new Database(this.options.file);
+    } catch (error) {
+      throw unreadableDatabase(this.options.file, error) ?? error;
+    }
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
@@ -117,6 +125,8 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       db.pragma('mmap_size = 1073741824');
       db.pragma('cache_size = -65536');
       sqliteVec.load(db);
+      // A file that is not a database fails on its first read, here: say which file and what to do.
+      db.pragma('schema_version');
       runMigrations(db, this.options.file);
       this.checkVectorSpace(db);
       this.chunkSpace = new VectorSpace(db, CHUNK_SPACE, this.options.dim);
@@ -127,8 +137,25 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     } catch (error) {
       this.db = null;
       db.close();
-      throw error;
+      throw unreadableDatabase(this.options.file, error) ?? error;
     }
+  }
+
+  /**
+   * Reads every page once (`PRAGMA quick_check`) and keeps what is wrong, so a damaged page in
+   * the middle of the file makes the store not ready (/ready 503, with the cause) from the start,
+   * instead of a search failing on it later. Returns the problems (empty: sound).
+   */
+  checkIntegrity(): string[] {
+    const { db } = this.open();
+    let problems: string[];
+    try {
+      problems = quickCheck(db);
+    } catch (error) {
+      problems = [error instanceof Error ? error.message : String(error)];
+    }
+    this.damage = problems.length > 0 ? `the database file is damaged (${problems[0]}${problems.length > 1 ? ', …' : ''})` : null;
+    return problems;
   }
 
   /** First init records the vector size and model; every later one must match them. */
@@ -160,14 +187,14 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
 
   async storeStatus(): Promise<StoreStatus> {
     let ready = false;
-    if (this.db) {
+    if (this.db && !this.damage) {
       try {
         ready = this.db.prepare('SELECT 1').pluck().get() === 1;
       } catch {
         ready = false;
       }
     }
-    return { kind: 'sqlite', ready, location: this.options.file };
+    return { kind: 'sqlite', ready, location: this.options.file, ...(this.damage ? { problem: this.damage } : {}) };
   }
 
   private open(): { db: Database.Database; chunks: VectorSpace; images: VectorSpace } {

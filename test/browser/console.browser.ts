@@ -243,12 +243,23 @@ describe.each(Object.keys(VIEWPORTS) as Size[])('console at %s size', (size) => 
     await expect.poll(() => recognised.locator('[role=status]').textContent()).toContain(`Withdrawn: the label "${top.label}" no longer counts.`);
   });
 
-  it('streams the answer to a typed question, its citations open the pages', async () => {
+  it('streams the answer to a question asked with the keyboard alone; its citations open the pages', async () => {
     llm = 'ok';
     const page = await open(size);
     await signIn(page, 'technician');
-    await page.getByLabel('Question').fill('Which seal kit fits the P-200 pump?');
-    await page.getByRole('button', { name: 'Ask', exact: true }).click();
+    // Keyboard only: Tab reaches the photo picker, then the question, then Ask; Enter asks.
+    const focused = () => page.evaluate<string>("(document.activeElement?.id || document.activeElement?.textContent || '').trim()");
+    const reached: string[] = [];
+    for (let i = 0; i < 12 && (await focused()) !== 'question'; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await focused());
+    }
+    expect(reached).toContain('photo-input');
+    expect(await focused()).toBe('question');
+    await page.keyboard.type('Which seal kit fits the P-200 pump?');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Ask');
+    await page.keyboard.press('Enter');
     const answer = page.getByTestId('answer');
     // Part of the text is on screen while the model is still writing.
     await page.locator('[data-testid=answer] .answer-text.streaming').waitFor({ timeout: 15_000 });

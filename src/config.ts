@@ -141,6 +141,8 @@ const envSchema = z.object({
   GRAPHQL_MAX_DIRECTIVES: int(1, 10_000).default(50),
   GRAPHQL_MAX_TOKENS: int(1, 1_000_000).default(5000),
   GRAPHQL_MAX_COST: int(1, 100_000_000).default(5000),
+  /** Bearer token a Prometheus scraper sends to read /metrics (admins' API keys work too); unset: admin keys only (open without AUTH_KEYS_FILE). */
+  METRICS_TOKEN: z.string().min(16).optional(),
   /** Requests per minute per API key (per IP without keys); 0 disables. */
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(300),
   /** Requests a client may make at once before the per-minute rate applies. */
@@ -203,6 +205,7 @@ export interface Config {
   retentionDays: number;
   graphql: { maxDepth: number; maxAliases: number; maxDirectives: number; maxTokens: number; maxCost: number };
   rateLimit: { perMinute: number; burst: number };
+  metrics: { token: string | undefined };
   timeouts: { operationMs: number; ingestMs: number };
   store: { kind: 'sqlite' | 'qdrant'; qdrant: QdrantStoreSettings | undefined };
   moderation: { mode: 'auto' | 'on' | 'off'; policyFile: string | undefined };
@@ -277,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionDays: e.RETENTION_DAYS,
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxDirectives: e.GRAPHQL_MAX_DIRECTIVES, maxTokens: e.GRAPHQL_MAX_TOKENS, maxCost: e.GRAPHQL_MAX_COST },
     rateLimit: { perMinute: e.RATE_LIMIT_PER_MINUTE, burst: e.RATE_LIMIT_BURST },
+    metrics: { token: e.METRICS_TOKEN },
     timeouts: { operationMs: e.OPERATION_TIMEOUT_MS, ingestMs: e.INGEST_TIMEOUT_MS },
     store: {
       kind: e.VECTOR_STORE,

@@ -17,8 +17,10 @@ import { isBlobKey } from '../blob/blob-store.js';
 import { ApiKeyRegistry, type Principal } from '../auth/api-keys.js';
 import { FileUrlSigner } from '../auth/signed-urls.js';
 import type { Config } from '../config.js';
-import { auditPlugin, authMiddleware, authorizationPlugin } from './auth-plugins.js';
+import { auditPlugin, authMiddleware, authorizationPlugin, metricsAccess } from './auth-plugins.js';
 import { guardSchema, newOperationTrace, type OperationTrace } from './operation-guard.js';
+import { operationLabel, topLevelFieldsOf } from './operation-fields.js';
+import { FIELD_ROLES } from '../auth/permissions.js';
 import { attachWebSocketTransport } from './ws-transport.js';
 import { testModelPlugin } from './test-model-flag.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
@@ -60,14 +62,19 @@ export interface AppDeps {
   httpServer: Server;
 }
 
+/** A top-level field of the schema (the permission table lists every one). */
+const isSchemaField = (field: string) => Object.hasOwn(FIELD_ROLES, field);
+
+/** Latency by operation label (its top-level fields, bounded: see `operationLabel`), never by the client's operation name. */
 function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       const started = performance.now();
       return {
-        async willSendResponse({ operationName, errors }) {
+        async willSendResponse({ document, operation, errors }) {
+          const fields = document && operation ? topLevelFieldsOf(document, operation) : null;
           metrics.graphqlDuration.observe(
-            { operation: operationName ?? 'anonymous', outcome: errors && errors.length > 0 ? 'error' : 'ok' },
+            { operation: operationLabel(fields, isSchemaField), outcome: errors && errors.length > 0 ? 'error' : 'ok' },
             (performance.now() - started) / 1000,
           );
         },
@@ -85,7 +92,8 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
   // Guarded: every root field checks the caller's role and Document/Photo fields feed the audit, whatever executes it.
   // Mutations also fail closed while the disk cannot take writes (see src/storage/storage-health.ts).
   const schema = guardSchema(guardWrites(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> }), core.storage));
-  const formatError = makeFormatError(logger, core.storage);
+  // Production hides "Did you mean …?" hints everywhere (validation, variable values), as it hides introspection.
+  const formatError = makeFormatError(logger, core.storage, { hideSuggestions: config.env === 'production' });
   const armor = graphqlArmorPlugins<GraphQLContext>({ ...config.graphql, blockFieldSuggestions: config.env === 'production' });
   // Answers may wait for the model through its retries: give them room beyond the default deadline.
   const llmMs = config.llm.timeoutMs * (config.llm.maxRetries + 1) + config.llm.maxRetryWaitMs;
@@ -139,6 +147,8 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     servicesFor: (tenant) => core.servicesFor(tenant),
     contextFor: context,
     admit: (principal, remoteAddress) => rateLimit.admit(principal.keyName, remoteAddress),
+    onOperationDone: ({ fields, outcome, seconds }) =>
+      metrics.graphqlDuration.observe({ operation: operationLabel(fields, isSchemaField), outcome: outcome === 'ok' ? 'ok' : 'error' }, seconds),
     logger,
     testModel: core.health.testModel,
   });
@@ -191,7 +201,8 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
     const { httpStatus, body } = await core.health.readiness();
     res.status(httpStatus).json(body);
   });
-  app.get('/metrics', async (_req, res) => {
+  // Operational detail (tenants' traffic, latencies): admins' keys or the scraper's METRICS_TOKEN only.
+  app.get('/metrics', metricsAccess(registry, config.metrics.token), async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   // The console for technicians, agents and admins (console/), and the developer explorer.

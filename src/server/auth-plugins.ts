@@ -4,7 +4,8 @@
  * the same functions from its own hooks.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { RequestHandler } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { ApiKeyRegistry, Principal } from '../auth/api-keys.js';
 import { OPEN_PRINCIPAL, UnauthenticatedError } from '../auth/api-keys.js';
@@ -30,6 +31,37 @@ export function authMiddleware(registry: ApiKeyRegistry | null): RequestHandler 
         .set('WWW-Authenticate', 'Bearer')
         .json({ errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED', category: 'UNAUTHENTICATED' } }] });
     }
+  };
+}
+
+function refuse(res: Response, status: 401 | 403, code: 'UNAUTHENTICATED' | 'FORBIDDEN', message: string): void {
+  if (status === 401) res.set('WWW-Authenticate', 'Bearer');
+  res.status(status).json({ errors: [{ message, extensions: { code, category: code } }] });
+}
+
+/**
+ * Who may read /metrics: a caller presenting `Bearer <METRICS_TOKEN>` (a scraper needs no API
+ * key), or an admin's API key. An open server (no keys file) without a token stays open, like
+ * everything else on it.
+ */
+export function metricsAccess(registry: ApiKeyRegistry | null, token: string | undefined): RequestHandler {
+  const expected = token === undefined ? null : createHash('sha256').update(`Bearer ${token}`).digest();
+  return (req, res, next) => {
+    const header = req.headers.authorization;
+    if (expected && header && timingSafeEqual(createHash('sha256').update(header.trim()).digest(), expected)) return next();
+    if (!registry) {
+      if (!expected) return next();
+      return refuse(res, 401, 'UNAUTHENTICATED', 'Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.');
+    }
+    let principal: Principal;
+    try {
+      principal = registry.authenticate(header);
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) return next(error);
+      return refuse(res, 401, 'UNAUTHENTICATED', `${error.message} /metrics needs an admin key${expected ? ' or the metrics token' : ''}.`);
+    }
+    if (principal.role !== 'admin') return refuse(res, 403, 'FORBIDDEN', `The role "${principal.role}" may not read /metrics.`);
+    next();
   };
 }
 

@@ -17,6 +17,7 @@ const PASS_THROUGH = new Set([
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PERSISTED_QUERY_HASH_MISMATCH',
 ]);
 
 /**
@@ -31,10 +32,29 @@ function originalErrorOf(error: unknown): unknown {
   return current;
 }
 
+/** graphql-js's "Did you mean …?" hints (fields, types, enum values, arguments): they reveal the schema. */
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+export interface FormatErrorOptions {
+  /** Remove "Did you mean …?" from messages (production, where introspection is off too). */
+  hideSuggestions?: boolean;
+}
+
+/** The HTTP status Apollo put on a request-level error it raised itself (e.g. a persisted-query hash mismatch). */
+function requestErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('extensions' in error)) return undefined;
+  const http = (error.extensions as { http?: { status?: unknown } } | undefined)?.http;
+  return typeof http?.status === 'number' ? http.status : undefined;
+}
+
+/** Apollo's message when a persisted query's sha256Hash is not the hash of the query sent with it. */
+const PERSISTED_HASH_MISMATCH = 'provided sha does not match query';
+
 /** What a client sees for an error, and the unexpected cause to log (null for deliberate errors). Pure. */
-export function classifyError(formatted: GraphQLFormattedError, error: unknown): { formatted: GraphQLFormattedError; unexpected: unknown } {
+export function classifyError(formatted: GraphQLFormattedError, error: unknown, options: FormatErrorOptions = {}): { formatted: GraphQLFormattedError; unexpected: unknown } {
   const original = originalErrorOf(error);
   const location = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+  const clean = (message: string) => (options.hideSuggestions ? message.replace(SUGGESTION, '') : message);
   if (isAppError(original)) {
     return {
       formatted: { message: original.message, ...location, extensions: { code: original.code, category: original.category, ...(original.details ?? {}) } },
@@ -62,7 +82,18 @@ export function classifyError(formatted: GraphQLFormattedError, error: unknown):
   }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && PASS_THROUGH.has(code)) {
-    return { formatted: { message: formatted.message, ...location, extensions: { code, category: 'BAD_USER_INPUT' } }, unexpected: null };
+    return { formatted: { message: clean(formatted.message), ...location, extensions: { code, category: 'BAD_USER_INPUT' } }, unexpected: null };
+  }
+  // A request Apollo refused itself with a 4xx status (its generic code is INTERNAL_SERVER_ERROR): the client's mistake, not ours.
+  const status = requestErrorStatus(original);
+  if (status !== undefined && status >= 400 && status < 500) {
+    if (formatted.message === PERSISTED_HASH_MISMATCH) {
+      return {
+        formatted: { message: 'The persistedQuery sha256Hash is not the SHA-256 of the query sent with it.', ...location, extensions: { code: 'PERSISTED_QUERY_HASH_MISMATCH', category: 'BAD_USER_INPUT' } },
+        unexpected: null,
+      };
+    }
+    return { formatted: { message: clean(formatted.message), ...location, extensions: { code: 'BAD_REQUEST', category: 'BAD_USER_INPUT' } }, unexpected: null };
   }
   return { formatted: { message: 'Internal server error', ...location, extensions: { code: 'INTERNAL_SERVER_ERROR', category: 'INTERNAL' } }, unexpected: original };
 }
@@ -73,9 +104,9 @@ export function errorCodeOf(error: { toJSON(): GraphQLFormattedError }): string 
 }
 
 /** `storage` is told of damaged-database and disk errors met by any operation, so /ready reports them and writes stop. */
-export function makeFormatError(logger: Logger, storage?: Pick<StorageHealth, 'noteFailure'>) {
+export function makeFormatError(logger: Logger, storage?: Pick<StorageHealth, 'noteFailure'>, options: FormatErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const result = classifyError(formatted, error);
+    const result = classifyError(formatted, error, options);
     if (result.unexpected !== null) {
       storage?.noteFailure(result.unexpected, 'a GraphQL operation');
       logger.error({ err: result.unexpected, path: formatted.path }, 'unexpected error in GraphQL operation');

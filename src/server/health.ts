@@ -1,12 +1,22 @@
 /**
  * Readiness facts shared by GET /ready and the GraphQL `health` query.
  */
+import path from 'node:path';
 import type { ClipEncoder, ModelInfo } from '../clip/clip-encoder.js';
 import type { StorageHealth, StorageStatus } from '../storage/storage-health.js';
 import type { KnowledgeStore, StoreStatus } from '../store/knowledge-store.js';
 
 export const TEST_MODEL_REASON =
   'running on the bundled TEST model (random weights): every embedding, search result, answer, caption and identification is meaningless. Install a real model (`fieldscope models pull clip-vit-b32`) and set CLIP_MODEL.';
+
+/**
+ * A store location fit for anyone who can reach /ready: a file's name without the server's
+ * directories (an absolute path tells an attacker about the host), a URL without credentials.
+ */
+export function publicLocation(location: string): string {
+  if (path.isAbsolute(location)) return path.basename(location);
+  return location.replace(/\/\/[^/@\s]*@/, '//');
+}
 
 export interface HealthReport {
   /** Whether requests are served: ok; degraded (model or store down, see `reasons`); shutting_down. */
@@ -48,7 +58,7 @@ export class HealthService {
     if (!storage.writable) reasons.push(`the data disk takes no writes: ${storage.cause ?? 'unknown cause'} (reads are served, changes are refused with STORAGE_FULL)`);
     const status = this.shuttingDown ? 'shutting_down' : reasons.length === 0 ? 'ok' : 'degraded';
     if (this.testModel) reasons.push(TEST_MODEL_REASON);
-    return { status, reasons, testModel: this.testModel, model: this.encoder.model, store, storage };
+    return { status, reasons, testModel: this.testModel, model: this.encoder.model, store: { ...store, location: publicLocation(store.location) }, storage };
   }
 
   /**

@@ -49,3 +49,18 @@ export function rootStringArgument(operation: OperationDefinitionNode, names: re
   }
   return null;
 }
+
+/** Most top-level fields named in a metrics label; more are labelled "(multiple)". */
+const MAX_LABEL_FIELDS = 3;
+
+/**
+ * The metrics label of an operation: its top-level fields (sorted) when all are `known` schema
+ * fields and there are at most three, else "(multiple)", "(invalid)" or "(unparsed)". Never the
+ * client-chosen operation name, so the series stay bounded whatever clients send.
+ */
+export function operationLabel(fields: readonly string[] | null, known: (field: string) => boolean): string {
+  if (!fields || fields.length === 0) return '(unparsed)';
+  if (!fields.every(known)) return '(invalid)';
+  if (fields.length > MAX_LABEL_FIELDS) return '(multiple)';
+  return [...new Set(fields)].sort().join(',');
+}

@@ -26,6 +26,7 @@ import { errorCodeOf } from './format-error.js';
 import { deadlineExecutors, RATE_LIMITED, type GraphQLArmor, type OperationTimeoutOptions } from './hardening.js';
 import { authenticate } from './auth-plugins.js';
 import { auditOperation, newOperationTrace, refuseForbidden, type OperationTrace } from './operation-guard.js';
+import { topLevelFieldsOf } from './operation-fields.js';
 import type { GraphQLFormattedError } from 'graphql';
 import { withTestModelFlag } from './test-model-flag.js';
 
@@ -52,6 +53,8 @@ export interface WsTransportOptions {
   contextFor: (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace }) => GraphQLContext;
   /** Charges the caller's rate-limit bucket (shared with HTTP); absent when rate limiting is off. */
   admit?: (principal: Principal, remoteAddress: string | undefined) => RateDecision;
+  /** Called once per executed operation (metrics). */
+  onOperationDone?: (done: { fields: string[]; outcome: string; seconds: number }) => void;
   logger: Logger;
   /** Sent as `extensions.testModel` on every result (see test-model-flag.ts). */
   testModel: boolean;
@@ -208,6 +211,8 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
         // Completed by the client (or finished): whatever still runs for it stops.
         if (!op.controller.signal.aborted) op.controller.abort(new Error('The operation completed.'));
         audited(op.principal, op.args, { operationName: op.operationName, variables: op.variables }, op.outcome, op.startedAt, op.trace);
+        const operation = getOperationAST(op.args.document, op.args.operationName);
+        o.onOperationDone?.({ fields: operation ? topLevelFieldsOf(op.args.document, operation) : [], outcome: op.outcome, seconds: (performance.now() - op.startedAt) / 1000 });
       },
     },
     wsServer,

@@ -39,4 +39,21 @@ describe('GraphQL error formatting', () => {
     const original = new InvalidInputError('EMPTY_INPUT', 'texts is empty');
     expect(format({ message: 'x' }, new GraphQLError('x', { originalError: original })).extensions).toMatchObject({ code: 'EMPTY_INPUT', category: 'BAD_USER_INPUT' });
   });
+
+  it('answers a persisted-query hash mismatch as a client error, without an error log', () => {
+    const before = logged.length;
+    const err = new GraphQLError('provided sha does not match query', { extensions: { http: { status: 400 } } });
+    expect(format({ message: err.message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, err).extensions).toEqual({ code: 'PERSISTED_QUERY_HASH_MISMATCH', category: 'BAD_USER_INPUT' });
+    const other = new GraphQLError('something else the request did wrong', { extensions: { http: { status: 400 } } });
+    expect(format({ message: other.message }, other).extensions).toEqual({ code: 'BAD_REQUEST', category: 'BAD_USER_INPUT' });
+    expect(logged.length).toBe(before);
+  });
+
+  it('hides "Did you mean" hints when asked (production), keeps them otherwise', () => {
+    const message = 'Variable "$k" got invalid value "PDFF" at "k[0]"; Value "PDFF" does not exist in "SourceKind" enum. Did you mean the enum value "PDF"?';
+    const err = new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+    const hidden = makeFormatError(logger, undefined, { hideSuggestions: true })({ message, extensions: { code: 'BAD_USER_INPUT' } }, err);
+    expect(hidden.message).toBe('Variable "$k" got invalid value "PDFF" at "k[0]"; Value "PDFF" does not exist in "SourceKind" enum.');
+    expect(format({ message, extensions: { code: 'BAD_USER_INPUT' } }, err).message).toBe(message);
+  });
 });

@@ -12,6 +12,7 @@ import type { StorageHealth } from '../storage/storage-health.js';
 import { openSideDatabase } from '../store/sqlite/open-database.js';
 
 export interface AuditEntryRecord {
+  /** Position in its tenant's log: 1, 2, 3 … per tenant, so gaps never show another tenant's activity. */
   seq: number;
   at: string;
   keyName: string;
@@ -48,21 +49,48 @@ export interface AuditReader {
   list(options: AuditQuery): AuditPage;
 }
 
+/**
+ * `seq` orders the whole file; `tenant_seq` numbers each tenant's entries 1, 2, 3 … and is what
+ * readers see (a shared counter would show one tenant, by its gaps, how busy the others are).
+ */
+const NO_UPDATE_TRIGGER = `CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   at TEXT NOT NULL, key_name TEXT NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL,
   operation TEXT NOT NULL, operation_name TEXT, outcome TEXT NOT NULL, query TEXT,
-  document_ids TEXT NOT NULL, photo_ids TEXT NOT NULL, duration_ms INTEGER NOT NULL
+  document_ids TEXT NOT NULL, photo_ids TEXT NOT NULL, duration_ms INTEGER NOT NULL,
+  tenant_seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS audit_key ON audit (key_name, seq);
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit (tenant, seq);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+${NO_UPDATE_TRIGGER}
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `;
 
+/**
+ * Logs written before per-tenant numbering get `tenant_seq` once, in order (the only UPDATE the
+ * log ever sees: the append-only trigger is lifted for it, inside one transaction, and restored).
+ */
+function migrateTenantSeq(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(audit)').all() as { name: string }[];
+  db.transaction(() => {
+    if (!columns.some((c) => c.name === 'tenant_seq')) db.exec('ALTER TABLE audit ADD COLUMN tenant_seq INTEGER');
+    const missing = db.prepare('SELECT 1 FROM audit WHERE tenant_seq IS NULL LIMIT 1').get();
+    if (missing) {
+      db.exec('DROP TRIGGER IF EXISTS audit_no_update');
+      db.exec(`UPDATE audit SET tenant_seq = numbered.n
+        FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY tenant ORDER BY seq) AS n FROM audit) AS numbered
+        WHERE audit.seq = numbered.seq`);
+      db.exec(NO_UPDATE_TRIGGER);
+    }
+    db.exec('CREATE UNIQUE INDEX IF NOT EXISTS audit_tenant_seq ON audit (tenant, tenant_seq)');
+  }).immediate();
+}
+
 interface Row {
   seq: number;
+  tenant_seq: number;
   at: string;
   key_name: string;
   tenant: string;
@@ -77,7 +105,7 @@ interface Row {
 }
 
 const fromRow = (r: Row): AuditEntryRecord => ({
-  seq: r.seq,
+  seq: r.tenant_seq,
   at: r.at,
   keyName: r.key_name,
   tenant: r.tenant,
@@ -108,6 +136,7 @@ export class AuditLog {
 
   async init(): Promise<void> {
     this.db = openSideDatabase(this.file, SCHEMA);
+    migrateTenantSeq(this.db);
   }
 
   async close(): Promise<void> {
@@ -122,12 +151,17 @@ export class AuditLog {
    * a storage failure is reported so that mutations fail closed until the disk takes writes again.
    */
   append(e: NewAuditEntry): void {
+    const db = this.db;
+    if (!db) return;
     try {
-      this.db
-        ?.prepare(
-          'INSERT INTO audit (at, key_name, tenant, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(e.at, e.keyName, e.tenant, e.role, e.operation, e.operationName, e.outcome, e.query, JSON.stringify(e.documentIds), JSON.stringify(e.photoIds), Math.round(e.durationMs));
+      // The next number of this tenant and the row, in one immediate transaction: two writers (two
+      // processes on one file) cannot take the same number; the unique index would refuse it anyway.
+      db.transaction(() => {
+        db.prepare(
+          `INSERT INTO audit (at, key_name, tenant, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms, tenant_seq)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(tenant_seq), 0) + 1 FROM audit WHERE tenant = ?))`,
+        ).run(e.at, e.keyName, e.tenant, e.role, e.operation, e.operationName, e.outcome, e.query, JSON.stringify(e.documentIds), JSON.stringify(e.photoIds), Math.round(e.durationMs), e.tenant);
+      }).immediate();
     } catch (error) {
       this.options.storage?.noteFailure(error, 'audit log');
       this.options.logger?.error({ err: error, auditEntry: e }, 'audit entry could not be written; it is kept in this log line instead');
@@ -139,13 +173,13 @@ export class AuditLog {
     return { list: (options) => this.list({ ...options, tenant }) };
   }
 
-  /** Newest first; `after` is the seq of the last entry of the previous page. Always one tenant's entries. */
+  /** Newest first; `after` is the (per-tenant) seq of the last entry of the previous page. Always one tenant's entries. */
   list(options: AuditQuery & { tenant: string }): AuditPage {
     if (!this.db) throw new Error('AuditLog used before init()');
     const where: string[] = ['tenant = ?'];
     const params: (string | number)[] = [options.tenant];
     if (options.after) {
-      where.push('seq < ?');
+      where.push('tenant_seq < ?');
       params.push(options.after);
     }
     if (options.keyName) {
@@ -156,7 +190,7 @@ export class AuditLog {
       where.push("(',' || operation || ',') LIKE ?");
       params.push(`%,${options.operation},%`);
     }
-    const rows = this.db.prepare(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`).all(...params, options.first + 1) as Row[];
+    const rows = this.db.prepare(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY tenant_seq DESC LIMIT ?`).all(...params, options.first + 1) as Row[];
     return { items: rows.slice(0, options.first).map(fromRow), hasNextPage: rows.length > options.first };
   }
 }

@@ -277,7 +277,8 @@ function AnswerPanel({ answer, streaming, terms }: { answer: AnswerState; stream
   const cite = (marker: number) => final?.citations.find((c) => c.marker === marker);
   const noAnswer = final !== null && final.citations.length === 0;
   return (
-    <div class={noAnswer ? 'panel caution' : 'panel'} aria-busy={answer.running} data-testid="answer">
+    // Polite and busy while streaming: screen readers read the answer once, when it is complete.
+    <div class={noAnswer ? 'panel caution' : 'panel'} aria-live="polite" aria-busy={answer.running} data-testid="answer">
       <h2>Answer</h2>
       <ErrorText message={answer.error} />
       {answer.running && !answer.partial ? (

@@ -1,9 +1,9 @@
 /**
  * `fieldscope ingest <files or folders…>`: adds files to the knowledge base in DATA_DIR, one
  * line per item (ingested / duplicate / failed and why), a progress bar on a terminal, and a
- * summary. Safe to rerun: files already present are reported as duplicates. Exits non-zero
- * only when it cannot run at all (configuration, model, store); a bad file is reported and
- * skipped.
+ * summary. Safe to rerun: files already present are reported as duplicates. A bad file is
+ * reported and skipped, and the run goes on; the exit code then says so (EXIT below), so a
+ * script notices without parsing the report.
  *
  * Images become reference photos (a `captions.json` beside them gives captions and metadata,
  * as in demo/photos); everything else is ingested as a document.
@@ -28,7 +28,13 @@ Folders are walked recursively. Images become reference photos; a captions.json 
   --tenant NAME           the tenant whose knowledge base receives the files (default: "default",
                           the open server's; with API keys, the tenant named in the keys file)
   --images-as-documents   ingest images as one-page scanned documents instead of photos
+
+Exit codes: 0 every input was ingested or was already there; 1 it could not run (configuration,
+model, store); 2 usage error; 3 at least one input failed (the others were ingested).
 `;
+
+/** Exit codes (documented in USAGE and the README). */
+export const EXIT = { ok: 0, cannotRun: 1, usage: 2, someFailed: 3 } as const;
 
 export interface IngestCommandIO {
   stdout: OutStream;
@@ -138,7 +144,7 @@ export async function runIngestCommand(argv: string[], io: Partial<IngestCommand
     terminal.clear();
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     out.stdout.write(`${counts.ingested} ingested, ${counts.duplicate} duplicate, ${counts.failed} failed (${files.length} files in ${seconds} s)\n`);
-    return 0;
+    return counts.failed > 0 ? EXIT.someFailed : EXIT.ok;
   } finally {
     await core.close();
   }

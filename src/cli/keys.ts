@@ -16,7 +16,13 @@ const USAGE = `Usage:
   fieldscope keys list [--file FILE]
   fieldscope keys revoke NAME [--file FILE]
 The file defaults to AUTH_KEYS_FILE.
+Exit codes: 0 done; 1 the keys file could not be read or written; 2 usage error (unknown
+subcommand, missing or invalid option, a name that exists already or does not exist).
 `;
+
+function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
 
 function readEntries(file: string): KeyEntry[] {
   return existsSync(file) ? parseKeysFile(readFileSync(file, 'utf8'), file) : [];
@@ -51,11 +57,15 @@ export async function runKeysCommand(argv: string[], io: { stdout?: OutStream; s
     const entries = readEntries(file);
     switch (sub) {
       case 'add': {
-        const role = values.role as Role | undefined;
-        if (!values.name || !role || !ROLES.includes(role)) return void stderr.write(`keys add needs --name and --role (${ROLES.join(', ')}).\n`), 2;
-        if (entries.some((e) => e.name === values.name)) return void stderr.write(`A key named "${values.name}" already exists.\n`), 2;
+        const { name, role } = values;
+        if (!name || !role) {
+          const missing = [!name && '--name NAME', !role && `--role ${ROLES.join('|')}`].filter(Boolean);
+          return void stderr.write(`keys add needs ${missing.join(' and ')}.\n\n${USAGE}`), 2;
+        }
+        if (!isRole(role)) return void stderr.write(`Invalid role "${role}": the roles are ${ROLES.join(', ')}.\n`), 2;
+        if (entries.some((e) => e.name === name)) return void stderr.write(`A key named "${name}" already exists.\n`), 2;
         const key = generateKey();
-        const entry: KeyEntry = { name: values.name, role, tenant: values.tenant ?? 'default', keyHash: hashKey(key), revoked: false, createdAt: new Date().toISOString() };
+        const entry: KeyEntry = { name, role, tenant: values.tenant ?? 'default', keyHash: hashKey(key), revoked: false, createdAt: new Date().toISOString() };
         writeEntries(file, [...entries, ...parseKeysFile(JSON.stringify({ keys: [entry] }), file)]);
         stdout.write(`Added "${entry.name}" (${entry.role}, tenant ${entry.tenant}). The key, shown only now:\n${key}\n`);
         return 0;
@@ -66,13 +76,14 @@ export async function runKeysCommand(argv: string[], io: { stdout?: OutStream; s
       case 'revoke': {
         const name = rest[0];
         const entry = entries.find((e) => e.name === name);
-        if (!entry) return void stderr.write(`No key named "${name ?? ''}".\n`), 2;
+        if (!name) return void stderr.write(`keys revoke needs the NAME of a key.\n\n${USAGE}`), 2;
+        if (!entry) return void stderr.write(`No key named "${name}" in ${file} (see \`fieldscope keys list\`).\n`), 2;
         writeEntries(file, entries.map((e) => (e.name === name ? { ...e, revoked: true } : e)));
         stdout.write(`Revoked "${name}".\n`);
         return 0;
       }
       default:
-        stderr.write(USAGE);
+        stderr.write(`${sub === undefined ? 'keys needs a subcommand' : `Unknown keys subcommand "${sub}"`}: add, list or revoke.\n\n${USAGE}`);
         return 2;
     }
   } catch (error) {

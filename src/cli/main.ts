@@ -2,7 +2,7 @@
  * `fieldscope <command> …` entry point. Run with `npx tsx src/cli/main.ts models list`.
  * Keep this a small switch: each command lives in its own module and returns an exit code.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runEvalCommand } from './eval.js';
 import { runIngestCommand } from './ingest.js';
@@ -20,7 +20,15 @@ Commands:
   migrate --to qdrant         copy the embedded knowledge base into Qdrant (QDRANT_URL)
   eval <labelled-folder>      measure identification and near-duplicate detection on a labelled set
   eval search [set-folder]    measure search (recall@k, MRR, nDCG per signal and fused) on a labelled query set
+
+Options: --version (-v) prints the version; --help (-h) this text; <command> --help its own.
+Exit codes: 0 done; 1 failed (the command says why); 2 usage error; ingest 3: some inputs failed.
 `;
+
+/** The version in package.json (read at run time: the CLI runs from sources with tsx). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -35,6 +43,11 @@ export async function main(argv: string[]): Promise<number> {
       return runMigrateCommand(rest);
     case 'eval':
       return runEvalCommand(rest);
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`fieldscope ${version()}\n`);
+      return 0;
     case 'help':
     case '--help':
     case '-h':

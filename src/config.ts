@@ -3,6 +3,7 @@
  * and in the README; `loadConfig` validates them all at once and reports every problem
  * in one error, so a misconfigured deployment fails at start-up with a list, not later.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -39,6 +40,14 @@ const envSchema = z.object({
   MODEL_MANIFESTS_DIR: z.string().min(1).optional(),
   /** Base URL of a mirror serving the manifest files (same relative paths). */
   MODEL_BASE_URL: z.url().optional(),
+  /** Hugging Face endpoint (a mirror such as https://hf-mirror.com): replaces https://huggingface.co in manifest sources. */
+  HF_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** Hugging Face access token, sent only to huggingface.co or the HF_ENDPOINT host. */
+  HF_TOKEN: z.string().min(1).optional(),
+  /** Hugging Face home (default ~/.cache/huggingface); its hub cache is read before downloading. */
+  HF_HOME: z.string().min(1).optional(),
+  /** Hugging Face hub cache (default HF_HOME/hub). */
+  HF_HUB_CACHE: z.string().min(1).optional(),
   /** ONNX Runtime intra-op threads of the text encoder (interactive queries). */
   CLIP_TEXT_THREADS: int(1, 64).default(2),
   /** Give background text work (ingest) its own low-priority text worker, so queries never wait behind it (costs one more text session in memory). */
@@ -175,6 +184,8 @@ export interface Config {
     allowTestModel: boolean;
     baseUrl: string | undefined;
     manifestsDir: string | undefined;
+    /** HF_ENDPOINT, HF_TOKEN and the hub cache (HF_HUB_CACHE, else HF_HOME/hub). */
+    hub: { endpoint: string | undefined; token: string | undefined; cacheDir: string };
   };
   encoder: {
     textThreads: number;
@@ -250,6 +261,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowTestModel: e.CLIP_ALLOW_TEST_MODEL,
       baseUrl: e.MODEL_BASE_URL,
       manifestsDir: e.MODEL_MANIFESTS_DIR === undefined ? undefined : path.resolve(e.MODEL_MANIFESTS_DIR),
+      hub: {
+        endpoint: e.HF_ENDPOINT,
+        token: e.HF_TOKEN,
+        cacheDir: path.resolve(e.HF_HUB_CACHE ?? path.join(e.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface'), 'hub')),
+      },
     },
     encoder: {
       textThreads: e.CLIP_TEXT_THREADS,

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pullModel, type PulledFile, type PullProgressEvent } from '../models/download.js';
+import { pullModel, sourceBaseUrl, type HubOptions, type PulledFile, type PullProgressEvent } from '../models/download.js';
 import { ModelError, ModelDownloadAbortedError } from '../models/errors.js';
 import { loadConfig, type Config } from '../config.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
@@ -75,7 +75,7 @@ export async function runModelsCommand(argv: string[], io: Partial<ModelsCommand
       if (args.length !== 1 || args[0] === undefined) return usageError(out, `"models pull" takes exactly one model name`);
       const baseUrl = values['base-url'] ?? config.models.baseUrl;
       if (baseUrl !== undefined && !isHttpUrl(baseUrl)) return usageError(out, `--base-url must be an http(s) URL, got "${baseUrl}"`);
-      return pullCommand(out, args[0], modelsDir, baseUrl, values['allow-unverified'] === true, manifests);
+      return pullCommand(out, args[0], modelsDir, baseUrl, values['allow-unverified'] === true, manifests, config.models.hub);
     }
     case undefined:
       out.stderr.write(USAGE);
@@ -137,6 +137,7 @@ async function pullCommand(
   baseUrl: string | undefined,
   allowUnverified: boolean,
   manifests: ManifestLookupOptions,
+  hub: HubOptions,
 ): Promise<number> {
   let controller: AbortController | undefined;
   let onSigint: (() => void) | undefined;
@@ -156,9 +157,10 @@ async function pullCommand(
     if (allowUnverified && manifest.files.some((f) => f.sha256 === null)) {
       io.stderr.write(`warning: installing files without a pinned sha256: ${manifest.files.filter((f) => f.sha256 === null).map((f) => f.path).join(', ')}\n`);
     }
-    io.stderr.write(`Pulling ${manifest.name} (${manifest.source.repo}@${manifest.source.revision.slice(0, 12)}) from ${baseUrl ?? manifest.source.baseUrl}\n`);
+    io.stderr.write(`Pulling ${manifest.name} (${manifest.source.repo}@${manifest.source.revision.slice(0, 12)}) from ${sourceBaseUrl(manifest.source.baseUrl, baseUrl, hub.endpoint)}\n`);
     const result = await pullModel(manifest, {
       modelsDir,
+      hub,
       ...(baseUrl === undefined ? {} : { baseUrl }),
       ...(io.fetch ? { fetch: io.fetch } : {}),
       signal,

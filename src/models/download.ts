@@ -10,7 +10,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   ModelChecksumError,
@@ -45,9 +45,53 @@ export interface PullOptions {
   retries?: number;
   /** First retry delay; doubles each retry, capped at 30 s. Default 1 000 ms. */
   retryDelayMs?: number;
+  /** The Hugging Face conventions users already set (HF_ENDPOINT, HF_TOKEN, HF_HOME/HF_HUB_CACHE). */
+  hub?: HubOptions;
 }
 
-export type PulledFileStatus = 'downloaded' | 'resumed' | 'skipped';
+/**
+ * Hugging Face settings, as its own tools read them:
+ * - `endpoint` (HF_ENDPOINT, e.g. a mirror such as https://hf-mirror.com) replaces
+ *   `https://huggingface.co` at the start of a manifest's source URL; an explicit `baseUrl`
+ *   (MODEL_BASE_URL, --base-url) still wins;
+ * - `token` (HF_TOKEN) is sent as `Authorization: Bearer …` to the Hugging Face host or the
+ *   HF_ENDPOINT host only, never to another mirror (fetch drops it on a cross-origin redirect);
+ * - `cacheDir` (HF_HUB_CACHE, else HF_HOME/hub): a file the Hugging Face cache already holds at the
+ *   manifest's pinned revision is copied from there (after the same size and sha256 check) instead
+ *   of downloaded. Models are still installed under MODELS_DIR, in the manifest's own layout.
+ */
+export interface HubOptions {
+  endpoint?: string | undefined;
+  token?: string | undefined;
+  cacheDir?: string | undefined;
+}
+
+export const HUGGING_FACE_URL = 'https://huggingface.co';
+
+/** Where a manifest's files come from: an explicit mirror, else the source with HF_ENDPOINT applied. Pure. */
+export function sourceBaseUrl(manifestBaseUrl: string, explicitBaseUrl: string | undefined, endpoint: string | undefined): string {
+  if (explicitBaseUrl) return explicitBaseUrl;
+  if (endpoint && (manifestBaseUrl === HUGGING_FACE_URL || manifestBaseUrl.startsWith(`${HUGGING_FACE_URL}/`))) {
+    return endpoint.replace(/\/+$/, '') + manifestBaseUrl.slice(HUGGING_FACE_URL.length);
+  }
+  return manifestBaseUrl;
+}
+
+/** The Authorization header for a download from `baseUrl`: only to Hugging Face or the HF_ENDPOINT host. Pure. */
+export function hubAuthorization(baseUrl: string, hub: HubOptions): string | null {
+  if (!hub.token) return null;
+  const origin = new URL(baseUrl).origin;
+  const trusted = [HUGGING_FACE_URL, ...(hub.endpoint ? [new URL(hub.endpoint).origin] : [])];
+  return trusted.includes(origin) ? `Bearer ${hub.token}` : null;
+}
+
+/** A file's place in the Hugging Face hub cache (huggingface_hub's layout). Pure. */
+export function hubCachePath(cacheDir: string, repo: string, revision: string, filePath: string): string {
+  return path.join(cacheDir, `models--${repo.split('/').join('--')}`, 'snapshots', revision, ...filePath.split('/'));
+}
+
+/** skipped: already installed; cached: copied from the Hugging Face cache (HF_HOME). */
+export type PulledFileStatus = 'downloaded' | 'resumed' | 'skipped' | 'cached';
 
 export interface PulledFile {
   path: string;
@@ -99,9 +143,12 @@ export async function pullModel(manifest: ModelManifest, options: PullOptions): 
   if (unverified.length > 0 && options.allowUnverified !== true) throw new ModelUnverifiedError(unverified);
   throwIfAborted(options.signal, manifest.files[0]?.path ?? manifest.name);
 
+  const hub = options.hub ?? {};
+  const baseUrl = sourceBaseUrl(manifest.source.baseUrl, options.baseUrl, hub.endpoint);
   const ctx: PullContext = {
     dir,
-    baseUrl: options.baseUrl ?? manifest.source.baseUrl,
+    baseUrl,
+    authorization: hubAuthorization(baseUrl, hub),
     fetch: options.fetch ?? globalThis.fetch,
     emit: makeEmitter(options.onProgress),
     signal: options.signal,
@@ -150,7 +197,7 @@ export async function pullModel(manifest: ModelManifest, options: PullOptions): 
           durationMs: have.ms,
         };
       } else {
-        result = await downloadWithRetries(ctx, file, index, count);
+        result = (hub.cacheDir ? await copyFromHubCache(ctx, file, hubCachePath(hub.cacheDir, manifest.source.repo, manifest.source.revision, file.path)) : null) ?? (await downloadWithRetries(ctx, file, index, count));
       }
       results.push(result);
       ctx.emit({ type: 'done', file: file.path, result });
@@ -178,6 +225,7 @@ export async function pullModel(manifest: ModelManifest, options: PullOptions): 
 interface PullContext {
   dir: string;
   baseUrl: string;
+  authorization: string | null;
   fetch: FetchLike;
   emit: (event: PullProgressEvent) => void;
   signal: AbortSignal | undefined;
@@ -216,6 +264,22 @@ async function checkExisting(ctx: PullContext, file: ModelManifestFile): Promise
   const actual = await hashFile(dest, createHash('sha256'), st.size, ctx.signal, file.path);
   if (file.sha256 !== null && actual !== file.sha256) return null;
   return { sha256: actual, size: st.size };
+}
+
+/** A file the Hugging Face cache holds with the pinned size and sha256, copied into place; null otherwise. */
+async function copyFromHubCache(ctx: PullContext, file: ModelManifestFile, cached: string): Promise<PulledFile | null> {
+  const started = Date.now();
+  const st = await statOrNull(cached);
+  if (!st?.isFile() || (file.size !== null && st.size !== file.size)) return null;
+  ctx.emit({ type: 'check', file: file.path, bytes: st.size });
+  const sha256 = await hashFile(cached, createHash('sha256'), st.size, ctx.signal, file.path);
+  if (file.sha256 === null || sha256 !== file.sha256) return null;
+  const dest = destinationOf(ctx, file);
+  await mkdir(path.dirname(dest), { recursive: true });
+  const tmp = `${dest}.part`;
+  await copyFile(cached, tmp);
+  await rename(tmp, dest);
+  return { path: file.path, status: 'cached', size: st.size, sha256, verified: true, bytesTransferred: 0, durationMs: Date.now() - started };
 }
 
 async function downloadWithRetries(ctx: PullContext, file: ModelManifestFile, index: number, count: number): Promise<PulledFile> {
@@ -276,6 +340,7 @@ async function downloadOnce(
     const guard = new RequestGuard(ctx.signal);
     try {
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+      if (ctx.authorization) headers.authorization = ctx.authorization;
       if (offset > 0) headers.range = `bytes=${offset}-`;
       ctx.emit({ type: 'start', file: file.path, index, count, size: file.size, offset, url: redactUrl(url) });
 
@@ -469,6 +534,14 @@ class RequestGuard {
     if (this.timedOut !== null) {
       return new ModelDownloadError(`Timed out ${this.timedOut} for ${file} from ${shown}`, { file, url: shown, cause: err, retriable: true });
     }
+    const dns = dnsFailure(err);
+    if (dns) {
+      // A name that does not resolve will not resolve in a second either: no retries.
+      return new ModelDownloadError(
+        `Cannot resolve ${dns.host} (${dns.code}) while downloading ${file} from ${shown}: no network or DNS here. Set HF_ENDPOINT or MODEL_BASE_URL to a reachable mirror, or copy the model folder and set CLIP_MODEL.`,
+        { file, url: shown, cause: err, retriable: false },
+      );
+    }
     return new ModelDownloadError(`Network error while downloading ${file} from ${shown}: ${describeError(err)}`, {
       file,
       url: shown,
@@ -603,4 +676,13 @@ function describeError(err: unknown): string {
 
 function errnoCode(err: unknown): unknown {
   return typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
+}
+
+/** ENOTFOUND / EAI_AGAIN anywhere in an error's cause chain (fetch wraps them in "fetch failed"). */
+export function dnsFailure(err: unknown): { code: string; host: string } | null {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, hostname } = e as { code?: unknown; hostname?: unknown };
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { code, host: typeof hostname === 'string' ? hostname : 'the host' };
+  }
+  return null;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ModelLoadError } from '../errors.js';
-import { pullModel, type PullProgressEvent } from './download.js';
+import { pullModel, type HubOptions, type PullProgressEvent } from './download.js';
 import { loadManifest, MODEL_MARKER_FILE } from './manifest.js';
 
 /** The bundled random-weight model made by models/scripts/make_tiny_clip.py. */
@@ -28,6 +28,7 @@ export interface ResolveModelOptions {
   fallbackToTestModel: boolean;
   baseUrl: string | undefined;
   manifestsDir?: string | undefined;
+  hub?: HubOptions;
   logger: Logger;
   fetch?: typeof globalThis.fetch;
 }
@@ -70,6 +71,7 @@ export async function resolveModelChoice(options: ResolveModelOptions): Promise<
       modelsDir: options.modelsDir,
       ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.hub ? { hub: options.hub } : {}),
       onProgress,
       retries: 1,
     });

@@ -78,6 +78,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     fallbackToTestModel: config.models.fallbackToTestModel,
     baseUrl: config.models.baseUrl,
     manifestsDir: config.models.manifestsDir,
+    hub: config.models.hub,
     logger,
   });
   if (choice.isTestModel && config.env === 'production' && !config.models.allowTestModel) {

@@ -4,7 +4,7 @@
  * rename, mode 0600), and the server picks changes up within a second.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKey, hashKey, parseKeysFile, ROLES, type KeyEntry, type Role } from '../auth/api-keys.js';
@@ -29,6 +29,8 @@ function readEntries(file: string): KeyEntry[] {
 }
 
 function writeEntries(file: string, entries: KeyEntry[]): void {
+  // The first key may come before the server ever made DATA_DIR (a fresh checkout).
+  mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(tmp, `${JSON.stringify({ keys: entries }, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, file);

@@ -137,7 +137,7 @@ describe('README examples: run against a real server with the demo', () => {
     workDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-readme-cwd-'));
     for (const entry of readdirSync(REPO_ROOT)) if (!['data', '.data', '.git'].includes(entry)) symlinkSync(path.join(REPO_ROOT, entry), path.join(workDir, entry));
     const common = { CLIP_MODEL: TINY_MODEL_DIR, CLIP_TEXT_THREADS: '1', CLIP_IMAGE_THREADS: '1', RATE_LIMIT_PER_MINUTE: '0', DATA_DIR: dataDir };
-    server = spawnServer({ ...common, HOST: '127.0.0.1', LOAD_DEMO: 'true', LOG_LEVEL: 'warn' });
+    server = spawnServer({ ...common, HOST: '127.0.0.1', LOAD_DEMO: 'true', LOG_LEVEL: 'info' }); // info: spawnServer reads the URL from the 'listening' log line
     url = await server.listening;
     env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...common, LOG_LEVEL: 'warn', npm_config_update_notifier: 'false' };
 

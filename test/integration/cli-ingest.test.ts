@@ -41,7 +41,8 @@ describe('fieldscope ingest', () => {
     expect(stdout).toMatch(/failed +.*broken\.pdf: INVALID_DOCUMENT/);
     expect(stdout).toMatch(/failed +\/no\/such\/file\.pdf: no such file or folder/);
     expect(stdout).toMatch(/^10 ingested, 0 duplicate, 2 failed \(11 files in [\d.]+ s\)$/m);
-  });
+    // Ten real ingests (PDFs rendered in their worker): ~25 s when the 2 shared cores are busy.
+  }, 120_000);
 
   it('is safe to rerun: everything already present is a duplicate', async () => {
     const { code, stdout } = await run([path.join(demo, 'docs'), path.join(demo, 'photos')], env);

@@ -24,6 +24,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Where the knowledge base, blobs and downloaded models live. */
   DATA_DIR: z.string().min(1).default('./data'),
+  /** Where uploads are buffered while a request runs; emptied at start-up (leftovers of a killed process). Defaults to DATA_DIR/tmp. */
+  UPLOAD_TMP_DIR: z.string().min(1).optional(),
   /** Where `models pull` installs models; defaults to DATA_DIR/models. */
   MODELS_DIR: z.string().min(1).optional(),
   /** A model folder path, or the name of a manifest in models/manifests. */
@@ -174,6 +176,8 @@ export interface Config {
   env: Env['NODE_ENV'];
   http: { port: number; host: string; maxRequestBytes: number; shutdownGraceMs: number };
   dataDir: string;
+  /** Folder of upload temp files, swept at start-up (see src/server/upload-temp.ts). */
+  uploadTmpDir: string;
   models: {
     dir: string;
     clipModel: string;
@@ -252,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     http: { port: e.PORT, host: e.HOST, maxRequestBytes: e.MAX_REQUEST_BYTES, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
     dataDir,
+    uploadTmpDir: path.resolve(e.UPLOAD_TMP_DIR ?? path.join(dataDir, 'tmp')),
     models: {
       dir: path.resolve(e.MODELS_DIR ?? path.join(dataDir, 'models')),
       clipModel: e.CLIP_MODEL,

@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   let server: RunningServer;
   try {
     server = await startServer(config, {
+      // This process is the server: upload buffers go to UPLOAD_TMP_DIR, which start-up sweeps.
+      ownProcessTempDir: true,
       onFatal: (error) => {
         console.error(`Fieldscope cannot go on: ${isAppError(error) ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
         void server.close().finally(() => process.exit(1));

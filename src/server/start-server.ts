@@ -9,6 +9,7 @@ import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { createApp } from './app.js';
 import { createCore } from './core.js';
+import { sweepUploadTempDir, useAsProcessTempDir } from './upload-temp.js';
 
 export interface RunningServer {
   url: string;
@@ -18,10 +19,19 @@ export interface RunningServer {
 export interface StartOptions {
   /** Called when the server cannot go on (the store refused its configuration after start). */
   onFatal?: (error: unknown) => void;
+  /**
+   * This process is the server (main.ts): make UPLOAD_TMP_DIR the process's temp folder, so upload
+   * buffers land where start-up sweeps them. Off for in-process servers (tests, tools).
+   */
+  ownProcessTempDir?: boolean;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
+  // Before any request: whatever is in the upload temp folder was left by a process that died mid-upload.
+  const swept = await sweepUploadTempDir(config.uploadTmpDir);
+  if (swept.files > 0) logger.info({ dir: config.uploadTmpDir, files: swept.files, bytes: swept.bytes }, 'removed upload temp files left by an earlier run');
+  if (options.ownProcessTempDir) useAsProcessTempDir(config.uploadTmpDir);
   const metrics = new Metrics();
   const core = await createCore(config, logger, metrics);
   const { encoder, home } = core;

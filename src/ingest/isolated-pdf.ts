@@ -1,8 +1,12 @@
 /**
- * Runs PDF extraction in a worker thread of its own (see pdf-worker.js for why), with a heap
+ * Runs PDF extraction in worker threads of its own (see pdf-worker.js for why), with a heap
  * limit and a time limit per page. Past either the worker is ended and the upload refused with
  * DOCUMENT_TOO_COMPLEX; errors the extraction raises on purpose (encrypted, corrupt, too many
  * pages, too much text) keep their codes across the thread boundary.
+ *
+ * Workers are kept between documents (starting one loads tsx and pdfjs: one to two seconds on a
+ * busy machine) and ended after IDLE_MS without work; an idle worker never keeps the process
+ * alive. The page clock starts once the worker is ready: its start-up is not the document's cost.
  */
 import { Worker } from 'node:worker_threads';
 import { DocumentTooComplexError, DocumentTooLargeError, EncryptedDocumentError, InvalidDocumentError } from './errors.js';
@@ -17,78 +21,163 @@ export interface PdfIsolationLimits {
 }
 
 const WORKER_URL = new URL('./pdf-worker.js', import.meta.url);
+/** A worker without work for this long is ended. */
+const IDLE_MS = 60_000;
+/** A worker that cannot even load in this long is broken (not the document's fault). */
+const STARTUP_MS = 120_000;
 
 type WorkerMessage =
-  | { kind: 'page'; number: number }
-  | { kind: 'done'; doc: ExtractedDocument }
-  | { kind: 'failed'; error: { name: string; code: string | null; message: string; details: Record<string, unknown> | null } };
+  | { kind: 'ready' }
+  | { kind: 'page'; id: number; number: number }
+  | { kind: 'done'; id: number; doc: ExtractedDocument }
+  | { kind: 'failed'; id: number; error: { name: string; code: string | null; message: string; details: Record<string, unknown> | null } };
 
-export function extractPdfIsolated(bytes: Uint8Array, options: Omit<PdfOptions, 'onPage'>, limits: PdfIsolationLimits, signal?: AbortSignal): Promise<ExtractedDocument> {
+interface PooledWorker {
+  worker: Worker;
+  memoryMb: number;
+  ready: Promise<void>;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/** Idle workers by heap limit (a limit is fixed when a worker starts). */
+const idle = new Map<number, PooledWorker[]>();
+let nextId = 1;
+
+function startWorker(memoryMb: number): PooledWorker {
+  const worker = new Worker(WORKER_URL, {
+    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, Math.floor(memoryMb / 8))) },
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the PDF extraction worker did not start within ${STARTUP_MS} ms`)), STARTUP_MS);
+    const onMessage = (msg: WorkerMessage) => {
+      if (msg.kind !== 'ready') return;
+      done();
+      resolve();
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    const onExit = (code: number) => {
+      done();
+      reject(new Error(`the PDF extraction worker exited (code ${code}) while starting`));
+    };
+    const done = () => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+  ready.catch(() => undefined);
+  return { worker, memoryMb, ready };
+}
+
+function takeWorker(memoryMb: number): PooledWorker {
+  const pooled = idle.get(memoryMb)?.pop();
+  if (!pooled) return startWorker(memoryMb);
+  clearTimeout(pooled.idleTimer);
+  pooled.worker.ref();
+  return pooled;
+}
+
+function returnWorker(pooled: PooledWorker): void {
+  pooled.worker.unref();
+  const list = idle.get(pooled.memoryMb) ?? [];
+  list.push(pooled);
+  idle.set(pooled.memoryMb, list);
+  pooled.idleTimer = setTimeout(() => {
+    const at = list.indexOf(pooled);
+    if (at >= 0) list.splice(at, 1);
+    void pooled.worker.terminate();
+  }, IDLE_MS).unref();
+}
+
+export async function extractPdfIsolated(bytes: Uint8Array, options: Omit<PdfOptions, 'onPage'>, limits: PdfIsolationLimits, signal?: AbortSignal): Promise<ExtractedDocument> {
   signal?.throwIfAborted();
+  const pooled = takeWorker(limits.workerMemoryMb);
+  try {
+    await pooled.ready;
+  } catch (error) {
+    void pooled.worker.terminate();
+    throw error;
+  }
+  const { worker } = pooled;
+  const id = nextId++;
   return new Promise<ExtractedDocument>((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, {
-      // A copy: the caller keeps its bytes (they go to the blob store next).
-      workerData: { bytes: new Uint8Array(bytes), options },
-      resourceLimits: { maxOldGenerationSizeMb: limits.workerMemoryMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, Math.floor(limits.workerMemoryMb / 8))) },
-      stdout: false,
-      stderr: false,
-    });
     let page = 0;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
-    const finish = (outcome: () => void) => {
+    const finish = (outcome: () => void, reusable: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      // Ending the worker frees whatever pdfjs built; nothing is awaited on the caller's path.
-      void worker.terminate();
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      // A worker stopped mid-document is ended: that frees whatever pdfjs built, at once.
+      if (reusable) returnWorker(pooled);
+      else void worker.terminate();
       outcome();
     };
     const armPageTimer = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        finish(() =>
-          reject(
-            new DocumentTooComplexError(
-              page === 0
-                ? `The PDF could not be opened within ${limits.pageTimeoutMs} ms; it is too complex to index.`
-                : `Page ${page} of the PDF took longer than ${limits.pageTimeoutMs} ms to read; it is too complex to index (for example a stream that inflates to hundreds of megabytes).`,
-              { details: { limit: 'pageTime', limitMs: limits.pageTimeoutMs, page } },
+        finish(
+          () =>
+            reject(
+              new DocumentTooComplexError(
+                page === 0
+                  ? `The PDF could not be opened within ${limits.pageTimeoutMs} ms; it is too complex to index.`
+                  : `Page ${page} of the PDF took longer than ${limits.pageTimeoutMs} ms to read; it is too complex to index (for example a stream that inflates to hundreds of megabytes).`,
+                { details: { limit: 'pageTime', limitMs: limits.pageTimeoutMs, page } },
+              ),
             ),
-          ),
+          false,
         );
       }, limits.pageTimeoutMs);
     };
-    const onAbort = () => finish(() => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted')));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    armPageTimer();
-
-    worker.on('message', (msg: WorkerMessage) => {
+    const onAbort = () => finish(() => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted')), false);
+    const onMessage = (msg: WorkerMessage) => {
+      if (msg.kind === 'ready' || msg.id !== id) return;
       if (msg.kind === 'page') {
         page = msg.number;
         armPageTimer();
       } else if (msg.kind === 'done') {
-        finish(() => resolve(msg.doc));
+        finish(() => resolve(msg.doc), true);
       } else {
-        finish(() => reject(rebuild(msg.error)));
+        finish(() => reject(rebuild(msg.error)), true);
       }
-    });
-    worker.on('error', (error: Error & { code?: string }) => {
+    };
+    const onError = (error: Error & { code?: string }) => {
       if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        finish(() =>
-          reject(
-            new DocumentTooComplexError(`Reading ${page > 0 ? `page ${page} of ` : ''}the PDF needed more than ${limits.workerMemoryMb} MB of memory; it is too complex to index (for example a stream that inflates to hundreds of megabytes).`, {
-              cause: error,
-              details: { limit: 'memory', limitMb: limits.workerMemoryMb, page },
-            }),
-          ),
+        finish(
+          () =>
+            reject(
+              new DocumentTooComplexError(`Reading ${page > 0 ? `page ${page} of ` : ''}the PDF needed more than ${limits.workerMemoryMb} MB of memory; it is too complex to index (for example a stream that inflates to hundreds of megabytes).`, {
+                cause: error,
+                details: { limit: 'memory', limitMb: limits.workerMemoryMb, page },
+              }),
+            ),
+          false,
         );
       } else {
-        finish(() => reject(error));
+        finish(() => reject(error), false);
       }
-    });
-    worker.on('exit', (code) => finish(() => reject(new Error(`the PDF extraction worker exited (code ${code}) without a result`))));
+    };
+    const onExit = (code: number) => finish(() => reject(new Error(`the PDF extraction worker exited (code ${code}) without a result`)), false);
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    armPageTimer();
+    // A copy: the caller keeps its bytes (they go to the blob store next).
+    const copy = new Uint8Array(bytes);
+    worker.postMessage({ id, bytes: copy, options }, [copy.buffer]);
   });
 }
 

@@ -6,12 +6,14 @@
  * front: a 400 KB file whose content stream inflates to 200 MB kept the server busy for minutes
  * and took RSS to 7.9 GB. Here a document is parsed in a thread of its own, started with a heap
  * limit; the parent ends it when a page takes too long or the heap limit is hit, and /health and
- * queries go on meanwhile. One worker per document: ending it frees everything pdfjs built.
+ * queries go on meanwhile. A worker reads one document at a time and is kept for the next one
+ * (starting one costs one to two seconds: tsx and pdfjs load); one that hit a limit is ended,
+ * which frees everything pdfjs built.
  *
  * Plain JavaScript (checked by tsc via @ts-check) because a worker is started from a file path;
  * it registers tsx itself (as bin/fieldscope.js does) so it runs under tsx, vitest and plain node.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 const port = parentPort;
@@ -21,23 +23,27 @@ register();
 /** @type {typeof import('./pdf.js')} */
 const { extractPdf } = await import('./pdf.js');
 
-/** @type {{ bytes: Uint8Array, options: import('./pdf.js').PdfOptions }} */
-const input = workerData;
-try {
-  const doc = await extractPdf(input.bytes, {
-    ...input.options,
-    onPage: (number) => port.postMessage({ kind: 'page', number }),
-  });
-  /** @type {ArrayBuffer[]} */
-  const transfer = [];
-  for (const page of doc.pages) {
-    for (const bytes of [page.image, page.thumbnail]) if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) transfer.push(bytes.buffer);
+// One document at a time; the parent sends the next only after this one's answer.
+port.on('message', async (/** @type {{ id: number, bytes: Uint8Array, options: import('./pdf.js').PdfOptions }} */ input) => {
+  const { id } = input;
+  try {
+    const doc = await extractPdf(input.bytes, {
+      ...input.options,
+      onPage: (number) => port.postMessage({ kind: 'page', id, number }),
+    });
+    /** @type {ArrayBuffer[]} */
+    const transfer = [];
+    for (const page of doc.pages) {
+      for (const bytes of [page.image, page.thumbnail]) if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) transfer.push(bytes.buffer);
+    }
+    port.postMessage({ kind: 'done', id, doc }, [...new Set(transfer)]);
+  } catch (error) {
+    const e = /** @type {{ name?: unknown, code?: unknown, message?: unknown, details?: unknown }} */ (typeof error === 'object' && error !== null ? error : {});
+    port.postMessage({
+      kind: 'failed',
+      id,
+      error: { name: String(e.name ?? 'Error'), code: typeof e.code === 'string' ? e.code : null, message: String(e.message ?? error), details: e.details ?? null },
+    });
   }
-  port.postMessage({ kind: 'done', doc }, [...new Set(transfer)]);
-} catch (error) {
-  const e = /** @type {{ name?: unknown, code?: unknown, message?: unknown, details?: unknown }} */ (typeof error === 'object' && error !== null ? error : {});
-  port.postMessage({
-    kind: 'failed',
-    error: { name: String(e.name ?? 'Error'), code: typeof e.code === 'string' ? e.code : null, message: String(e.message ?? error), details: e.details ?? null },
-  });
-}
+});
+port.postMessage({ kind: 'ready' });

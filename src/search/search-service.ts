@@ -17,7 +17,7 @@
  */
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { InvalidInputError } from '../errors.js';
-import type { Candidate, DocumentRecord, KnowledgeStore, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
+import type { DocumentRecord, KnowledgeStore, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
 import { fuse, isNearCopy, standOut, type FusedHit, type FusionMethod, type MatchKind, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
 import { differenceHash } from '../identify/perceptual-hash.js';
@@ -115,25 +115,33 @@ export class SearchService {
     const perSignal = Math.max(limit * 3, 30);
     const filter = query.filter;
     const identifiers = text ? extractIdentifiers(text) : [];
-    const lists: SignalList[] = await Promise.all([
+    // One call for every signal: on Qdrant one Query API request, on SQLite local reads.
+    const found = await this.store.searchSignals(
+      {
+        text: text && textVector ? { vector: textVector, words: text, identifiers } : null,
+        image: imageVector && imageHash ? { vector: imageVector, hash: imageHash, maxHashDistance: this.settings.maxHashDistance } : null,
+      },
+      perSignal,
+      filter,
+    );
+    query.signal?.throwIfAborted();
+    const lists: SignalList[] = [
       ...(textVector
         ? [
-            this.store.searchChunks(textVector, perSignal, filter).then((c) => ({ signal: 'SEMANTIC' as const, candidates: c })),
-            this.store.searchImages(textVector, perSignal, filter).then((c) => ({ signal: 'CROSS_MODAL' as const, candidates: c })),
-            this.store.searchLexical(text!, perSignal, filter).then((c) => ({ signal: 'KEYWORD' as const, candidates: c })),
-            identifiers.length > 0
-              ? this.store.searchIdentifiers(identifiers, perSignal, filter).then((c) => ({ signal: 'IDENTIFIER' as const, candidates: c }))
-              : Promise.resolve({ signal: 'IDENTIFIER' as const, candidates: [] as Candidate[] }),
+            { signal: 'SEMANTIC' as const, candidates: found.textChunks },
+            { signal: 'CROSS_MODAL' as const, candidates: found.textImages },
+            { signal: 'KEYWORD' as const, candidates: found.lexical },
+            { signal: 'IDENTIFIER' as const, candidates: found.identifiers },
           ]
         : []),
       ...(imageVector
         ? [
-            this.store.searchImageHash(imageHash!, this.settings.maxHashDistance, perSignal, filter).then((c) => ({ signal: 'VISUAL' as const, candidates: c, basis: 'perceptual-hash' as const })),
-            this.store.searchImages(imageVector, perSignal, filter).then((c) => ({ signal: 'VISUAL' as const, candidates: c })),
-            this.store.searchChunks(imageVector, perSignal, filter).then((c) => ({ signal: 'CROSS_MODAL' as const, candidates: c })),
+            { signal: 'VISUAL' as const, candidates: found.imageHash, basis: 'perceptual-hash' as const },
+            { signal: 'VISUAL' as const, candidates: found.imageImages },
+            { signal: 'CROSS_MODAL' as const, candidates: found.imageChunks },
           ]
         : []),
-    ]);
+    ];
 
     const fused = fuse(this.settings.fusion, lists, { queryIdentifiers: identifiers.length, nearCopySimilarity: this.nearCopySimilarity(), minKeywordCoverage: this.settings.minKeywordCoverage });
     return { text, identifiers, lists, fused: fused.slice(0, limit) };

@@ -140,6 +140,43 @@ export interface StoreStatus {
   problem?: string;
 }
 
+/** Every signal of one search, asked of the store at once (searchSignals). */
+export interface SignalQuery {
+  /** A text query: its CLIP vector (chunks: SEMANTIC; page images and photos: CROSS_MODAL), its raw words (KEYWORD) and its identifiers (IDENTIFIER). */
+  text?: { vector: Float32Array; words: string; identifiers: string[] } | null;
+  /** An image query: its CLIP vector (page images and photos: VISUAL; chunks: CROSS_MODAL) and difference hash (near-copies within maxHashDistance). */
+  image?: { vector: Float32Array; hash: string; maxHashDistance: number } | null;
+}
+
+/** Each list exactly as the single-signal method would return it; empty when the query has no such part. */
+export interface SignalResults {
+  textChunks: Candidate[];
+  textImages: Candidate[];
+  lexical: Candidate[];
+  identifiers: Candidate[];
+  imageImages: Candidate[];
+  imageChunks: Candidate[];
+  imageHash: Candidate[];
+}
+
+export const NO_SIGNALS: Readonly<SignalResults> = Object.freeze({ textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [] });
+
+/** searchSignals by the single-signal methods, for stores where each call is local and cheap (SQLite). */
+export async function searchSignalsOneByOne(store: KnowledgeStore, query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
+  const { text, image } = query;
+  const none = Promise.resolve([] as Candidate[]);
+  const [textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash] = await Promise.all([
+    text ? store.searchChunks(text.vector, limit, filter) : none,
+    text ? store.searchImages(text.vector, limit, filter) : none,
+    text ? store.searchLexical(text.words, limit, filter) : none,
+    text && text.identifiers.length > 0 ? store.searchIdentifiers(text.identifiers, limit, filter) : none,
+    image ? store.searchImages(image.vector, limit, filter) : none,
+    image ? store.searchChunks(image.vector, limit, filter) : none,
+    image ? store.searchImageHash(image.hash, image.maxHashDistance, limit, filter) : none,
+  ]);
+  return { textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash };
+}
+
 export interface KnowledgeStore {
   /** Opens/creates storage, runs migrations, and checks the stored vector size against `dim`. */
   init(): Promise<void>;
@@ -193,4 +230,10 @@ export interface KnowledgeStore {
    * distance outside 0..7 is INVALID_INPUT.
    */
   searchImageHash(hash: string, maxDistance: number, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
+  /**
+   * Every signal of one search at once, each list as its single-signal method returns it (the
+   * contract suite checks this). On Qdrant: one Query API request (a batch of one query per
+   * signal), so a search is one round trip; on SQLite: the methods above.
+   */
+  searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults>;
 }

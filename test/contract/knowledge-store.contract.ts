@@ -483,6 +483,47 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
       });
     });
 
+    describe('every signal at once', () => {
+      it('searchSignals gives each list exactly as the single-signal methods do, and nothing for the parts not asked', async () => {
+        const doc = newDocument({
+          pages: [
+            { text: 'impeller wear ring P-200 clearance', image: axis(1), identifiers: ['P-200'], chunks: [{ text: 'impeller wear ring', vector: axis(1) }, { text: 'clearance 0.3 mm', vector: axis(2) }] },
+            { text: 'mechanical seal 4471-B gland', image: axis(2, 1, 0.5), identifiers: ['4471-B'], chunks: [{ text: 'mechanical seal', vector: axis(3) }] },
+            { text: 'bearing frame oil level', image: axis(3), chunks: [{ text: 'bearing frame', vector: axis(4) }, { text: 'oil level', vector: axis(4, 2, 0.4) }, { text: 'sight glass', vector: axis(5) }] },
+          ],
+        });
+        doc.pages[0]!.imageHash = '00ff00ff00ff00ff';
+        await store.addDocument(doc);
+        const photo = newPhoto({ vector: axis(1, 2, 0.3), caption: 'P-200 pump on its baseplate', identifiers: ['P-200'], chunks: [{ text: 'P-200 pump on its baseplate', vector: axis(1, 3, 0.2) }] });
+        photo.imageHash = '00ff00ff00ff00fe';
+        await store.addPhoto(photo);
+        const text = { vector: axis(1, 4, 0.3), words: 'impeller seal P-200', identifiers: ['P-200', '4471-B'] };
+        const image = { vector: axis(2, 1, 0.6), hash: '00ff00ff00ff00ff', maxHashDistance: 6 };
+        for (const filter of [undefined, { kinds: ['pdf' as const] }]) {
+          const all = await store.searchSignals({ text, image }, 3, filter);
+          expect(all).toEqual({
+            textChunks: await store.searchChunks(text.vector, 3, filter),
+            textImages: await store.searchImages(text.vector, 3, filter),
+            lexical: await store.searchLexical(text.words, 3, filter),
+            identifiers: await store.searchIdentifiers(text.identifiers, 3, filter),
+            imageImages: await store.searchImages(image.vector, 3, filter),
+            imageChunks: await store.searchChunks(image.vector, 3, filter),
+            imageHash: await store.searchImageHash(image.hash, 6, 3, filter),
+          });
+          expect(all.imageHash.length).toBeGreaterThan(0);
+          expect(all.lexical.length).toBeGreaterThan(0);
+        }
+        const textOnly = await store.searchSignals({ text }, 3);
+        expect(textOnly.imageImages).toEqual([]);
+        expect(textOnly.imageHash).toEqual([]);
+        const imageOnly = await store.searchSignals({ image }, 3);
+        expect(imageOnly.lexical).toEqual([]);
+        expect(imageOnly.identifiers).toEqual([]);
+        expect(imageOnly.imageChunks.length).toBeGreaterThan(0);
+        await expect(store.searchSignals({ image: { ...image, hash: 'zz' } }, 3)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      });
+    });
+
     describe('image hash search', () => {
       // Hashes that differ from BASE in 0, 2, 5 and 12 bits, spread over different bands.
       const BASE = '0f0f0f0f33333333';

@@ -118,7 +118,8 @@ describeWithQdrantSchema('Qdrant store: tenant views over one connection', () =>
       }
       expect(await store.searchLexical(word, 10)).toEqual([]);
       expect(await store.searchIdentifiers([identifier, `${identifier}-P`], 10)).toEqual([]);
-      expect(await store.hybridSearch({ dense: [{ using: 'text', vector: axis(1) }], lexical: word, identifiers: [identifier] }, 10).then(owners)).not.toContain(other.doc.document.id);
+      const all = await store.searchSignals({ text: { vector: axis(1), words: word, identifiers: [identifier] } }, 10);
+      expect(Object.values(all).flatMap(owners)).not.toContain(other.doc.document.id);
       expect(await store.isBlobReferenced(other.doc.document.blobKey)).toBe(false);
     }
     // And each tenant finds its own words and identifiers.

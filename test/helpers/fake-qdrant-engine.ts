@@ -1,7 +1,7 @@
 /**
  * A small in-memory Qdrant: enough of collections, payload indexes and points (upsert with
  * update_filter/update_mode, delete, set_payload, retrieve, scroll with order_by, count, query
- * with dense/sparse/prefetch/fusion, query groups) to run the knowledge-store contract suite.
+ * with dense/sparse/prefetch/fusion, query batch, query groups) to run the knowledge-store contract suite.
  * Its answers follow Qdrant's documented behaviour where the store depends on it:
  *
  * - Cosine vectors are normalised on write; dense queries score by dot product with the
@@ -319,6 +319,16 @@ export class FakeQdrantEngine {
     const offset = typeof body.offset === 'number' ? body.offset : 0;
     const scored = this.evaluate(c, body).slice(offset, offset + limit);
     return { points: scored.map((s) => this.scoredPoint(s, body)) };
+  }
+
+  /** `POST …/points/query/batch`: each search answered as `query` would, in order, as one response (a list of `{ points }`). */
+  queryBatch(name: string, body: Record<string, Json>): Json {
+    this.collection(name);
+    const searches = Array.isArray(body.searches) ? body.searches : [];
+    return searches.map((search) => {
+      if (!isObject(search)) throw new QdrantInputError('Bad request: each search must be a query request');
+      return this.query(name, search);
+    });
   }
 
   queryGroups(name: string, body: Record<string, Json>): Record<string, Json> {

@@ -142,6 +142,8 @@ export async function startFakeQdrant(options: FakeQdrantOptions = {}): Promise<
         return engine.query(name, b);
       case 'query_points_groups':
         return engine.queryGroups(name, b);
+      case 'query_batch_points':
+        return engine.queryBatch(name, b);
       default:
         throw new QdrantInputError(`the fake Qdrant does not implement ${matched.operation.operationId}`, 501);
     }

@@ -9,10 +9,11 @@ import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PAYLOAD_INDEXES } from '../../src/store/qdrant/qdrant-collection.js';
 import { QdrantKnowledgeStore, type QdrantKnowledgeStoreOptions } from '../../src/store/qdrant/qdrant-knowledge-store.js';
+import { NO_SIGNALS } from '../../src/store/knowledge-store.js';
 import { axis, CONTRACT_DIM, CONTRACT_MODEL_ID, newDocument, newPhoto, type PageSpec } from '../contract/knowledge-store.contract.js';
 import { describeWithQdrantSchema, requiresTenant, startFakeQdrant, type FakeQdrant, type RecordedRequest } from '../helpers/fake-qdrant.js';
 
-const READS = new Set(['scroll_points', 'count_points', 'query_points', 'query_points_groups', 'get_points']);
+const READS = new Set(['scroll_points', 'count_points', 'query_points', 'query_points_groups', 'query_batch_points', 'get_points']);
 const WRITES = new Set(['upsert_points', 'delete_points', 'set_payload', 'create_field_index']);
 
 let serial = 0;
@@ -85,7 +86,7 @@ async function everyMethod(store: QdrantKnowledgeStore): Promise<void> {
     await store.searchImages(axis(1), 5, filter);
     await store.searchLexical('gearbox impeller', 5, filter);
     await store.searchIdentifiers(['zx100'], 5, filter);
-    await store.hybridSearch({ dense: [{ using: 'text', vector: axis(1) }, { using: 'image', vector: axis(1) }], lexical: 'gearbox', identifiers: ['ZX-100'] }, 5, filter);
+    await store.searchSignals({ text: { vector: axis(1), words: 'gearbox', identifiers: ['ZX-100'] }, image: { vector: axis(1), hash: '00ff00ff00ff00ff', maxHashDistance: 6 } }, 5, filter);
   }
   await store.isBlobReferenced(doc.document.blobKey);
   await store.deleteDocument(other.document.id);
@@ -141,9 +142,12 @@ describeWithQdrantSchema('Qdrant store: what it sends', () => {
     const reads = fake.requests.filter((r) => READS.has(r.operation));
     expect(reads.length).toBeGreaterThan(40);
     expect(fake.requests.filter((r) => r.operation === 'get_points')).toEqual([]); // a lookup by id cannot carry a filter
+    expect(reads.filter((r) => r.operation === 'query_batch_points').length).toBe(3);
     for (const r of reads) {
+      // A batch is several queries: each must carry the filter itself.
+      const bodies = r.operation === 'query_batch_points' ? (bodyOf(r).searches as Record<string, unknown>[]) : [bodyOf(r)];
+      for (const body of bodies) expect(requiresTenant(body.filter, 'acme'), `${r.operation} ${JSON.stringify(body.filter)}`).toBe(true);
       const body = bodyOf(r);
-      expect(requiresTenant(body.filter, 'acme'), `${r.operation} ${JSON.stringify(body.filter)}`).toBe(true);
       for (const p of (body.prefetch as { filter?: unknown }[] | undefined) ?? []) expect(requiresTenant(p.filter, 'acme'), `prefetch of ${r.operation}`).toBe(true);
     }
     for (const r of fake.requests.filter((r) => WRITES.has(r.operation))) {
@@ -179,28 +183,32 @@ describeWithQdrantSchema('Qdrant store: what it sends', () => {
     expect((await acme.getPages(doc.document.id))[0]!.text).toBe('tenant secret okapiword');
   });
 
-  it('hybrid search is one Query API call: a prefetch per signal, fused by RRF, grouped per target', async () => {
+  it('a search is one Query API call: a batch with one query per signal, each scoped to the tenant and to committed points', async () => {
     const store = await openStore(fake);
     const best = newDocument({ pages: [{ text: 'replace the impeller seal', image: axis(1), chunks: [{ text: 'impeller seal', vector: axis(2) }], identifiers: ['P-200'] }] });
+    best.pages[0]!.imageHash = '00ff00ff00ff00ff';
     const weak = newDocument({ pages: [{ text: 'unrelated page', image: axis(1, 7, 2), chunks: [{ text: 'unrelated', vector: axis(2, 8, 2) }] }] });
     await store.addDocument(best);
     await store.addDocument(weak);
     fake.clearRequests();
-    const hits = await store.hybridSearch({ dense: [{ using: 'text', vector: axis(2) }, { using: 'image', vector: axis(1) }], lexical: 'impeller', identifiers: ['p200'] }, 3);
+    const found = await store.searchSignals(
+      { text: { vector: axis(2), words: 'impeller', identifiers: ['p200'] }, image: { vector: axis(1), hash: '00ff00ff00ff00fe', maxHashDistance: 6 } },
+      3,
+    );
     expect(fake.requests).toHaveLength(1);
     const r = fake.requests[0]!;
-    expect(r.operation).toBe('query_points_groups');
-    const body = bodyOf(r);
-    expect(body.query).toEqual({ fusion: 'rrf' });
-    expect(body.group_by).toBe('target');
-    expect(body.group_size).toBe(1);
-    expect(body.limit).toBe(3);
-    const prefetch = body.prefetch as { using?: string; query?: unknown; limit: number; filter: unknown }[];
-    expect(prefetch.map((p) => p.using ?? 'filter')).toEqual(['text', 'image', 'bm25', 'filter']);
-    for (const p of prefetch) expect(p.limit).toBeGreaterThanOrEqual(3);
-    expect(JSON.stringify(prefetch[3]!.filter)).toContain('"identifiers"');
-    expect(hits[0]!.target).toEqual({ kind: 'page', documentId: best.document.id, pageNumber: 1 });
-    expect(hits.map((h) => JSON.stringify(h.target))).toContain(JSON.stringify({ kind: 'page', documentId: weak.document.id, pageNumber: 1 }));
+    expect(r.operation).toBe('query_batch_points');
+    const searches = bodyOf(r).searches as { using?: string; limit: number; filter: unknown }[];
+    expect(searches.map((q) => q.using ?? 'filter')).toEqual(['text', 'image', 'bm25', 'filter', 'image', 'text', 'filter']);
+    for (const q of searches) expect(requiresTenant(q.filter, 'default') && JSON.stringify(q.filter).includes('"committed"')).toBe(true);
+    expect(searches[0]!.limit).toBe(12); // chunks: 4 × limit, best per page kept
+    expect(JSON.stringify(searches[3]!.filter)).toContain('"identifiers"');
+    expect(JSON.stringify(searches[6]!.filter)).toContain('"image_hash_bands"');
+    const page = { kind: 'page', documentId: best.document.id, pageNumber: 1 };
+    expect(found.identifiers.map((c) => c.target)).toEqual([page]);
+    expect(found.lexical[0]!.target).toEqual(page);
+    expect(found.imageHash).toEqual([{ target: page, score: 63, hashDistance: 1 }]);
+    expect(found.textChunks[0]!.target).toEqual(page);
   });
 
   it('single-signal searches are one request each with the right vector, and best-chunk-per-page grouping', async () => {
@@ -380,7 +388,7 @@ describeWithQdrantSchema('Qdrant store: faults', () => {
     expect(await store.searchChunks(axis(1, 10, 0.1), 5)).toEqual([]);
     expect(await store.searchImages(axis(1), 5)).toEqual([]);
     expect(await store.searchIdentifiers(['ZX-100'], 5)).toEqual([]);
-    expect(await store.hybridSearch({ lexical: 'wombat', dense: [{ using: 'image', vector: axis(1) }] }, 5)).toEqual([]);
+    expect(await store.searchSignals({ text: { vector: axis(1), words: 'wombat', identifiers: ['ZX-100'] }, image: { vector: axis(1), hash: '00ff00ff00ff00ff', maxHashDistance: 6 } }, 5)).toEqual(NO_SIGNALS);
     // Its blob is still referenced (by the unfinished add), so nothing deletes the file under it.
     expect(await store.isBlobReferenced('blobs/big.pdf')).toBe(true);
 

@@ -108,6 +108,14 @@ describeWithQdrantSchema('fieldscope eval search on Qdrant (the schema-validatin
     expect(report.metrics.all.fused!.recall[3]).toBeGreaterThanOrEqual(0.9);
     expectIssueSituations(report);
     expect([...qdrant.engine.collections.keys()].filter((name) => name.includes('eval_'))).toEqual([]);
+    // Each search was ONE Query API request (a batch of one query per signal), never a request per signal.
+    const batches = qdrant.requests.filter((r) => r.operation === 'query_batch_points');
+    expect(batches).toHaveLength(report.queries);
+    expect(qdrant.requests.filter((r) => r.operation === 'query_points_groups')).toHaveLength(0);
+    const sizes = batches.map((r) => ((r.body as { searches: unknown[] }).searches ?? []).length);
+    // text: chunks, images, BM25 (+ identifiers); image: images, chunks, hash bands; both: all of them.
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...sizes)).toBe(7);
   }, 240_000);
 });
 

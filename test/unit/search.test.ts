@@ -3,7 +3,7 @@ import type { ClipEncoder } from '../../src/clip/clip-encoder.js';
 import { reciprocalRankFusion, standOut } from '../../src/search/fusion.js';
 import { SearchService } from '../../src/search/search-service.js';
 import { contentTerms, excerpt, termCoverage } from '../../src/search/snippet.js';
-import type { Candidate, KnowledgeStore, PageRecord } from '../../src/store/knowledge-store.js';
+import { searchSignalsOneByOne, type Candidate, type KnowledgeStore, type PageRecord, type SignalQuery } from '../../src/store/knowledge-store.js';
 
 const page = (documentId: string, pageNumber: number, score = 1): Candidate => ({ target: { kind: 'page', documentId, pageNumber }, score });
 
@@ -77,16 +77,19 @@ describe('SearchService', () => {
     'a:1': { documentId: 'a', number: 1, text: 'Replace seal kit 4471-B on the P-200 pump.', thumbnailKey: null },
     'b:1': { documentId: 'b', number: 1, text: 'Ball valve SOP.', thumbnailKey: null },
   };
-  function store(lists: Partial<Record<'chunks' | 'images' | 'lexical' | 'identifiers', Candidate[]>>): KnowledgeStore {
-    return {
+  function store(lists: Partial<Record<'chunks' | 'images' | 'lexical' | 'identifiers' | 'hashes', Candidate[]>>): KnowledgeStore {
+    const fake = {
       searchChunks: async () => lists.chunks ?? [],
       searchImages: async () => lists.images ?? [],
       searchLexical: async () => lists.lexical ?? [],
       searchIdentifiers: async () => lists.identifiers ?? [],
+      searchImageHash: async () => lists.hashes ?? [],
+      searchSignals: (query: SignalQuery, limit: number) => searchSignalsOneByOne(fake, query, limit),
       getDocument: async (id: string) => ({ id, title: id }),
       getPage: async (id: string, n: number) => pages[`${id}:${n}`] ?? null,
       getPhoto: async () => null,
     } as unknown as KnowledgeStore;
+    return fake;
   }
 
   it('refuses an empty query and a limit out of range', async () => {

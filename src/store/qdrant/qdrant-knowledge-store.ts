@@ -46,6 +46,8 @@ import type {
   PhotoDetails,
   PhotoRecord,
   SearchFilter,
+  SignalQuery,
+  SignalResults,
   StoreStatus,
 } from '../knowledge-store.js';
 import { excerptAround } from '../sqlite/lexical-query.js';
@@ -106,16 +108,6 @@ export interface QdrantKnowledgeStoreOptions {
   probeTimeoutMs?: number;
   /** For tests: how retries wait. */
   sleep?: (ms: number) => Promise<void>;
-}
-
-/** One signal of a hybrid query. */
-export interface HybridQuery {
-  /** Dense signals: `text` searches text chunks, `image` searches page images and photos. */
-  dense?: { using: 'text' | 'image'; vector: Float32Array }[];
-  /** The user's raw text, for BM25. */
-  lexical?: string;
-  /** Identifiers as typed, for exact matches. */
-  identifiers?: string[];
 }
 
 /**
@@ -210,6 +202,19 @@ function imageHashFields(hash: string | null | undefined, what: string): { image
 
 function bandKeys(hash: string): string[] {
   return hashBands(hash).map((value, band) => `${band}:${value}`);
+}
+
+/** A batch query cannot group chunks by page: it asks for this many times `limit` chunks and keeps the best per page. */
+const CHUNK_OVERSAMPLE = 4;
+
+function bestPerTarget(candidates: Candidate[]): Candidate[] {
+  const seen = new Set<string>();
+  return candidates.filter((c) => {
+    const key = JSON.stringify(c.target);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function nearestByHash<P extends { payload: Payload }>(points: P[], hash: string, maxDistance: number, limit: number): (P & { distance: number })[] {
@@ -845,10 +850,14 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     const result = await this.call('query_points', (c) =>
       c.query(this.collection, { query: sparse.vector, using: SPARSE_VECTOR, filter: this.visible(matchAny('type', ['page', 'photo']), ...conditions), limit, with_payload: HIT_PAYLOAD }),
     );
+    return this.lexicalCandidates(result.points, query, sparse.words);
+  }
+
+  private lexicalCandidates(points: { score: number; payload?: unknown }[], query: string, words: string[]): Candidate[] {
     const terms = contentTerms(query);
     return this.candidates(
-      result.points,
-      (p) => excerptAround(str(p, 'text') ?? '', sparse.words),
+      points,
+      (p) => excerptAround(str(p, 'text') ?? '', words),
       (p) => ({ coverage: termCoverage(terms, str(p, 'text') ?? '') }),
     );
   }
@@ -868,12 +877,18 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       ['type', 'document_id', 'page_number', 'photo_id', 'identifiers', 'identifier_spellings'],
       this.identifierScanLimit,
     );
+    return this.identifierCandidates(points, keys, limit);
+  }
+
+  /** Points carrying identifiers → candidates ranked by how many distinct query keys each has. */
+  private identifierCandidates(points: { payload?: unknown }[], keys: string[], limit: number): Candidate[] {
     const ranked = points
       .map((p) => {
-        const found = strings(p.payload, 'identifiers');
-        const spellings = strings(p.payload, 'identifier_spellings');
+        const payload = (p.payload ?? {}) as Payload;
+        const found = strings(payload, 'identifiers');
+        const spellings = strings(payload, 'identifier_spellings');
         const matched = found.flatMap((key, i) => (keys.includes(key) ? [spellings[i] ?? key] : []));
-        return { score: matched.length, payload: p.payload, matched };
+        return { score: matched.length, payload, matched };
       })
       .filter((r) => r.score > 0)
       .sort((a, b) => b.score - a.score)
@@ -900,50 +915,82 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       ['type', 'document_id', 'page_number', 'photo_id', 'image_hash'],
       this.identifierScanLimit,
     );
-    return nearestByHash(points, hash, maxDistance, limit).flatMap((r) => {
+    return this.hashCandidates(points, hash, maxDistance, limit);
+  }
+
+  private hashCandidates(points: { payload?: unknown }[], hash: string, maxDistance: number, limit: number): Candidate[] {
+    return nearestByHash(
+      points.map((p) => ({ payload: (p.payload ?? {}) as Payload })),
+      hash,
+      maxDistance,
+      limit,
+    ).flatMap((r) => {
       const target = this.toTarget(r.payload);
       return target ? [{ target, score: 64 - r.distance, hashDistance: r.distance }] : [];
     });
   }
 
   /**
-   * Every given signal as a prefetch of ONE Query API call, fused by reciprocal rank
-   * (`fusion: 'rrf'`) and grouped to the best point per target. Scores are fused ranks, not
-   * similarities: thresholds on them mean nothing. Fusion is by point, so a page's text-chunk
-   * rank and its page-image rank are separate entries of which the better counts (the search
-   * service's own fusion, by page, stays the product path; this serves the bench). An
-   * identifiers prefetch is a filter without a ranking (Qdrant orders it by point id).
+   * Every signal in ONE Query API request (`POST …/points/query/batch`, a query per signal),
+   * so a search costs one round trip instead of one per signal. A batch and not a prefetch with
+   * fusion in Qdrant because the product's fusion (search/fusion.ts) needs each list with its
+   * own scores: robust per-list scaling, how far each list's best stands out, decisive tiers and
+   * `matchedBy` cannot be computed from one fused score per point (`rrf`, `dbsf` and formula
+   * queries return only that). The lists are the ones the single-signal methods return; the
+   * one difference is text chunks: a batch query cannot group by page, so it asks for
+   * CHUNK_OVERSAMPLE × limit chunks and keeps the best per page (a page with more chunks than
+   * that among the best could crowd out others; the contract suite and the eval check the lists
+   * match).
    */
-  async hybridSearch(query: HybridQuery, limit: number, filter?: SearchFilter, options: { prefetchLimit?: number } = {}): Promise<Candidate[]> {
+  async searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
     this.open();
     checkLimit(limit);
+    const out: SignalResults = { textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [] };
+    const { text, image } = query;
+    const textVector = text ? this.unitVector(text.vector, 'The query vector') : null;
+    const imageVector = image ? this.unitVector(image.vector, 'The query vector') : null;
+    if (image) checkHashQuery(image.hash, image.maxHashDistance);
     const conditions = this.searchConditions(filter);
-    const prefetchLimit = Math.max(limit, options.prefetchLimit ?? limit * 5);
+    if (!conditions || limit === 0) return out;
     const pagesAndPhotos = matchAny('type', ['page', 'photo']);
-    const prefetch: Schemas['Prefetch'][] = [];
-    for (const signal of query.dense ?? []) {
-      const vector = this.unitVector(signal.vector, `The ${signal.using} query vector`);
-      const kind = signal.using === 'text' ? matchValue('type', 'chunk') : pagesAndPhotos;
-      prefetch.push({ query: vector, using: signal.using === 'text' ? TEXT_VECTOR : IMAGE_VECTOR, filter: this.visible(kind, ...(conditions ?? [])), limit: prefetchLimit });
+    const searches: Schemas['QueryRequest'][] = [];
+    const readers: ((points: Schemas['ScoredPoint'][]) => void)[] = [];
+    const ask = (request: Schemas['QueryRequest'], read: (points: Schemas['ScoredPoint'][]) => void) => {
+      searches.push(request);
+      readers.push(read);
+    };
+    const chunks = (vector: number[], set: (c: Candidate[]) => void) =>
+      ask({ query: vector, using: TEXT_VECTOR, filter: this.visible(matchValue('type', 'chunk'), ...conditions), limit: limit * CHUNK_OVERSAMPLE, with_payload: HIT_PAYLOAD }, (points) =>
+        set(bestPerTarget(this.candidates(points, (p) => str(p, 'text') ?? '')).slice(0, limit)),
+      );
+    const images = (vector: number[], set: (c: Candidate[]) => void) =>
+      ask({ query: vector, using: IMAGE_VECTOR, filter: this.visible(pagesAndPhotos, ...conditions), limit, with_payload: HIT_PAYLOAD }, (points) => set(this.candidates(points, () => undefined)));
+    if (text && textVector) {
+      chunks(textVector, (c) => (out.textChunks = c));
+      images(textVector, (c) => (out.textImages = c));
+      const sparse = querySparseVector(text.words);
+      if (sparse) {
+        ask({ query: sparse.vector, using: SPARSE_VECTOR, filter: this.visible(pagesAndPhotos, ...conditions), limit, with_payload: HIT_PAYLOAD }, (points) => (out.lexical = this.lexicalCandidates(points, text.words, sparse.words)));
+      }
+      const keys = [...new Set(text.identifiers.map(normalizeIdentifier).filter((k) => k.length > 0))];
+      if (keys.length > 0) {
+        ask(
+          { filter: this.visible(pagesAndPhotos, matchAny('identifiers', keys), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'identifiers', 'identifier_spellings'] },
+          (points) => (out.identifiers = this.identifierCandidates(points, keys, limit)),
+        );
+      }
     }
-    const sparse = query.lexical !== undefined ? querySparseVector(query.lexical) : null;
-    if (sparse) prefetch.push({ query: sparse.vector, using: SPARSE_VECTOR, filter: this.visible(pagesAndPhotos, ...(conditions ?? [])), limit: prefetchLimit });
-    const keys = [...new Set((query.identifiers ?? []).map(normalizeIdentifier).filter((k) => k.length > 0))];
-    if (keys.length > 0) prefetch.push({ filter: this.visible(pagesAndPhotos, matchAny('identifiers', keys), ...(conditions ?? [])), limit: prefetchLimit });
-    if (!conditions || prefetch.length === 0 || limit === 0) return [];
-    const result = await this.call('query_points_groups', (c) =>
-      c.queryGroups(this.collection, {
-        prefetch,
-        query: { fusion: 'rrf' },
-        filter: this.visible(...conditions),
-        group_by: 'target',
-        group_size: 1,
-        limit,
-        with_payload: HIT_PAYLOAD,
-      }),
-    );
-    const best = result.groups.flatMap((g) => g.hits.slice(0, 1)).sort((a, b) => b.score - a.score);
-    return this.candidates(best, (p) => str(p, 'text'));
+    if (image && imageVector) {
+      images(imageVector, (c) => (out.imageImages = c));
+      chunks(imageVector, (c) => (out.imageChunks = c));
+      ask(
+        { filter: this.visible(pagesAndPhotos, matchAny('image_hash_bands', bandKeys(image.hash)), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'image_hash'] },
+        (points) => (out.imageHash = this.hashCandidates(points, image.hash, image.maxHashDistance, limit)),
+      );
+    }
+    if (searches.length === 0) return out;
+    const results = await this.call('query_batch_points', (c) => c.queryBatch(this.collection, { searches }));
+    results.forEach((result, i) => readers[i]?.(result.points));
+    return out;
   }
 }
-

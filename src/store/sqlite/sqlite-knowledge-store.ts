@@ -26,8 +26,11 @@ import type {
   PhotoDetails,
   PhotoRecord,
   SearchFilter,
+  SignalQuery,
+  SignalResults,
   StoreStatus,
 } from '../knowledge-store.js';
+import { searchSignalsOneByOne } from '../knowledge-store.js';
 import { EmbeddingModelMismatchError, InvalidVectorError, VectorSizeMismatchError } from '../store-errors.js';
 import { KIND_CODES } from './binary-index.js';
 import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
@@ -709,5 +712,9 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       const target = targets.get(r.id);
       return target ? [{ target, score: 64 - r.distance, hashDistance: r.distance }] : [];
     });
+  }
+
+  searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
+    return searchSignalsOneByOne(this, query, limit, filter);
   }
 }

@@ -18,7 +18,7 @@ import type { Candidate, KnowledgeStore, PhotoRecord } from '../store/knowledge-
 import { normalizeText } from '../text/normalize-text.js';
 import type { FeedbackRecord, IdentificationRecord, IdentifyStore, ReviewItemRecord, ReviewStatus } from './identify-store.js';
 import { isNearCopy } from '../search/fusion.js';
-import { differenceHash, hammingDistance } from './perceptual-hash.js';
+import { hammingDistance, perceptualHash } from './perceptual-hash.js';
 import { CLIP_LOGIT_SCALE, dot, softmax, ZeroShotClassifier } from './zero-shot.js';
 
 export interface IdentifySettings {
@@ -251,16 +251,17 @@ export class IdentifyService {
    * the original too, so one wrong link is never passed on to every later copy.
    */
   async indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<string | null> {
-    const hash = await differenceHash(bytes);
-    const duplicateOf = await this.nearestCopy(photo.id, hash, vector);
+    const { hash, informative } = await perceptualHash(bytes);
+    const duplicateOf = await this.nearestCopy(photo.id, informative ? hash : null, vector);
     await this.records.putPhotoHash({ photoId: photo.id, hash, duplicateOf });
     return duplicateOf;
   }
 
-  private async nearestCopy(photoId: string, hash: string, vector: Float32Array): Promise<string | null> {
+  /** `hash` is null when the photo's hash is uninformative (a flat image, a page of text): CLIP alone decides then. */
+  private async nearestCopy(photoId: string, hash: string | null, vector: Float32Array): Promise<string | null> {
     const maxDistance = this.settings.maxHashDistance;
     const otherPhoto = (c: Candidate): string | null => (c.target.kind === 'photo' && c.target.photoId !== photoId ? c.target.photoId : null);
-    let match = (await this.store.searchImageHash(hash, maxDistance, 5, { kinds: ['photo'] })).map(otherPhoto).find((id) => id !== null) ?? null;
+    let match = hash ? ((await this.store.searchImageHash(hash, maxDistance, 5, { kinds: ['photo'] })).map(otherPhoto).find((id) => id !== null) ?? null) : null;
     if (!match) {
       const similar = (await this.store.searchImages(vector, 3, { kinds: ['photo'] })).filter((c) => otherPhoto(c) !== null);
       const model = this.encoder.model;
@@ -271,7 +272,7 @@ export class IdentifyService {
     const original = (await this.records.getPhotoHash(match))?.duplicateOf ?? null;
     if (!original) return match;
     const originalHash = (await this.records.getPhotoHash(original))?.hash;
-    return originalHash !== undefined && hammingDistance(hash, originalHash) <= maxDistance ? original : match;
+    return hash !== null && originalHash !== undefined && hammingDistance(hash, originalHash) <= maxDistance ? original : match;
   }
 
   async duplicateOf(photoId: string): Promise<PhotoRecord | null> {

@@ -7,15 +7,42 @@
 import sharp from 'sharp';
 import { InvalidInputError } from '../errors.js';
 
+/** The difference hash when it is informative (see perceptualHash), else null. */
+export async function informativeHash(image: Uint8Array): Promise<string | null> {
+  const { hash, informative } = await perceptualHash(image);
+  return informative ? hash : null;
+}
+
 export async function differenceHash(image: Uint8Array): Promise<string> {
+  return (await perceptualHash(image)).hash;
+}
+
+/**
+ * Comparisons closer than this (grey levels of the 9×8 thumbnail) are decided by noise: a page of
+ * text shrinks to an almost even grey, and two different pages then get nearly the same hash.
+ */
+const WEAK_STEP = 2;
+/** A hash with more weak comparisons than this carries too little to call two images copies. */
+const MAX_WEAK_BITS = 24;
+
+/**
+ * The difference hash and whether it is informative: at most MAX_WEAK_BITS of its 64 bits come
+ * from neighbours within WEAK_STEP grey levels. Uninformative hashes (blank or text-only pages,
+ * flat images) are kept for the record but never used to call two images copies.
+ */
+export async function perceptualHash(image: Uint8Array): Promise<{ hash: string; informative: boolean }> {
   const pixels = await sharp(image).rotate().greyscale().resize(9, 8, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
   let bits = 0n;
+  let weak = 0;
   for (let y = 0; y < 8; y++) {
     for (let x = 0; x < 8; x++) {
-      bits = (bits << 1n) | (pixels[y * 9 + x]! > pixels[y * 9 + x + 1]! ? 1n : 0n);
+      const left = pixels[y * 9 + x]!;
+      const right = pixels[y * 9 + x + 1]!;
+      bits = (bits << 1n) | (left > right ? 1n : 0n);
+      if (Math.abs(left - right) < WEAK_STEP) weak++;
     }
   }
-  return bits.toString(16).padStart(16, '0');
+  return { hash: bits.toString(16).padStart(16, '0'), informative: weak <= MAX_WEAK_BITS };
 }
 
 export function hammingDistance(a: string, b: string): number {

@@ -13,7 +13,7 @@ import type { BlobStore } from '../blob/blob-store.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { inspectImage } from '../clip/image-decode.js';
 import { TooLargeError } from '../errors.js';
-import { differenceHash } from '../identify/perceptual-hash.js';
+import { informativeHash } from '../identify/perceptual-hash.js';
 import { extractIdentifiers } from '../search/identifiers.js';
 import { checkMetadata } from '../store/metadata-limits.js';
 import { normalizeJsonStrings, normalizeText, truncateText } from '../text/normalize-text.js';
@@ -158,8 +158,9 @@ export class IngestService {
     const pageImages = await Promise.all(extracted.pages.map((p) => (p.image ? this.squarePage(p.image) : null)));
     const withImage = pageImages.filter((x): x is Uint8Array => x !== null);
     const imageVectors = withImage.length > 0 ? await this.encoder.embedImages(withImage, { signal }) : [];
-    // Perceptual hashes of the renders: a photo of this very page finds it on any model.
-    const pageHashes = await Promise.all(extracted.pages.map((p) => (p.image ? differenceHash(p.image) : null)));
+    // Perceptual hashes of the renders: a photo of this very page finds it on any model. Only
+    // informative ones are stored (a page of plain text hashes like any other page of text).
+    const pageHashes = await Promise.all(extracted.pages.map(async (p) => (p.image ? await informativeHash(p.image) : null)));
     // An uploaded image of a page is screened like a photo.
     const screening = kind === 'image' && imageVectors[0] ? await this.moderation?.assertImageAllowed(imageVectors[0], 'upload') : undefined;
 
@@ -262,7 +263,7 @@ export class IngestService {
     if (existing) return { photo: await this.updatePhotoDetails(existing, upload.caption == null ? undefined : caption, upload.metadata == null ? null : metadata), created: false };
 
     const { signal } = upload;
-    const [[imageVector], imageHash] = await Promise.all([this.encoder.embedImages([bytes], { signal }), differenceHash(bytes)]);
+    const [[imageVector], imageHash] = await Promise.all([this.encoder.embedImages([bytes], { signal }), informativeHash(bytes)]);
     // A blocked upload is refused before anything is written.
     const screening = await this.moderation?.assertImageAllowed(imageVector!, 'upload');
     const captionChunks = caption ? this.chunk(caption) : [];

@@ -20,7 +20,7 @@ import { InvalidInputError } from '../errors.js';
 import type { DocumentRecord, KnowledgeStore, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
 import { fuse, isNearCopy, standOut, type FusedHit, type FusionMethod, type MatchKind, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
-import { differenceHash } from '../identify/perceptual-hash.js';
+import { informativeHash } from '../identify/perceptual-hash.js';
 import { extractIdentifiers } from './identifiers.js';
 import { contentTerms, excerpt, termCoverage } from './snippet.js';
 
@@ -111,7 +111,7 @@ export class SearchService {
     ]);
     query.signal?.throwIfAborted();
     // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
-    const imageHash = image ? await differenceHash(image) : null;
+    const imageHash = image ? await informativeHash(image) : null;
     const perSignal = Math.max(limit * 3, 30);
     const filter = query.filter;
     const identifiers = text ? extractIdentifiers(text) : [];
@@ -119,7 +119,7 @@ export class SearchService {
     const found = await this.store.searchSignals(
       {
         text: text && textVector ? { vector: textVector, words: text, identifiers } : null,
-        image: imageVector && imageHash ? { vector: imageVector, hash: imageHash, maxHashDistance: this.settings.maxHashDistance } : null,
+        image: imageVector ? { vector: imageVector, hash: imageHash, maxHashDistance: this.settings.maxHashDistance } : null,
       },
       perSignal,
       filter,

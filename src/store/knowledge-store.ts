@@ -144,8 +144,8 @@ export interface StoreStatus {
 export interface SignalQuery {
   /** A text query: its CLIP vector (chunks: SEMANTIC; page images and photos: CROSS_MODAL), its raw words (KEYWORD) and its identifiers (IDENTIFIER). */
   text?: { vector: Float32Array; words: string; identifiers: string[] } | null;
-  /** An image query: its CLIP vector (page images and photos: VISUAL; chunks: CROSS_MODAL) and difference hash (near-copies within maxHashDistance). */
-  image?: { vector: Float32Array; hash: string; maxHashDistance: number } | null;
+  /** An image query: its CLIP vector (page images and photos: VISUAL; chunks: CROSS_MODAL) and difference hash (near-copies within maxHashDistance; null: no hash lookup). */
+  image?: { vector: Float32Array; hash: string | null; maxHashDistance: number } | null;
 }
 
 /** Each list exactly as the single-signal method would return it; empty when the query has no such part. */
@@ -172,7 +172,7 @@ export async function searchSignalsOneByOne(store: KnowledgeStore, query: Signal
     text && text.identifiers.length > 0 ? store.searchIdentifiers(text.identifiers, limit, filter) : none,
     image ? store.searchImages(image.vector, limit, filter) : none,
     image ? store.searchChunks(image.vector, limit, filter) : none,
-    image ? store.searchImageHash(image.hash, image.maxHashDistance, limit, filter) : none,
+    image?.hash ? store.searchImageHash(image.hash, image.maxHashDistance, limit, filter) : none,
   ]);
   return { textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash };
 }

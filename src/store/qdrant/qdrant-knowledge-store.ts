@@ -949,7 +949,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     const { text, image } = query;
     const textVector = text ? this.unitVector(text.vector, 'The query vector') : null;
     const imageVector = image ? this.unitVector(image.vector, 'The query vector') : null;
-    if (image) checkHashQuery(image.hash, image.maxHashDistance);
+    if (image?.hash) checkHashQuery(image.hash, image.maxHashDistance);
     const conditions = this.searchConditions(filter);
     if (!conditions || limit === 0) return out;
     const pagesAndPhotos = matchAny('type', ['page', 'photo']);
@@ -983,9 +983,10 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     if (image && imageVector) {
       images(imageVector, (c) => (out.imageImages = c));
       chunks(imageVector, (c) => (out.imageChunks = c));
-      ask(
-        { filter: this.visible(pagesAndPhotos, matchAny('image_hash_bands', bandKeys(image.hash)), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'image_hash'] },
-        (points) => (out.imageHash = this.hashCandidates(points, image.hash, image.maxHashDistance, limit)),
+      const hash = image.hash;
+      if (hash) ask(
+        { filter: this.visible(pagesAndPhotos, matchAny('image_hash_bands', bandKeys(hash)), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'image_hash'] },
+        (points) => (out.imageHash = this.hashCandidates(points, hash, image.maxHashDistance, limit)),
       );
     }
     if (searches.length === 0) return out;

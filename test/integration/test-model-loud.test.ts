@@ -7,7 +7,9 @@
 import { cpSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { TEST_MODEL_REASON } from '../../src/server/health.js';
 import { quadrantImage } from '../helpers/images.js';
 import { spawnServer } from '../helpers/process.js';
@@ -56,6 +58,26 @@ describe('on the bundled test model and on a real model folder', () => {
       expect(res.errors, name).toBeUndefined();
       expect((res as { extensions?: { testModel?: unknown } }).extensions?.testModel, name).toBe(false);
     }
+  });
+
+  it('every askStream event over WebSocket carries extensions.testModel', async () => {
+    const events = async (url: string) => {
+      const client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+      try {
+        const out: { extensions?: Record<string, unknown> }[] = [];
+        await new Promise<void>((resolve, reject) => {
+          client.subscribe({ query: 'subscription { askStream(question: "How do I replace the seal?") { __typename } }' }, { next: (e) => void out.push(e), error: reject, complete: resolve });
+        });
+        return out;
+      } finally {
+        await client.dispose();
+      }
+    };
+    const [test, real] = [await events(onTest.url), await events(onReal.url)];
+    expect(test.length).toBeGreaterThan(0);
+    expect(test.every((e) => e.extensions?.testModel === true)).toBe(true);
+    expect(real.length).toBeGreaterThan(0);
+    expect(real.every((e) => e.extensions?.testModel === false)).toBe(true);
   });
 
   it('health says testModel with the reason; a real model has none', async () => {

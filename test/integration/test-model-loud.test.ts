@@ -64,7 +64,7 @@ describe('on the bundled test model and on a real model folder', () => {
     const events = async (url: string) => {
       const client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
       try {
-        const out: { extensions?: Record<string, unknown> }[] = [];
+        const out: { extensions?: unknown }[] = [];
         await new Promise<void>((resolve, reject) => {
           client.subscribe({ query: 'subscription { askStream(question: "How do I replace the seal?") { __typename } }' }, { next: (e) => void out.push(e), error: reject, complete: resolve });
         });
@@ -75,9 +75,9 @@ describe('on the bundled test model and on a real model folder', () => {
     };
     const [test, real] = [await events(onTest.url), await events(onReal.url)];
     expect(test.length).toBeGreaterThan(0);
-    expect(test.every((e) => e.extensions?.testModel === true)).toBe(true);
+    expect(test.every((e) => (e.extensions as { testModel?: unknown } | undefined)?.testModel === true)).toBe(true);
     expect(real.length).toBeGreaterThan(0);
-    expect(real.every((e) => e.extensions?.testModel === false)).toBe(true);
+    expect(real.every((e) => (e.extensions as { testModel?: unknown } | undefined)?.testModel === false)).toBe(true);
   });
 
   it('health says testModel with the reason; a real model has none', async () => {

@@ -1,7 +1,9 @@
 /**
  * A bounded load test against the real server on 127.0.0.1: two tenants (acme, globex), each
  * with a technician, an agent and an admin key, mixing text searches, photo searches, asks,
- * photo uploads, refused calls, and guesses at the other tenant's document ids and files. Half
+ * photo uploads, refused calls, and guesses at the other tenant's document ids and files, over
+ * HTTP and over long-lived WebSocket connections (graphql-ws: searches, streamed answers, and
+ * calls the role may not make, which must be refused there as over HTTP). Half
  * the search and ask texts are new each time (the other half repeat, and hit the embedding cache).
  *
  *   npm run load -- [--seconds 20] [--concurrency 8] [--model models/tiny-clip]
@@ -11,13 +13,16 @@
  * time, then stops the server and prints throughput, p50/p95 per operation, errors by code, 5xx
  * responses, the server's peak memory (VmHWM) and the number of cross-tenant results: any id
  * of the other tenant in a search hit, an answer's citation, a guessed `document(id)`, or a file
- * served to the other tenant's key. The exit code is 1 on any 5xx or cross-tenant result.
+ * served to the other tenant's key. The exit code is 1 on any 5xx, cross-tenant result, or
+ * WebSocket operation the caller's role should have been refused.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
 import sharp from 'sharp';
+import WebSocket from 'ws';
 import { hashKey } from '../src/auth/api-keys.js';
 import { percentile } from './synthetic-corpus.js';
 
@@ -122,6 +127,38 @@ const anyOf = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]
 let serial = 0;
 const question = () => (Math.random() < 0.5 ? anyOf(questions) : `${anyOf(questions)} #${++serial}`);
 
+// ---- long-lived WebSocket connections, one per tenant and role ----
+const sockets = new Map<string, Client>();
+function socketOf(tenant: TenantName, role: (typeof ROLES)[number]): Client {
+  const id = `${tenant}-${role}`;
+  let client = sockets.get(id);
+  if (!client) {
+    client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazyCloseTimeout: 60_000, retryAttempts: 0, connectionParams: { authorization: `Bearer ${keyOf(tenant, role)}` } });
+    sockets.set(id, client);
+  }
+  return client;
+}
+/** One operation over the socket: the last result's data (a subscription's final event), or the error code. */
+function wsOp(tenant: TenantName, role: (typeof ROLES)[number], query: string, variables: Record<string, unknown>): Promise<Reply> {
+  return new Promise((resolve) => {
+    let last: Reply = { status: 200, code: null, data: null };
+    socketOf(tenant, role).subscribe<Record<string, unknown>>(
+      { query, variables },
+      {
+        next: (r) => {
+          last = { status: 200, code: (r.errors?.[0]?.extensions?.code as string | undefined) ?? last.code, data: r.data ?? last.data };
+        },
+        error: (e: unknown) => {
+          const code = Array.isArray(e) ? ((e[0] as { extensions?: { code?: string } } | undefined)?.extensions?.code ?? 'ERROR') : `CLOSED ${(e as { code?: number }).code ?? ''}`;
+          resolve({ status: 200, code, data: null });
+        },
+        complete: () => resolve(last),
+      },
+    );
+  });
+}
+let wsBypass = 0;
+
 type Op = [string, number, (tenant: TenantName) => Promise<Reply>];
 const ops: Op[] = [
   ['search text', 40, async (t) => jsonOp(keyOf(t, 'technician'), 'query($t: String) { search(text: $t) { noGoodMatch hits { document { id } photo { id } page { number } } } }', { t: question() })],
@@ -147,6 +184,18 @@ const ops: Op[] = [
     return { status: res.status, code: res.status === 404 ? 'NOT_FOUND' : null, data: null };
   }],
   ['forbidden (tech ingests)', 5, async (t) => uploadOp(keyOf(t, 'technician'), 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', photos[0]!, 'file')],
+  ['ws search text', 15, async (t) => wsOp(t, 'technician', 'query($t: String) { search(text: $t) { noGoodMatch hits { document { id } photo { id } page { number } } } }', { t: question() })],
+  ['ws askStream', 8, async (t) => wsOp(t, 'agent', 'subscription($q: String!) { askStream(question: $q) { __typename ... on Answer { mode citations { marker document { id } photo { id } } } } }', { q: question() })],
+  ['ws forbidden (tech auditLog)', 3, async (t) => {
+    const r = await wsOp(t, 'technician', '{ auditLog(first: 5) { nodes { seq keyName } } }', {});
+    if (r.code !== 'FORBIDDEN') wsBypass++;
+    return { ...r, data: null };
+  }],
+  ['ws forbidden (tech deletes)', 2, async (t) => {
+    const r = await wsOp(t, 'technician', 'mutation($id: ID!) { deleteDocument(id: $id) }', { id: anyOf(docsOf.get(t)!) });
+    if (r.code !== 'FORBIDDEN') wsBypass++;
+    return { ...r, data: null };
+  }],
 ];
 const totalWeight = ops.reduce((a, o) => a + o[1], 0);
 const pick = () => {
@@ -176,6 +225,7 @@ await Promise.all(
     }
   }),
 );
+await Promise.all([...sockets.values()].map((c) => c.dispose()));
 const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 'NaN');
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
@@ -190,9 +240,10 @@ for (const [tenant, id] of unknownIds) {
 
 console.log(`load: ${SECONDS} s, ${CONCURRENCY} concurrent clients, 2 tenants × 3 keys (technician, agent, admin), model ${MODEL}, ${os.cpus().length} CPUs`);
 console.log(`throughput: ${(done / SECONDS).toFixed(1)} requests/s (${done} requests)`);
-for (const [name, values] of latencies) console.log(`  ${name.padEnd(26)} n=${String(values.length).padStart(5)}  p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(values, 95).toFixed(1).padStart(7)} ms`);
+for (const [name, values] of latencies) console.log(`  ${name.padEnd(30)} n=${String(values.length).padStart(5)}  p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(values, 95).toFixed(1).padStart(7)} ms`);
 console.log(`errors by code: ${errors.size === 0 ? 'none' : [...errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
 console.log(`5xx responses: ${fivexx}`);
 console.log(`server peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MB`);
 console.log(`cross-tenant results: ${crossTenant} (ids checked in every hit, citation and guessed id; ${unattributed} ids of no known record)`);
-if (fivexx > 0 || crossTenant > 0 || unattributed > 0) process.exitCode = 1;
+console.log(`WebSocket operations not refused that the role may not call: ${wsBypass} (${sockets.size} sockets kept open)`);
+if (fivexx > 0 || crossTenant > 0 || unattributed > 0 || wsBypass > 0) process.exitCode = 1;

@@ -527,9 +527,14 @@ function streamWithDeadline(source: AsyncIterable<ExecutionResult>, ms: number, 
     timer = setTimeout(() => resolve('expired'), ms);
     timer.unref();
   });
+  // Settles a `next()` still waiting when the consumer returns (a client completing its
+  // subscription): the consumer's loop ends now, not when the source next yields.
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<'stopped'>((resolve) => (stop = () => resolve('stopped')));
   const close = () => {
     finished = true;
     clearTimeout(timer);
+    stop();
     // Not awaited: an async generator busy in an await would hold the caller until it yields.
     void Promise.resolve(iterator.return?.()).catch(() => undefined);
   };
@@ -537,7 +542,8 @@ function streamWithDeadline(source: AsyncIterable<ExecutionResult>, ms: number, 
     [Symbol.asyncIterator]: () => stream,
     async next() {
       if (finished) return { done: true, value: undefined };
-      const step = await Promise.race([iterator.next(), expired]);
+      const step = await Promise.race([iterator.next(), expired, stopped]);
+      if (step === 'stopped') return { done: true, value: undefined };
       if (step === 'expired') {
         const error = timeoutError(ms);
         onExpired(error);

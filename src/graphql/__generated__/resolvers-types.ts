@@ -558,7 +558,7 @@ export type StoreInfo = {
   __typename?: 'StoreInfo';
   /** Storage backend: sqlite (embedded default) or qdrant. */
   kind: Scalars['String']['output'];
-  /** Where the data lives (a folder for sqlite, a URL for qdrant). */
+  /** Where the data lives, without the server's directories: the database file name for sqlite, the URL (no credentials) for qdrant. */
   location: Scalars['String']['output'];
   /** Whether the store answered its last readiness check. */
   ready: Scalars['Boolean']['output'];

@@ -71,6 +71,16 @@ export interface SearchSettings {
 
 export const DEFAULT_SEARCH_SETTINGS: SearchSettings = { maxLimit: 100, maxQueryChars: 2000, minStandOut: 4, minKeywordCoverage: 0.75, maxHashDistance: 6, fusion: 'evidence' };
 
+/**
+ * Metadata is stored normalised (keys and string values), so a filter is compared normalised too.
+ * Only keys and top-level strings: deeper values are not filterable, and the store refuses them.
+ */
+function normalizedFilter(filter: SearchFilter | undefined): SearchFilter | undefined {
+  if (!filter?.metadata || typeof filter.metadata !== 'object' || Array.isArray(filter.metadata)) return filter;
+  const metadata = Object.fromEntries(Object.entries(filter.metadata).map(([k, v]) => [normalizeText(k), typeof v === 'string' ? normalizeText(v) : v]));
+  return { ...filter, metadata };
+}
+
 export class SearchService {
   constructor(
     private readonly encoder: ClipEncoder,
@@ -113,7 +123,7 @@ export class SearchService {
     // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
     const imageHash = image ? await informativeHash(image) : null;
     const perSignal = Math.max(limit * 3, 30);
-    const filter = query.filter;
+    const filter = normalizedFilter(query.filter);
     const identifiers = text ? extractIdentifiers(text) : [];
     // One call for every signal: on Qdrant one Query API request, on SQLite local reads.
     const found = await this.store.searchSignals(

@@ -76,7 +76,13 @@ describe('hostile metadata and Unicode (real HTTP server, real SQLite)', () => {
     expect(await byIdentifier('QZ-91')).toEqual([hidden.data!.ingestDocument.id]);
     expect(await byIdentifier('RV\u200d-\u202e314')).toEqual([plain.data!.ingestDocument.id]);
     expect(await byIdentifier('ＲＶ－３１４')).toEqual([plain.data!.ingestDocument.id]);
-    // Stored metadata is normalised too: what identify and filters see is the plain spelling.
+    // Stored metadata is normalised too: what identify and filters see is the plain spelling,
+    // and a filter is normalised the same way, whichever spelling it uses.
     expect(hidden.data!.ingestDocument.metadata).toEqual({ partNumber: 'QZ-91' });
+    for (const partNumber of ['QZ-91', 'QZ\u200b-91', 'ＱＺ－９１']) {
+      const filtered = await gql<{ search: { hits: { document: { id: string } | null }[] } }>(server.url, SEARCH, { text: 'gauge boiler feed', filter: { metadata: { partNumber } } });
+      expect(filtered.errors).toBeUndefined();
+      expect(new Set(filtered.data!.search.hits.map((h) => h.document?.id))).toEqual(new Set([hidden.data!.ingestDocument.id]));
+    }
   });
 });

@@ -91,14 +91,17 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
       });
     }
     if (doc.numPages === 0) throw new InvalidDocumentError('The PDF has no pages.');
-    const title = await readTitle(doc);
+    let title = await readTitle(doc);
     const factory = canvasFactoryOf(doc);
     const pages: ExtractedPage[] = [];
     const text = { left: options.maxTextChars ?? Number.POSITIVE_INFINITY, limit: options.maxTextChars ?? 0 };
     for (let number = 1; number <= doc.numPages; number++) {
       if (number > 1) await new Promise(setImmediate);
       options.onPage?.(number);
-      pages.push(await extractPage(doc, number, factory, options, text));
+      const { page, heading } = await extractPage(doc, number, factory, options, text);
+      // No title in the metadata: the first page's heading, not the file name.
+      if (number === 1 && title === null) title = heading;
+      pages.push(page);
     }
     return { title, pages };
   } finally {
@@ -106,13 +109,20 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
   }
 }
 
-async function extractPage(doc: PDFDocumentProxy, number: number, factory: CanvasFactory, options: PdfOptions, budget: { left: number; limit: number }): Promise<ExtractedPage> {
+async function extractPage(
+  doc: PDFDocumentProxy,
+  number: number,
+  factory: CanvasFactory,
+  options: PdfOptions,
+  budget: { left: number; limit: number },
+): Promise<{ page: ExtractedPage; heading: string | null }> {
   let page: PDFPageProxy | undefined;
   try {
     page = await doc.getPage(number);
-    const text = pageText({ items: await readTextItems(page, number, budget) });
+    const items = await readTextItems(page, number, budget);
+    const text = pageText({ items });
     const { image, thumbnail } = await renderPage(page, factory, options);
-    return { number, text, image, thumbnail };
+    return { page: { number, text, image, thumbnail }, heading: number === 1 ? headingTitle({ items }) : null };
   } catch (cause) {
     if (isAppError(cause)) throw cause;
     throw new InvalidDocumentError(`Page ${number} of the PDF could not be read (the file is damaged).`, { cause, details: { page: number } });
@@ -201,7 +211,7 @@ interface PositionedText {
  * more than about 1.7 lines (a paragraph or heading gap, or a jump to a new column); a space
  * where two items on a line are apart by more than a fifth of the font size.
  */
-export function pageText(content: { items: readonly object[] }): string {
+function positionedItems(content: { items: readonly object[] }): PositionedText[] {
   const items: PositionedText[] = [];
   for (const item of content.items) {
     if (!('str' in item) || typeof item.str !== 'string' || !('transform' in item) || !Array.isArray(item.transform)) continue;
@@ -216,6 +226,46 @@ export function pageText(content: { items: readonly object[] }): string {
       hasEOL: 'hasEOL' in item && item.hasEOL === true,
     });
   }
+  return items;
+}
+
+/** Lines of the first page considered for a title: headings sit at the top. */
+const TITLE_SCAN_LINES = 12;
+const MAX_TITLE_CHARS = 200;
+
+/**
+ * A title for a PDF whose metadata has none, from its first page: the line set in the largest
+ * type among the first lines (with the next line when it continues in the same size, as a
+ * wrapped heading does), or the first line when every line has the same size. Null when the page
+ * has no usable text (a scan). Pure.
+ */
+export function headingTitle(content: { items: readonly object[] }): string | null {
+  const lines: { text: string; size: number }[] = [];
+  let current: { text: string; size: number; y: number } | null = null;
+  for (const item of positionedItems(content)) {
+    if (item.str.trim() === '') continue;
+    if (current && Math.abs(current.y - item.y) <= Math.max(current.size, item.size) * 0.5) {
+      current.text += (current.text.endsWith(' ') || item.str.startsWith(' ') ? '' : ' ') + item.str;
+      current.size = Math.max(current.size, item.size);
+      continue;
+    }
+    if (current) lines.push(current);
+    if (lines.length >= TITLE_SCAN_LINES) break;
+    current = { text: item.str, size: item.size, y: item.y };
+  }
+  if (current && lines.length < TITLE_SCAN_LINES) lines.push(current);
+  const usable = lines.map((l) => ({ text: l.text.replace(/\s+/g, ' ').trim(), size: l.size })).filter((l) => (l.text.match(/\p{L}/gu) ?? []).length >= 3);
+  if (usable.length === 0) return null;
+  const largest = Math.max(...usable.map((l) => l.size));
+  const at = usable.findIndex((l) => l.size >= largest - 0.5);
+  let title = usable[at]!.text;
+  const next = usable[at + 1];
+  if (next && Math.abs(next.size - usable[at]!.size) <= 0.5 && largest > Math.min(...usable.map((l) => l.size)) + 0.5) title += ` ${next.text}`;
+  return cleanTitle(title.length > MAX_TITLE_CHARS ? `${title.slice(0, MAX_TITLE_CHARS - 1).trimEnd()}…` : title);
+}
+
+export function pageText(content: { items: readonly object[] }): string {
+  const items = positionedItems(content);
 
   let out = '';
   let last: PositionedText | null = null;

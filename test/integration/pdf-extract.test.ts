@@ -87,7 +87,7 @@ describe('extractPdf on PDFs made with pdf-lib', () => {
     expect([image.width, image.height]).toEqual([448, 317]);
     const thumb = await sharp(doc.pages[0]!.thumbnail!).metadata();
     expect(thumb.width).toBe(600);
-    expect(doc.title).toBeNull();
+    expect(doc.title).toBe('Wide page'); // no metadata title: the first page's heading (issue 11)
   });
 
   it('yields rendered pages with empty text for a scanned PDF (an image, no text layer)', async () => {

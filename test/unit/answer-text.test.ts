@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkCitations, toPlainText } from '../../src/answer/citations.js';
-import { extractiveAnswer, splitSentences } from '../../src/answer/extractive.js';
+import { extractiveAnswer, isDebris, splitSentences } from '../../src/answer/extractive.js';
 import { buildAnswerMessages, fenceAttribute, fenceText } from '../../src/answer/prompt.js';
 import type { Source } from '../../src/answer/sources.js';
 import type { SearchHitView } from '../../src/search/search-service.js';
@@ -49,6 +49,31 @@ describe('extractive answers', () => {
   it('is not steered by instructions inside a source', () => {
     const r = extractiveAnswer('What pressure is the BV-50 rated for?', sources, 1);
     expect(r.text).toBe('The ball valve BV-50 is rated for 40 bar. [2]');
+  });
+
+  // Page text as the demo's P-200 manual gives it (pdfjs, figure labels and all), issue 11.
+  const FIGURE_PAGE =
+    'motor 1Casing 2 Impeller 3150-07 3 Mechanical seal 4471-B 4 Shaft 5 Bearing frame, bearings 5520-B 14Drain plug Suction DN80 Discharge DN50 Figure 1: P-200 pump cross-section showing casing, impeller, seal and bearing frame 3. Installation 1. Place the pump on a level concrete foundation.';
+  const REMOVAL_PAGE =
+    'Figure 2: P-200 mechanical seal, exploded view (kit 4471-B) Removal 1. Lock out the motor per SOP-07 and close the suction and discharge valves. 2. Drain the casing through drain plug 14. Let it cool below 40 °C. 3. Remove the coupling guard and the coupling spacer. 4. Support the bearing frame with a sling. Remove the eight M12 casing bolts and pull the rotating assembly back out of the casing. 5. Hold the shaft with the coupling key and remove the impeller nut (24 mm, right-hand thread). Pull off the impeller with puller 9100-P. Keep the impeller key. 6. Remove the two gland nuts and slide off the gland plate with the stationary seat. 7. Slide the rotating seal unit off the shaft.';
+  const PARTS_ROW = '6. Spare parts Part number Description 4471-B Mechanical seal kit 4471-C Mechanical seal kit, FKM 4473-S Shaft sleeve 3150-07 Impeller 198 mm';
+
+  it('quotes the numbered steps that answer, never figure labels, captions or parts lists (issue 11)', () => {
+    const r = extractiveAnswer('How do I remove the impeller of the P-200?', [source(1, FIGURE_PAGE), source(2, REMOVAL_PAGE), source(3, PARTS_ROW)]);
+    expect(r.text).toContain('5. Hold the shaft with the coupling key and remove the impeller nut (24 mm, right-hand thread). Pull off the impeller with puller 9100-P.');
+    expect(r.text).toContain('6. Remove the two gland nuts');
+    expect(r.text.indexOf('5. Hold')).toBeLessThan(r.text.indexOf('6. Remove'));
+    expect(r.text).not.toMatch(/1Casing|Figure \d|Spare parts/);
+    expect(r.cited).toEqual([2]);
+  });
+
+  it('tells debris from sentences', () => {
+    expect(isDebris('motor 1Casing 2 Impeller 3150-07 3 Mechanical seal 4471-B 4 Shaft')).toBe(true);
+    expect(isDebris('Figure 2: P-200 mechanical seal, exploded view (kit 4471-B)')).toBe(true);
+    expect(isDebris('HH-2SN-04 -4 (1/4 in) 6.4 mm 400 bar 1600 bar 100 mm')).toBe(true);
+    expect(isDebris(PARTS_ROW)).toBe(true);
+    expect(isDebris('Torque the gland nuts evenly to 18 N·m.')).toBe(false);
+    expect(isDebris('3. Remove the coupling guard and the coupling spacer.')).toBe(false);
   });
 
   it('splits numbered steps into sentences', () => {

@@ -82,7 +82,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const address = httpServer.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
-  logger.info({ url: `${url}/graphql`, explorer: `${url}/` }, 'Fieldscope is listening');
+  logger.info({ url: `${url}/graphql`, console: `${url}/`, explorer: `${url}/explorer` }, 'Fieldscope is listening');
 
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -17,7 +17,7 @@
  */
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { InvalidInputError } from '../errors.js';
-import type { DocumentRecord, KnowledgeStore, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
+import { pageKey, type DocumentRecord, type HitRecords, type KnowledgeStore, type PageRecord, type PhotoRecord, type SearchFilter } from '../store/knowledge-store.js';
 import { fuse, isNearCopy, standOut, type FusedHit, type FusionMethod, type MatchKind, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
 import { informativeHash } from '../identify/perceptual-hash.js';
@@ -95,8 +95,11 @@ export class SearchService {
 
   async search(query: SearchQuery): Promise<SearchResultView> {
     const { text, identifiers, lists, fused } = await this.rank(query);
-    const hits = await Promise.all(fused.map((hit) => this.hydrate(hit, text, identifiers)));
-    const noGoodMatch = !(await this.hasGoodMatch(lists, hits, text));
+    // Every hit's records in one store call (on Qdrant one request), so a search costs two round trips whatever its limit.
+    const records = await this.store.getHitRecords(fused.map((hit) => hit.target));
+    query.signal?.throwIfAborted();
+    const hits = fused.map((hit) => this.hydrate(hit, records, text, identifiers));
+    const noGoodMatch = !this.hasGoodMatch(lists, hits, text);
     return { hits, noGoodMatch };
   }
 
@@ -163,20 +166,22 @@ export class SearchService {
     return model.nearDuplicateCalibrated ? model.nearDuplicateSimilarity : null;
   }
 
-  private async hydrate(hit: FusedHit, text: string | null, identifiers: string[]): Promise<SearchHitView> {
+  /** A fused hit with its records (pure: the records were read for the whole page of hits at once). */
+  private hydrate(hit: FusedHit, records: HitRecords, text: string | null, identifiers: string[]): SearchHitView {
     const needles = { identifiers, terms: text ? contentTerms(text) : [] };
     if (hit.target.kind === 'photo') {
-      const photo = await this.store.getPhoto(hit.target.photoId);
+      const photo = records.photos.get(hit.target.photoId) ?? null;
       return { score: hit.score, matchedBy: hit.matchedBy, document: null, page: null, photo, snippet: photo?.caption ?? null };
     }
-    const [document, page] = await Promise.all([this.store.getDocument(hit.target.documentId), this.store.getPage(hit.target.documentId, hit.target.pageNumber)]);
+    const document = records.documents.get(hit.target.documentId) ?? null;
+    const page = records.pages.get(pageKey(hit.target.documentId, hit.target.pageNumber)) ?? null;
     const chunk = hit.evidence.SEMANTIC?.matchedText ?? hit.evidence.CROSS_MODAL?.matchedText;
     const lexical = hit.evidence.IDENTIFIER || hit.evidence.KEYWORD;
     const snippet = page?.text ? (lexical || !chunk ? excerpt(page.text, needles) : chunk) : (chunk ?? null);
     return { score: hit.score, matchedBy: hit.matchedBy, document, page, photo: null, snippet: snippet || null };
   }
 
-  private async hasGoodMatch(lists: SignalList[], hits: SearchHitView[], text: string | null): Promise<boolean> {
+  private hasGoodMatch(lists: SignalList[], hits: SearchHitView[], text: string | null): boolean {
     if (hits.length === 0) return false;
     if (lists.some((l) => l.signal === 'IDENTIFIER' && l.candidates.length > 0)) return true;
     if (text) {

@@ -177,6 +177,49 @@ export async function searchSignalsOneByOne(store: KnowledgeStore, query: Signal
   return { textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash };
 }
 
+/** The records a page of search hits shows, keyed by `hitKey` of each target; a target whose record is gone is absent. */
+export interface HitRecords {
+  documents: Map<string, DocumentRecord>;
+  /** Keyed by `hitKey` of the page's target. */
+  pages: Map<string, PageRecord>;
+  photos: Map<string, PhotoRecord>;
+}
+
+/** A stable key for a page target (`documentId` and page number), for HitRecords.pages. */
+export function pageKey(documentId: string, pageNumber: number): string {
+  return JSON.stringify([documentId, pageNumber]);
+}
+
+/** getHitRecords by the single-record methods, for stores where each read is local and cheap (SQLite). */
+export async function hitRecordsOneByOne(store: KnowledgeStore, targets: HitTarget[]): Promise<HitRecords> {
+  const out: HitRecords = { documents: new Map(), pages: new Map(), photos: new Map() };
+  const documentIds = new Set<string>();
+  const pages = new Map<string, { documentId: string; pageNumber: number }>();
+  const photoIds = new Set<string>();
+  for (const t of targets) {
+    if (t.kind === 'photo') photoIds.add(t.photoId);
+    else {
+      documentIds.add(t.documentId);
+      pages.set(pageKey(t.documentId, t.pageNumber), t);
+    }
+  }
+  await Promise.all([
+    ...[...documentIds].map(async (id) => {
+      const record = await store.getDocument(id);
+      if (record) out.documents.set(id, record);
+    }),
+    ...[...pages].map(async ([key, t]) => {
+      const page = await store.getPage(t.documentId, t.pageNumber);
+      if (page) out.pages.set(key, page);
+    }),
+    ...[...photoIds].map(async (id) => {
+      const record = await store.getPhoto(id);
+      if (record) out.photos.set(id, record);
+    }),
+  ]);
+  return out;
+}
+
 export interface KnowledgeStore {
   /** Opens/creates storage, runs migrations, and checks the stored vector size against `dim`. */
   init(): Promise<void>;
@@ -236,4 +279,11 @@ export interface KnowledgeStore {
    * signal), so a search is one round trip; on SQLite: the methods above.
    */
   searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults>;
+  /**
+   * The records a page of hits shows (document and page of a page target, photo of a photo
+   * target), committed and of this tenant only, exactly as getDocument/getPage/getPhoto return
+   * them. On Qdrant: one request whatever the number of targets (a search is then two round
+   * trips: searchSignals and this); on SQLite: the methods above.
+   */
+  getHitRecords(targets: HitTarget[]): Promise<HitRecords>;
 }

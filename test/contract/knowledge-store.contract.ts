@@ -8,7 +8,7 @@
  * dimension, so which stored vector is nearest a query is known exactly.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Candidate, DocumentRecord, HitTarget, KnowledgeStore, NewDocument, NewPage, NewPhoto, PhotoRecord, SearchFilter, SourceKind } from '../../src/store/knowledge-store.js';
+import { pageKey, type Candidate, type DocumentRecord, type HitTarget, type KnowledgeStore, type NewDocument, type NewPage, type NewPhoto, type PhotoRecord, type SearchFilter, type SourceKind } from '../../src/store/knowledge-store.js';
 
 export const CONTRACT_DIM = 32;
 export const CONTRACT_MODEL_ID = 'contract-test-model';
@@ -521,6 +521,32 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
         expect(imageOnly.identifiers).toEqual([]);
         expect(imageOnly.imageChunks.length).toBeGreaterThan(0);
         await expect(store.searchSignals({ image: { ...image, hash: 'zz' } }, 3)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      });
+    });
+
+    describe('records of a page of hits', () => {
+      it('getHitRecords gives every target its records exactly as getDocument/getPage/getPhoto do; missing and deleted ones are absent', async () => {
+        const doc = newDocument({ pages: [{ text: 'first page' }, { text: 'second page', image: null, thumbnailKey: null }, { text: 'third page' }] });
+        const other = newDocument({ kind: 'markdown', pages: [{ text: 'other page' }] });
+        const gone = newDocument({ pages: [{ text: 'deleted page' }] });
+        const photo = newPhoto({ vector: axis(1), caption: 'a photo' });
+        const goneLater = newPhoto({ vector: axis(2), caption: 'deleted photo' });
+        for (const d of [doc, other, gone]) await store.addDocument(d);
+        for (const p of [photo, goneLater]) await store.addPhoto(p);
+        await store.deleteDocument(gone.document.id);
+        await store.deletePhoto(goneLater.photo.id);
+        const page = (d: NewDocument, n: number): HitTarget => ({ kind: 'page', documentId: d.document.id, pageNumber: n });
+        const targets: HitTarget[] = [page(doc, 3), page(doc, 1), page(doc, 1), page(other, 1), page(doc, 9), page(gone, 1), { kind: 'photo', photoId: photo.photo.id }, { kind: 'photo', photoId: goneLater.photo.id }, { kind: 'photo', photoId: 'no-such-photo' }, page({ document: { id: 'no-such-document' } } as NewDocument, 1)];
+        const records = await store.getHitRecords(targets);
+        expect([...records.documents.keys()].sort()).toEqual([doc.document.id, other.document.id].sort());
+        expect(records.documents.get(doc.document.id)).toEqual(await store.getDocument(doc.document.id));
+        expect(records.documents.get(other.document.id)).toEqual(other.document);
+        expect([...records.pages.keys()].sort()).toEqual([pageKey(doc.document.id, 1), pageKey(doc.document.id, 3), pageKey(other.document.id, 1)].sort());
+        for (const n of [1, 3]) expect(records.pages.get(pageKey(doc.document.id, n))).toEqual(await store.getPage(doc.document.id, n));
+        expect(records.pages.get(pageKey(other.document.id, 1))).toMatchObject({ documentId: other.document.id, number: 1, text: 'other page' });
+        expect([...records.photos.entries()]).toEqual([[photo.photo.id, photo.photo]]);
+        const none = await store.getHitRecords([]);
+        expect([none.documents.size, none.pages.size, none.photos.size]).toEqual([0, 0, 0]);
       });
     });
 

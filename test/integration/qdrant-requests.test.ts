@@ -88,6 +88,7 @@ async function everyMethod(store: QdrantKnowledgeStore): Promise<void> {
     await store.searchIdentifiers(['zx100'], 5, filter);
     await store.searchSignals({ text: { vector: axis(1), words: 'gearbox', identifiers: ['ZX-100'] }, image: { vector: axis(1), hash: '00ff00ff00ff00ff', maxHashDistance: 6 } }, 5, filter);
   }
+  await store.getHitRecords([{ kind: 'page', documentId: doc.document.id, pageNumber: 2 }, { kind: 'photo', photoId: photo.photo.id }]);
   await store.isBlobReferenced(doc.document.blobKey);
   await store.deleteDocument(other.document.id);
   await store.deletePhoto(photo.photo.id);
@@ -209,6 +210,32 @@ describeWithQdrantSchema('Qdrant store: what it sends', () => {
     expect(found.lexical[0]!.target).toEqual(page);
     expect(found.imageHash).toEqual([{ target: page, score: 63, hashDistance: 1 }]);
     expect(found.textChunks[0]!.target).toEqual(page);
+  });
+
+  it('the records of a page of hits are one scroll request whatever the number of hits, scoped to the tenant and to committed points', async () => {
+    const store = await openStore(fake, { tenant: 'acme' });
+    const docs = Array.from({ length: 4 }, (_, i) => newDocument({ pages: pageSpecs(6, 1, `word${i}`) }));
+    for (const d of docs) await store.addDocument(d);
+    const photos = Array.from({ length: 3 }, (_, i) => newPhoto({ vector: axis(i + 1), caption: `photo ${i}` }));
+    for (const p of photos) await store.addPhoto(p);
+    const pages = docs.flatMap((d) => Array.from({ length: 6 }, (_, n) => ({ kind: 'page' as const, documentId: d.document.id, pageNumber: n + 1 })));
+    const all = [...pages, ...photos.map((p) => ({ kind: 'photo' as const, photoId: p.photo.id }))];
+    for (const targets of [all.slice(0, 1), all.slice(0, 5), all]) {
+      fake.clearRequests();
+      const records = await store.getHitRecords(targets);
+      expect(fake.requests.map((r) => r.operation)).toEqual(['scroll_points']);
+      const body = bodyOf(fake.requests[0]!);
+      expect(requiresTenant(body.filter, 'acme') && JSON.stringify(body.filter).includes('"committed"')).toBe(true);
+      expect(body.with_vector).toBe(false);
+      const pageCount = targets.filter((t) => t.kind === 'page').length;
+      expect(records.pages.size).toBe(pageCount);
+      expect(records.documents.size).toBe(new Set(targets.flatMap((t) => (t.kind === 'page' ? [t.documentId] : []))).size);
+      expect(records.photos.size).toBe(targets.length - pageCount);
+    }
+    expect(fake.requests).toHaveLength(1);
+    fake.clearRequests();
+    await store.getHitRecords([]);
+    expect(fake.requests).toEqual([]);
   });
 
   it('single-signal searches are one request each with the right vector, and best-chunk-per-page grouping', async () => {

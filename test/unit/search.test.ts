@@ -3,7 +3,7 @@ import type { ClipEncoder } from '../../src/clip/clip-encoder.js';
 import { reciprocalRankFusion, standOut } from '../../src/search/fusion.js';
 import { SearchService } from '../../src/search/search-service.js';
 import { contentTerms, excerpt, termCoverage } from '../../src/search/snippet.js';
-import { searchSignalsOneByOne, type Candidate, type KnowledgeStore, type PageRecord, type SignalQuery } from '../../src/store/knowledge-store.js';
+import { hitRecordsOneByOne, searchSignalsOneByOne, type Candidate, type HitTarget, type KnowledgeStore, type PageRecord, type SignalQuery } from '../../src/store/knowledge-store.js';
 
 const page = (documentId: string, pageNumber: number, score = 1): Candidate => ({ target: { kind: 'page', documentId, pageNumber }, score });
 
@@ -85,6 +85,7 @@ describe('SearchService', () => {
       searchIdentifiers: async () => lists.identifiers ?? [],
       searchImageHash: async () => lists.hashes ?? [],
       searchSignals: (query: SignalQuery, limit: number) => searchSignalsOneByOne(fake, query, limit),
+      getHitRecords: (targets: HitTarget[]) => hitRecordsOneByOne(fake, targets),
       getDocument: async (id: string) => ({ id, title: id }),
       getPage: async (id: string, n: number) => pages[`${id}:${n}`] ?? null,
       getPhoto: async () => null,

@@ -36,6 +36,7 @@ import type {
   ChunkInput,
   DocumentDetails,
   DocumentRecord,
+  HitRecords,
   HitTarget,
   JsonObject,
   KnowledgeStore,
@@ -50,6 +51,7 @@ import type {
   SignalResults,
   StoreStatus,
 } from '../knowledge-store.js';
+import { pageKey } from '../knowledge-store.js';
 import { excerptAround } from '../sqlite/lexical-query.js';
 import { InvalidVectorError } from '../store-errors.js';
 import { META_POINT_ID, pointIds } from './point-ids.js';
@@ -739,6 +741,52 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     if (!Number.isSafeInteger(pageNumber) || pageNumber < 1) return null;
     const point = await this.first(this.visible(matchValue('type', 'page'), matchValue('document_id', documentId), matchValue('page_number', pageNumber)), ['page_number', 'text', 'thumbnail_key']);
     return point ? this.toPage(documentId, point.payload) : null;
+  }
+
+  /**
+   * The records of a page of hits in ONE scroll request, however many hits: the tenant and
+   * `committed` are required (`must`), and any of three kinds matches (`should`): document
+   * records by document id, page points by their derived ids (`has_id`; page ids are a pure
+   * function of tenant, document and page number), photo points by photo id. Document and photo
+   * points are keyed by content hash, not by id, hence the keyword match for those. A lookup by
+   * id (`POST …/points`) is not used: it cannot carry the tenant and `committed` filter.
+   * The payload asked for is what a hit shows (record, page text, thumbnail), no vectors.
+   */
+  async getHitRecords(targets: HitTarget[]): Promise<HitRecords> {
+    this.open();
+    const out: HitRecords = { documents: new Map(), pages: new Map(), photos: new Map() };
+    const documentIds = new Set<string>();
+    const pageIds = new Map<string, string>();
+    const photoIds = new Set<string>();
+    for (const t of targets) {
+      if (t.kind === 'photo') photoIds.add(t.photoId);
+      else if (Number.isSafeInteger(t.pageNumber) && t.pageNumber >= 1) {
+        documentIds.add(t.documentId);
+        pageIds.set(pointIds.page(this.tenant, t.documentId, t.pageNumber), pageKey(t.documentId, t.pageNumber));
+      } else documentIds.add(t.documentId);
+    }
+    const anyOf: QdrantCondition[] = [];
+    if (documentIds.size > 0) anyOf.push(filterOf(matchValue('type', 'document'), matchAny('document_id', [...documentIds])));
+    if (pageIds.size > 0) anyOf.push({ has_id: [...pageIds.keys()] });
+    if (photoIds.size > 0) anyOf.push(filterOf(matchValue('type', 'photo'), matchAny('photo_id', [...photoIds])));
+    if (anyOf.length === 0) return out;
+    // At most one committed point per document id, page id and photo id, so this limit reads them all.
+    const limit = documentIds.size + pageIds.size + photoIds.size;
+    const { points } = await this.scrollPage({ ...this.visible(), should: anyOf }, limit, ['type', 'record', 'document_id', 'page_number', 'text', 'thumbnail_key']);
+    for (const p of points) {
+      const type = str(p.payload, 'type');
+      const documentId = str(p.payload, 'document_id');
+      if (type === 'document' && documentId !== undefined && documentIds.has(documentId)) out.documents.set(documentId, this.parseDocument(p.payload));
+      else if (type === 'photo') {
+        const record = this.parsePhoto(p.payload);
+        if (photoIds.has(record.id)) out.photos.set(record.id, record);
+      } else if (type === 'page' && documentId !== undefined) {
+        const key = pageIds.get(String(p.id));
+        const page = this.toPage(documentId, p.payload);
+        if (key !== undefined && key === pageKey(documentId, page.number)) out.pages.set(key, page);
+      }
+    }
+    return out;
   }
 
   private toPage(documentId: string, payload: Payload): PageRecord {

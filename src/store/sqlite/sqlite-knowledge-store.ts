@@ -16,6 +16,7 @@ import type {
   ChunkInput,
   DocumentDetails,
   DocumentRecord,
+  HitRecords,
   HitTarget,
   JsonObject,
   KnowledgeStore,
@@ -30,7 +31,7 @@ import type {
   SignalResults,
   StoreStatus,
 } from '../knowledge-store.js';
-import { searchSignalsOneByOne } from '../knowledge-store.js';
+import { hitRecordsOneByOne, searchSignalsOneByOne } from '../knowledge-store.js';
 import { EmbeddingModelMismatchError, InvalidVectorError, VectorSizeMismatchError } from '../store-errors.js';
 import { KIND_CODES } from './binary-index.js';
 import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
@@ -716,5 +717,9 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
 
   searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
     return searchSignalsOneByOne(this, query, limit, filter);
+  }
+
+  getHitRecords(targets: HitTarget[]): Promise<HitRecords> {
+    return hitRecordsOneByOne(this, targets);
   }
 }

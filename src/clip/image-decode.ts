@@ -37,6 +37,14 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
       details: { limitBytes: limits.maxBytes },
     });
   }
+  // Checked before sharp: sharp names the format "svg" only when librsvg manages to parse the file,
+  // so an SVG it cannot render came out as INVALID_IMAGE, and every SVG was handed to the SVG decoder
+  // this refusal exists to keep untrusted bytes away from.
+  if (isSvgMarkup(bytes)) {
+    throw new InvalidImageError('UNSUPPORTED_MEDIA_TYPE', 'Images in svg format are not accepted; send JPEG, PNG, WebP, GIF, TIFF, AVIF or HEIF.', {
+      details: { format: 'svg' },
+    });
+  }
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -59,6 +67,33 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
   // EXIF orientations 5–8 swap the axes.
   const swap = (meta.orientation ?? 1) >= 5;
   return { format, width: swap ? height : width, height: swap ? width : height, hasAlpha: meta.hasAlpha ?? false };
+}
+
+const SVG_SNIFF_BYTES = 4096;
+
+/**
+ * True when the bytes are SVG markup: the first element (after a BOM, the XML declaration,
+ * comments, processing instructions and a doctype) is `svg`, with or without a namespace prefix,
+ * or the doctype names svg. Written by hand because file-type does not detect text formats and a
+ * full XML parser is more than deciding what the first tag is; only the first 4 KB are read.
+ */
+export function isSvgMarkup(bytes: Uint8Array): boolean {
+  let text = new TextDecoder('utf-8').decode(bytes.subarray(0, SVG_SNIFF_BYTES)); // drops a UTF-8 BOM
+  for (;;) {
+    text = text.trimStart();
+    if (!text.startsWith('<')) return false;
+    if (text.startsWith('<?')) text = skipPast(text, '?>');
+    else if (text.startsWith('<!--')) text = skipPast(text, '-->');
+    else if (/^<!doctype\s/i.test(text)) {
+      if (/^<!doctype\s+(?:[\w.-]+:)?svg\b/i.test(text)) return true;
+      text = skipPast(text, text.includes('[') ? ']>' : '>');
+    } else return /^<(?:[\w.-]+:)?svg(?:[\s/>]|$)/i.test(text);
+  }
+}
+
+function skipPast(text: string, end: string): string {
+  const at = text.indexOf(end);
+  return at === -1 ? '' : text.slice(at + end.length);
 }
 
 /**

@@ -78,6 +78,16 @@ describe('inspectImage refuses hostile files before decoding', () => {
     ['empty', new Uint8Array(0), 'EMPTY_FILE'],
     ['text', Buffer.from('GIF89a? no, just text'), 'INVALID_IMAGE'],
     ['svg', SVG, 'UNSUPPORTED_MEDIA_TYPE'],
+    // SVGs librsvg cannot render (no size, broken markup, a BOM, an XML prologue) are still SVGs: the
+    // code must not depend on whether the decoder manages to parse them (it used to say INVALID_IMAGE).
+    ['svg without a size', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), 'UNSUPPORTED_MEDIA_TYPE'],
+    ['svg with broken markup', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><rect'), 'UNSUPPORTED_MEDIA_TYPE'],
+    [
+      'svg after a BOM, an XML declaration, a comment and a doctype',
+      Buffer.from('\uFEFF<?xml version="1.0"?>\n<!-- drawn by hand -->\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd">\n<SVG:svg xmlns:SVG="http://www.w3.org/2000/svg"/>'),
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    ['xml that is not svg', Buffer.from('<?xml version="1.0"?><note>svg</note>'), 'INVALID_IMAGE'],
     ['bomb', pngBomb(), 'IMAGE_TOO_LARGE'],
   ] as const)('%s', async (_name, bytes, code) => {
     await expect(inspectImage(bytes, limits)).rejects.toMatchObject({ code });

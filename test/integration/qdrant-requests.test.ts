@@ -177,6 +177,9 @@ describeWithQdrantSchema('Qdrant store: what it sends', () => {
     expect(await globex.searchChunks(axis(3), 5)).toEqual([]);
     expect(await globex.searchImages(axis(2), 5)).toEqual([]);
     expect(await globex.searchIdentifiers(['SEC-1'], 5)).toEqual([]);
+    const hitRecords = await globex.getHitRecords([{ kind: 'page', documentId: doc.document.id, pageNumber: 1 }]);
+    expect([hitRecords.documents.size, hitRecords.pages.size]).toEqual([0, 0]);
+    expect((await acme.getHitRecords([{ kind: 'page', documentId: doc.document.id, pageNumber: 1 }])).documents.size).toBe(1);
     expect(await globex.isBlobReferenced(doc.document.blobKey)).toBe(false);
     // The same file is the other tenant's own to add.
     expect((await globex.addDocument(newDocument({ hash: 'same-file', pages: [{ text: 'their copy' }] }))).created).toBe(true);

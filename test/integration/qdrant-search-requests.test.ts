@@ -4,7 +4,7 @@
  * Qdrant's OpenAPI schema and records it. A search, whatever its number of hits, is exactly two
  * requests: one Query API batch (every signal) and one scroll for the records of all hits
  * (documents, pages, photos). `ask` is a search and then builds its sources from the hits, so it
- * costs the same two. Both requests carry the tenant and `committed` filter.
+ * costs the same two, and so does `caption`. Both requests carry the tenant and `committed` filter.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
@@ -116,5 +116,11 @@ describeWithQdrantSchema('requests per search on Qdrant', () => {
     for (const c of data.ask.citations) expect(c.photo !== null || (c.document !== null && c.page !== null)).toBe(true);
     const withPhoto = await requestsOf(() => gqlUpload(server!.url, ASK, { image: { bytes: photo } }, { question: 'What is this pump?' }));
     expect(withPhoto.operations).toEqual(TWO);
+  });
+
+  it('a photo caption (a search for the photo, then tags) is two requests too', async () => {
+    const { data, operations } = await requestsOf(() => gqlUpload<{ caption: { citations: unknown[] } }>(server!.url, 'query($image: Upload!) { caption(image: $image) { text citations { marker photo { id } document { id } } } }', { image: { bytes: photo } }));
+    expect(operations).toEqual(TWO);
+    expect(data.caption.citations.length).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,43 @@
+/**
+ * Pure assembly of a readText answer from recognised regions and decoded codes: low-confidence
+ * and empty regions dropped, text joined in reading order, identifiers extracted with exactly
+ * the rules search applies to typed identifiers (search/identifiers.ts), from text and codes.
+ */
+import { extractIdentifiers, normalizeIdentifier } from '../search/identifiers.js';
+import { codeFormatName, MAX_CODES, sanitizeCodeValue } from './code-values.js';
+import type { ReadTextResult, ScannedCode, TextRegion } from './text-reader.js';
+
+/**
+ * Regions the recogniser is less sure of are dropped. PaddleOCR's `drop_score` is 0.5; on a
+ * textureless photo the detector still finds a blob now and then and the recogniser reads one
+ * glyph from it at 0.5–0.6 (measured), so we ask for 0.6, and for a lone character (which never
+ * makes an identifier) 0.9.
+ */
+export const MIN_REGION_CONFIDENCE = 0.6;
+export const MIN_SINGLE_CHAR_CONFIDENCE = 0.9;
+
+export function assembleReadText(regions: readonly TextRegion[], rawCodes: readonly { format: string; value: string }[]): ReadTextResult {
+  const kept = regions.filter((r) => {
+    const chars = [...r.text.trim()].length;
+    return chars > 0 && r.confidence >= (chars === 1 ? MIN_SINGLE_CHAR_CONFIDENCE : MIN_REGION_CONFIDENCE);
+  });
+  const seen = new Set<string>();
+  const codes: ScannedCode[] = [];
+  for (const raw of rawCodes) {
+    const code = { format: codeFormatName(raw.format), value: sanitizeCodeValue(raw.value) };
+    const key = `${code.format}\u0000${code.value}`;
+    if (code.value === '' || seen.has(key) || codes.length >= MAX_CODES) continue;
+    seen.add(key);
+    codes.push(code);
+  }
+  const text = kept.map((r) => r.text).join('\n');
+  const identifiers: string[] = [];
+  const known = new Set<string>();
+  for (const id of [...extractIdentifiers(text), ...codes.flatMap((c) => extractIdentifiers(c.value))]) {
+    const key = normalizeIdentifier(id);
+    if (known.has(key)) continue;
+    known.add(key);
+    identifiers.push(id);
+  }
+  return { text, identifiers, regions: kept, codes };
+}

@@ -1,0 +1,77 @@
+/**
+ * Images with known writing on them, made by the project for OCR and code tests: nameplates and
+ * labels rendered from SVG text with sharp (and degraded: tilted, blurred, JPEG), QR codes and
+ * CODE_128 barcodes drawn by bwip-js, and a photo-like image with no writing at all.
+ * Also run as a script to write test/fixtures/ocr/*.png (the README example uses one):
+ *   npx tsx test/helpers/ocr-images.ts
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import bwipjs from 'bwip-js';
+import sharp from 'sharp';
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A plate: dark text lines on a light metal-grey plate with a border, as PNG. */
+export async function renderPlate(lines: readonly string[], options: { width?: number; height?: number; fontSize?: number } = {}): Promise<Buffer> {
+  const width = options.width ?? 640;
+  const fontSize = options.fontSize ?? 44;
+  const height = options.height ?? Math.max(200, 60 + lines.length * fontSize * 1.6);
+  const text = lines
+    .map((line, i) => `<text x="40" y="${70 + i * fontSize * 1.6}" font-family="DejaVu Sans, sans-serif" font-weight="bold" font-size="${fontSize}" fill="#1a1a1a">${escapeXml(line)}</text>`)
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+    <rect width="100%" height="100%" fill="#d9dcdf"/>
+    <rect x="8" y="8" width="${width - 16}" height="${height - 16}" fill="none" stroke="#555" stroke-width="4" rx="12"/>
+    ${text}</svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
+/** The same plate photographed badly: tilted 4°, blurred, dimmed, saved as a low-quality JPEG. */
+export async function degradePhoto(png: Buffer): Promise<Buffer> {
+  return sharp(png).rotate(4, { background: '#8a8f94' }).blur(1.1).modulate({ brightness: 0.8 }).jpeg({ quality: 55 }).toBuffer();
+}
+
+/** A QR code on white (with its quiet zone), as PNG. */
+export async function renderQr(text: string, scale = 4): Promise<Buffer> {
+  const png = await bwipjs.toBuffer({ bcid: 'qrcode', text, scale, paddingwidth: 12, paddingheight: 12, backgroundcolor: 'FFFFFF' });
+  return sharp(png).png().toBuffer();
+}
+
+/** A CODE_128 barcode with its human-readable line, as PNG. */
+export async function renderCode128(text: string): Promise<Buffer> {
+  return bwipjs.toBuffer({ bcid: 'code128', text, scale: 3, height: 14, includetext: true, paddingwidth: 20, paddingheight: 12, backgroundcolor: 'FFFFFF' });
+}
+
+/** A smooth photo-like image with no writing: gradients and soft blobs. */
+export async function renderNoTextPhoto(width = 640, height = 480): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+    <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#4a6d8c"/><stop offset="1" stop-color="#c9b38a"/></linearGradient></defs>
+    <rect width="100%" height="100%" fill="url(#g)"/>
+    <circle cx="${width * 0.3}" cy="${height * 0.55}" r="${height * 0.25}" fill="#6b7f5a" opacity="0.8"/>
+    <ellipse cx="${width * 0.7}" cy="${height * 0.4}" rx="${width * 0.15}" ry="${height * 0.1}" fill="#9a4f3c" opacity="0.7"/></svg>`;
+  return sharp(Buffer.from(svg)).blur(3).jpeg({ quality: 85 }).toBuffer();
+}
+
+/** Levenshtein-based character accuracy of `read` against `expected` (1 = identical). */
+export function characterAccuracy(expected: string, read: string): number {
+  const a = [...expected];
+  const b = [...read];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return a.length === 0 ? (b.length === 0 ? 1 : 0) : Math.max(0, 1 - prev[b.length]! / a.length);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'ocr');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'nameplate.png'), await renderPlate(['MODEL XV-300', 'PART PK-3310', '230V 50Hz']));
+  process.stdout.write(`wrote ${path.join(dir, 'nameplate.png')}\n`);
+}

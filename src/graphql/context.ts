@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AuditReader } from '../audit/audit-log.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { HealthService } from '../server/health.js';
+import type { ReadTextService } from '../ocr/read-text-service.js';
 import type { TenantServices } from '../server/core.js';
 import type { OperationTrace } from '../server/operation-guard.js';
 
@@ -13,6 +14,8 @@ export interface Services extends TenantServices {
   health: HealthService;
   /** The caller's tenant's part of the audit log. */
   audit: AuditReader;
+  /** readText (shared by every tenant: it reads the upload and stores nothing). */
+  reading: ReadTextService;
 }
 
 export interface GraphQLContext {

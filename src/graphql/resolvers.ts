@@ -36,6 +36,7 @@ export const resolvers: Resolvers = {
       const file = await readUpload(image, limits.maxUploadBytes);
       return toEmbedding(await services.embeddings.embedImage(file.bytes, signal));
     },
+    readText: async (_parent, { image }, { services, limits, signal }) => services.reading.readText((await readUpload(image, limits.maxUploadBytes)).bytes, signal),
     search: async (_parent, { text, image, filter, limit }, { services, limits, signal }) => {
       const file = image ? await readUpload(image, limits.maxUploadBytes) : null;
       return services.search.search({ text: text ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter), limit: limit ?? 10, signal });

@@ -31,6 +31,8 @@ import { scopedEncoder } from '../clip/scoped-encoder.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_TENANT, qdrantTenantName, TenantSpaces, tenantDataDir, type ClosableSpace } from '../tenancy/tenant-spaces.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
+import { checkOcrModelDir, LazyTextReader } from '../ocr/lazy-text-reader.js';
+import { ReadTextService } from '../ocr/read-text-service.js';
 import { HealthService } from './health.js';
 import { StorageHealth } from '../storage/storage-health.js';
 
@@ -64,6 +66,8 @@ export interface Core {
   audit: AuditLog;
   /** Whether the data disk takes writes (mutations fail closed and /ready reports it when not). */
   storage: StorageHealth;
+  /** readText (OCR=off: answers OCR_DISABLED). */
+  reading: ReadTextService;
   /** The services a request of `tenant` sees (the GraphQL context's `services`). */
   servicesFor(tenant: string): Promise<Services>;
   close(): Promise<void>;
@@ -102,6 +106,22 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
   };
 
   try {
+    let textReader: LazyTextReader | null = null;
+    if (config.ocr.enabled) {
+      await checkOcrModelDir(config.ocr.modelDir);
+      // Reading text is image work: its workers run at the image lanes' nice value.
+      const reader = new LazyTextReader({
+        modelDir: config.ocr.modelDir,
+        threads: config.ocr.threads,
+        nice: config.encoder.imageNice,
+        imageLimits: { maxBytes: config.limits.maxUploadBytes, maxPixels: config.limits.maxImagePixels },
+        queueLimit: config.ocr.queueLimit,
+      });
+      cleanup.push(() => reader.close());
+      textReader = reader;
+    }
+    const reading = new ReadTextService(textReader);
+
     const { policy, warning } = await resolvePolicy({ mode: config.moderation.mode, policyFile: config.moderation.policyFile ?? null }, encoder.model);
     if (warning) logger.warn(warning);
 
@@ -232,9 +252,10 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       health,
       audit,
       storage,
+      reading,
       async servicesFor(tenant) {
         const space = await spaces.get(tenant);
-        return { ...space.services, health, audit: audit.forTenant(tenant) };
+        return { ...space.services, health, audit: audit.forTenant(tenant), reading };
       },
       close: closeAll,
     };

@@ -377,6 +377,13 @@ export type Query = {
   me: Caller;
   /** A photo by id, or null. */
   photo?: Maybe<Photo>;
+  /**
+   * What is written on an uploaded photo: text lines (PP-OCRv4) and QR codes / barcodes (ZXing),
+   * with the identifiers (part numbers, models, document codes) found in them by the same rules
+   * search uses for typed identifiers. A photo with no writing returns empty lists. Bad images get
+   * the same error codes as embedImage; with OCR=off the code is OCR_DISABLED.
+   */
+  readText: ReadText;
   /** Review items, newest first. first: 1..100 (default 20). */
   reviewQueue: ReviewItemConnection;
   /**
@@ -449,6 +456,11 @@ export type QueryPhotoArgs = {
 };
 
 
+export type QueryReadTextArgs = {
+  image: Scalars['Upload']['input'];
+};
+
+
 export type QueryReviewQueueArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -475,6 +487,16 @@ export type QueryTagImageArgs = {
   image: Scalars['Upload']['input'];
   labels: Array<Scalars['String']['input']>;
   threshold?: InputMaybe<Scalars['Float']['input']>;
+};
+
+export type ReadText = {
+  __typename?: 'ReadText';
+  codes: Array<ScannedCode>;
+  /** Part numbers, models and document codes found in the text and the codes, each once, as written. */
+  identifiers: Array<Scalars['String']['output']>;
+  regions: Array<TextRegion>;
+  /** The regions' texts in reading order, one line each. */
+  text: Scalars['String']['output'];
 };
 
 export type ReviewItem = {
@@ -517,6 +539,14 @@ export type ReviewStatus =
   | 'CLAIMED'
   | 'OPEN'
   | 'RESOLVED';
+
+export type ScannedCode = {
+  __typename?: 'ScannedCode';
+  /** Symbology as ZXing names it: QR_CODE, CODE_128, EAN_13, DATA_MATRIX, … */
+  format: Scalars['String']['output'];
+  /** Decoded content, control characters removed, at most 512 characters. */
+  value: Scalars['String']['output'];
+};
 
 export type SearchFilter = {
   /** Only these documents (photos are excluded when set). */
@@ -584,6 +614,15 @@ export type Tag = {
   __typename?: 'Tag';
   label: Scalars['String']['output'];
   score: Scalars['Float']['output'];
+};
+
+export type TextRegion = {
+  __typename?: 'TextRegion';
+  /** x, y, width, height, each a fraction (0..1) of the image as displayed (EXIF orientation applied). */
+  box: Array<Scalars['Float']['output']>;
+  /** Mean per-character probability of the recogniser, 0..1. */
+  confidence: Scalars['Float']['output'];
+  text: Scalars['String']['output'];
 };
 
 
@@ -699,11 +738,13 @@ export type ResolversTypes = {
   PhotoInput: PhotoInput;
   PhotoMatch: ResolverTypeWrapper<Omit<PhotoMatch, 'photo'> & { photo: ResolversTypes['Photo'] }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReadText: ResolverTypeWrapper<ReadText>;
   ReviewItem: ResolverTypeWrapper<ReviewItemRecord>;
   ReviewItemConnection: ResolverTypeWrapper<Omit<ReviewItemConnection, 'edges' | 'nodes'> & { edges: Array<ResolversTypes['ReviewItemEdge']>, nodes: Array<ResolversTypes['ReviewItem']> }>;
   ReviewItemEdge: ResolverTypeWrapper<Omit<ReviewItemEdge, 'node'> & { node: ResolversTypes['ReviewItem'] }>;
   ReviewKind: ReviewKind;
   ReviewStatus: ReviewStatus;
+  ScannedCode: ResolverTypeWrapper<ScannedCode>;
   SearchFilter: SearchFilter;
   SearchHit: ResolverTypeWrapper<SearchHitView>;
   SearchResult: ResolverTypeWrapper<SearchResultView>;
@@ -712,6 +753,7 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Tag: ResolverTypeWrapper<Tag>;
+  TextRegion: ResolverTypeWrapper<TextRegion>;
   Upload: ResolverTypeWrapper<Scalars['Upload']['output']>;
 };
 
@@ -748,9 +790,11 @@ export type ResolversParentTypes = {
   PhotoInput: PhotoInput;
   PhotoMatch: Omit<PhotoMatch, 'photo'> & { photo: ResolversParentTypes['Photo'] };
   Query: Record<PropertyKey, never>;
+  ReadText: ReadText;
   ReviewItem: ReviewItemRecord;
   ReviewItemConnection: Omit<ReviewItemConnection, 'edges' | 'nodes'> & { edges: Array<ResolversParentTypes['ReviewItemEdge']>, nodes: Array<ResolversParentTypes['ReviewItem']> };
   ReviewItemEdge: Omit<ReviewItemEdge, 'node'> & { node: ResolversParentTypes['ReviewItem'] };
+  ScannedCode: ScannedCode;
   SearchFilter: SearchFilter;
   SearchHit: SearchHitView;
   SearchResult: SearchResultView;
@@ -758,6 +802,7 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   Tag: Tag;
+  TextRegion: TextRegion;
   Upload: Scalars['Upload']['output'];
 };
 
@@ -948,10 +993,18 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   identifyPart?: Resolver<ResolversTypes['PartIdentification'], ParentType, ContextType, RequireFields<QueryIdentifyPartArgs, 'image' | 'limit'>>;
   me?: Resolver<ResolversTypes['Caller'], ParentType, ContextType>;
   photo?: Resolver<Maybe<ResolversTypes['Photo']>, ParentType, ContextType, RequireFields<QueryPhotoArgs, 'id'>>;
+  readText?: Resolver<ResolversTypes['ReadText'], ParentType, ContextType, RequireFields<QueryReadTextArgs, 'image'>>;
   reviewQueue?: Resolver<ResolversTypes['ReviewItemConnection'], ParentType, ContextType, Partial<QueryReviewQueueArgs>>;
   search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'limit'>>;
   similarPhotos?: Resolver<Array<ResolversTypes['PhotoMatch']>, ParentType, ContextType, RequireFields<QuerySimilarPhotosArgs, 'image' | 'limit'>>;
   tagImage?: Resolver<Array<ResolversTypes['Tag']>, ParentType, ContextType, RequireFields<QueryTagImageArgs, 'image' | 'labels'>>;
+};
+
+export type ReadTextResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReadText'] = ResolversParentTypes['ReadText']> = {
+  codes?: Resolver<Array<ResolversTypes['ScannedCode']>, ParentType, ContextType>;
+  identifiers?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  regions?: Resolver<Array<ResolversTypes['TextRegion']>, ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ReviewItemResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReviewItem'] = ResolversParentTypes['ReviewItem']> = {
@@ -981,6 +1034,11 @@ export type ReviewItemEdgeResolvers<ContextType = GraphQLContext, ParentType ext
   node?: Resolver<ResolversTypes['ReviewItem'], ParentType, ContextType>;
 };
 
+export type ScannedCodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScannedCode'] = ResolversParentTypes['ScannedCode']> = {
+  format?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type SearchHitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SearchHit'] = ResolversParentTypes['SearchHit']> = {
   document?: Resolver<Maybe<ResolversTypes['Document']>, ParentType, ContextType>;
   matchedBy?: Resolver<Array<ResolversTypes['MatchKind']>, ParentType, ContextType>;
@@ -1008,6 +1066,12 @@ export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType exten
 export type TagResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Tag'] = ResolversParentTypes['Tag']> = {
   label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type TextRegionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TextRegion'] = ResolversParentTypes['TextRegion']> = {
+  box?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface UploadScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Upload'], any> {
@@ -1040,14 +1104,17 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Photo?: PhotoResolvers<ContextType>;
   PhotoMatch?: PhotoMatchResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReadText?: ReadTextResolvers<ContextType>;
   ReviewItem?: ReviewItemResolvers<ContextType>;
   ReviewItemConnection?: ReviewItemConnectionResolvers<ContextType>;
   ReviewItemEdge?: ReviewItemEdgeResolvers<ContextType>;
+  ScannedCode?: ScannedCodeResolvers<ContextType>;
   SearchHit?: SearchHitResolvers<ContextType>;
   SearchResult?: SearchResultResolvers<ContextType>;
   StoreInfo?: StoreInfoResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   Tag?: TagResolvers<ContextType>;
+  TextRegion?: TextRegionResolvers<ContextType>;
   Upload?: GraphQLScalarType;
 };
 

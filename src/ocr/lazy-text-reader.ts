@@ -7,7 +7,7 @@
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UnavailableError } from '../errors.js';
 import { OCR_MODEL_FILES, PaddleTextReader, type PaddleTextReaderOptions } from './paddle-text-reader.js';
 import type { ReadTextResult, TextReader } from './text-reader.js';
 
@@ -30,6 +30,8 @@ export class LazyTextReader implements TextReader {
   constructor(private readonly options: PaddleTextReaderOptions) {}
 
   async readText(image: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<ReadTextResult> {
+    // After close (shutdown) no worker may start again.
+    if (this.closed) throw new UnavailableError('The text reader is shutting down.');
     if (!this.started) {
       this.started = PaddleTextReader.start(this.options);
       // A failed start is not remembered: the next call tries again (and reports why).

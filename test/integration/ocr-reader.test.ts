@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkOcrModelDir, LazyTextReader } from '../../src/ocr/lazy-text-reader.js';
 import { PaddleTextReader } from '../../src/ocr/paddle-text-reader.js';
 import { pngBomb, SVG } from '../helpers/images.js';
 import { characterAccuracy, degradePhoto, renderCode128, renderNoTextPhoto, renderPlate, renderQr } from '../helpers/ocr-images.js';
@@ -109,4 +110,19 @@ describe('PaddleTextReader', () => {
     const after = await reader.readText(await readFile(path.join(import.meta.dirname, '../fixtures/ocr/nameplate.png')));
     expect(after.identifiers).toEqual(expect.arrayContaining(['XV-300', 'PK-3310']));
   }, 30_000);
+});
+
+describe('LazyTextReader', () => {
+  it('starts its workers on the first read and refuses reads after close', async () => {
+    const lazy = new LazyTextReader({ modelDir, threads: 1, nice: 10, imageLimits: limits, queueLimit: 2 });
+    const [a, b] = await Promise.all([lazy.readText(await renderQr('PK-3310')), lazy.readText(await renderCode128('XV-300'))]);
+    expect(a.codes).toEqual([{ format: 'QR_CODE', value: 'PK-3310' }]);
+    expect(b.codes).toEqual([{ format: 'CODE_128', value: 'XV-300' }]);
+    await lazy.close();
+    await expectCode(lazy.readText(await renderQr('PK-3310')), 'UNAVAILABLE');
+  }, 60_000);
+
+  it('reports a model folder without the files before anything starts', async () => {
+    await expect(checkOcrModelDir(path.join(modelDir, 'missing'))).rejects.toMatchObject({ code: 'INVALID_CONFIGURATION' });
+  });
 });

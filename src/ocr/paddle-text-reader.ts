@@ -119,6 +119,11 @@ export class PaddleTextReader implements TextReader {
     }
   }
 
+  /** The nice value the detection and recognition workers actually run at (0 where lowering priority is not permitted). */
+  get niceApplied(): { detection: number; recognition: number } {
+    return { detection: this.detector.niceApplied, recognition: this.recognizer.niceApplied };
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.detector.close(), this.recognizer.close(), this.codes.close()]);
   }

@@ -3,7 +3,7 @@
  * nameplates and labels (clean and photographed badly), a QR code, a CODE_128 barcode, a photo
  * with no writing, and hostile files. Character accuracy is printed for the record.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,15 @@ describe('PaddleTextReader', () => {
     expect(ticks).toBeGreaterThan(elapsed / 5 / 4);
     expect(longestGap).toBeLessThan(200);
   }, 30_000);
+
+  it('runs inference at the image lanes\' lower OS priority (Linux nice, per thread)', async () => {
+    expect(reader.niceApplied).toEqual({ detection: 10, recognition: 10 });
+    // What the kernel says: threads of this process at nice 10 (the two OCR workers, their ORT pool threads, the code worker).
+    const tasks = await readdir('/proc/self/task');
+    const niceOf = async (tid: string) => Number((await readFile(`/proc/self/task/${tid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[16]);
+    const nice = await Promise.all(tasks.map(niceOf));
+    expect(nice.filter((n) => n === 10).length).toBeGreaterThanOrEqual(3);
+  });
 
   it('refuses bad images with the same codes as embedImage and keeps working', async () => {
     const truncated = (await renderPlate(['PK-3310'])).subarray(0, 400);

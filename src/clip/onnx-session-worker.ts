@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ModelLoadError, UnavailableError } from '../errors.js';
+import { awaitReady } from '../workers/await-ready.js';
 
 export interface WireTensor {
   type: 'float32' | 'int64';
@@ -58,29 +59,7 @@ export class OnnxSessionWorker {
     const worker = new Worker(WORKER_URL, {
       workerData: { modelPath: options.modelPath, threads: options.threads, nice: options.nice, output: options.output },
     });
-    const ready = await new Promise<Extract<WorkerMessage, { kind: 'ready' }>>((resolve, reject) => {
-      const onMessage = (msg: WorkerMessage) => {
-        cleanup();
-        if (msg.kind === 'ready') resolve(msg);
-        else reject(new Error(msg.kind === 'load-failed' ? msg.message : `unexpected ${msg.kind} message`));
-      };
-      const onError = (err: Error) => {
-        cleanup();
-        reject(err);
-      };
-      const onExit = (code: number) => {
-        cleanup();
-        reject(new Error(`worker exited with code ${code} before loading`));
-      };
-      const cleanup = () => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-    }).catch(async (cause: unknown) => {
+    const ready = await awaitReady<WorkerMessage>(worker, 'the ONNX worker').catch(async (cause: unknown) => {
       await worker.terminate();
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new ModelLoadError(

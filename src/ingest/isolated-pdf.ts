@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { DocumentTooComplexError, DocumentTooLargeError, EncryptedDocumentError, InvalidDocumentError } from './errors.js';
 import type { ExtractedDocument } from './extracted.js';
 import type { PdfOptions } from './pdf.js';
+import { awaitReady } from '../workers/await-ready.js';
 
 export interface PdfIsolationLimits {
   /** Heap (V8 old generation) of the extraction worker, in MB. */
@@ -47,31 +48,7 @@ function startWorker(memoryMb: number): PooledWorker {
   const worker = new Worker(WORKER_URL, {
     resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, Math.floor(memoryMb / 8))) },
   });
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the PDF extraction worker did not start within ${STARTUP_MS} ms`)), STARTUP_MS);
-    const onMessage = (msg: WorkerMessage) => {
-      if (msg.kind !== 'ready') return;
-      done();
-      resolve();
-    };
-    const onError = (error: Error) => {
-      done();
-      reject(error);
-    };
-    const onExit = (code: number) => {
-      done();
-      reject(new Error(`the PDF extraction worker exited (code ${code}) while starting`));
-    };
-    const done = () => {
-      clearTimeout(timer);
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-  });
+  const ready = awaitReady<WorkerMessage>(worker, 'the PDF extraction worker', STARTUP_MS).then(() => undefined);
   ready.catch(() => undefined);
   return { worker, memoryMb, ready };
 }

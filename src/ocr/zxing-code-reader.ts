@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ModelLoadError, UnavailableError } from '../errors.js';
+import { awaitReady } from '../workers/await-ready.js';
 
 type CodeWorkerMessage =
   | { kind: 'ready' }
@@ -29,28 +30,12 @@ export class ZxingCodeReader {
 
   static async start(nice: number): Promise<ZxingCodeReader> {
     const worker = new Worker(WORKER_URL, { workerData: { nice } });
-    let cleanup = () => {};
     try {
-      await new Promise<void>((resolve, reject) => {
-        const onMessage = (msg: CodeWorkerMessage) =>
-          msg.kind === 'ready' ? resolve() : reject(new Error(msg.kind === 'load-failed' ? msg.message : `unexpected ${msg.kind}`));
-        const onExit = (code: number) => reject(new Error(`code worker exited with code ${code} before loading`));
-        worker.on('message', onMessage);
-        worker.on('error', reject);
-        worker.on('exit', onExit);
-        // Only our own listeners: removeAllListeners() would also drop the ones Node's Worker uses to run its message port.
-        cleanup = () => {
-          worker.off('message', onMessage);
-          worker.off('error', reject);
-          worker.off('exit', onExit);
-        };
-      });
+      await awaitReady<CodeWorkerMessage>(worker, 'the code worker');
     } catch (cause) {
-      cleanup();
       await worker.terminate();
       throw new ModelLoadError(`zxing-wasm could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}. Run npm ci.`, { cause });
     }
-    cleanup();
     return new ZxingCodeReader(worker);
   }
 

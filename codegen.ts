@@ -26,7 +26,7 @@ const config: CodegenConfig = {
           PartCandidate: '../../identify/identify-service.js#PartCandidateView',
           Feedback: '../../identify/identify-store.js#FeedbackRecord',
           ReviewItem: '../../identify/identify-store.js#ReviewItemRecord',
-          AuditEntry: '../../audit/audit-log.js#AuditEntryRecord',
+          AuditEntry: '../../audit/audit-store.js#AuditEntryRecord',
         },
       },
     },

@@ -40,7 +40,7 @@ import { DEMO_DIR } from '../demo/load-demo.js';
 import { isAppError } from '../errors.js';
 import { FUSION_METHODS, type FusionMethod, type MatchKind } from '../search/fusion.js';
 import { rankingMetrics, type JudgedRanking, type RankingMetrics } from '../search/retrieval-metrics.js';
-import { createCore, type Core } from '../server/core.js';
+import { createCore, type Core } from '../core/create-core.js';
 import { collectionName } from '../store/qdrant/qdrant-collection.js';
 import type { HitTarget, JsonObject } from '../store/knowledge-store.js';
 import type { OutStream } from './terminal.js';

@@ -30,7 +30,7 @@ import { isAppError } from '../errors.js';
 import { DEFAULT_IDENTIFY_SETTINGS } from '../identify/identify-service.js';
 import { differenceHash } from '../identify/perceptual-hash.js';
 import { dot } from '../identify/zero-shot.js';
-import { createCore, type Core } from '../server/core.js';
+import { createCore, type Core } from '../core/create-core.js';
 import { runSearchEvalCommand } from './eval-search.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 

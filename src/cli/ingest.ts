@@ -16,7 +16,7 @@ import { isAppError } from '../errors.js';
 import { detectFileType } from '../ingest/detect.js';
 import { createLogger } from '../observability/logger.js';
 import type { IngestService } from '../ingest/ingest-service.js';
-import { createCore } from '../server/core.js';
+import { createCore } from '../core/create-core.js';
 import { DEFAULT_TENANT, tenantNameProblem } from '../tenancy/tenant-spaces.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { AuditReader } from '../audit/audit-log.js';
+import type { AuditReader } from '../audit/audit-store.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { HealthService } from '../server/health.js';
 import type { ReadTextService } from '../ocr/read-text-service.js';
-import type { TenantServices } from '../server/core.js';
+import type { TenantServices } from '../core/create-core.js';
 import type { OperationTrace } from '../server/operation-guard.js';
 
 /**

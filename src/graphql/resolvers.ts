@@ -62,10 +62,10 @@ export const resolvers: Resolvers = {
       };
     },
     me: (_parent, _args, { principal }) => principal,
-    auditLog: (_parent, { first, after, keyName, operation }, { services }) => {
+    auditLog: async (_parent, { first, after, keyName, operation }, { services }) => {
       const size = first ?? 50;
       if (size < 1 || size > 500) throw new InvalidInputError('INVALID_LIMIT', `first must be between 1 and 500; got ${size}.`);
-      const page = services.audit.list({ first: size, after: after ? Number.parseInt(after, 10) || null : null, keyName: keyName ?? null, operation: operation ?? null });
+      const page = await services.audit.list({ first: size, after: after ? Number.parseInt(after, 10) || null : null, keyName: keyName ?? null, operation: operation ?? null });
       return { nodes: page.items, pageInfo: { endCursor: page.items.at(-1) ? String(page.items.at(-1)!.seq) : null, hasNextPage: page.hasNextPage } };
     },
     document: (_parent, { id }, { services }) => services.store.getDocument(id),

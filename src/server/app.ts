@@ -1,6 +1,7 @@
 /**
  * The HTTP application: express 5, multipart uploads, Apollo Server 5, health, metrics and the
- * offline explorer. Built from already-constructed services; it starts nothing by itself.
+ * offline explorer. HTTP only: built from the core (src/core/create-core.ts) and the API keys
+ * that start-server.ts hands it; it opens no store and reads no file.
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -14,7 +15,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import type { Logger } from 'pino';
 import { isBlobKey } from '../blob/blob-store.js';
-import { ApiKeyRegistry, type Principal } from '../auth/api-keys.js';
+import type { ApiKeyRegistry, Principal } from '../auth/api-keys.js';
 import { FileUrlSigner } from '../auth/signed-urls.js';
 import type { Config } from '../config.js';
 import { auditPlugin, authMiddleware, authorizationPlugin, metricsAccess } from './auth-plugins.js';
@@ -28,7 +29,7 @@ import { isAppError, UnavailableError } from '../errors.js';
 import { resolvers } from '../graphql/resolvers.js';
 import { loadTypeDefs } from '../graphql/schema.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Core } from './core.js';
+import type { Core } from '../core/create-core.js';
 import { makeFormatError } from './format-error.js';
 import { sendBlob } from './blob-responses.js';
 import { guardWrites } from './storage-guard.js';
@@ -57,6 +58,8 @@ export interface AppDeps {
   config: Config;
   /** Tenant spaces, the audit log and health: each request gets its own tenant's services. */
   core: Pick<Core, 'spaces' | 'servicesFor' | 'audit' | 'health' | 'storage'>;
+  /** The API keys (AUTH_KEYS_FILE), or null for an open server (every caller is admin of one tenant). */
+  registry: ApiKeyRegistry | null;
   metrics: Metrics;
   logger: Logger;
   httpServer: Server;
@@ -88,7 +91,7 @@ function httpErrorBody(code: string, message: string) {
   return { errors: [{ message, extensions: { code, category: code === 'PAYLOAD_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT' } }] };
 }
 
-export async function createApp({ config, core, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
+export async function createApp({ config, core, registry, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
   // Guarded: every root field checks the caller's role and Document/Photo fields feed the audit, whatever executes it.
   // Mutations also fail closed while the disk cannot take writes (see src/storage/storage-health.ts).
   const schema = guardSchema(guardWrites(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> }), core.storage));
@@ -106,18 +109,6 @@ export async function createApp({ config, core, metrics, logger, httpServer }: A
       askStream: Math.max(config.timeouts.operationMs, llmMs),
     },
   };
-  const registry = config.auth.keysFile ? new ApiKeyRegistry(config.auth.keysFile) : null;
-  if (!registry) logger.warn({ host: config.http.host }, 'No AUTH_KEYS_FILE: the server is open (every caller is admin of one tenant). Keep it on a trusted network or set AUTH_KEYS_FILE.');
-  else {
-    // Open every known tenant's space now, so first requests are not slow. One tenant whose data
-    // cannot be opened is logged and answers 503 (tried again per request); the others are served.
-    const tenants = registry.tenants();
-    const opened = await Promise.allSettled(tenants.map((t) => core.spaces.get(t)));
-    opened.forEach((o, i) => {
-      if (o.status === 'rejected') logger.error({ err: o.reason, tenant: tenants[i] }, 'cannot open the tenant space; its requests answer UNAVAILABLE');
-    });
-    logger.info({ tenants }, 'API keys loaded; tenants isolated');
-  }
   const signer = registry ? new FileUrlSigner(config.auth.fileUrlSecret, config.auth.fileUrlTtlSeconds) : null;
   const context = (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace }): GraphQLContext => ({
     // File URLs name the caller's tenant, inside the signature.

@@ -9,7 +9,7 @@ import type { RequestHandler, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { ApiKeyRegistry, Principal } from '../auth/api-keys.js';
 import { OPEN_PRINCIPAL, UnauthenticatedError } from '../auth/api-keys.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditStore } from '../audit/audit-store.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { topLevelFieldsOf } from './operation-fields.js';
 import { auditOperation, refuseForbidden } from './operation-guard.js';
@@ -85,7 +85,7 @@ export function authorizationPlugin(): ApolloServerPlugin<GraphQLContext> {
 }
 
 /** HTTP's call of the shared audit (`auditOperation`), once the response is known. */
-export function auditPlugin(audit: AuditLog): ApolloServerPlugin<GraphQLContext> {
+export function auditPlugin(audit: AuditStore): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       const startedAt = performance.now();
@@ -94,7 +94,8 @@ export function auditPlugin(audit: AuditLog): ApolloServerPlugin<GraphQLContext>
           // The formatted errors carry the stable codes clients see.
           const formatted = response.body.kind === 'single' ? response.body.singleResult.errors?.[0] : undefined;
           const outcome = formatted ? String(formatted.extensions?.code ?? 'ERROR') : errors?.[0] ? 'ERROR' : 'ok';
-          auditOperation(audit, {
+          // Awaited: the entry is stored before the client has its answer, so a read that follows sees it.
+          await auditOperation(audit, {
             principal: contextValue.principal,
             document,
             operation,

@@ -3,6 +3,7 @@
  */
 import path from 'node:path';
 import type { ClipEncoder, ModelInfo } from '../clip/clip-encoder.js';
+import type { DependencyProbe } from '../core/backends.js';
 import type { StorageHealth, StorageStatus } from '../storage/storage-health.js';
 import type { KnowledgeStore, StoreStatus } from '../store/knowledge-store.js';
 
@@ -38,6 +39,7 @@ export class HealthService {
     private readonly encoder: ClipEncoder,
     private readonly store: Pick<KnowledgeStore, 'storeStatus'>,
     private readonly storage: Pick<StorageHealth, 'status'> | null = null,
+    private readonly dependencies: readonly DependencyProbe[] = [],
   ) {}
 
   markShuttingDown(): void {
@@ -55,6 +57,10 @@ export class HealthService {
     if (this.shuttingDown) reasons.push('shutting down');
     if (!this.encoder.ready) reasons.push('the CLIP encoder is not ready (a worker is down or still loading)');
     if (!store.ready) reasons.push(`the ${store.kind} store is not ready${store.problem ? `: ${store.problem}` : ''}`);
+    for (const dependency of this.dependencies) {
+      const problem = await dependency.problem();
+      if (problem) reasons.push(`${dependency.name} is not ready: ${problem}`);
+    }
     if (!storage.writable) reasons.push(`the data disk takes no writes: ${storage.cause ?? 'unknown cause'} (reads are served, changes are refused with STORAGE_FULL)`);
     const status = this.shuttingDown ? 'shutting_down' : reasons.length === 0 ? 'ok' : 'degraded';
     if (this.testModel) reasons.push(TEST_MODEL_REASON);

@@ -16,7 +16,7 @@ import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { defaultFieldResolver, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { ForbiddenError, type Principal } from '../auth/api-keys.js';
 import { mayCall } from '../auth/permissions.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditStore } from '../audit/audit-store.js';
 import { rootStringArgument, topLevelFieldsOf } from './operation-fields.js';
 
 /** What an operation touched, collected while it runs (read by the audit). */
@@ -98,12 +98,12 @@ export interface OperationOutcome {
   startedAt: number;
 }
 
-/** One audit entry for one operation, whatever the transport. */
-export function auditOperation(audit: AuditLog, o: OperationOutcome): void {
+/** One audit entry for one operation, whatever the transport. Resolves once it is stored; never rejects. */
+export function auditOperation(audit: AuditStore, o: OperationOutcome): Promise<void> {
   const fields = o.document && o.operation ? topLevelFieldsOf(o.document, o.operation) : [];
   const variables = o.variables ?? {};
   const query = (o.operation ? rootStringArgument(o.operation, QUERY_ARGUMENTS, variables) : null) ?? QUERY_ARGUMENTS.map((k) => variables[k]).find((v): v is string => typeof v === 'string');
-  audit.append({
+  return audit.append({
     at: new Date().toISOString(),
     keyName: o.principal.keyName,
     tenant: o.principal.tenant,

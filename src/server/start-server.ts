@@ -1,14 +1,15 @@
 /**
- * Composition root of the HTTP server: build the core from the config, load the demo on first
- * run, then listen. Nothing else starts anything.
+ * The HTTP server: build the core from the config (src/core/create-core.ts, shared with the CLI),
+ * read the API keys and open their tenants, load the demo on first run, then listen.
  */
 import { createServer } from 'node:http';
+import { ApiKeyRegistry } from '../auth/api-keys.js';
 import type { Config } from '../config.js';
+import { createCore } from '../core/create-core.js';
 import { loadDemoIfEmpty } from '../demo/load-demo.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { createApp } from './app.js';
-import { createCore } from './core.js';
 import { sweepUploadTempDir, useAsProcessTempDir } from './upload-temp.js';
 
 export interface RunningServer {
@@ -40,7 +41,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     // The demo goes to the `default` tenant only (the open server's); named tenants start empty.
     if (config.store.kind === 'sqlite' && config.loadDemo) await loadDemoIfEmpty(home.store, home.services.ingest, logger);
-    built = await createApp({ config, core, metrics, logger, httpServer });
+    const registry = config.auth.keysFile ? new ApiKeyRegistry(config.auth.keysFile) : null;
+    if (!registry) logger.warn({ host: config.http.host }, 'No AUTH_KEYS_FILE: the server is open (every caller is admin of one tenant). Keep it on a trusted network or set AUTH_KEYS_FILE.');
+    else {
+      // Every known tenant's space now, so first requests are not slow.
+      await core.openTenants(registry.tenants());
+      logger.info({ tenants: registry.tenants() }, 'API keys loaded; tenants isolated');
+    }
+    built = await createApp({ config, core, registry, metrics, logger, httpServer });
   } catch (error) {
     await core.close();
     throw error;

@@ -19,7 +19,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { UnauthenticatedError, type ApiKeyRegistry, type Principal } from '../auth/api-keys.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditStore } from '../audit/audit-store.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
 import { AppError } from '../errors.js';
 import { errorCodeOf } from './format-error.js';
@@ -47,7 +47,7 @@ export interface WsTransportOptions {
   introspection: boolean;
   deadlines: OperationTimeoutOptions;
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-  audit: AuditLog;
+  audit: AuditStore;
   servicesFor: (tenant: string) => Promise<Services>;
   /** The context of one operation (the same builder HTTP uses). */
   contextFor: (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace }) => GraphQLContext;
@@ -89,7 +89,7 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
   const byContext = new WeakMap<object, Operation>();
 
   const audited = (principal: Principal, args: ExecutionArgs | null, payload: { operationName?: unknown; variables?: unknown }, outcome: string, startedAt: number, trace = newOperationTrace()) => {
-    auditOperation(o.audit, {
+    void auditOperation(o.audit, {
       principal,
       document: args?.document,
       operation: args ? getOperationAST(args.document, args.operationName) : null,

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../src/audit/audit-log.js';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
 import { hashKey } from '../../src/auth/api-keys.js';
 import { gql, startTestServer } from '../helpers/server.js';
 import { wsClient } from '../helpers/ws.js';
@@ -60,17 +60,17 @@ describe('an audit log written before per-tenant numbering', () => {
     for (const [tenant, op] of [['a', 'a1'], ['b', 'b1'], ['a', 'a2'], ['b', 'b2'], ['a', 'a3']] as const) insert.run(tenant, op);
     old.close();
 
-    const log = new AuditLog(file);
+    const log = new SqliteAuditStore(file);
     await log.init();
-    expect(log.list({ tenant: 'a', first: 10 }).items.map((e) => [e.seq, e.operation])).toEqual([[3, 'a3'], [2, 'a2'], [1, 'a1']]);
-    expect(log.list({ tenant: 'b', first: 10 }).items.map((e) => [e.seq, e.operation])).toEqual([[2, 'b2'], [1, 'b1']]);
-    log.append({ at: '2026-01-02T00:00:00Z', keyName: 'k', tenant: 'b', role: 'admin', operation: 'b3', operationName: null, outcome: 'ok', query: null, documentIds: [], photoIds: [], durationMs: 1 });
-    expect(log.list({ tenant: 'b', first: 1 }).items[0]).toMatchObject({ seq: 3, operation: 'b3' });
+    expect((await log.list({ tenant: 'a', first: 10 })).items.map((e) => [e.seq, e.operation])).toEqual([[3, 'a3'], [2, 'a2'], [1, 'a1']]);
+    expect((await log.list({ tenant: 'b', first: 10 })).items.map((e) => [e.seq, e.operation])).toEqual([[2, 'b2'], [1, 'b1']]);
+    await log.append({ at: '2026-01-02T00:00:00Z', keyName: 'k', tenant: 'b', role: 'admin', operation: 'b3', operationName: null, outcome: 'ok', query: null, documentIds: [], photoIds: [], durationMs: 1 });
+    expect((await log.list({ tenant: 'b', first: 1 })).items[0]).toMatchObject({ seq: 3, operation: 'b3' });
     await log.close();
     // Opening again changes nothing, and the database still refuses changes.
-    const again = new AuditLog(file);
+    const again = new SqliteAuditStore(file);
     await again.init();
-    expect(again.list({ tenant: 'a', first: 10 }).items.map((e) => e.seq)).toEqual([3, 2, 1]);
+    expect((await again.list({ tenant: 'a', first: 10 })).items.map((e) => e.seq)).toEqual([3, 2, 1]);
     await again.close();
     const db = new Database(file);
     expect(() => db.prepare("UPDATE audit SET key_name = 'x'").run()).toThrow(/append-only/);

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { differenceHash, hammingDistance } from '../../src/identify/perceptual-hash.js';
 import { extractPdf } from '../../src/ingest/pdf.js';
-import { createCore, type Core } from '../../src/server/core.js';
+import { createCore, type Core } from '../../src/core/create-core.js';
 import { makePdf } from '../helpers/documents.js';
 import { TINY_MODEL_DIR } from '../helpers/server.js';
 

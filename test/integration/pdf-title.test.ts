@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { extractPdf } from '../../src/ingest/pdf.js';
-import { createCore, type Core } from '../../src/server/core.js';
+import { createCore, type Core } from '../../src/core/create-core.js';
 import { makePdf } from '../helpers/documents.js';
 import { TINY_MODEL_DIR } from '../helpers/server.js';
 

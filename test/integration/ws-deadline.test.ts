@@ -12,7 +12,7 @@ import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../src/audit/audit-log.js';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
 import { OPEN_PRINCIPAL } from '../../src/auth/api-keys.js';
 import type { GraphQLContext, Services } from '../../src/graphql/context.js';
 import { makeFormatError } from '../../src/server/format-error.js';
@@ -55,7 +55,7 @@ describe('the WebSocket transport aborts the operation signal', () => {
   let httpServer: Server;
   let url: string;
   let transport: { dispose(): Promise<void> };
-  const audit = new AuditLog(path.join(mkdtempSync(path.join(os.tmpdir(), 'fieldscope-wsdeadline-')), 'audit.db'));
+  const audit = new SqliteAuditStore(path.join(mkdtempSync(path.join(os.tmpdir(), 'fieldscope-wsdeadline-')), 'audit.db'));
 
   beforeAll(async () => {
     await audit.init();
@@ -115,6 +115,6 @@ describe('the WebSocket transport aborts the operation signal', () => {
     expect(aborted[1]!.reason).toMatch(/closed the WebSocket/);
     await client.dispose();
     // Both were audited with the principal of the open server.
-    expect(audit.list({ tenant: OPEN_PRINCIPAL.tenant, first: 10 }).items.map((e) => e.operation)).toEqual(expect.arrayContaining(['search', 'askStream']));
+    expect((await audit.list({ tenant: OPEN_PRINCIPAL.tenant, first: 10 })).items.map((e) => e.operation)).toEqual(expect.arrayContaining(['search', 'askStream']));
   });
 });

@@ -6,7 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AuditLog, type NewAuditEntry } from '../../src/audit/audit-log.js';
+import type { NewAuditEntry } from '../../src/audit/audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
 import { FileUrlSigner } from '../../src/auth/signed-urls.js';
 import { qdrantTenantName, TenantSpaces, tenantDataDir, tenantNameProblem } from '../../src/tenancy/tenant-spaces.js';
 
@@ -84,9 +85,9 @@ describe('FileUrlSigner', () => {
   });
 });
 
-describe('AuditLog.forTenant', () => {
+describe('SqliteAuditStore.forTenant', () => {
   it("lists one tenant's entries only, whatever the other filters say", async () => {
-    const log = new AuditLog(path.join(mkdtempSync(path.join(os.tmpdir(), 'fieldscope-audit-')), 'audit.db'));
+    const log = new SqliteAuditStore(path.join(mkdtempSync(path.join(os.tmpdir(), 'fieldscope-audit-')), 'audit.db'));
     await log.init();
     const entry = (tenant: string, keyName: string): NewAuditEntry => ({
       at: new Date().toISOString(),
@@ -101,14 +102,14 @@ describe('AuditLog.forTenant', () => {
       photoIds: [],
       durationMs: 1,
     });
-    log.append(entry('acme', 'acme-admin'));
-    log.append(entry('globex', 'globex-admin'));
-    log.append(entry('acme', 'acme-tech'));
+    await log.append(entry('acme', 'acme-admin'));
+    await log.append(entry('globex', 'globex-admin'));
+    await log.append(entry('acme', 'acme-tech'));
     const acme = log.forTenant('acme');
-    expect(acme.list({ first: 10 }).items.map((e) => e.keyName)).toEqual(['acme-tech', 'acme-admin']);
-    expect(acme.list({ first: 10, keyName: 'globex-admin' }).items).toEqual([]);
-    expect(log.forTenant('globex').list({ first: 10 }).items.map((e) => e.tenant)).toEqual(['globex']);
-    expect(log.forTenant('initech').list({ first: 10 }).items).toEqual([]);
+    expect((await acme.list({ first: 10 })).items.map((e) => e.keyName)).toEqual(['acme-tech', 'acme-admin']);
+    expect((await acme.list({ first: 10, keyName: 'globex-admin' })).items).toEqual([]);
+    expect((await log.forTenant('globex').list({ first: 10 })).items.map((e) => e.tenant)).toEqual(['globex']);
+    expect((await log.forTenant('initech').list({ first: 10 })).items).toEqual([]);
     await log.close();
   });
 });

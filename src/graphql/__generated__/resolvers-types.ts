@@ -6,7 +6,7 @@ import type { SearchHitView, SearchResultView } from '../../search/search-servic
 import type { AnswerView, CitationView, CaptionView, AnswerDeltaView } from '../../answer/answer-service.js';
 import type { PartIdentificationView, PartCandidateView } from '../../identify/identify-service.js';
 import type { FeedbackRecord, ReviewItemRecord } from '../../identify/identify-store.js';
-import type { AuditEntryRecord } from '../../audit/audit-log.js';
+import type { AuditEntryRecord } from '../../audit/audit-store.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;

@@ -1,53 +1,13 @@
 /**
- * The audit trail: who (key name, tenant), what operation, when, the outcome, and the ids of the
- * documents and photos returned. Never image bytes, never keys; question and search texts are
- * kept (truncated), because "who asked what" is the point of the log.
- *
- * Append-only, enforced by the database itself (triggers refuse UPDATE and DELETE), in its own
- * SQLite file so it survives restarts and is never touched by knowledge-base maintenance.
+ * The embedded audit store (src/audit/audit-store.ts): append-only, enforced by the database
+ * itself (triggers refuse UPDATE and DELETE), in its own SQLite file so it survives restarts and
+ * is never touched by knowledge-base maintenance.
  */
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { StorageHealth } from '../storage/storage-health.js';
 import { openSideDatabase } from '../store/sqlite/open-database.js';
-
-export interface AuditEntryRecord {
-  /** Position in its tenant's log: 1, 2, 3 … per tenant, so gaps never show another tenant's activity. */
-  seq: number;
-  at: string;
-  keyName: string;
-  tenant: string;
-  role: string;
-  /** Top-level fields called, e.g. "search" or "ingestDocument,deletePhoto". */
-  operation: string;
-  operationName: string | null;
-  /** "ok" or the first error code. */
-  outcome: string;
-  /** Truncated question / search text, when the operation had one. */
-  query: string | null;
-  documentIds: string[];
-  photoIds: string[];
-  durationMs: number;
-}
-
-export type NewAuditEntry = Omit<AuditEntryRecord, 'seq'>;
-
-export interface AuditQuery {
-  first: number;
-  after?: number | null;
-  keyName?: string | null;
-  operation?: string | null;
-}
-
-export interface AuditPage {
-  items: AuditEntryRecord[];
-  hasNextPage: boolean;
-}
-
-/** Read access to one tenant's part of the log. */
-export interface AuditReader {
-  list(options: AuditQuery): AuditPage;
-}
+import type { AuditEntryRecord, AuditPage, AuditQuery, AuditReader, AuditStore, NewAuditEntry } from './audit-store.js';
 
 /**
  * `seq` orders the whole file; `tenant_seq` numbers each tenant's entries 1, 2, 3 … and is what
@@ -119,19 +79,19 @@ const fromRow = (r: Row): AuditEntryRecord => ({
   durationMs: r.duration_ms,
 });
 
-export interface AuditLogOptions {
+export interface SqliteAuditStoreOptions {
   /** Told when an entry cannot be written for lack of storage (mutations then fail closed). */
   storage?: Pick<StorageHealth, 'noteFailure'>;
   /** Where an entry that cannot be written goes instead, at error level. */
   logger?: Pick<Logger, 'error'>;
 }
 
-export class AuditLog {
+export class SqliteAuditStore implements AuditStore {
   private db: Database.Database | null = null;
 
   constructor(
     private readonly file: string,
-    private readonly options: AuditLogOptions = {},
+    private readonly options: SqliteAuditStoreOptions = {},
   ) {}
 
   async init(): Promise<void> {
@@ -150,7 +110,7 @@ export class AuditLog {
    * a full disk). An entry that cannot be written is logged at error level with its contents, and
    * a storage failure is reported so that mutations fail closed until the disk takes writes again.
    */
-  append(e: NewAuditEntry): void {
+  async append(e: NewAuditEntry): Promise<void> {
     const db = this.db;
     if (!db) return;
     try {
@@ -170,12 +130,12 @@ export class AuditLog {
 
   /** One tenant's entries: what an admin of that tenant may read (GraphQL `auditLog`). */
   forTenant(tenant: string): AuditReader {
-    return { list: (options) => this.list({ ...options, tenant }) };
+    return { list: async (options) => this.list({ ...options, tenant }) };
   }
 
   /** Newest first; `after` is the (per-tenant) seq of the last entry of the previous page. Always one tenant's entries. */
-  list(options: AuditQuery & { tenant: string }): AuditPage {
-    if (!this.db) throw new Error('AuditLog used before init()');
+  async list(options: AuditQuery & { tenant: string }): Promise<AuditPage> {
+    if (!this.db) throw new Error('SqliteAuditStore used before init()');
     const where: string[] = ['tenant = ?'];
     const params: (string | number)[] = [options.tenant];
     if (options.after) {

@@ -1,40 +1,37 @@
 /**
- * The product's core, built from the configuration: the CLIP encoder, and per tenant a space
- * with its knowledge store, blob store and the services on top (src/tenancy/tenant-spaces.ts).
- * Shared by the HTTP server and the CLI (ingest), so both run exactly the same code against the
- * same DATA_DIR.
+ * The composition root shared by the HTTP server (src/server/start-server.ts) and the CLI
+ * (ingest, eval): the CLIP encoder, the language model, OCR, moderation, and per tenant a space
+ * with the services over that tenant's stores (src/tenancy/tenant-spaces.ts). Which stores those
+ * are, per deployment kind, is decided in one place: src/core/backends.ts. So the server and the
+ * CLI run exactly the same code against the same data.
  */
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { AnswerService, DEFAULT_ANSWER_SETTINGS } from '../answer/answer-service.js';
-import { ModerationService } from '../moderation/moderation-service.js';
-import { resolvePolicy } from '../moderation/policy.js';
-import { AuditLog } from '../audit/audit-log.js';
 import { OpenAIChatModel } from '../answer/openai-chat-model.js';
-import { DiskBlobStore } from '../blob/blob-store.js';
+import type { AuditStore } from '../audit/audit-store.js';
+import type { BlobStore } from '../blob/blob-store.js';
 import { OnnxClipEncoder } from '../clip/clip-encoder.js';
 import { resolveModelFolder } from '../clip/model-files.js';
+import { scopedEncoder } from '../clip/scoped-encoder.js';
 import type { Config } from '../config.js';
 import { EmbeddingService } from '../embedding/embedding-service.js';
+import { ConfigError } from '../errors.js';
 import type { Services } from '../graphql/context.js';
 import { DEFAULT_IDENTIFY_SETTINGS, IdentifyService } from '../identify/identify-service.js';
-import { SqliteIdentifyStore } from '../identify/sqlite-identify-store.js';
 import { DEFAULT_INGEST_SETTINGS, IngestService } from '../ingest/ingest-service.js';
 import { resolveModelChoice } from '../models/resolve-model.js';
+import { ModerationService } from '../moderation/moderation-service.js';
+import { resolvePolicy } from '../moderation/policy.js';
 import type { Metrics } from '../observability/metrics.js';
-import { SearchService } from '../search/search-service.js';
-import { initStoreWithRetry, sqliteFile } from '../store/create-store.js';
-import { QdrantKnowledgeStore } from '../store/qdrant/qdrant-knowledge-store.js';
-import { SqliteKnowledgeStore } from '../store/sqlite/sqlite-knowledge-store.js';
-import { scopedEncoder } from '../clip/scoped-encoder.js';
-import { ConfigError } from '../errors.js';
-import { DEFAULT_TENANT, qdrantTenantName, TenantSpaces, tenantDataDir, type ClosableSpace } from '../tenancy/tenant-spaces.js';
-import type { KnowledgeStore } from '../store/knowledge-store.js';
 import { checkOcrModelDir, LazyTextReader } from '../ocr/lazy-text-reader.js';
 import { ReadTextService } from '../ocr/read-text-service.js';
-import { HealthService } from './health.js';
+import { SearchService } from '../search/search-service.js';
+import { HealthService } from '../server/health.js';
 import { StorageHealth } from '../storage/storage-health.js';
+import type { KnowledgeStore } from '../store/knowledge-store.js';
+import { DEFAULT_TENANT, TenantSpaces, type ClosableSpace } from '../tenancy/tenant-spaces.js';
+import { createBackend, type DeploymentKind } from './backends.js';
 
 /** What every tenant's space holds: its stores and the services over them. */
 export interface TenantServices {
@@ -50,11 +47,13 @@ export interface TenantServices {
 export interface TenantSpace extends ClosableSpace {
   readonly tenant: string;
   readonly store: KnowledgeStore;
-  readonly blobs: DiskBlobStore;
+  readonly blobs: BlobStore;
   readonly services: TenantServices;
 }
 
 export interface Core {
+  /** embedded (SQLite files and a folder) or scale (Qdrant, …): see src/core/backends.ts. */
+  kind: DeploymentKind;
   encoder: OnnxClipEncoder;
   /** Each tenant's stores and services (see src/tenancy/tenant-spaces.ts). */
   spaces: TenantSpaces<TenantSpace>;
@@ -63,13 +62,19 @@ export interface Core {
   /** Resolves when the store is open (at once for SQLite); rejects on a configuration error. */
   storeReady: Promise<void>;
   health: HealthService;
-  audit: AuditLog;
+  audit: AuditStore;
   /** Whether the data disk takes writes (mutations fail closed and /ready reports it when not). */
   storage: StorageHealth;
   /** readText (OCR=off: answers OCR_DISABLED). */
   reading: ReadTextService;
   /** The services a request of `tenant` sees (the GraphQL context's `services`). */
   servicesFor(tenant: string): Promise<Services>;
+  /**
+   * Opens the named tenants' spaces now (the keys file's, at server start), so first requests are
+   * not slow. A tenant whose data cannot be opened is logged and answers 503 (tried again per
+   * request); the others are served.
+   */
+  openTenants(tenants: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,22 +130,6 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     const { policy, warning } = await resolvePolicy({ mode: config.moderation.mode, policyFile: config.moderation.policyFile ?? null }, encoder.model);
     if (warning) logger.warn(warning);
 
-    // Qdrant: one connection; each tenant's store is a view of it. It may be down at start: keep
-    // retrying in the background (readiness stays false and queries answer UNAVAILABLE
-    // meanwhile), but stop on configuration errors. SQLite opens per tenant, at once.
-    if (config.store.kind === 'qdrant' && !config.store.qdrant) throw new ConfigError('VECTOR_STORE=qdrant needs QDRANT_URL.');
-    const qdrant = config.store.qdrant && config.store.kind === 'qdrant' ? new QdrantKnowledgeStore({ ...config.store.qdrant, dim: encoder.model.dim, modelId: encoder.model.id }) : null;
-    let storeReady: Promise<void> = Promise.resolve();
-    if (qdrant) {
-      cleanup.push(() => qdrant.close());
-      storeReady = initStoreWithRetry(qdrant, {
-        onRetry: (error, attempt, delayMs) => logger.warn({ attempt, retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, 'Qdrant is not reachable yet; retrying'),
-      }).then(() => logger.info({ url: config.store.qdrant?.url }, 'Qdrant knowledge store ready'));
-      storeReady.catch(() => undefined);
-    }
-    // Qdrant tenant name → Fieldscope tenant: two tenants may not meet under one name.
-    const qdrantOwners = new Map<string, string>();
-
     const chat = config.llm.model
       ? new OpenAIChatModel({
           model: config.llm.model,
@@ -158,43 +147,21 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
     logger.info(chat ? { llm: config.llm.model, baseUrl: config.llm.baseUrl ?? 'https://api.openai.com/v1' } : { llm: null }, chat ? 'language model configured' : 'no language model: answers are extractive');
 
     const storage = new StorageHealth(config.dataDir);
+    const backend = createBackend({ config, logger, model: { dim: encoder.model.dim, id: encoder.model.id }, storage });
+    cleanup.push(() => backend.close());
+    await backend.open();
+    const audit = backend.audit;
+
     const openSpace = async (tenant: string): Promise<TenantSpace> => {
-      const dir = tenantDataDir(config.dataDir, tenant);
-      await mkdir(dir, { recursive: true });
-      let store: KnowledgeStore;
-      if (qdrant) {
-        const name = qdrantTenantName(tenant, config.store.qdrant?.tenant);
-        const owner = qdrantOwners.get(name);
-        if (owner !== undefined && owner !== tenant) throw new ConfigError(`The tenants "${owner}" and "${tenant}" would share the Qdrant tenant "${name}" (QDRANT_TENANT names the default tenant's data); rename one.`);
-        qdrantOwners.set(name, tenant);
-        store = qdrant.forTenant(name);
-      } else {
-        const sqlite = new SqliteKnowledgeStore({ file: sqliteFile(dir), dim: encoder.model.dim, modelId: encoder.model.id });
-        await sqlite.init();
-        // A damaged page anywhere in the file: serve what can be read, but /ready says so and writes stop.
-        const started = performance.now();
-        const problems = sqlite.checkIntegrity();
-        if (problems.length > 0) {
-          storage.noteDamage(`the database file of tenant "${tenant}" is damaged`);
-          logger.error(
-            { tenant, file: sqliteFile(dir), problems },
-            `The database file ${sqliteFile(dir)} is damaged: reads that touch the damaged pages fail and changes are refused. Restore it from a backup, or salvage it with \`sqlite3 <file> ".recover" | sqlite3 <new file>\`.`,
-          );
-        } else {
-          logger.debug({ tenant, ms: Math.round(performance.now() - started) }, 'database integrity checked');
-        }
-        store = sqlite;
-      }
+      const stores = await backend.openTenant(tenant);
+      const { knowledge: store, records, blobs } = stores;
       // The embedding cache is per tenant too, so no tenant learns (by timing) what another embedded.
       const tenantEncoder = scopedEncoder(encoder, tenant);
       const moderation = new ModerationService(tenantEncoder, policy);
-      const blobs = new DiskBlobStore(path.join(dir, 'blobs'));
-      const records = new SqliteIdentifyStore(path.join(dir, 'identify.db'));
       try {
         await moderation.warmUp();
-        await records.init();
       } catch (error) {
-        await store.close();
+        await stores.close();
         throw error;
       }
       const search = new SearchService(tenantEncoder, store);
@@ -224,31 +191,25 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
         identify,
         store,
       };
-      if (tenant !== DEFAULT_TENANT) logger.info({ tenant, dir }, 'tenant space opened');
+      if (tenant !== DEFAULT_TENANT) logger.info({ tenant, backend: backend.kind }, 'tenant space opened');
       return {
         tenant,
         store,
         blobs,
         services,
-        async close() {
-          // A Qdrant view shares the connection, which the core closes once.
-          if (!qdrant) await store.close();
-          await records.close();
-        },
+        close: () => stores.close(),
       };
     };
     const spaces = new TenantSpaces(openSpace);
     cleanup.push(() => spaces.close());
     const home = await spaces.get(DEFAULT_TENANT);
-    const audit = new AuditLog(path.join(config.dataDir, 'audit.db'), { storage, logger });
-    await audit.init();
-    cleanup.push(() => audit.close());
-    const health = new HealthService(encoder, home.store, storage);
+    const health = new HealthService(encoder, home.store, storage, backend.probes);
     return {
+      kind: backend.kind,
       encoder,
       spaces,
       home,
-      storeReady,
+      storeReady: backend.ready,
       health,
       audit,
       storage,
@@ -256,6 +217,12 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       async servicesFor(tenant) {
         const space = await spaces.get(tenant);
         return { ...space.services, health, audit: audit.forTenant(tenant), reading };
+      },
+      async openTenants(tenants) {
+        const opened = await Promise.allSettled(tenants.map((t) => spaces.get(t)));
+        opened.forEach((o, i) => {
+          if (o.status === 'rejected') logger.error({ err: o.reason, tenant: tenants[i] }, 'cannot open the tenant space; its requests answer UNAVAILABLE');
+        });
       },
       close: closeAll,
     };

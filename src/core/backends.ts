@@ -1,0 +1,191 @@
+/**
+ * What runs where. One backend provider per deployment kind supplies every store a tenant needs;
+ * the services built on top (src/core/create-core.ts) never know which provider they got.
+ *
+ *   state                        embedded (VECTOR_STORE=sqlite, default)   scale (VECTOR_STORE=qdrant)
+ *   ───────────────────────────  ────────────────────────────────────────  ─────────────────────────────────────
+ *   vectors, documents, pages    <tenant dir>/fieldscope.db (SQLite)       Qdrant (QDRANT_URL): one collection
+ *                                                                          per model, a tenant field per point
+ *   identifications, feedback,   <tenant dir>/identify.db (SQLite)         <tenant dir>/identify.db (SQLite) †
+ *   review items, photo hashes
+ *   audit entries                DATA_DIR/audit.db (SQLite)                DATA_DIR/audit.db (SQLite) †
+ *   blobs (originals, renders,   <tenant dir>/blobs/ (a folder)            <tenant dir>/blobs/ (a folder) †
+ *   thumbnails, photos)
+ *
+ *   <tenant dir> is DATA_DIR for the `default` tenant, DATA_DIR/tenants/<name> for the others.
+ *   † until the scale implementations are configured here (Postgres: DATABASE_URL; S3: S3_BUCKET).
+ *     Meanwhile replicas on Qdrant must share one DATA_DIR for these.
+ *
+ * A provider does no I/O until asked: `openTenant` opens one tenant's stores (the caller closes
+ * them), `audit` is initialised by `open()`, `ready` resolves when remote services answer.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { AuditStore } from '../audit/audit-store.js';
+import { SqliteAuditStore } from '../audit/sqlite-audit-store.js';
+import { DiskBlobStore, type BlobStore } from '../blob/blob-store.js';
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { IdentifyStore } from '../identify/identify-store.js';
+import { SqliteIdentifyStore } from '../identify/sqlite-identify-store.js';
+import type { StorageHealth } from '../storage/storage-health.js';
+import { initStoreWithRetry, sqliteFile } from '../store/create-store.js';
+import type { KnowledgeStore } from '../store/knowledge-store.js';
+import { QdrantKnowledgeStore } from '../store/qdrant/qdrant-knowledge-store.js';
+import { SqliteKnowledgeStore } from '../store/sqlite/sqlite-knowledge-store.js';
+import { qdrantTenantName, tenantDataDir } from '../tenancy/tenant-spaces.js';
+
+export type DeploymentKind = 'embedded' | 'scale';
+
+/**
+ * A service the deployment depends on beyond the knowledge store (Postgres, object storage):
+ * `problem()` says in one sentence why it cannot be used now, or null when it can. Any problem
+ * makes /ready answer 503 with that cause (src/server/health.ts).
+ */
+export interface DependencyProbe {
+  readonly name: string;
+  problem(): Promise<string | null>;
+}
+
+/** Every store one tenant's services need. `close()` closes what this tenant owns (not shared connections). */
+export interface TenantStores {
+  readonly knowledge: KnowledgeStore;
+  readonly records: IdentifyStore;
+  readonly blobs: BlobStore;
+  close(): Promise<void>;
+}
+
+/** One deployment kind's stores. */
+export interface Backend {
+  readonly kind: DeploymentKind;
+  /** Opens the shared stores (the audit store; remote connections start in the background). */
+  open(): Promise<void>;
+  /** Resolves when the remote stores are usable (at once when there are none); rejects on a configuration error. */
+  readonly ready: Promise<void>;
+  /** The audit trail of every tenant (each reader sees one tenant's entries). */
+  readonly audit: AuditStore;
+  /** One tenant's stores, opened; the caller closes them. */
+  openTenant(tenant: string): Promise<TenantStores>;
+  /** Services beyond the knowledge store that /ready reports on. */
+  readonly probes: readonly DependencyProbe[];
+  close(): Promise<void>;
+}
+
+export interface BackendDeps {
+  config: Config;
+  logger: Logger;
+  /** Embedding size and id of the loaded CLIP model (the knowledge store checks them). */
+  model: { dim: number; id: string };
+  /** Whether DATA_DIR takes writes: damaged or full local files are reported here. */
+  storage: StorageHealth;
+}
+
+/** The provider for the configured deployment kind. */
+export function createBackend(deps: BackendDeps): Backend {
+  return deps.config.store.kind === 'qdrant' ? scaleBackend(deps) : embeddedBackend(deps);
+}
+
+/** The audit trail in one SQLite file for every tenant (a reader sees one tenant's entries). */
+function localAudit({ config, storage, logger }: BackendDeps): AuditStore {
+  return new SqliteAuditStore(path.join(config.dataDir, 'audit.db'), { storage, logger });
+}
+
+/** Identify records and blobs in the tenant's folder; closes `knowledge` when opening them fails. */
+async function localRecordsAndBlobs(dir: string, knowledge: KnowledgeStore, ownsKnowledge: boolean): Promise<TenantStores> {
+  const records = new SqliteIdentifyStore(path.join(dir, 'identify.db'));
+  try {
+    await records.init();
+  } catch (error) {
+    if (ownsKnowledge) await knowledge.close();
+    throw error;
+  }
+  return {
+    knowledge,
+    records,
+    blobs: new DiskBlobStore(path.join(dir, 'blobs')),
+    async close() {
+      if (ownsKnowledge) await knowledge.close();
+      await records.close();
+    },
+  };
+}
+
+/** Embedded: SQLite files and a folder under DATA_DIR; no service to start. */
+function embeddedBackend(deps: BackendDeps): Backend {
+  const { config, logger, model, storage } = deps;
+  const audit = localAudit(deps);
+  return {
+    kind: 'embedded',
+    ready: Promise.resolve(),
+    audit,
+    probes: [],
+    open: () => audit.init(),
+    async openTenant(tenant) {
+      const dir = tenantDataDir(config.dataDir, tenant);
+      await mkdir(dir, { recursive: true });
+      const file = sqliteFile(dir);
+      const knowledge = new SqliteKnowledgeStore({ file, dim: model.dim, modelId: model.id });
+      await knowledge.init();
+      // A damaged page anywhere in the file: serve what can be read, but /ready says so and writes stop.
+      const started = performance.now();
+      const problems = knowledge.checkIntegrity();
+      if (problems.length > 0) {
+        storage.noteDamage(`the database file of tenant "${tenant}" is damaged`);
+        logger.error(
+          { tenant, file, problems },
+          `The database file ${file} is damaged: reads that touch the damaged pages fail and changes are refused. Restore it from a backup, or salvage it with \`sqlite3 <file> ".recover" | sqlite3 <new file>\`.`,
+        );
+      } else {
+        logger.debug({ tenant, ms: Math.round(performance.now() - started) }, 'database integrity checked');
+      }
+      return localRecordsAndBlobs(dir, knowledge, true);
+    },
+    close: () => audit.close(),
+  };
+}
+
+/**
+ * Scale: Qdrant for vectors and documents (one connection; each tenant's store is a view of it).
+ * Qdrant may be down at start: the connection is retried in the background (readiness stays false
+ * and queries answer UNAVAILABLE meanwhile), but configuration errors stop the server.
+ */
+function scaleBackend(deps: BackendDeps): Backend {
+  const { config, logger, model } = deps;
+  if (!config.store.qdrant) throw new ConfigError('VECTOR_STORE=qdrant needs QDRANT_URL.');
+  const qdrantSettings = config.store.qdrant;
+  const qdrant = new QdrantKnowledgeStore({ ...qdrantSettings, dim: model.dim, modelId: model.id });
+  const audit = localAudit(deps);
+  // Qdrant tenant name → Fieldscope tenant: two tenants may not meet under one name.
+  const qdrantOwners = new Map<string, string>();
+  let ready: Promise<void> | null = null;
+  return {
+    kind: 'scale',
+    get ready() {
+      return ready ?? Promise.resolve();
+    },
+    audit,
+    probes: [],
+    async open() {
+      await audit.init();
+      ready = initStoreWithRetry(qdrant, {
+        onRetry: (error, attempt, delayMs) => logger.warn({ attempt, retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, 'Qdrant is not reachable yet; retrying'),
+      }).then(() => logger.info({ url: qdrantSettings.url }, 'Qdrant knowledge store ready'));
+      ready.catch(() => undefined);
+    },
+    async openTenant(tenant) {
+      const dir = tenantDataDir(config.dataDir, tenant);
+      await mkdir(dir, { recursive: true });
+      const name = qdrantTenantName(tenant, qdrantSettings.tenant);
+      const owner = qdrantOwners.get(name);
+      if (owner !== undefined && owner !== tenant) throw new ConfigError(`The tenants "${owner}" and "${tenant}" would share the Qdrant tenant "${name}" (QDRANT_TENANT names the default tenant's data); rename one.`);
+      qdrantOwners.set(name, tenant);
+      // A Qdrant view shares the connection, which `close()` below closes once.
+      return localRecordsAndBlobs(dir, qdrant.forTenant(name), false);
+    },
+    async close() {
+      await qdrant.close();
+      await audit.close();
+    },
+  };
+}

@@ -143,7 +143,7 @@ export class IngestService {
 
     const { signal } = upload;
     const detected = detectFileType(bytes, upload.filename);
-    const { kind, format, extracted: raw } = await this.extract(bytes, detected);
+    const { kind, format, extracted: raw } = await this.extract(bytes, detected, signal);
     signal?.throwIfAborted();
     // Stored text is normalised once, here, like every other field (see normalize-text.ts).
     const extracted: ExtractedDocument = { title: raw.title === null ? null : normalizeText(raw.title), pages: raw.pages.map((p) => ({ ...p, text: normalizeText(p.text) })) };
@@ -331,7 +331,7 @@ export class IngestService {
     return true;
   }
 
-  private async extract(bytes: Uint8Array, detected: ReturnType<typeof detectFileType>): Promise<{ kind: DocumentKind; format: string; extracted: ExtractedDocument }> {
+  private async extract(bytes: Uint8Array, detected: ReturnType<typeof detectFileType>, signal: AbortSignal | undefined): Promise<{ kind: DocumentKind; format: string; extracted: ExtractedDocument }> {
     const limits = { maxPages: this.settings.maxPages };
     switch (detected.kind) {
       case 'pdf':
@@ -343,6 +343,8 @@ export class IngestService {
             bytes,
             { ...limits, maxTextChars: this.settings.maxTextChars, renderLongSide: this.settings.renderLongSide, thumbnailLongSide: this.settings.thumbnailLongSide },
             { workerMemoryMb: this.settings.pdfWorkerMemoryMb, pageTimeoutMs: this.settings.pdfPageTimeoutMs },
+            // The deadline or a client gone stops the worker mid-document, not after the last page.
+            signal,
           ),
         };
       case 'image': {

@@ -185,7 +185,7 @@ export async function fill(store: KnowledgeStore, pages: number): Promise<{ corp
     for (let i = 0; i < n; i += 100) {
       const { page } = makePage(corpus, 1);
       await store.addPhoto({
-        photo: { id: `photo-${docNo}-${i}`, caption: page.text.slice(0, 120), metadata: {}, contentHash: `photo-hash-${docNo}-${i}`, mimeType: 'image/jpeg', width: 640, height: 480, blobKey: `photos/${docNo}-${i}`, createdAt: new Date().toISOString() },
+        photo: { id: `photo-${docNo}-${i}`, caption: page.text.slice(0, 120), metadata: {}, contentHash: `photo-hash-${docNo}-${i}`, mimeType: 'image/jpeg', width: 640, height: 480, blobKey: `photos/${docNo}-${i}`, createdAt: new Date().toISOString(), readText: null },
         imageVector: page.imageVector!,
         chunks: page.chunks.slice(0, 1),
         identifiers: page.identifiers,

@@ -175,7 +175,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
         pdfPageTimeoutMs: config.limits.pdfPageTimeoutMs,
         maxImageBytes: config.limits.maxUploadBytes,
         maxImagePixels: config.limits.maxImagePixels,
-      }, identify, moderation);
+      }, identify, moderation, textReader);
       const services: TenantServices = {
         embeddings: new EmbeddingService(tenantEncoder, config.limits),
         ingest,

@@ -5,14 +5,15 @@ import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { atLeast } from '../auth/permissions.js';
 import { InvalidInputError } from '../errors.js';
-import type { SearchFilter as StoreFilter, SourceKind as StoreSourceKind } from '../store/knowledge-store.js';
-import type { Resolvers, SearchFilter, SourceKind } from './__generated__/resolvers-types.js';
+import type { SearchFilter as StoreFilter, SourceKind as StoreSourceKind, TextSource as StoreTextSource } from '../store/knowledge-store.js';
+import type { Resolvers, SearchFilter, SourceKind, TextSource } from './__generated__/resolvers-types.js';
 import { readUpload } from './upload.js';
 
 const toEmbedding = (e: { vector: Float32Array; model: string }) => ({ vector: Array.from(e.vector), model: e.model, dim: e.vector.length });
 
 
 const toSourceKind = (kind: string) => kind.toUpperCase() as SourceKind;
+const TEXT_SOURCES: Record<StoreTextSource, TextSource> = { file: 'FILE', ocr: 'OCR', none: 'NONE' };
 
 function toStoreFilter(filter: SearchFilter | null | undefined): StoreFilter | undefined {
   if (!filter) return undefined;
@@ -126,6 +127,7 @@ export const resolvers: Resolvers = {
   Page: {
     text: (page) => page.text,
     thumbnailUrl: (page, _args, { fileUrl }) => (page.thumbnailKey ? fileUrl(page.thumbnailKey) : null),
+    textSource: (page) => TEXT_SOURCES[page.textSource],
   },
   Photo: {
     url: (photo, _args, { fileUrl }) => fileUrl(photo.blobKey),

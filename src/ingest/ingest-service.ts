@@ -21,6 +21,7 @@ import type { ChunkInput, DocumentKind, DocumentRecord, JsonObject, KnowledgeSto
 import { chunkText } from './chunk.js';
 import { detectFileType } from './detect.js';
 import type { ModerationService } from '../moderation/moderation-service.js';
+import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
 import { InvalidDocumentError } from './errors.js';
 import type { ExtractedDocument } from './extracted.js';
 import { extractPdfIsolated } from './isolated-pdf.js';
@@ -111,6 +112,14 @@ function metadataIdentifiers(metadata: JsonObject): string[] {
   return Object.values(metadata).flatMap((v) => (typeof v === 'string' ? extractIdentifiers(v) : []));
 }
 
+/**
+ * A photo's identifiers: those in its caption, its metadata values, and what was read on it
+ * (plate text and codes), so a text search for the part number on the label finds the photo.
+ */
+function photoIdentifiers(caption: string | null, metadata: JsonObject, readText: ReadTextResult | null): string[] {
+  return [...new Set([...(caption ? extractIdentifiers(caption) : []), ...metadataIdentifiers(metadata), ...(readText?.identifiers ?? [])])];
+}
+
 /** Told about photos as they come and go (near-duplicate detection keeps its hashes this way). */
 export interface PhotoIndex {
   indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<unknown>;
@@ -127,6 +136,8 @@ export class IngestService {
     private readonly settings: IngestSettings = DEFAULT_INGEST_SETTINGS,
     private readonly photoIndex: PhotoIndex | null = null,
     private readonly moderation: ModerationService | null = null,
+    /** Reads text and codes on photos and scanned pages; null when OCR=off. */
+    private readonly reader: TextReader | null = null,
   ) {}
 
   async ingestDocument(upload: DocumentUpload): Promise<{ document: DocumentRecord; created: boolean }> {
@@ -247,7 +258,7 @@ export class IngestService {
       caption: newCaption,
       metadata: newMetadata,
       chunks: chunks.map((text, i) => ({ text, vector: vectors[i]! })),
-      identifiers: [...new Set([...(newCaption ? extractIdentifiers(newCaption) : []), ...metadataIdentifiers(newMetadata)])],
+      identifiers: photoIdentifiers(newCaption, newMetadata, existing.readText),
     });
     return updated ?? existing;
   }
@@ -263,7 +274,12 @@ export class IngestService {
     if (existing) return { photo: await this.updatePhotoDetails(existing, upload.caption == null ? undefined : caption, upload.metadata == null ? null : metadata), created: false };
 
     const { signal } = upload;
-    const [[imageVector], imageHash] = await Promise.all([this.encoder.embedImages([bytes], { signal }), informativeHash(bytes)]);
+    // What is written on the photo is read on the OCR workers while CLIP embeds it.
+    const [[imageVector], imageHash, readText] = await Promise.all([
+      this.encoder.embedImages([bytes], { signal }),
+      informativeHash(bytes),
+      this.reader ? this.reader.readText(bytes, signal ? { signal } : {}) : Promise.resolve(null),
+    ]);
     // A blocked upload is refused before anything is written.
     const screening = await this.moderation?.assertImageAllowed(imageVector!, 'upload');
     const captionChunks = caption ? this.chunk(caption) : [];
@@ -282,13 +298,14 @@ export class IngestService {
         height: info.height,
         blobKey,
         createdAt: new Date().toISOString(),
+        readText,
       };
       signal?.throwIfAborted();
       const added = await this.store.addPhoto({
         photo,
         imageVector: imageVector!,
         chunks: captionChunks.map((text, i) => ({ text, vector: captionVectors[i]! })),
-        identifiers: [...new Set([...(caption ? extractIdentifiers(caption) : []), ...metadataIdentifiers(metadata)])],
+        identifiers: photoIdentifiers(caption, metadata, readText),
         imageHash,
       });
       if (added.created) {

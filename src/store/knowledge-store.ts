@@ -7,12 +7,35 @@
  * snippets are the search service's job.
  */
 
+import type { ReadTextResult } from '../ocr/text-reader.js';
+
 /** 'image': a scanned page or a photo of a page uploaded as a one-page document. */
 export type DocumentKind = 'pdf' | 'markdown' | 'html' | 'text' | 'image';
 /** What a hit can point at, for filters: a page of a document of some kind, or a photo. */
 export type SourceKind = DocumentKind | 'photo';
 
 export type JsonObject = Record<string, unknown>;
+
+/**
+ * Where a page's text came from: the file itself (a PDF text layer, Markdown, HTML, text), OCR
+ * of the page image (a scan without a text layer, an image ingested as a document), or nowhere
+ * (a scan with OCR=off, or nothing legible on it).
+ */
+export type TextSource = 'file' | 'ocr' | 'none';
+
+/** What a page stored without a textSource is taken to be: FILE when it has text, else NONE (pages stored before OCR existed). */
+export function defaultTextSource(text: string): TextSource {
+  return text.trim() === '' ? 'none' : 'file';
+}
+
+/**
+ * The text BM25 reads for a photo: its caption and what was read on it (OCR lines and decoded
+ * codes), so a photo of a label is found by the words on the label. Pure; both stores use it.
+ */
+export function photoSearchText(caption: string | null, readText: ReadTextResult | null): string {
+  const read = readText ? [readText.text, ...readText.codes.map((c) => c.value)] : [];
+  return [caption ?? '', ...read].filter((part) => part.trim() !== '').join('\n');
+}
 
 export interface DocumentRecord {
   id: string;
@@ -37,6 +60,7 @@ export interface PageRecord {
   text: string;
   /** Blob store key of the rendered page thumbnail, when there is one. */
   thumbnailKey: string | null;
+  textSource: TextSource;
 }
 
 export interface PhotoRecord {
@@ -49,6 +73,8 @@ export interface PhotoRecord {
   height: number;
   blobKey: string;
   createdAt: string;
+  /** The text and codes read on the photo at ingest; null when nothing was read (OCR=off, or stored before reading existed). */
+  readText: ReadTextResult | null;
 }
 
 /** What a re-ingest of the same document may change (see KnowledgeStore.updateDocumentDetails). */
@@ -83,6 +109,8 @@ export interface NewPage {
   identifiers: string[];
   /** 64-bit difference hash (16 hex digits) of the rendered page, for near-copy lookups; absent for text formats. */
   imageHash?: string | null;
+  /** Where `text` came from; absent: defaultTextSource(text). */
+  textSource?: TextSource;
 }
 
 export interface NewDocument {

@@ -38,6 +38,7 @@ export interface PageSpec {
   chunks?: { text: string; vector: Float32Array }[];
   identifiers?: string[];
   thumbnailKey?: string | null;
+  textSource?: NewPage['textSource'];
 }
 
 export function newDocument(spec: { id?: string; title?: string; kind?: DocumentRecord['kind']; hash?: string; metadata?: DocumentRecord['metadata']; createdAt?: string; blobKey?: string; pages: PageSpec[] }): NewDocument {
@@ -49,6 +50,7 @@ export function newDocument(spec: { id?: string; title?: string; kind?: Document
     imageVector: p.image === undefined ? null : p.image,
     chunks: p.chunks ?? [],
     identifiers: p.identifiers ?? [],
+    ...(p.textSource ? { textSource: p.textSource } : {}),
   }));
   return {
     document: {
@@ -67,7 +69,7 @@ export function newDocument(spec: { id?: string; title?: string; kind?: Document
   };
 }
 
-export function newPhoto(spec: { id?: string; hash?: string; caption?: string | null; vector: Float32Array; chunks?: { text: string; vector: Float32Array }[]; identifiers?: string[]; metadata?: PhotoRecord['metadata']; blobKey?: string }): NewPhoto {
+export function newPhoto(spec: { id?: string; hash?: string; caption?: string | null; vector: Float32Array; chunks?: { text: string; vector: Float32Array }[]; identifiers?: string[]; metadata?: PhotoRecord['metadata']; blobKey?: string; readText?: PhotoRecord['readText'] }): NewPhoto {
   const id = spec.id ?? nextId('photo');
   return {
     photo: {
@@ -80,6 +82,7 @@ export function newPhoto(spec: { id?: string; hash?: string; caption?: string | 
       height: 480,
       blobKey: spec.blobKey ?? `photos/${id}.jpg`,
       createdAt: new Date().toISOString(),
+      readText: spec.readText ?? null,
     },
     imageVector: spec.vector,
     chunks: spec.chunks ?? [],
@@ -145,10 +148,10 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
         expect(await store.getDocument(input.document.id)).toEqual(input.document);
         expect(await store.findDocumentByHash(input.document.contentHash)).toEqual(input.document);
         expect(await store.getPages(input.document.id)).toEqual([
-          { documentId: input.document.id, number: 1, text: 'Isolate the pump before service.', thumbnailKey: `thumbs/${input.document.id}/1.png` },
-          { documentId: input.document.id, number: 2, text: 'Replace the seal kit.', thumbnailKey: null },
+          { documentId: input.document.id, number: 1, text: 'Isolate the pump before service.', thumbnailKey: `thumbs/${input.document.id}/1.png`, textSource: 'file' },
+          { documentId: input.document.id, number: 2, text: 'Replace the seal kit.', thumbnailKey: null, textSource: 'file' },
         ]);
-        expect(await store.getPage(input.document.id, 2)).toEqual({ documentId: input.document.id, number: 2, text: 'Replace the seal kit.', thumbnailKey: null });
+        expect(await store.getPage(input.document.id, 2)).toEqual({ documentId: input.document.id, number: 2, text: 'Replace the seal kit.', thumbnailKey: null, textSource: 'file' });
         expect(await store.getPage(input.document.id, 3)).toBeNull();
         expect(await store.countPages()).toBe(before + 2);
       });
@@ -269,6 +272,53 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
       });
     });
 
+    describe('what was read: photo text and page text sources', () => {
+      const plate = {
+        text: 'MODEL XV-300\nPART PK-3310 wallabyword',
+        identifiers: ['XV-300', 'PK-3310', 'ASSET-77'],
+        regions: [
+          { text: 'MODEL XV-300', confidence: 0.98, box: [0.1, 0.1, 0.5, 0.1] as [number, number, number, number] },
+          { text: 'PART PK-3310 wallabyword', confidence: 0.95, box: [0.1, 0.3, 0.6, 0.1] as [number, number, number, number] },
+        ],
+        codes: [{ format: 'QR_CODE', value: 'ASSET-77 quokkaword' }],
+      };
+
+      it("keeps a photo's readText, and its read words and codes are found by lexical search, before and after a caption change", async () => {
+        const input = newPhoto({ caption: 'bag of seals', vector: axis(20), identifiers: plate.identifiers, readText: plate });
+        const added = await store.addPhoto(input);
+        expect(added.photo.readText).toEqual(plate);
+        expect(await store.getPhoto(input.photo.id)).toEqual(input.photo);
+        expect(await store.findPhotoByHash(input.photo.contentHash)).toEqual(input.photo);
+        expect((await store.getHitRecords([photoTarget(input.photo.id)])).photos.get(input.photo.id)).toEqual(input.photo);
+        const target = photoTarget(input.photo.id);
+        for (const word of ['wallabyword', 'quokkaword', 'seals']) expect(targets(await store.searchLexical(word, 5))).toEqual([target]);
+        expect(targets(await store.searchIdentifiers(['pk3310'], 5))).toEqual([target]);
+
+        const updated = await store.updatePhotoDetails(input.photo.id, { caption: 'new caption numbatword', metadata: {}, chunks: [], identifiers: plate.identifiers });
+        expect(updated?.readText).toEqual(plate);
+        expect((await store.getPhoto(input.photo.id))?.readText).toEqual(plate);
+        for (const word of ['wallabyword', 'quokkaword', 'numbatword']) expect(targets(await store.searchLexical(word, 5))).toEqual([target]);
+        expect(await store.searchLexical('seals', 5)).toEqual([]);
+      });
+
+      it('a photo without readText reads back null', async () => {
+        const input = newPhoto({ caption: null, vector: axis(21) });
+        await store.addPhoto(input);
+        expect((await store.getPhoto(input.photo.id))?.readText).toBeNull();
+      });
+
+      it("keeps each page's textSource; absent, FILE when the page has text and NONE when it has none", async () => {
+        const input = newDocument({
+          pages: [{ text: 'read from a scan echidnaword', textSource: 'ocr' }, { text: '', textSource: 'none' }, { text: 'layer text' }, { text: '' }],
+        });
+        await store.addDocument(input);
+        expect((await store.getPages(input.document.id)).map((p) => p.textSource)).toEqual(['ocr', 'none', 'file', 'none']);
+        expect((await store.getPage(input.document.id, 1))?.textSource).toBe('ocr');
+        expect((await store.getHitRecords([pageOf(input.document.id, 1)])).pages.get(pageKey(input.document.id, 1))?.textSource).toBe('ocr');
+        expect(targets(await store.searchLexical('echidnaword', 5))).toEqual([pageOf(input.document.id, 1)]);
+      });
+    });
+
     describe('re-ingest: new details for a file already there', () => {
       it('replaces title, metadata and first-page identifiers of a document; pages and vectors stay', async () => {
         const input = newDocument({ title: 'Old title', metadata: { site: 'south' }, pages: [{ text: 'pump page', chunks: [{ text: 'pump', vector: axis(1) }], identifiers: ['OLD-1'] }, { text: 'second page', chunks: [{ text: 'second', vector: axis(2) }] }] });
@@ -292,7 +342,7 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
         const { photo } = await store.addPhoto(input);
         const target = photoTarget(photo.id);
         const updated = await store.updatePhotoDetails(photo.id, { caption: 'clean gauge pangolinword', metadata: { site: 'north' }, chunks: [{ text: 'clean gauge', vector: axis(6) }], identifiers: ['CG-9'] });
-        expect(updated).toEqual({ ...photo, caption: 'clean gauge pangolinword', metadata: { site: 'north' } });
+        expect(updated).toEqual({ ...photo, caption: 'clean gauge pangolinword', metadata: { site: 'north' }, readText: null });
         expect(await store.getPhoto(photo.id)).toEqual(updated);
         expect(targets(await store.searchImages(axis(3), 5, { metadata: { site: 'north' } }))).toEqual([target]);
         expect(await store.searchImages(axis(3), 5, { metadata: { site: 'south' } })).toEqual([]);

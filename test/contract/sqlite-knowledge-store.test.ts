@@ -108,6 +108,25 @@ describe('SqliteKnowledgeStore (file-specific)', () => {
     expect((await again.searchChunks(axis(2), 5))[0]?.target).toEqual(target);
   });
 
+  it('migration 3 gives pages stored before OCR a text source (FILE with text, NONE without) and photos no readText', async () => {
+    const store = await openStore({ file });
+    const doc = newDocument({ pages: [{ text: 'layer text dingoword' }, { text: '' }] });
+    const photo = newPhoto({ caption: 'old photo', vector: axis(7) });
+    await store.addDocument(doc);
+    await store.addPhoto(photo);
+    await store.close();
+    // Back to the version-2 schema, as a file written before OCR existed.
+    const raw = new Database(file);
+    raw.exec('ALTER TABLE targets DROP COLUMN text_source; ALTER TABLE photos DROP COLUMN read_text;');
+    raw.pragma('user_version = 2');
+    raw.close();
+
+    const again = await track(await openStore({ file }));
+    expect((await again.getPages(doc.document.id)).map((p) => p.textSource)).toEqual(['file', 'none']);
+    expect(await again.getPhoto(photo.photo.id)).toEqual({ ...photo.photo, readText: null });
+    expect((await again.searchLexical('dingoword', 5))[0]?.target).toEqual({ kind: 'page', documentId: doc.document.id, pageNumber: 1 });
+  });
+
   it('keeps the quantized index across reopen', async () => {
     const store = await openStore({ file, exactSearchThreshold: 0 });
     const doc = newDocument({ pages: [{ text: 'x', image: axis(3), chunks: [{ text: 'c', vector: axis(4) }] }, { text: 'y', image: axis(5), chunks: [{ text: 'd', vector: axis(6) }] }] });

@@ -74,8 +74,8 @@ describe('SearchService', () => {
     embedImages: async (images: readonly Uint8Array[]) => images.map(() => vec(0.5)),
   } as unknown as ClipEncoder;
   const pages: Record<string, PageRecord> = {
-    'a:1': { documentId: 'a', number: 1, text: 'Replace seal kit 4471-B on the P-200 pump.', thumbnailKey: null },
-    'b:1': { documentId: 'b', number: 1, text: 'Ball valve SOP.', thumbnailKey: null },
+    'a:1': { documentId: 'a', number: 1, text: 'Replace seal kit 4471-B on the P-200 pump.', thumbnailKey: null, textSource: 'file' },
+    'b:1': { documentId: 'b', number: 1, text: 'Ball valve SOP.', thumbnailKey: null, textSource: 'file' },
   };
   function store(lists: Partial<Record<'chunks' | 'images' | 'lexical' | 'identifiers' | 'hashes', Candidate[]>>): KnowledgeStore {
     const fake = {

@@ -276,6 +276,8 @@ export type Page = {
   __typename?: 'Page';
   number: Scalars['Int']['output'];
   text?: Maybe<Scalars['String']['output']>;
+  /** Where the page's text came from: the file's own text, OCR of the page image, or nowhere. */
+  textSource: TextSource;
   /** A small image of the rendered page (PDFs and page images), served by this server. */
   thumbnailUrl?: Maybe<Scalars['String']['output']>;
 };
@@ -316,6 +318,12 @@ export type Photo = {
   height: Scalars['Int']['output'];
   id: Scalars['ID']['output'];
   metadata: Scalars['JSON']['output'];
+  /**
+   * What was read on the photo when it was ingested (OCR text and QR/barcodes); its words and
+   * identifiers make the photo findable by text search (KEYWORD, IDENTIFIER). Null when nothing
+   * was read: ingested with OCR=off, or before reading existed.
+   */
+  readText?: Maybe<ReadText>;
   /** The original photo, served by this server. */
   url?: Maybe<Scalars['String']['output']>;
   /** True when ingestPhoto found this exact file already there (only the details given were updated); false otherwise. */
@@ -625,6 +633,15 @@ export type TextRegion = {
   text: Scalars['String']['output'];
 };
 
+/** Where a page's text came from. */
+export type TextSource =
+  /** The file's own text: a PDF text layer, Markdown, HTML or plain text. */
+  | 'FILE'
+  /** No text: a scan ingested with OCR=off, or nothing legible on it. */
+  | 'NONE'
+  /** Read from the page image at ingest (a PDF page without a text layer, an image ingested as a document). */
+  | 'OCR';
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -754,6 +771,7 @@ export type ResolversTypes = {
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Tag: ResolverTypeWrapper<Tag>;
   TextRegion: ResolverTypeWrapper<TextRegion>;
+  TextSource: TextSource;
   Upload: ResolverTypeWrapper<Scalars['Upload']['output']>;
 };
 
@@ -942,6 +960,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
 export type PageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Page'] = ResolversParentTypes['Page']> = {
   number?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   text?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  textSource?: Resolver<ResolversTypes['TextSource'], ParentType, ContextType>;
   thumbnailUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
@@ -971,6 +990,7 @@ export type PhotoResolvers<ContextType = GraphQLContext, ParentType extends Reso
   height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  readText?: Resolver<Maybe<ResolversTypes['ReadText']>, ParentType, ContextType>;
   url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   wasDuplicate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;

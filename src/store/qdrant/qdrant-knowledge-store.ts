@@ -50,8 +50,9 @@ import type {
   SignalQuery,
   SignalResults,
   StoreStatus,
+  TextSource,
 } from '../knowledge-store.js';
-import { pageKey } from '../knowledge-store.js';
+import { defaultTextSource, pageKey, photoSearchText } from '../knowledge-store.js';
 import { excerptAround } from '../sqlite/lexical-query.js';
 import { InvalidVectorError } from '../store-errors.js';
 import { META_POINT_ID, pointIds } from './point-ids.js';
@@ -157,9 +158,21 @@ const documentRecordSchema = z.object({
   createdAt: z.string(),
 });
 
+/** A photo's ReadText as stored in its record (see ocr/text-reader.ts). */
+const readTextSchema = z.object({
+  text: z.string(),
+  identifiers: z.array(z.string()),
+  regions: z.array(z.object({ text: z.string(), confidence: z.number(), box: z.tuple([z.number(), z.number(), z.number(), z.number()]) })),
+  codes: z.array(z.object({ format: z.string(), value: z.string() })),
+});
+
+const TEXT_SOURCES = ['file', 'ocr', 'none'] as const;
+
 const photoRecordSchema = z.object({
   id: z.string(),
   caption: z.string().nullable(),
+  // Absent on photos stored before reading existed.
+  readText: readTextSchema.nullable().default(null),
   metadata: z.record(z.string(), z.unknown()),
   contentHash: z.string(),
   mimeType: z.string(),
@@ -173,6 +186,13 @@ const photoRecordSchema = z.object({
 function metadataCopy(metadata: JsonObject): JsonObject {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidInputError('INVALID_RECORD', 'metadata must be a JSON object.');
   return JSON.parse(JSON.stringify(metadata)) as JsonObject;
+}
+
+/** A JSON copy of a ReadText, checked against its schema (what a round trip through the store gives back). */
+function readTextCopy(readText: unknown): z.infer<typeof readTextSchema> {
+  const parsed = readTextSchema.safeParse(JSON.parse(JSON.stringify(readText)));
+  if (!parsed.success) throw new InvalidInputError('INVALID_RECORD', `The photo's readText is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}.`);
+  return parsed.data;
 }
 
 function checkLimit(limit: number): void {
@@ -516,6 +536,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
           page_number: page.number,
           target,
           text: page.text,
+          text_source: page.textSource ?? defaultTextSource(page.text),
           thumbnail_key: page.thumbnailKey,
           blob_keys: page.thumbnailKey ? [page.thumbnailKey] : [],
           ...identifierFields(page.identifiers),
@@ -550,12 +571,13 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   private photoPoints(input: NewPhoto): { record: PhotoRecord; claim: PointStruct; points: PointStruct[] } {
     const photo = input.photo;
     const ms = createdMs(photo.createdAt);
-    const record: PhotoRecord = { ...photo, metadata: metadataCopy(photo.metadata) };
+    const record: PhotoRecord = { ...photo, metadata: metadataCopy(photo.metadata), readText: photo.readText ? readTextCopy(photo.readText) : null };
     const tenant = this.tenant;
     const target = JSON.stringify(['photo', photo.id]);
     const common = { tenant, committed: false, photo_id: photo.id, kind: 'photo', target, metadata_terms: metadataTerms(record.metadata) };
     const vector: Record<string, number[] | SparseVector> = { [IMAGE_VECTOR]: this.unitVector(input.imageVector, 'The photo vector') };
-    const sparse = documentSparseVector(photo.caption ?? '', this.averageLength);
+    const searchText = photoSearchText(record.caption, record.readText);
+    const sparse = documentSparseVector(searchText, this.averageLength);
     if (sparse) vector[SPARSE_VECTOR] = sparse;
     const claim: PointStruct = {
       id: pointIds.photo(tenant, photo.contentHash),
@@ -565,7 +587,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
         type: 'photo' satisfies PointType,
         content_hash: photo.contentHash,
         created_ms: ms,
-        text: photo.caption ?? '',
+        text: searchText,
         blob_keys: [photo.blobKey],
         ...identifierFields(input.identifiers),
         ...imageHashFields(input.imageHash, 'the photo'),
@@ -615,13 +637,15 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     const common = { tenant, committed: true, photo_id: id, kind: 'photo', target: JSON.stringify(['photo', id]), metadata_terms: metadataTerms(record.metadata) };
     const chunks = this.chunkPoints(details.chunks, 'the caption', (ordinal) => pointIds.photoChunk(tenant, id, ordinal), common);
     const vector: Record<string, number[] | SparseVector> = { [IMAGE_VECTOR]: imageVector as number[] };
-    const sparse = documentSparseVector(record.caption ?? '', this.averageLength);
+    // What was read on the photo stays searchable whatever the caption.
+    const searchText = photoSearchText(record.caption, record.readText);
+    const sparse = documentSparseVector(searchText, this.averageLength);
     if (sparse) vector[SPARSE_VECTOR] = sparse;
     // New caption chunks over the old ids (same ordinals), then the ordinals past the new count go.
     await this.upsert(chunks);
     const kept = chunks.map((c) => c.id);
     await this.deleteWhere({ must: this.base(matchValue('type', 'chunk'), matchValue('photo_id', id)), must_not: kept.length > 0 ? [{ has_id: kept }] : [] });
-    await this.upsert([{ id: point.id, vector, payload: { ...payload, ...common, text: record.caption ?? '', ...identifierFields(details.identifiers), record } }]);
+    await this.upsert([{ id: point.id, vector, payload: { ...payload, ...common, text: searchText, ...identifierFields(details.identifiers), record } }]);
     return record;
   }
 
@@ -733,13 +757,13 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   }
 
   async getPages(documentId: string): Promise<PageRecord[]> {
-    const points = await this.scrollAll(this.visible(matchValue('type', 'page'), matchValue('document_id', documentId)), ['page_number', 'text', 'thumbnail_key']);
+    const points = await this.scrollAll(this.visible(matchValue('type', 'page'), matchValue('document_id', documentId)), ['page_number', 'text', 'thumbnail_key', 'text_source']);
     return points.map((p) => this.toPage(documentId, p.payload)).sort((a, b) => a.number - b.number);
   }
 
   async getPage(documentId: string, pageNumber: number): Promise<PageRecord | null> {
     if (!Number.isSafeInteger(pageNumber) || pageNumber < 1) return null;
-    const point = await this.first(this.visible(matchValue('type', 'page'), matchValue('document_id', documentId), matchValue('page_number', pageNumber)), ['page_number', 'text', 'thumbnail_key']);
+    const point = await this.first(this.visible(matchValue('type', 'page'), matchValue('document_id', documentId), matchValue('page_number', pageNumber)), ['page_number', 'text', 'thumbnail_key', 'text_source']);
     return point ? this.toPage(documentId, point.payload) : null;
   }
 
@@ -772,7 +796,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     if (anyOf.length === 0) return out;
     // At most one committed point per document id, page id and photo id, so this limit reads them all.
     const limit = documentIds.size + pageIds.size + photoIds.size;
-    const { points } = await this.scrollPage({ ...this.visible(), should: anyOf }, limit, ['type', 'record', 'document_id', 'page_number', 'text', 'thumbnail_key']);
+    const { points } = await this.scrollPage({ ...this.visible(), should: anyOf }, limit, ['type', 'record', 'document_id', 'page_number', 'text', 'thumbnail_key', 'text_source']);
     for (const p of points) {
       const type = str(p.payload, 'type');
       const documentId = str(p.payload, 'document_id');
@@ -790,7 +814,11 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   }
 
   private toPage(documentId: string, payload: Payload): PageRecord {
-    return { documentId, number: num(payload, 'page_number') ?? 0, text: str(payload, 'text') ?? '', thumbnailKey: str(payload, 'thumbnail_key') ?? null };
+    const text = str(payload, 'text') ?? '';
+    const source = str(payload, 'text_source');
+    // Pages written before OCR existed carry no text_source.
+    const textSource = (TEXT_SOURCES as readonly string[]).includes(source ?? '') ? (source as TextSource) : defaultTextSource(text);
+    return { documentId, number: num(payload, 'page_number') ?? 0, text, thumbnailKey: str(payload, 'thumbnail_key') ?? null, textSource };
   }
 
   async countPages(): Promise<number> {

@@ -157,6 +157,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX image_hashes_b7 ON image_hashes (b7);
     `,
   },
+  {
+    version: 3,
+    description: 'what was read on photos (OCR and codes) and where page text came from (file, OCR, none)',
+    sql: `
+      -- The photo's ReadText as JSON (text, identifiers, regions, codes); NULL: nothing was read.
+      ALTER TABLE photos ADD COLUMN read_text TEXT CHECK (read_text IS NULL OR json_valid(read_text));
+      -- A page's text source: 'file', 'ocr' or 'none' (NULL for photo targets). Pages stored
+      -- before OCR existed got their text from the file, or have none.
+      ALTER TABLE targets ADD COLUMN text_source TEXT CHECK (text_source IS NULL OR text_source IN ('file', 'ocr', 'none'));
+      UPDATE targets SET text_source = CASE WHEN trim(text) = '' THEN 'none' ELSE 'file' END WHERE document_seq IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

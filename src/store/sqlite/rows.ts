@@ -2,6 +2,7 @@
  * Row shapes of the documents and photos tables and their mapping to records, shared by the
  * store and the read-only export (migration).
  */
+import type { ReadTextResult } from '../../ocr/text-reader.js';
 import type { DocumentKind, DocumentRecord, JsonObject, PhotoRecord } from '../knowledge-store.js';
 
 export interface DocumentRow {
@@ -30,6 +31,7 @@ export interface PhotoRow {
   height: number;
   blob_key: string;
   created_at: string;
+  read_text: string | null;
 }
 
 export function toDocument(row: DocumentRow): DocumentRecord {
@@ -58,5 +60,6 @@ export function toPhoto(row: PhotoRow): PhotoRecord {
     height: row.height,
     blobKey: row.blob_key,
     createdAt: row.created_at,
+    readText: row.read_text === null ? null : (JSON.parse(row.read_text) as ReadTextResult),
   };
 }

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
-import type { ChunkInput, NewDocument, NewPage, NewPhoto } from '../knowledge-store.js';
+import type { ChunkInput, NewDocument, NewPage, NewPhoto, TextSource } from '../knowledge-store.js';
 import { LATEST_SCHEMA_VERSION } from './migrations.js';
 import { toDocument, toPhoto, type DocumentRow, type PhotoRow } from './rows.js';
 
@@ -122,11 +122,12 @@ export class SqliteKnowledgeExport {
   private readDocument(seq: number): NewDocument | null {
     const row = this.db.prepare('SELECT * FROM documents WHERE seq = ?').get(seq) as DocumentRow | undefined;
     if (!row) return null; // deleted since the id list was read
-    const targets = this.db.prepare('SELECT id, page_number, text, thumbnail_key FROM targets WHERE document_seq = ? ORDER BY page_number').raw().all(seq) as [number, number, string, string | null][];
-    const pages: NewPage[] = targets.map(([targetId, number, text, thumbnailKey]) => ({
+    const targets = this.db.prepare('SELECT id, page_number, text, thumbnail_key, text_source FROM targets WHERE document_seq = ? ORDER BY page_number').raw().all(seq) as [number, number, string, string | null, TextSource][];
+    const pages: NewPage[] = targets.map(([targetId, number, text, thumbnailKey, textSource]) => ({
       number,
       text,
       thumbnailKey,
+      textSource,
       imageVector: this.imageVector(targetId),
       chunks: this.chunks(targetId),
       identifiers: this.identifiers(targetId),

@@ -30,8 +30,9 @@ import type {
   SignalQuery,
   SignalResults,
   StoreStatus,
+  TextSource,
 } from '../knowledge-store.js';
-import { hitRecordsOneByOne, searchSignalsOneByOne } from '../knowledge-store.js';
+import { defaultTextSource, hitRecordsOneByOne, photoSearchText, searchSignalsOneByOne } from '../knowledge-store.js';
 import { EmbeddingModelMismatchError, InvalidVectorError, VectorSizeMismatchError } from '../store-errors.js';
 import { KIND_CODES } from './binary-index.js';
 import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
@@ -301,9 +302,9 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
           )
           .run(doc.id, doc.title, doc.kind, doc.mimeType, doc.contentHash, doc.byteSize, doc.pageCount, metadata, doc.blobKey, doc.createdAt, ms).lastInsertRowid,
       );
-      const insertTarget = db.prepare('INSERT INTO targets (document_seq, page_number, source_kind, text, thumbnail_key) VALUES (?, ?, ?, ?, ?)');
+      const insertTarget = db.prepare('INSERT INTO targets (document_seq, page_number, source_kind, text, thumbnail_key, text_source) VALUES (?, ?, ?, ?, ?, ?)');
       for (const page of input.pages) {
-        const targetId = Number(insertTarget.run(seq, page.number, doc.kind, page.text, page.thumbnailKey).lastInsertRowid);
+        const targetId = Number(insertTarget.run(seq, page.number, doc.kind, page.text, page.thumbnailKey, page.textSource ?? defaultTextSource(page.text)).lastInsertRowid);
         if (page.imageVector) images.insert(targetId, targetId, this.unitVector(page.imageVector, `The image vector of page ${page.number}`));
         this.insertChunks(db, chunks, targetId, page.chunks, `page ${page.number}`);
         this.insertIdentifiers(db, targetId, page.identifiers);
@@ -323,6 +324,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     createdMs(photo.createdAt);
     checkImageHash(input.imageHash, 'the photo');
     const metadata = metadataJson(photo.metadata);
+    const readText = photo.readText ? JSON.stringify(photo.readText) : null;
     const write = db.transaction((): { photo: PhotoRecord; created: boolean; centers: boolean } => {
       chunks.refreshCenter();
       images.refreshCenter();
@@ -332,20 +334,20 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       const seq = Number(
         db
           .prepare(
-            `INSERT INTO photos (id, caption, metadata, content_hash, mime_type, width, height, blob_key, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO photos (id, caption, metadata, content_hash, mime_type, width, height, blob_key, created_at, read_text)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(photo.id, photo.caption, metadata, photo.contentHash, photo.mimeType, photo.width, photo.height, photo.blobKey, photo.createdAt).lastInsertRowid,
+          .run(photo.id, photo.caption, metadata, photo.contentHash, photo.mimeType, photo.width, photo.height, photo.blobKey, photo.createdAt, readText).lastInsertRowid,
       );
       const targetId = Number(
-        db.prepare(`INSERT INTO targets (photo_seq, source_kind, text, thumbnail_key) VALUES (?, 'photo', ?, NULL)`).run(seq, photo.caption ?? '').lastInsertRowid,
+        db.prepare(`INSERT INTO targets (photo_seq, source_kind, text, thumbnail_key) VALUES (?, 'photo', ?, NULL)`).run(seq, photoSearchText(photo.caption, photo.readText)).lastInsertRowid,
       );
       images.insert(targetId, targetId, this.unitVector(input.imageVector, 'The photo vector'));
       this.insertChunks(db, chunks, targetId, input.chunks, 'the caption');
       this.insertIdentifiers(db, targetId, input.identifiers);
       if (input.imageHash) this.insertImageHash(db, targetId, input.imageHash);
       const centers = this.ensureCenters(chunks, images);
-      return { photo: { ...photo, metadata: JSON.parse(metadata) as JsonObject }, created: true, centers };
+      return { photo: { ...photo, metadata: JSON.parse(metadata) as JsonObject, readText: readText === null ? null : (JSON.parse(readText) as PhotoRecord['readText']) }, created: true, centers };
     });
     const result = write.immediate();
     if (result.created) this.afterWrite(result.centers);
@@ -380,16 +382,17 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
         const row = db.prepare('SELECT seq FROM photos WHERE id = ?').get(id) as { seq: number } | undefined;
         if (!row) return null;
         db.prepare('UPDATE photos SET caption = ?, metadata = ? WHERE seq = ?').run(details.caption, metadata, row.seq);
+        const updated = toPhoto(db.prepare('SELECT * FROM photos WHERE seq = ?').get(row.seq) as PhotoRow);
         const target = db.prepare('SELECT id FROM targets WHERE photo_seq = ?').pluck().get(row.seq) as number;
-        // The lexical index follows targets.text through its trigger.
-        db.prepare('UPDATE targets SET text = ? WHERE id = ?').run(details.caption ?? '', target);
+        // The lexical index follows targets.text through its trigger; what was read on the photo stays in it.
+        db.prepare('UPDATE targets SET text = ? WHERE id = ?').run(photoSearchText(details.caption, updated.readText), target);
         const oldChunkIds = db.prepare('SELECT id FROM chunks WHERE target_id = ?').pluck().all(target) as number[];
         db.prepare('DELETE FROM chunks WHERE target_id = ?').run(target);
         this.insertChunks(db, chunks, target, details.chunks, 'the caption');
         db.prepare('DELETE FROM identifiers WHERE target_id = ?').run(target);
         this.insertIdentifiers(db, target, details.identifiers);
         const centers = this.ensureCenters(chunks, images);
-        return { photo: toPhoto(db.prepare('SELECT * FROM photos WHERE seq = ?').get(row.seq) as PhotoRow), oldChunkIds, centers };
+        return { photo: updated, oldChunkIds, centers };
       })
       .immediate();
     if (!result) return null;
@@ -436,20 +439,20 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   async getPages(documentId: string): Promise<PageRecord[]> {
     const rows = this.open()
       .db.prepare(
-        `SELECT t.page_number AS number, t.text, t.thumbnail_key AS thumbnailKey
+        `SELECT t.page_number AS number, t.text, t.thumbnail_key AS thumbnailKey, t.text_source AS textSource
          FROM targets t JOIN documents d ON d.seq = t.document_seq WHERE d.id = ? ORDER BY t.page_number`,
       )
-      .all(documentId) as { number: number; text: string; thumbnailKey: string | null }[];
+      .all(documentId) as { number: number; text: string; thumbnailKey: string | null; textSource: TextSource }[];
     return rows.map((r) => ({ documentId, ...r }));
   }
 
   async getPage(documentId: string, pageNumber: number): Promise<PageRecord | null> {
     const row = this.open()
       .db.prepare(
-        `SELECT t.page_number AS number, t.text, t.thumbnail_key AS thumbnailKey
+        `SELECT t.page_number AS number, t.text, t.thumbnail_key AS thumbnailKey, t.text_source AS textSource
          FROM targets t JOIN documents d ON d.seq = t.document_seq WHERE d.id = ? AND t.page_number = ?`,
       )
-      .get(documentId, pageNumber) as { number: number; text: string; thumbnailKey: string | null } | undefined;
+      .get(documentId, pageNumber) as { number: number; text: string; thumbnailKey: string | null; textSource: TextSource } | undefined;
     return row ? { documentId, ...row } : null;
   }
 

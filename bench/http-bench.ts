@@ -1,0 +1,585 @@
+/**
+ * `npm run bench`: CLIP embedding speed as a client sees it, over HTTP, against the two
+ * references that matter, all in one run on one machine:
+ *
+ *   ceiling  a bare onnxruntime-node session in this process on ready tensors (vision: batches of
+ *            8 [8,3,224,224] float tensors; text: `session.run` on pre-tokenized one-sentence queries);
+ *   peer     transformers.js on the same model folder and the same image bytes (batches of 8);
+ *   server   `node --import tsx src/main.ts` (what `npm start` runs) on 127.0.0.1 with CLIP_MODEL
+ *            pointing at the folder, driven with concurrent `embedImage` multipart requests, each a
+ *            different image (variants generated from real photos, so no cache can answer), and
+ *            `embedText` queries that are all different too.
+ *
+ * Figures: images/s (server, ceiling, peer, ratios), embedText p50 idle vs bare `session.run` p50
+ * and a `health` round trip, embedText p95 while images are being embedded. The server's own stage
+ * metrics (/metrics: decode, queue wait, inference) are read before and after each phase, to say
+ * where the time went. Image phases alternate in rounds (server, ceiling, peer, server, …) so that a
+ * drift in the machine's speed hits all three alike. Every phase records the load other processes
+ * put on the CPUs meanwhile; compare ratios within one run, not absolute figures across runs.
+ *
+ * A JSON report is written to --out (default .bench/http-bench-<time>.json). See bench/README.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { readModelJson, resolveModelFolder, type ClipModelSpec } from '../src/clip/model-files.js';
+import { ClipTokenizer, padBatch } from '../src/clip/tokenize.js';
+
+const HELP = `usage: npm run bench -- [options]
+
+  --model DIR        CLIP folder in the Hugging Face ONNX layout (default .bench/clip-b32)
+  --photos DIR       real photos the distinct request images are made from (default test/fixtures/reference/photos)
+  --images N         distinct images to generate (default 400)
+  --seconds N        measured seconds per phase (default 10)
+  --rounds N         image phases alternate in N rounds (default 2)
+  --concurrency N    embedImage requests kept in flight (default 8)
+  --env K=V          extra server environment, repeatable (e.g. --env CLIP_IMAGE_WORKERS=2)
+  --out FILE         JSON report (default .bench/http-bench-<time>.json)
+  --skip-transformers  skip the peer`;
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string', default: '.bench/clip-b32' },
+    photos: { type: 'string' },
+    images: { type: 'string', default: '400' },
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '8' },
+    env: { type: 'string', multiple: true, default: [] },
+    out: { type: 'string' },
+    'skip-transformers': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const positive = (name: string, v: string): number => {
+  const n = Number(v);
+  if (!(n > 0)) {
+    console.error(`--${name} must be a positive number, got ${v}`);
+    process.exit(2);
+  }
+  return n;
+};
+const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+const MODEL_DIR = args.model === '.bench/clip-b32' ? path.join(REPO_ROOT, '.bench', 'clip-b32') : path.resolve(args.model);
+const PHOTOS_DIR = path.resolve(args.photos ?? path.join(REPO_ROOT, 'test', 'fixtures', 'reference', 'photos'));
+const IMAGE_COUNT = Math.round(positive('images', args.images));
+const SECONDS = positive('seconds', args.seconds);
+const ROUNDS = Math.round(positive('rounds', args.rounds));
+const CONCURRENCY = Math.round(positive('concurrency', args.concurrency));
+const BATCH = 8;
+const SERVER_ENV: Record<string, string> = Object.fromEntries(
+  args.env.map((kv) => {
+    const at = kv.indexOf('=');
+    if (at < 1) {
+      console.error(`--env expects KEY=VALUE, got ${kv}`);
+      process.exit(2);
+    }
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+);
+const OUT = path.resolve(args.out ?? path.join(REPO_ROOT, '.bench', `http-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and load
+
+interface Latency {
+  n: number;
+  p50: number;
+  p95: number;
+  mean: number;
+}
+
+function summarize(samples: readonly number[]): Latency {
+  const s = [...samples].sort((a, b) => a - b);
+  const pct = (p: number) => (s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!);
+  const r = (v: number) => Math.round(v * 100) / 100;
+  return { n: s.length, p50: r(pct(50)), p95: r(pct(95)), mean: r(s.reduce((t, v) => t + v, 0) / Math.max(1, s.length)) };
+}
+
+const CLK_TCK = 100;
+const ticksOf = (pid: number | 'self'): number => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, and the children's (the server is one process; its worker threads count in utime)
+    return Number(g[11]) + Number(g[12]);
+  } catch {
+    return 0;
+  }
+};
+const machineBusyTicks = (): number => {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return f.reduce((t, v, i) => (i === 3 || i === 4 ? t : t + v), 0);
+};
+
+/** CPU use during a phase: this bench, the server, and everything else on the machine (in cores). */
+interface Load {
+  benchCores: number;
+  serverCores: number;
+  otherCores: number;
+  loadavg1: number;
+}
+
+function loadMeter(serverPid: () => number | undefined): () => Load {
+  const pid = serverPid();
+  const t0 = performance.now();
+  const [m0, b0, s0] = [machineBusyTicks(), ticksOf('self'), pid ? ticksOf(pid) : 0];
+  return () => {
+    const secs = (performance.now() - t0) / 1000;
+    const [m1, b1, s1] = [machineBusyTicks(), ticksOf('self'), pid ? ticksOf(pid) : 0];
+    const cores = (t: number) => Math.round((t / CLK_TCK / secs) * 100) / 100;
+    return { benchCores: cores(b1 - b0), serverCores: cores(s1 - s0), otherCores: cores(Math.max(0, m1 - m0 - (b1 - b0) - (s1 - s0))), loadavg1: os.loadavg()[0]! };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs: distinct images from real photos, distinct sentences
+
+/** A small seeded PRNG (mulberry32): the same run makes the same images. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Photo-sized JPEGs (0.3–1.9 MP), each a different crop, size, flip and tint of a real photo. */
+async function makeImages(count: number): Promise<Uint8Array[]> {
+  const photos = readdirSync(PHOTOS_DIR)
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort()
+    .map((f) => readFileSync(path.join(PHOTOS_DIR, f)));
+  if (photos.length === 0) throw new Error(`no photos in ${PHOTOS_DIR}`);
+  const sizes: [number, number][] = [[640, 480], [1024, 768], [1280, 960], [800, 600], [1600, 1200], [768, 1024]];
+  const rand = prng(14);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const src = sharp(photos[i % photos.length]!);
+    const meta = await src.metadata();
+    const w = meta.width!;
+    const h = meta.height!;
+    const cw = Math.max(16, Math.round(w * (0.6 + 0.4 * rand())));
+    const ch = Math.max(16, Math.round(h * (0.6 + 0.4 * rand())));
+    const [tw, th] = sizes[i % sizes.length]!;
+    let p = sharp(photos[i % photos.length]!)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .extract({ left: Math.floor(rand() * (w - cw)), top: Math.floor(rand() * (h - ch)), width: cw, height: ch })
+      .resize(tw, th, { fit: 'fill' })
+      .modulate({ brightness: 0.85 + 0.3 * rand(), hue: Math.floor(rand() * 40) });
+    if (rand() < 0.5) p = p.flop();
+    out.push(new Uint8Array(await p.jpeg({ quality: 80 + Math.floor(rand() * 15) }).toBuffer()));
+  }
+  return out;
+}
+
+const WORDS = {
+  state: ['corroded', 'cracked', 'leaking', 'worn', 'loose', 'bent', 'scorched', 'rusty', 'noisy', 'broken', 'dented', 'frayed'],
+  part: ['flange', 'valve', 'bearing housing', 'drive belt', 'gasket', 'impeller', 'pressure gauge', 'coupling', 'seal', 'motor mount', 'filter', 'hose'],
+  machine: ['centrifugal pump', 'boiler', 'gearbox', 'compressor', 'conveyor', 'hydraulic lift', 'chiller', 'turbine', 'mixer', 'fan'],
+  place: ['inlet side', 'outlet side', 'top cover', 'base frame', 'control cabinet', 'north wall'],
+};
+
+/** The i-th query: every i gives a different sentence of 10–14 tokens, so no cache can answer. */
+function sentence(i: number): string {
+  const pick = <T>(xs: readonly T[], k: number) => xs[k % xs.length]!;
+  const { state, part, machine, place } = WORDS;
+  return `a ${pick(state, i)} ${pick(part, Math.floor(i / 12))} on the ${pick(place, Math.floor(i / 144))} of the ${pick(machine, i * 7 + Math.floor(i / 864))}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server under test
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startServer(dataDir: string): Promise<Server> {
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    CLIP_MODEL: MODEL_DIR,
+    CLIP_AUTO_PULL: 'false',
+    LOAD_DEMO: 'false',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_PER_MINUTE: '0',
+    CLIP_ALLOW_TEST_MODEL: 'true', // lets --model models/tiny-clip check the bench itself
+    ...SERVER_ENV,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'main.ts')], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      const m = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(out);
+      if (m) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume(); // keep draining the log
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the server exited with code ${code} before listening:\n${stderr}${out.slice(-2000)}`)));
+  });
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { data?: Record<string, unknown>; errors?: { message: string }[] };
+  if (body.errors?.length) throw new Error(`GraphQL error: ${body.errors[0]!.message}`);
+  return body.data!;
+}
+
+const EMBED_IMAGE = 'query ($image: Upload!) { embedImage(image: $image) { dim } }';
+
+async function embedImageHttp(url: string, bytes: Uint8Array): Promise<void> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: EMBED_IMAGE, variables: { image: null } }));
+  form.append('map', JSON.stringify({ 0: ['variables.image'] }));
+  form.append('0', new Blob([bytes], { type: 'image/jpeg' }), 'photo.jpg');
+  const res = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true' } });
+  const body = (await res.json()) as { data?: { embedImage?: { dim: number } }; errors?: { message: string }[] };
+  if (!body.data?.embedImage) throw new Error(`embedImage failed: ${body.errors?.[0]?.message ?? res.status}`);
+}
+
+/** The server's stage histograms (sum and count per stage) and batch sizes, from /metrics. */
+async function serverStages(url: string): Promise<Record<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: Record<string, { sum: number; count: number }> = {};
+  for (const m of text.matchAll(/^fieldscope_(stage_duration_seconds|encoder_batch_size)_(sum|count)\{(?:stage|encoder)="([^"]+)"\} ([\d.e+-]+)$/gm)) {
+    const key = `${m[1] === 'encoder_batch_size' ? 'batch_' : ''}${m[3]}`;
+    out[key] ??= { sum: 0, count: 0 };
+    out[key][m[2] as 'sum' | 'count'] = Number(m[4]);
+  }
+  return out;
+}
+
+/** Per-stage means (ms, or items for batch sizes) between two /metrics snapshots. */
+function stageMeans(before: Record<string, { sum: number; count: number }>, after: Record<string, { sum: number; count: number }>): Record<string, { n: number; mean: number }> {
+  const out: Record<string, { n: number; mean: number }> = {};
+  for (const [k, a] of Object.entries(after)) {
+    const n = a.count - (before[k]?.count ?? 0);
+    if (n <= 0) continue;
+    const sum = a.sum - (before[k]?.sum ?? 0);
+    out[k] = { n, mean: Math.round(((k.startsWith('batch_') ? sum : sum * 1000) / n) * 100) / 100 };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phases
+
+/** `concurrency` loops each posting the next distinct image; images/s counted after a warm-up. */
+async function serverImages(url: string, images: readonly Uint8Array[], cursor: { next: number }, seconds: number, whileRunning?: () => Promise<void>) {
+  let stop = false;
+  const done: number[] = [];
+  let failure: unknown = null;
+  const loop = async () => {
+    while (!stop) {
+      const bytes = images[cursor.next++ % images.length]!;
+      try {
+        await embedImageHttp(url, bytes);
+        done.push(performance.now());
+      } catch (e) {
+        failure ??= e;
+        return;
+      }
+    }
+  };
+  const loops = Array.from({ length: CONCURRENCY }, loop);
+  await new Promise((r) => setTimeout(r, 2000));
+  const start = performance.now();
+  if (whileRunning) await whileRunning();
+  else await new Promise((r) => setTimeout(r, seconds * 1000));
+  const end = performance.now();
+  stop = true;
+  await Promise.all(loops);
+  if (failure) throw failure;
+  const n = done.filter((t) => t >= start && t <= end).length;
+  return { imagesPerSecond: n / ((end - start) / 1000), images: n, seconds: (end - start) / 1000 };
+}
+
+const SESSION_OPTIONS = (threads: number): ort.InferenceSession.SessionOptions => ({
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+});
+
+/** The ceiling: whole batches of ready tensors through a bare vision session using every core. */
+async function bareVision(spec: ClipModelSpec) {
+  const session = await ort.InferenceSession.create(path.join(spec.dir, spec.vision.file), SESSION_OPTIONS(os.cpus().length));
+  const data = new Float32Array(BATCH * 3 * 224 * 224);
+  const rand = prng(7);
+  for (let i = 0; i < data.length; i++) data[i] = rand() * 4 - 2;
+  const feeds = { [spec.vision.input]: new ort.Tensor('float32', data, [BATCH, 3, 224, 224]) };
+  const run = async () => {
+    const out = await session.run(feeds);
+    for (const t of Object.values(out)) t.dispose();
+  };
+  await run();
+  return {
+    async measure(seconds: number) {
+      let n = 0;
+      const start = performance.now();
+      while (performance.now() - start < seconds * 1000) {
+        await run();
+        n += BATCH;
+      }
+      const took = (performance.now() - start) / 1000;
+      return { imagesPerSecond: n / took, images: n, seconds: took };
+    },
+    release: () => session.release(),
+  };
+}
+
+/** The text floor: `session.run` on one pre-tokenized sentence, with the server's text-session thread count. */
+async function bareText(spec: ClipModelSpec, threads: number) {
+  const json = await readModelJson(spec);
+  const tokenizer = new ClipTokenizer({ tokenizerJson: json.tokenizerJson, tokenizerConfigJson: json.tokenizerConfigJson });
+  const session = await ort.InferenceSession.create(path.join(spec.dir, spec.text.file), {
+    ...SESSION_OPTIONS(threads),
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
+  const padId = spec.text.padId ?? tokenizer.eosId;
+  return {
+    tokens: (i: number) => tokenizer.encode(sentence(i), 77).length,
+    async run(i: number) {
+      const b = padBatch([tokenizer.encode(sentence(i), 77)], { contextLength: 77, fixedLength: spec.text.fixedLength, padId });
+      const feeds: Record<string, ort.Tensor> = { [spec.text.inputIds]: new ort.Tensor('int64', b.ids, [b.batch, b.length]) };
+      if (spec.text.attentionMask) feeds[spec.text.attentionMask] = new ort.Tensor('int64', b.attentionMask, [b.batch, b.length]);
+      const out = await session.run(feeds);
+      for (const t of Object.values(out)) t.dispose();
+    },
+    release: () => session.release(),
+  };
+}
+
+/** The peer: transformers.js end to end on the same folder and bytes (its default session options). */
+async function peer(spec: ClipModelSpec, images: readonly Uint8Array[]) {
+  const tf = await import('@huggingface/transformers');
+  tf.env.allowRemoteModels = false;
+  tf.env.allowLocalModels = true;
+  tf.env.localModelPath = path.dirname(spec.dir) + path.sep;
+  const id = path.basename(spec.dir);
+  const opts = { local_files_only: true, dtype: 'fp32' as const, device: 'cpu' as const };
+  const processor = await tf.AutoProcessor.from_pretrained(id, { local_files_only: true });
+  const vision = await tf.CLIPVisionModelWithProjection.from_pretrained(id, opts);
+  const tokenizer = await tf.AutoTokenizer.from_pretrained(id, { local_files_only: true });
+  const text = await tf.CLIPTextModelWithProjection.from_pretrained(id, opts);
+  let next = 0;
+  const batch = async () => {
+    const raw = await Promise.all(Array.from({ length: BATCH }, () => tf.RawImage.fromBlob(new Blob([images[next++ % images.length]!]))));
+    const out = (await vision((await processor(raw)) as Record<string, unknown>)) as Record<string, { dims: number[] } | undefined>;
+    if (out.image_embeds?.dims[0] !== BATCH) throw new Error('transformers.js returned no image_embeds');
+  };
+  await batch();
+  return {
+    async images(seconds: number) {
+      let n = 0;
+      const start = performance.now();
+      while (performance.now() - start < seconds * 1000) {
+        await batch();
+        n += BATCH;
+      }
+      const took = (performance.now() - start) / 1000;
+      return { imagesPerSecond: n / took, images: n, seconds: took };
+    },
+    async text(i: number) {
+      const out = (await text((await tokenizer(sentence(i), { padding: true, truncation: true })) as Record<string, unknown>)) as Record<string, unknown>;
+      if (!out.text_embeds) throw new Error('transformers.js returned no text_embeds');
+    },
+    release: () => Promise.all([vision.dispose(), text.dispose()]),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const f1 = (v: number) => v.toFixed(1);
+const loadNote = (l: Load) => `[load: bench ${l.benchCores} + server ${l.serverCores} + others ${l.otherCores} cores, loadavg ${l.loadavg1.toFixed(1)}]`;
+
+async function main(): Promise<void> {
+  if (!existsSync(MODEL_DIR)) {
+    console.error(
+      `No model folder at ${MODEL_DIR}. Make the ViT-B/32-sized one (random weights, ~600 MB) with\n` +
+        `  /usr/bin/python3 ../shared/tools/make_clip.py --size b32 --out ${MODEL_DIR} --tokenizer ../shared/clip/tokenizer\n` +
+        'or pass --model DIR (any CLIP folder in the Hugging Face ONNX layout). See bench/README.md.',
+    );
+    process.exit(2);
+  }
+  const spec = await resolveModelFolder(MODEL_DIR, 'fp32');
+  const textThreads = Number(SERVER_ENV.CLIP_TEXT_THREADS ?? process.env.CLIP_TEXT_THREADS ?? 2);
+  console.log(`model   ${spec.dir}`);
+  console.log(`machine ${os.cpus().length} CPUs, Node ${process.version}, ${SECONDS} s per phase, ${ROUNDS} rounds, ${CONCURRENCY} requests in flight, server env ${JSON.stringify(SERVER_ENV)}`);
+  const images = await makeImages(IMAGE_COUNT);
+  console.log(`images  ${images.length} distinct JPEGs from ${PHOTOS_DIR} (${Math.round(images.reduce((t, b) => t + b.length, 0) / images.length / 1024)} KiB mean, 0.3–1.9 MP)`);
+
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-http-bench-'));
+  const server = await startServer(dataDir);
+  const serverPid = () => server.child.pid;
+  const vision = await bareVision(spec);
+  const text = await bareText(spec, textThreads);
+  const tf = args['skip-transformers'] ? null : await peer(spec, images);
+  const report: Record<string, unknown> = {
+    when: new Date().toISOString(),
+    model: spec.dir,
+    cpus: os.cpus().length,
+    node: process.version,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    concurrency: CONCURRENCY,
+    serverEnv: SERVER_ENV,
+    distinctImages: images.length,
+  };
+  try {
+    const cursor = { next: 0 };
+    // Warm the server's paths (first requests compile resolvers, fill pools).
+    for (let i = 0; i < 4; i++) await embedImageHttp(server.url, images[cursor.next++]!);
+    for (let i = 0; i < 5; i++) await gql(server.url, 'query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(100_000 + i)] });
+
+    // 1. Text, idle: health round trip, bare session.run and embedText over HTTP, alternating call by call.
+    let meter = loadMeter(serverPid);
+    let st0 = await serverStages(server.url);
+    const health: number[] = [];
+    const bare: number[] = [];
+    const idle: number[] = [];
+    const textDeadline = performance.now() + 2 * SECONDS * 1000;
+    for (let i = 0; performance.now() < textDeadline; i++) {
+      let t = performance.now();
+      await gql(server.url, '{ health { status } }');
+      health.push(performance.now() - t);
+      t = performance.now();
+      await text.run(i);
+      bare.push(performance.now() - t);
+      t = performance.now();
+      await gql(server.url, 'query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(i)] });
+      idle.push(performance.now() - t);
+    }
+    const textLoad = meter();
+    const textCalls = idle.length;
+    const textStages = stageMeans(st0, await serverStages(server.url));
+    const [h, b, e] = [summarize(health), summarize(bare), summarize(idle)];
+    console.log(`text    health p50 ${f1(h.p50)} ms | bare session.run (${textThreads} threads, ~${text.tokens(0)} tokens) p50 ${f1(b.p50)} ms | embedText over HTTP p50 ${f1(e.p50)} p95 ${f1(e.p95)} ms = bare + ${f1(e.p50 - b.p50)} ms  ${loadNote(textLoad)}`);
+    console.log(`        server stages (mean ms): ${Object.entries(textStages).filter(([k]) => !k.startsWith('batch_')).map(([k, v]) => `${k} ${v.mean}`).join(', ')}`);
+    // CPU per round of (health + bare run + embedText): the server's share is health + embedText, the bench's the bare run (+ client).
+    const secs = 2 * SECONDS;
+    const cpu = { serverPerHealthPlusEmbedText: Math.round(((textLoad.serverCores * secs * 1000) / textCalls) * 10) / 10, benchPerRound: Math.round(((textLoad.benchCores * secs * 1000) / textCalls) * 10) / 10 };
+    console.log(`        CPU ms per round: server (health + embedText) ${cpu.serverPerHealthPlusEmbedText}, bench (bare run + 2 HTTP calls) ${cpu.benchPerRound}`);
+    report.text = { health: h, bareSessionRun: b, embedTextIdle: e, overBareMs: e.p50 - b.p50, stagesMs: textStages, cpuMs: cpu, load: textLoad };
+
+    // 2. Images: server, ceiling and peer alternate in rounds.
+    const perImage = (cores: number, ips: number) => Math.round((cores / ips) * 10000) / 10;
+    const rounds: { server: number; ceiling: number; peer: number | null; cpuMsPerImage: Record<string, number | null>; serverLoad: Load; ceilingLoad: Load; peerLoad: Load | null; stages: Record<string, { n: number; mean: number }> }[] = [];
+    const slice = SECONDS / ROUNDS;
+    for (let r = 0; r < ROUNDS; r++) {
+      meter = loadMeter(serverPid);
+      st0 = await serverStages(server.url);
+      const s = await serverImages(server.url, images, cursor, slice);
+      const serverLoad = meter();
+      const stages = stageMeans(st0, await serverStages(server.url));
+      await new Promise((res) => setTimeout(res, 500)); // let the server's last batches drain
+      meter = loadMeter(serverPid);
+      const c = await vision.measure(slice);
+      const ceilingLoad = meter();
+      meter = loadMeter(serverPid);
+      const p = tf ? await tf.images(slice) : null;
+      const peerLoad = tf ? meter() : null;
+      // CPU per image is steadier than images/s on a shared machine: it says how much work each
+      // image costs, whoever else wants the cores.
+      const cpuMs = { server: perImage(serverLoad.serverCores, s.imagesPerSecond), client: perImage(serverLoad.benchCores, s.imagesPerSecond), ceiling: perImage(ceilingLoad.benchCores, c.imagesPerSecond), peer: p ? perImage(peerLoad!.benchCores, p.imagesPerSecond) : null };
+      rounds.push({ server: s.imagesPerSecond, ceiling: c.imagesPerSecond, peer: p?.imagesPerSecond ?? null, cpuMsPerImage: cpuMs, serverLoad, ceilingLoad, peerLoad, stages });
+      console.log(
+        `images  round ${r + 1}: server ${f1(s.imagesPerSecond)}/s ${loadNote(serverLoad)}; bare vision ${f1(c.imagesPerSecond)}/s ${loadNote(ceilingLoad)}` +
+          (p ? `; transformers.js ${f1(p.imagesPerSecond)}/s ${loadNote(peerLoad!)}` : ''),
+      );
+      console.log(`        CPU ms per image: server ${f1(cpuMs.server)} (+ client ${f1(cpuMs.client)}), bare vision ${f1(cpuMs.ceiling)}${cpuMs.peer === null ? '' : `, transformers.js ${f1(cpuMs.peer)}`}`);
+      console.log(`        server stages (mean ms; batch = mean items): ${Object.entries(stages).map(([k, v]) => `${k} ${v.mean} (n ${v.n})`).join(', ')}`);
+    }
+    const mean = (xs: number[]) => xs.reduce((t, v) => t + v, 0) / xs.length;
+    const serverIps = mean(rounds.map((r) => r.server));
+    const ceilingIps = mean(rounds.map((r) => r.ceiling));
+    const peerIps = tf ? mean(rounds.map((r) => r.peer!)) : null;
+
+    // 3. Text under full image load.
+    meter = loadMeter(serverPid);
+    let loaded: number[] = [];
+    const during = await serverImages(server.url, images, cursor, SECONDS, async () => {
+      const deadline = performance.now() + SECONDS * 1000;
+      for (let i = 50_000; performance.now() < deadline; i++) {
+        const t = performance.now();
+        await gql(server.url, 'query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(i)] });
+        loaded.push(performance.now() - t);
+      }
+    });
+    const loadedLoad = meter();
+    const l = summarize(loaded);
+    loaded = [];
+    console.log(`text    embedText under image load p50 ${f1(l.p50)} p95 ${f1(l.p95)} ms = ${f1(l.p95 / e.p50)}× idle p50 (images meanwhile ${f1(during.imagesPerSecond)}/s)  ${loadNote(loadedLoad)}`);
+
+    const peerText = tf ? summarize(await (async () => {
+      const xs: number[] = [];
+      const deadline = performance.now() + SECONDS * 1000;
+      for (let i = 0; performance.now() < deadline; i++) {
+        const t = performance.now();
+        await tf.text(i);
+        xs.push(performance.now() - t);
+      }
+      return xs;
+    })()) : null;
+
+    const checks = [
+      { name: 'server images/s ≥ 0.9 × bare vision session', value: serverIps / ceilingIps, pass: serverIps >= 0.9 * ceilingIps },
+      { name: 'embedText p50 ≤ bare session.run p50 + 3 ms', value: e.p50 - b.p50, pass: e.p50 <= b.p50 + 3 },
+      { name: 'embedText p95 under image load ≤ 3 × idle p50', value: l.p95 / e.p50, pass: l.p95 <= 3 * e.p50 },
+    ];
+    console.log(
+      `summary server ${f1(serverIps)} images/s = ${(serverIps / ceilingIps).toFixed(2)}× bare vision (${f1(ceilingIps)}/s)` +
+        (peerIps ? `, ${(serverIps / peerIps).toFixed(2)}× transformers.js (${f1(peerIps)}/s; its text p50 ${f1(peerText!.p50)} ms)` : ''),
+    );
+    for (const c of checks) console.log(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.value.toFixed(2)}`);
+    Object.assign(report, {
+      images: { serverImagesPerSecond: serverIps, bareVisionImagesPerSecond: ceilingIps, transformersJsImagesPerSecond: peerIps, serverVsBare: serverIps / ceilingIps, serverVsPeer: peerIps && serverIps / peerIps, rounds },
+      textUnderImageLoad: { ...l, p95VsIdleP50: l.p95 / e.p50, imagesPerSecond: during.imagesPerSecond, load: loadedLoad },
+      transformersJsText: peerText,
+      checks,
+    });
+  } finally {
+    await Promise.all([server.stop(), vision.release(), text.release(), tf?.release()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  mkdirSync(path.dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
+  console.log(`report  ${OUT}`);
+}
+
+await main();

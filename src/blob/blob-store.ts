@@ -1,8 +1,13 @@
 /**
  * Files (original documents, page thumbnails, photos) live in a blob store, addressed by
- * keys the server makes itself (never a user-supplied path). The disk implementation is
+ * keys the server makes itself (never a user-supplied path). Every implementation is
  * content-addressed: the key is the sha256 of the bytes plus an extension, so writing the same
- * bytes twice is free and a key can never point outside the store.
+ * bytes twice is free, a key names one content forever (it is the /files ETag), and a key can
+ * never point outside the store.
+ *
+ * Two implementations pass one contract suite (test/contract/blob-store.contract.ts): this
+ * file's DiskBlobStore (a folder under DATA_DIR, the embedded default) and S3BlobStore
+ * (s3-blob-store.ts, any S3-compatible object storage, for replicas that hold nothing).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
@@ -18,15 +23,30 @@ export interface BlobReader {
   close(): Promise<void>;
 }
 
+/** Whether the blob store can be used now (GET /ready and the `health` query report it). */
+export interface BlobStoreStatus {
+  kind: 'disk' | 's3';
+  ready: boolean;
+  /** Where the blobs are (a bucket and endpoint; never credentials). */
+  location: string;
+  /** Why it is not ready and what brings it back (null when ready). */
+  problem: string | null;
+}
+
 export interface BlobStore {
-  /** Stores bytes and returns their key (`<sha256>.<ext>`). Idempotent. */
+  /**
+   * Stores bytes and returns their key (`<sha256>.<ext>`). Idempotent. When it resolves the
+   * blob is durable and whole; when it rejects nothing readable was written under the key.
+   */
   put(bytes: Uint8Array, extension: string): Promise<string>;
   /** The bytes, or null when there is no such blob (or the key is malformed). */
   get(key: string): Promise<Uint8Array | null>;
   /** The blob to stream, or null when there is no such blob (or the key is malformed). */
   open(key: string): Promise<BlobReader | null>;
+  /** Removes the blob; a missing one is not an error. */
   delete(key: string): Promise<void>;
   has(key: string): Promise<boolean>;
+  blobStatus(): Promise<BlobStoreStatus>;
 }
 
 const KEY = /^([0-9a-f]{64})\.([a-z0-9]{1,8})$/;
@@ -35,21 +55,37 @@ export function isBlobKey(key: string): boolean {
   return KEY.test(key);
 }
 
+/** The key of `bytes` stored with `extension` (`.PNG` and `png` alike); throws on an extension no key can carry. */
+export function blobKeyOf(bytes: Uint8Array, extension: string): string {
+  const ext = extension.toLowerCase().replace(/^\./, '');
+  const key = `${createHash('sha256').update(bytes).digest('hex')}.${ext}`;
+  if (!KEY.test(key)) throw new Error(`invalid blob extension "${extension}"`);
+  return key;
+}
+
+/**
+ * Where a blob sits below the store's root: `<aa>/<bb>/<key>` (the first two byte pairs of the
+ * hash), so no folder holds millions of entries. The S3 store uses the same relative path under
+ * its prefix, so a DATA_DIR's blobs and a bucket's objects map one to one. Null for a malformed key.
+ */
+export function blobPath(key: string): string | null {
+  const m = KEY.exec(key);
+  if (!m) return null;
+  const hash = m[1]!;
+  return `${hash.slice(0, 2)}/${hash.slice(2, 4)}/${key}`;
+}
+
 export class DiskBlobStore implements BlobStore {
   constructor(private readonly root: string) {}
 
   private pathOf(key: string): string | null {
-    const m = KEY.exec(key);
-    if (!m) return null;
-    const hash = m[1]!;
-    return path.join(this.root, hash.slice(0, 2), hash.slice(2, 4), key);
+    const relative = blobPath(key);
+    return relative === null ? null : path.join(this.root, relative);
   }
 
   async put(bytes: Uint8Array, extension: string): Promise<string> {
-    const ext = extension.toLowerCase().replace(/^\./, '');
-    const key = `${createHash('sha256').update(bytes).digest('hex')}.${ext}`;
-    const file = this.pathOf(key);
-    if (!file) throw new Error(`invalid blob extension "${extension}"`);
+    const key = blobKeyOf(bytes, extension);
+    const file = this.pathOf(key)!;
     if (await this.has(key)) return key;
     await mkdir(path.dirname(file), { recursive: true });
     // Write then rename: a reader never sees a half-written file, a crash leaves only a temp file.
@@ -123,5 +159,10 @@ export class DiskBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     if (file) await rm(file, { force: true });
+  }
+
+  /** A folder is always there to write to; a full or failing disk is StorageHealth's to report. */
+  async blobStatus(): Promise<BlobStoreStatus> {
+    return { kind: 'disk', ready: true, location: path.basename(this.root), problem: null };
   }
 }

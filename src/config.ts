@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import type { S3BlobSettings } from './blob/s3-blob-store.js';
 import type { QdrantStoreSettings } from './store/create-store.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -155,6 +156,23 @@ const envSchema = z.object({
   QDRANT_UPSERT_BATCH: int(1, 10_000).default(64),
   /** Scalar int8 quantization of the dense vectors (Qdrant side). */
   QDRANT_QUANTIZATION: z.enum(['none', 'int8']).default('none'),
+  /** Blobs (originals, page renders, thumbnails, photos) in this S3 bucket instead of DATA_DIR; unset: the folder. */
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens')
+    .optional(),
+  /** An S3-compatible server's URL (MinIO: http://minio:9000); unset: AWS S3 in S3_REGION. */
+  S3_ENDPOINT: z.url().optional(),
+  S3_REGION: z.string().regex(/^[a-z0-9-]{1,40}$/).default('us-east-1'),
+  /** Both or neither; neither: the AWS SDK's default credential chain (instance role, AWS_* variables). */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Path-style URLs (endpoint/bucket/key); default true when S3_ENDPOINT is set (MinIO and most S3-compatible servers need it). */
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  /** Longest wait for object storage to answer (uploads get one more second per MB), in ms. */
+  S3_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Most connections to object storage at once; each streaming /files response holds one. */
+  S3_MAX_SOCKETS: int(1, 10_000).default(256),
   /** GraphQL document limits (graphql-armor): nesting depth, aliases, directives, tokens, cost. */
   GRAPHQL_MAX_DEPTH: int(1, 1000).default(12),
   GRAPHQL_MAX_ALIASES: int(1, 10_000).default(15),
@@ -232,6 +250,8 @@ export interface Config {
   metrics: { token: string | undefined };
   timeouts: { operationMs: number; ingestMs: number };
   store: { kind: 'sqlite' | 'qdrant'; qdrant: QdrantStoreSettings | undefined };
+  /** Where blobs live: the tenant folders under DATA_DIR, or S3-compatible storage (S3_BUCKET). */
+  blobs: { kind: 'disk' } | { kind: 's3'; s3: S3BlobSettings };
   moderation: { mode: 'auto' | 'on' | 'off'; policyFile: string | undefined };
   /** Text and code reading (OCR, OCR_MODEL_DIR, OCR_THREADS, OCR_QUEUE_LIMIT). */
   ocr: { enabled: boolean; modelDir: string; threads: number; queueLimit: number };
@@ -262,6 +282,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   if (e.VECTOR_STORE === 'qdrant' && !e.QDRANT_URL) throw new ConfigError('Invalid configuration:\n  QDRANT_URL: required when VECTOR_STORE=qdrant');
+  const s3Problems = [
+    ...(!e.S3_BUCKET && (e.S3_ENDPOINT || e.S3_ACCESS_KEY_ID || e.S3_SECRET_ACCESS_KEY) ? ['  S3_BUCKET: required when S3_ENDPOINT or S3 credentials are set'] : []),
+    ...(Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY) ? ['  S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither'] : []),
+  ];
+  if (s3Problems.length > 0) throw new ConfigError(`Invalid configuration:\n${s3Problems.join('\n')}`);
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     env: e.NODE_ENV,
@@ -330,6 +355,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     },
+    blobs: e.S3_BUCKET
+      ? {
+          kind: 's3',
+          s3: {
+            bucket: e.S3_BUCKET,
+            endpoint: e.S3_ENDPOINT,
+            region: e.S3_REGION,
+            accessKeyId: e.S3_ACCESS_KEY_ID,
+            secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
+            timeoutMs: e.S3_TIMEOUT_MS,
+            maxSockets: e.S3_MAX_SOCKETS,
+          },
+        }
+      : { kind: 'disk' },
     moderation: { mode: e.MODERATION, policyFile: e.MODERATION_POLICY_FILE === undefined ? undefined : path.resolve(e.MODERATION_POLICY_FILE) },
     ocr: {
       enabled: e.OCR === 'on',

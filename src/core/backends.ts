@@ -9,12 +9,14 @@
  *   identifications, feedback,   <tenant dir>/identify.db (SQLite)         <tenant dir>/identify.db (SQLite) †
  *   review items, photo hashes
  *   audit entries                DATA_DIR/audit.db (SQLite)                DATA_DIR/audit.db (SQLite) †
- *   blobs (originals, renders,   <tenant dir>/blobs/ (a folder)            <tenant dir>/blobs/ (a folder) †
- *   thumbnails, photos)
+ *   blobs (originals, renders,   <tenant dir>/blobs/ (a folder); with       S3_BUCKET (S3-compatible storage): the
+ *   thumbnails, photos)          S3_BUCKET, that bucket as in scale        object `<tenant dir>/blobs/aa/bb/<key>`,
+ *                                                                          <tenant dir> relative to DATA_DIR ‡
  *
  *   <tenant dir> is DATA_DIR for the `default` tenant, DATA_DIR/tenants/<name> for the others.
- *   † until the scale implementations are configured here (Postgres: DATABASE_URL; S3: S3_BUCKET).
+ *   † until the scale implementations are configured here (Postgres: DATABASE_URL).
  *     Meanwhile replicas on Qdrant must share one DATA_DIR for these.
+ *   ‡ without S3_BUCKET the folder, as embedded (replicas must then share DATA_DIR).
  *
  * A provider does no I/O until asked: `openTenant` opens one tenant's stores (the caller closes
  * them), `audit` is initialised by `open()`, `ready` resolves when remote services answer.
@@ -25,6 +27,7 @@ import type { Logger } from 'pino';
 import type { AuditStore } from '../audit/audit-store.js';
 import { SqliteAuditStore } from '../audit/sqlite-audit-store.js';
 import { DiskBlobStore, type BlobStore } from '../blob/blob-store.js';
+import { S3BlobStore, tenantBlobPrefix } from '../blob/s3-blob-store.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { IdentifyStore } from '../identify/identify-store.js';
@@ -91,8 +94,25 @@ function localAudit({ config, storage, logger }: BackendDeps): AuditStore {
   return new SqliteAuditStore(path.join(config.dataDir, 'audit.db'), { storage, logger });
 }
 
-/** Identify records and blobs in the tenant's folder; closes `knowledge` when opening them fails. */
-async function localRecordsAndBlobs(dir: string, knowledge: KnowledgeStore, ownsKnowledge: boolean): Promise<TenantStores> {
+/**
+ * Blobs in S3-compatible storage when S3_BUCKET is set (one connection for every tenant, each
+ * tenant under its own prefix), with the probe that puts a missing or unreachable bucket on
+ * /ready; null: blobs stay in the tenants' folders.
+ */
+function objectStorage({ config, logger }: BackendDeps): { store: S3BlobStore; probe: DependencyProbe } | null {
+  if (config.blobs.kind !== 's3') return null;
+  const store = new S3BlobStore(config.blobs.s3, tenantBlobPrefix(''));
+  logger.info({ blobs: store.location }, 'blobs in S3-compatible object storage');
+  return { store, probe: { name: 'object storage (S3)', problem: async () => (await store.blobStatus()).problem } };
+}
+
+/** The blob store of the tenant whose folder is `dir`: its prefix in the bucket, or its folder. */
+function tenantBlobs(config: Config, s3: S3BlobStore | null, dir: string): BlobStore {
+  return s3 ? s3.forPrefix(tenantBlobPrefix(path.relative(config.dataDir, dir))) : new DiskBlobStore(path.join(dir, 'blobs'));
+}
+
+/** Identify records in the tenant's folder, and `blobs`; closes `knowledge` when opening them fails. */
+async function localRecordsAndBlobs(dir: string, knowledge: KnowledgeStore, ownsKnowledge: boolean, blobs: BlobStore): Promise<TenantStores> {
   const records = new SqliteIdentifyStore(path.join(dir, 'identify.db'));
   try {
     await records.init();
@@ -103,7 +123,7 @@ async function localRecordsAndBlobs(dir: string, knowledge: KnowledgeStore, owns
   return {
     knowledge,
     records,
-    blobs: new DiskBlobStore(path.join(dir, 'blobs')),
+    blobs,
     async close() {
       if (ownsKnowledge) await knowledge.close();
       await records.close();
@@ -115,11 +135,12 @@ async function localRecordsAndBlobs(dir: string, knowledge: KnowledgeStore, owns
 function embeddedBackend(deps: BackendDeps): Backend {
   const { config, logger, model, storage } = deps;
   const audit = localAudit(deps);
+  const s3 = objectStorage(deps);
   return {
     kind: 'embedded',
     ready: Promise.resolve(),
     audit,
-    probes: [],
+    probes: s3 ? [s3.probe] : [],
     open: () => audit.init(),
     async openTenant(tenant) {
       const dir = tenantDataDir(config.dataDir, tenant);
@@ -139,9 +160,12 @@ function embeddedBackend(deps: BackendDeps): Backend {
       } else {
         logger.debug({ tenant, ms: Math.round(performance.now() - started) }, 'database integrity checked');
       }
-      return localRecordsAndBlobs(dir, knowledge, true);
+      return localRecordsAndBlobs(dir, knowledge, true, tenantBlobs(config, s3?.store ?? null, dir));
     },
-    close: () => audit.close(),
+    async close() {
+      s3?.store.close();
+      await audit.close();
+    },
   };
 }
 
@@ -156,6 +180,7 @@ function scaleBackend(deps: BackendDeps): Backend {
   const qdrantSettings = config.store.qdrant;
   const qdrant = new QdrantKnowledgeStore({ ...qdrantSettings, dim: model.dim, modelId: model.id });
   const audit = localAudit(deps);
+  const s3 = objectStorage(deps);
   // Qdrant tenant name → Fieldscope tenant: two tenants may not meet under one name.
   const qdrantOwners = new Map<string, string>();
   let ready: Promise<void> | null = null;
@@ -165,7 +190,7 @@ function scaleBackend(deps: BackendDeps): Backend {
       return ready ?? Promise.resolve();
     },
     audit,
-    probes: [],
+    probes: s3 ? [s3.probe] : [],
     async open() {
       await audit.init();
       ready = initStoreWithRetry(qdrant, {
@@ -181,9 +206,10 @@ function scaleBackend(deps: BackendDeps): Backend {
       if (owner !== undefined && owner !== tenant) throw new ConfigError(`The tenants "${owner}" and "${tenant}" would share the Qdrant tenant "${name}" (QDRANT_TENANT names the default tenant's data); rename one.`);
       qdrantOwners.set(name, tenant);
       // A Qdrant view shares the connection, which `close()` below closes once.
-      return localRecordsAndBlobs(dir, qdrant.forTenant(name), false);
+      return localRecordsAndBlobs(dir, qdrant.forTenant(name), false, tenantBlobs(config, s3?.store ?? null, dir));
     },
     async close() {
+      s3?.store.close();
       await qdrant.close();
       await audit.close();
     },

@@ -4,7 +4,10 @@
  *
  * Order matters for crash safety: files go to the content-addressed blob store first (a crash
  * there leaves only unreferenced blobs), then one store transaction writes every record. A
- * failed transaction removes the blobs it alone would have referenced.
+ * failed transaction removes the blobs it alone would have referenced. So when the blob store
+ * fails (object storage down, its bucket gone) no record is written: the caller gets the
+ * store's UNAVAILABLE error, and the same upload later finds no document by its hash and runs
+ * whole (blobs already uploaded are overwritten with the same bytes).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -341,7 +344,8 @@ export class IngestService {
     const removed = await this.store.deletePhoto(id);
     if (!removed || !photo) return false;
     await this.photoIndex?.forgetPhoto(id);
-    const bytes = await this.blobs.get(photo.blobKey);
+    // The records are gone: storage that cannot be read now only costs a cache entry, not the delete.
+    const bytes = await this.blobs.get(photo.blobKey).catch(() => null);
     if (bytes) this.encoder.evictImages?.([bytes]);
     if (photo.caption) this.encoder.evictTexts?.(this.chunk(photo.caption));
     await this.releaseBlobs(removed.blobKeys);
@@ -395,9 +399,19 @@ export class IngestService {
     return sharp(png).resize(side, side, { fit: 'contain', background: { r: 255, g: 255, b: 255 } }).png().toBuffer();
   }
 
+  /**
+   * Deletes the blobs no record references. Best effort: it runs after the outcome is decided (a
+   * failed ingest's error, a committed delete), which a cleanup failure must not replace. A blob
+   * left behind (storage down at that moment) is unreferenced bytes only: nothing links to it,
+   * and an upload of the same bytes reuses its key.
+   */
   private async releaseBlobs(keys: string[]): Promise<void> {
     for (const key of new Set(keys)) {
-      if (!(await this.store.isBlobReferenced(key))) await this.blobs.delete(key);
+      try {
+        if (!(await this.store.isBlobReferenced(key))) await this.blobs.delete(key);
+      } catch {
+        // See above: wasted space at worst, never a broken record.
+      }
     }
   }
 }

@@ -31,7 +31,7 @@ import { loadTypeDefs } from '../graphql/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Core } from '../core/create-core.js';
 import { makeFormatError } from './format-error.js';
-import { sendBlob } from './blob-responses.js';
+import { sendBlob, sendUnavailable } from './blob-responses.js';
 import { guardWrites } from './storage-guard.js';
 import { consoleAssets, CONSOLE_CSP } from './console-assets.js';
 import { renderExplorerPage } from './explorer-operations.js';
@@ -230,9 +230,16 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     });
   }, async (req, res) => {
     const key = String(req.params.key);
-    const reader = isBlobKey(key) ? await (await core.spaces.get(res.locals.fileTenant as string)).blobs.open(key) : null;
-    // Streamed with backpressure and Range support, never read whole into memory.
-    await sendBlob(req, res, key, reader, BLOB_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream');
+    try {
+      const reader = isBlobKey(key) ? await (await core.spaces.get(res.locals.fileTenant as string)).blobs.open(key) : null;
+      // Streamed with backpressure and Range support, never read whole into memory.
+      await sendBlob(req, res, key, reader, BLOB_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream');
+    } catch (error) {
+      // Object storage down or the bucket gone (the blob store says UNAVAILABLE): 503 with Retry-After.
+      if (!isAppError(error) || error.category !== 'UNAVAILABLE' || res.headersSent) throw error;
+      logger.warn({ err: error, key }, 'a file could not be served: its storage is unavailable');
+      sendUnavailable(res, error.message, error.details?.retryAfterMs);
+    }
   });
 
   // The caller's tenant's services, before Apollo: a tenant whose data cannot be opened (a disk

@@ -5,10 +5,18 @@
  * client that goes away ends the read. Single byte ranges are served (206), so PDF viewers can
  * fetch pages and a broken download can resume; keys are content hashes, so the key is a strong
  * ETag and a cached copy is answered 304.
+ *
+ * The same for every blob store: on S3 the range becomes GetObject's Range and the object
+ * storage's response body is piped through. The status line waits for the first bytes (or the
+ * end), so storage that fails before sending anything is answered 503 UNAVAILABLE with
+ * Retry-After, not a 200 cut short; a failure mid-body can only end the connection.
  */
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { BlobReader } from '../blob/blob-store.js';
+import { isAppError } from '../errors.js';
 
 const notFound = { errors: [{ message: 'No such file.', extensions: { code: 'NOT_FOUND', category: 'NOT_FOUND' } }] };
 
@@ -45,16 +53,46 @@ export async function sendBlob(req: Request, res: Response, key: string, reader:
   }
 
   const length = range ? range.end - range.start + 1 : reader.size;
-  res.status(range ? 206 : 200).set('Content-Length', String(length));
-  if (range) res.set('Content-Range', `bytes ${range.start}-${range.end}/${reader.size}`);
+  const head = () => {
+    res.status(range ? 206 : 200).set('Content-Length', String(length));
+    if (range) res.set('Content-Range', `bytes ${range.start}-${range.end}/${reader.size}`);
+  };
   if (req.method === 'HEAD' || length === 0) {
     await reader.close();
+    head();
     return void res.end();
   }
+  const stream = reader.stream(range);
   try {
-    await pipeline(reader.stream(range), res);
+    await firstBytes(stream);
+  } catch (error) {
+    stream.destroy();
+    if (isAppError(error) && error.category === 'UNAVAILABLE') return sendUnavailable(res, error.message, error.details?.retryAfterMs);
+    throw error;
+  }
+  head();
+  try {
+    await pipeline(stream, res);
   } catch {
     // The client went away (or the disk failed mid-file): the response cannot be repaired now, and
     // pipeline has already closed the file and the socket.
   }
+}
+
+/** Resolves when `stream` has bytes to read (or has ended); rejects with its error. */
+async function firstBytes(stream: Readable): Promise<void> {
+  if (stream.readableLength > 0 || stream.readableEnded) return;
+  // 'readable' fires on the first data and on the end; `once` rejects on 'error'. Removing the
+  // listener hands flow control back, so the pipeline after it reads as usual.
+  await once(stream, 'readable');
+}
+
+/** 503 with the code clients switch on and when to come back (storage down, say). */
+export function sendUnavailable(res: Response, message: string, retryAfterMs: unknown): void {
+  const ms = typeof retryAfterMs === 'number' && retryAfterMs > 0 ? retryAfterMs : 5000;
+  res
+    .status(503)
+    .set('Retry-After', String(Math.ceil(ms / 1000)))
+    .set('Cache-Control', 'no-store')
+    .json({ errors: [{ message, extensions: { code: 'UNAVAILABLE', category: 'UNAVAILABLE', retryAfterMs: ms } }] });
 }

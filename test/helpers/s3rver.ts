@@ -4,15 +4,26 @@
  * port and folder, so tests see storage go down mid-way and come back with its objects.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import type { S3BlobSettings } from '../../src/blob/s3-blob-store.js';
 
-/** s3rver's built-in credentials (it signs with these; other keys are not checked by 3.7). */
+/** s3rver's built-in credentials. */
 export const S3RVER_KEY_ID = 'S3RVER';
 export const S3RVER_SECRET = 'S3RVER';
+
+/**
+ * Lets s3rver (in this process) accept another key pair, so a test can look for distinctive
+ * credentials in logs. s3rver 3.7 refuses unknown access key ids (InvalidAccessKeyId) but does
+ * not verify SigV4 signatures, so a wrong secret is not detected by it.
+ */
+export function registerS3Credentials(accessKeyId: string, secretAccessKey: string): void {
+  const account = createRequire(import.meta.url)('s3rver/lib/models/account.js') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
+  account.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+}
 
 export interface TestS3 {
   endpoint: string;
@@ -21,7 +32,7 @@ export interface TestS3 {
   directory: string;
   settings(bucket: string, overrides?: Partial<S3BlobSettings>): S3BlobSettings;
   /** The variables the server reads (S3_ENDPOINT, S3_BUCKET, …). */
-  env(bucket: string): Record<string, string>;
+  env(bucket: string, credentials?: { accessKeyId: string; secretAccessKey: string }): Record<string, string>;
   createBucket(name: string): Promise<void>;
   /** Empties and removes a bucket (a deleted bucket, as an operator might do by mistake). */
   removeBucket(name: string): Promise<void>;
@@ -77,7 +88,13 @@ export async function startTestS3(): Promise<TestS3> {
       maxSockets: 64,
       ...overrides,
     }),
-    env: (bucket) => ({ S3_ENDPOINT: endpoint, S3_BUCKET: bucket, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: S3RVER_KEY_ID, S3_SECRET_ACCESS_KEY: S3RVER_SECRET }),
+    env: (bucket, credentials = { accessKeyId: S3RVER_KEY_ID, secretAccessKey: S3RVER_SECRET }) => ({
+      S3_ENDPOINT: endpoint,
+      S3_BUCKET: bucket,
+      S3_REGION: 'us-east-1',
+      S3_ACCESS_KEY_ID: credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    }),
     async createBucket(name) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },

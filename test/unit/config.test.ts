@@ -37,4 +37,33 @@ describe('loadConfig', () => {
     expect(message).toContain('CLIP_IMAGE_NICE');
     expect(message).toContain('LOG_LEVEL');
   });
+
+  it('S3 settings: files in the bucket when S3_BUCKET is set; path style by default with an endpoint', () => {
+    expect(loadConfig({}).blobs).toEqual({ kind: 'disk' });
+    const minio = loadConfig({ S3_BUCKET: 'files', S3_ENDPOINT: 'http://minio:9000', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret' }).blobs;
+    expect(minio).toEqual({
+      kind: 's3',
+      s3: { bucket: 'files', endpoint: 'http://minio:9000', region: 'us-east-1', accessKeyId: 'id', secretAccessKey: 'secret', forcePathStyle: true, timeoutMs: 10_000, maxSockets: 256 },
+    });
+    const aws = loadConfig({ S3_BUCKET: 'files', S3_REGION: 'eu-west-1' }).blobs;
+    expect(aws).toMatchObject({ kind: 's3', s3: { endpoint: undefined, region: 'eu-west-1', forcePathStyle: false, accessKeyId: undefined } });
+    expect(loadConfig({ S3_BUCKET: 'files', S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'false' }).blobs).toMatchObject({ s3: { forcePathStyle: false } });
+  });
+
+  it('S3 settings that cannot work are refused by name, without echoing the secret', () => {
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({ S3_ENDPOINT: 'http://minio:9000' })).toMatch(/S3_BUCKET: required/);
+    const half = refused({ S3_BUCKET: 'files', S3_SECRET_ACCESS_KEY: 'do-not-echo-me' });
+    expect(half).toMatch(/S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither/);
+    expect(half).not.toContain('do-not-echo-me');
+    expect(refused({ S3_BUCKET: 'Not_A_Bucket' })).toMatch(/S3_BUCKET/);
+  });
 });

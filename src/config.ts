@@ -139,6 +139,10 @@ const envSchema = z.object({
   OCR_THREADS: int(1, 64).default(2),
   /** Most images being read or waiting at once; beyond it readText fails fast with OVERLOADED. */
   OCR_QUEUE_LIMIT: int(1, 10_000).default(16),
+  /** Most pages of one document read by OCR at ingest (PDF pages without a text layer); later ones keep no text (textSource NONE). */
+  OCR_MAX_PAGES: int(0, 100_000).default(100),
+  /** Most time reading one scanned page may take at ingest, in ms; past it the ingest fails with DOCUMENT_TOO_COMPLEX and stores nothing. */
+  OCR_PAGE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   /** Where the knowledge base lives: sqlite (one file in DATA_DIR, the default) or qdrant (scale, several replicas). */
   VECTOR_STORE: z.enum(['sqlite', 'qdrant']).default('sqlite'),
   /** Qdrant REST endpoint, e.g. http://qdrant:6333 (required when VECTOR_STORE=qdrant). */
@@ -254,7 +258,7 @@ export interface Config {
   blobs: { kind: 'disk' } | { kind: 's3'; s3: S3BlobSettings };
   moderation: { mode: 'auto' | 'on' | 'off'; policyFile: string | undefined };
   /** Text and code reading (OCR, OCR_MODEL_DIR, OCR_THREADS, OCR_QUEUE_LIMIT). */
-  ocr: { enabled: boolean; modelDir: string; threads: number; queueLimit: number };
+  ocr: { enabled: boolean; modelDir: string; threads: number; queueLimit: number; maxPages: number; pageTimeoutMs: number };
   auth: { keysFile: string | undefined; fileUrlSecret: string | undefined; fileUrlTtlSeconds: number };
   identify: { minScore: number; minMargin: number };
   llm: {
@@ -376,6 +380,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       modelDir: e.OCR_MODEL_DIR === undefined ? defaultOcrModelDir() : path.resolve(e.OCR_MODEL_DIR),
       threads: e.OCR_THREADS,
       queueLimit: e.OCR_QUEUE_LIMIT,
+      maxPages: e.OCR_MAX_PAGES,
+      pageTimeoutMs: e.OCR_PAGE_TIMEOUT_MS,
     },
     auth: {
       keysFile: e.AUTH_KEYS_FILE === undefined ? undefined : path.resolve(e.AUTH_KEYS_FILE),

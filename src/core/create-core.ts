@@ -173,6 +173,8 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
         maxTextChars: config.limits.maxDocumentTextChars,
         pdfWorkerMemoryMb: config.limits.pdfWorkerMemoryMb,
         pdfPageTimeoutMs: config.limits.pdfPageTimeoutMs,
+        ocrMaxPages: config.ocr.maxPages,
+        ocrPageTimeoutMs: config.ocr.pageTimeoutMs,
         maxImageBytes: config.limits.maxUploadBytes,
         maxImagePixels: config.limits.maxImagePixels,
       }, identify, moderation, textReader);

@@ -25,6 +25,11 @@ export interface ExtractedPage {
   image: Uint8Array | null;
   /** Small WebP preview for result lists; null for text formats. */
   thumbnail: Uint8Array | null;
+  /**
+   * A larger PNG of a page without text, for OCR (PDF pages without a text layer when OCR is
+   * on, up to its page limit; the original bytes of an image ingested as a document); null otherwise.
+   */
+  ocrImage?: Uint8Array | null;
 }
 
 export interface ExtractedDocument {

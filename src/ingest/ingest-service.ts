@@ -28,6 +28,7 @@ import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
 import { InvalidDocumentError } from './errors.js';
 import type { ExtractedDocument } from './extracted.js';
 import { extractPdfIsolated } from './isolated-pdf.js';
+import { readScannedPages } from './read-pages.js';
 import { extractTextDocument } from './sections.js';
 
 export interface IngestLimits {
@@ -41,12 +42,18 @@ export interface IngestLimits {
   pdfWorkerMemoryMb: number;
   /** Most time one PDF page may take, in ms. */
   pdfPageTimeoutMs: number;
+  /** Most pages of one document read by OCR (OCR_MAX_PAGES); later pages without text stay without (textSource NONE). */
+  ocrMaxPages: number;
+  /** Most time reading one page may take, in ms (OCR_PAGE_TIMEOUT_MS); past it the ingest fails with DOCUMENT_TOO_COMPLEX. */
+  ocrPageTimeoutMs: number;
 }
 
 export interface IngestSettings extends IngestLimits {
   /** Long side of the page render the image encoder sees (before padding to a square). */
   renderLongSide: number;
   thumbnailLongSide: number;
+  /** Long side of the render OCR reads of a PDF page without a text layer (~190 dpi for A4). */
+  ocrLongSide: number;
   /** CLIP's window without start/end tokens. */
   chunkTokens: number;
   chunkOverlapTokens: number;
@@ -60,6 +67,9 @@ export const DEFAULT_INGEST_SETTINGS: IngestSettings = {
   maxTextChars: 10_000_000,
   pdfWorkerMemoryMb: 256,
   pdfPageTimeoutMs: 15_000,
+  ocrMaxPages: 100,
+  ocrPageTimeoutMs: 60_000,
+  ocrLongSide: 2048,
   renderLongSide: 448,
   thumbnailLongSide: 320,
   chunkTokens: 75,
@@ -160,7 +170,10 @@ export class IngestService {
     const { kind, format, extracted: raw } = await this.extract(bytes, detected, signal);
     signal?.throwIfAborted();
     // Stored text is normalised once, here, like every other field (see normalize-text.ts).
-    const extracted: ExtractedDocument = { title: raw.title === null ? null : normalizeText(raw.title), pages: raw.pages.map((p) => ({ ...p, text: normalizeText(p.text) })) };
+    const normalized: ExtractedDocument = { title: raw.title === null ? null : normalizeText(raw.title), pages: raw.pages.map((p) => ({ ...p, text: normalizeText(p.text) })) };
+    // Scanned pages get their text from OCR (before anything is embedded or written).
+    const extracted = { title: normalized.title, pages: await readScannedPages(normalized.pages, this.reader, { pageTimeoutMs: this.settings.ocrPageTimeoutMs, signal }) };
+    signal?.throwIfAborted();
     if (extracted.pages.length === 0 || extracted.pages.every((p) => !p.text.trim() && !p.image)) {
       throw new InvalidDocumentError('The document has no text and no pages to index.');
     }
@@ -195,6 +208,7 @@ export class IngestService {
         pages.push({
           number: page.number,
           text: page.text,
+          textSource: page.textSource,
           thumbnailKey: page.thumbnail ? await put(page.thumbnail, 'webp') : null,
           imageVector: pageImages[i] ? imageVectors[imageAt++]! : null,
           chunks,
@@ -362,7 +376,15 @@ export class IngestService {
           // In a worker of its own, with memory and time limits: a PDF's size says little about the work it costs.
           extracted: await extractPdfIsolated(
             bytes,
-            { ...limits, maxTextChars: this.settings.maxTextChars, renderLongSide: this.settings.renderLongSide, thumbnailLongSide: this.settings.thumbnailLongSide },
+            {
+              ...limits,
+              maxTextChars: this.settings.maxTextChars,
+              renderLongSide: this.settings.renderLongSide,
+              thumbnailLongSide: this.settings.thumbnailLongSide,
+              // Pages without a text layer get a render OCR can read (none with OCR=off).
+              ocrLongSide: this.reader ? this.settings.ocrLongSide : 0,
+              maxOcrPages: this.settings.ocrMaxPages,
+            },
             { workerMemoryMb: this.settings.pdfWorkerMemoryMb, pageTimeoutMs: this.settings.pdfPageTimeoutMs },
             // The deadline or a client gone stops the worker mid-document, not after the last page.
             signal,
@@ -372,7 +394,8 @@ export class IngestService {
         // A scan or a photo of a page: one page, searchable by image.
         await inspectImage(bytes, { maxBytes: this.settings.maxImageBytes, maxPixels: this.settings.maxImagePixels });
         const thumbnail = await sharp(bytes).rotate().resize(this.settings.thumbnailLongSide, this.settings.thumbnailLongSide, { fit: 'inside' }).webp().toBuffer();
-        return { kind: 'image', format: detected.format, extracted: { title: null, pages: [{ number: 1, text: '', image: bytes, thumbnail }] } };
+        // OCR reads the original (full resolution); with OCR=off the page has no text.
+        return { kind: 'image', format: detected.format, extracted: { title: null, pages: [{ number: 1, text: '', image: bytes, thumbnail, ocrImage: this.reader ? bytes : null }] } };
       }
       case 'markdown':
       case 'html':

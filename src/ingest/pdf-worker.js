@@ -34,7 +34,7 @@ port.on('message', async (/** @type {{ id: number, bytes: Uint8Array, options: i
     /** @type {ArrayBuffer[]} */
     const transfer = [];
     for (const page of doc.pages) {
-      for (const bytes of [page.image, page.thumbnail]) if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) transfer.push(bytes.buffer);
+      for (const bytes of [page.image, page.thumbnail, page.ocrImage]) if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) transfer.push(bytes.buffer);
     }
     port.postMessage({ kind: 'done', id, doc }, [...new Set(transfer)]);
   } catch (error) {

@@ -27,6 +27,13 @@ export interface PdfOptions {
    * is stopped before it is all in memory. Default: no limit.
    */
   maxTextChars?: number;
+  /**
+   * Long side, in pixels, of the extra render made of a page without a text layer, for OCR
+   * (`ExtractedPage.ocrImage`). Absent or 0: none is made (OCR=off).
+   */
+  ocrLongSide?: number;
+  /** Most pages given an OCR render; later pages without text get none (they stay without text). Default: no limit. */
+  maxOcrPages?: number;
   /** Told when a page starts (the isolating worker reports progress with it). */
   onPage?: (pageNumber: number) => void;
 }
@@ -95,10 +102,11 @@ export async function extractPdf(bytes: Uint8Array, options: PdfOptions): Promis
     const factory = canvasFactoryOf(doc);
     const pages: ExtractedPage[] = [];
     const text = { left: options.maxTextChars ?? Number.POSITIVE_INFINITY, limit: options.maxTextChars ?? 0 };
+    const ocr = { left: options.ocrLongSide ? (options.maxOcrPages ?? Number.POSITIVE_INFINITY) : 0 };
     for (let number = 1; number <= doc.numPages; number++) {
       if (number > 1) await new Promise(setImmediate);
       options.onPage?.(number);
-      const { page, heading } = await extractPage(doc, number, factory, options, text);
+      const { page, heading } = await extractPage(doc, number, factory, options, text, ocr);
       // No title in the metadata: the first page's heading, not the file name.
       if (number === 1 && title === null) title = heading;
       pages.push(page);
@@ -115,14 +123,18 @@ async function extractPage(
   factory: CanvasFactory,
   options: PdfOptions,
   budget: { left: number; limit: number },
+  ocr: { left: number },
 ): Promise<{ page: ExtractedPage; heading: string | null }> {
   let page: PDFPageProxy | undefined;
   try {
     page = await doc.getPage(number);
     const items = await readTextItems(page, number, budget);
     const text = pageText({ items });
-    const { image, thumbnail } = await renderPage(page, factory, options);
-    return { page: { number, text, image, thumbnail }, heading: number === 1 ? headingTitle({ items }) : null };
+    // A page without a text layer (a scan) also gets a render large enough to read it.
+    const ocrLongSide = text.trim() === '' && ocr.left > 0 ? (options.ocrLongSide ?? 0) : 0;
+    if (ocrLongSide > 0) ocr.left -= 1;
+    const { image, thumbnail, ocrImage } = await renderPage(page, factory, options, ocrLongSide);
+    return { page: { number, text, image, thumbnail, ocrImage }, heading: number === 1 ? headingTitle({ items }) : null };
   } catch (cause) {
     if (isAppError(cause)) throw cause;
     throw new InvalidDocumentError(`Page ${number} of the PDF could not be read (the file is damaged).`, { cause, details: { page: number } });
@@ -131,12 +143,17 @@ async function extractPage(
   }
 }
 
-async function renderPage(page: PDFPageProxy, factory: CanvasFactory, options: PdfOptions): Promise<{ image: Uint8Array; thumbnail: Uint8Array }> {
+async function renderPage(
+  page: PDFPageProxy,
+  factory: CanvasFactory,
+  options: PdfOptions,
+  ocrLongSide: number,
+): Promise<{ image: Uint8Array; thumbnail: Uint8Array; ocrImage: Uint8Array | null }> {
   const natural = page.getViewport({ scale: 1 });
   const longest = Math.max(natural.width, natural.height);
   if (!(longest > 0)) throw new InvalidDocumentError('A page of the PDF has no size.');
-  // Render once at the larger of the two sizes; the smaller one is a resize of it.
-  const side = Math.max(options.renderLongSide, options.thumbnailLongSide);
+  // Render once at the largest of the sizes; the smaller ones are resizes of it.
+  const side = Math.max(options.renderLongSide, options.thumbnailLongSide, ocrLongSide);
   const viewport = page.getViewport({ scale: side / longest });
   const width = Math.max(1, Math.round(viewport.width));
   const height = Math.max(1, Math.round(viewport.height));
@@ -150,11 +167,12 @@ async function renderPage(page: PDFPageProxy, factory: CanvasFactory, options: P
     const rgba = target.context.getImageData(0, 0, width, height).data;
     const pixels = sharp(Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength), { raw: { width, height, channels: 4 } }).removeAlpha();
     const fit = (longSide: number) => ({ width: longSide, height: longSide, fit: 'inside' as const });
-    const [image, thumbnail] = await Promise.all([
+    const [image, thumbnail, ocrImage] = await Promise.all([
       (side === options.renderLongSide ? pixels.clone() : pixels.clone().resize(fit(options.renderLongSide))).png().toBuffer(),
       pixels.clone().resize(fit(options.thumbnailLongSide)).webp({ quality: 75 }).toBuffer(),
+      ocrLongSide > 0 ? pixels.clone().resize(fit(ocrLongSide)).png({ compressionLevel: 3 }).toBuffer() : null,
     ]);
-    return { image: asBytes(image), thumbnail: asBytes(thumbnail) };
+    return { image: asBytes(image), thumbnail: asBytes(thumbnail), ocrImage: ocrImage ? asBytes(ocrImage) : null };
   } finally {
     factory.destroy(target);
   }
@@ -341,7 +359,9 @@ function canvasFactoryOf(doc: PDFDocumentProxy): CanvasFactory {
 function checkOptions(options: PdfOptions): void {
   const { maxPages, renderLongSide, thumbnailLongSide } = options;
   if (!Number.isInteger(maxPages) || maxPages < 1) throw new RangeError(`maxPages must be a positive integer, got ${maxPages}`);
-  for (const [name, value] of Object.entries({ renderLongSide, thumbnailLongSide })) {
+  const sides: Record<string, number> = { renderLongSide, thumbnailLongSide };
+  if (options.ocrLongSide) sides.ocrLongSide = options.ocrLongSide;
+  for (const [name, value] of Object.entries(sides)) {
     if (!Number.isInteger(value) || value < 16 || value > MAX_SIDE) throw new RangeError(`${name} must be an integer in [16, ${MAX_SIDE}], got ${value}`);
   }
 }

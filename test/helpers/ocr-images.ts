@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bwipjs from 'bwip-js';
+import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 
 function escapeXml(text: string): string {
@@ -44,6 +45,33 @@ export async function renderQr(text: string, scale = 4): Promise<Buffer> {
 /** A CODE_128 barcode with its human-readable line, as PNG. */
 export async function renderCode128(text: string): Promise<Buffer> {
   return bwipjs.toBuffer({ bcid: 'code128', text, scale: 3, height: 14, includetext: true, paddingwidth: 20, paddingheight: 12, backgroundcolor: 'FFFFFF' });
+}
+
+/**
+ * A page of a manual as a scanner sees it: lines of body text on an A4-shaped white page at
+ * ~150 dpi, slightly skewed, on greyish paper, saved as JPEG (what scanners embed in PDFs).
+ */
+export async function renderScannedPage(lines: readonly string[], options: { fontSize?: number } = {}): Promise<Buffer> {
+  const width = 1240;
+  const height = 1754;
+  const fontSize = options.fontSize ?? 30;
+  const text = lines
+    .map((line, i) => `<text x="110" y="${180 + i * fontSize * 1.7}" font-family="DejaVu Serif, serif" font-size="${fontSize}" fill="#222">${escapeXml(line)}</text>`)
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#f4f2ec"/>${text}</svg>`;
+  return sharp(Buffer.from(svg)).rotate(0.8, { background: '#f4f2ec' }).blur(0.6).jpeg({ quality: 70 }).toBuffer();
+}
+
+/** A PDF of scanned pages: each page one JPEG image, no text layer (as a scanner writes it). */
+export async function scannedPdf(pages: readonly (readonly string[])[]): Promise<Uint8Array> {
+  const pdf = await PDFDocument.create();
+  for (const lines of pages) {
+    const jpg = await pdf.embedJpg(await renderScannedPage(lines));
+    // A4 in points.
+    const page = pdf.addPage([595.28, 841.89]);
+    page.drawImage(jpg, { x: 0, y: 0, width: 595.28, height: 841.89 });
+  }
+  return pdf.save();
 }
 
 /** A smooth photo-like image with no writing: gradients and soft blobs. */

@@ -77,6 +77,10 @@ const envSchema = z.object({
   EMBED_MAX_TEXTS: int(1, 100_000).default(256),
   /** Longest accepted text, in characters (CLIP reads at most 77 tokens of it). */
   EMBED_MAX_TEXT_CHARS: int(1, 10_000_000).default(4096),
+  /** Most images in one embedImages call (it also raises the multipart file ceiling to at least this). */
+  EMBED_MAX_IMAGES: int(1, 1000).default(16),
+  /** Most bytes of all images of one embedImages call together, counted as they are read, before any decoding. */
+  EMBED_MAX_IMAGES_BYTES: int(1, 100_000 * MB).default(64 * MB),
   /** Largest accepted upload, in bytes. */
   MAX_UPLOAD_BYTES: int(1, 10_000 * MB).default(20 * MB),
   /** Largest accepted document (PDF, Markdown, HTML, text), in bytes. */
@@ -238,6 +242,8 @@ export interface Config {
   limits: {
     maxTexts: number;
     maxTextChars: number;
+    maxImagesPerCall: number;
+    maxImagesBytes: number;
     maxUploadBytes: number;
     maxUploadFiles: number;
     maxImagePixels: number;
@@ -328,6 +334,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       maxTexts: e.EMBED_MAX_TEXTS,
       maxTextChars: e.EMBED_MAX_TEXT_CHARS,
+      maxImagesPerCall: e.EMBED_MAX_IMAGES,
+      maxImagesBytes: e.EMBED_MAX_IMAGES_BYTES,
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxUploadFiles: e.MAX_UPLOAD_FILES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,

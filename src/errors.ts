@@ -34,6 +34,12 @@ export class AppError extends Error {
   }
 }
 
+/** The same error, naming which item of a list argument it is about (`details.index`, and the message). */
+export function withItemIndex(error: unknown, index: number, list: string): unknown {
+  if (!(error instanceof AppError)) return error;
+  return new AppError(error.code, error.category, `${list}[${index}]: ${error.message}`, { cause: error, details: { ...error.details, index } });
+}
+
 /** The request itself is wrong: empty list, too many items, text too long, bad argument. */
 export class InvalidInputError extends AppError {
   constructor(code: string, message: string, options?: AppErrorOptions) {

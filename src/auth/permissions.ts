@@ -13,6 +13,7 @@ export const FIELD_ROLES: Record<string, Role> = {
   me: 'technician',
   embedText: 'technician',
   embedImage: 'technician',
+  embedImages: 'technician',
   readText: 'technician',
   search: 'technician',
   document: 'technician',

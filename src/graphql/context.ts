@@ -20,7 +20,7 @@ export interface Services extends TenantServices {
 
 export interface GraphQLContext {
   services: Services;
-  limits: { maxUploadBytes: number; maxDocumentBytes: number };
+  limits: { maxUploadBytes: number; maxDocumentBytes: number; maxImagesBytes: number };
   logger: Logger;
   /** Who is calling, for feedback and review records ("anonymous" while the server runs without API keys). */
   actor: string;

@@ -7,7 +7,7 @@ import { atLeast } from '../auth/permissions.js';
 import { InvalidInputError } from '../errors.js';
 import type { SearchFilter as StoreFilter, SourceKind as StoreSourceKind, TextSource as StoreTextSource } from '../store/knowledge-store.js';
 import type { Resolvers, SearchFilter, SourceKind, TextSource } from './__generated__/resolvers-types.js';
-import { readUpload } from './upload.js';
+import { readUpload, readUploads } from './upload.js';
 
 const toEmbedding = (e: { vector: Float32Array; model: string }) => ({ vector: Array.from(e.vector), model: e.model, dim: e.vector.length });
 
@@ -36,6 +36,11 @@ export const resolvers: Resolvers = {
     embedImage: async (_parent, { image }, { services, limits, signal }) => {
       const file = await readUpload(image, limits.maxUploadBytes);
       return toEmbedding(await services.embeddings.embedImage(file.bytes, signal));
+    },
+    embedImages: async (_parent, { images }, { services, limits, signal }) => {
+      services.embeddings.checkImageCount(images.length);
+      const files = await readUploads(images, { maxBytesEach: limits.maxUploadBytes, maxBytesTotal: limits.maxImagesBytes });
+      return (await services.embeddings.embedImages(files.map((f) => f.bytes), signal)).map(toEmbedding);
     },
     readText: async (_parent, { image }, { services, limits, signal }) => services.reading.readText((await readUpload(image, limits.maxUploadBytes)).bytes, signal),
     search: async (_parent, { text, image, filter, limit }, { services, limits, signal }) => {

@@ -3,7 +3,7 @@
  * Files here are images of at most MAX_UPLOAD_BYTES, so buffering is the simple, safe choice.
  */
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
-import { InvalidInputError, TooLargeError } from '../errors.js';
+import { InvalidInputError, TooLargeError, withItemIndex } from '../errors.js';
 
 /** What the Upload scalar resolves to. */
 export type UploadPromise = Promise<FileUpload>;
@@ -42,6 +42,37 @@ export async function readUpload(upload: UploadPromise | FileUpload, maxBytes: n
   }
   const bytes = Buffer.concat(chunks, total);
   return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), filename: file.filename, mimetype: file.mimetype };
+}
+
+/**
+ * Reads several uploads one after the other, each under `maxBytesEach` and all together under
+ * `maxBytesTotal` (counted as the bytes arrive, so an oversized batch is refused before anything
+ * is decoded). Errors carry the offending upload's position in `details.index`.
+ */
+export async function readUploads(
+  uploads: readonly (UploadPromise | FileUpload)[],
+  limits: { maxBytesEach: number; maxBytesTotal: number },
+): Promise<UploadedFile[]> {
+  const files: UploadedFile[] = [];
+  let total = 0;
+  for (const [index, upload] of uploads.entries()) {
+    const budget = Math.min(limits.maxBytesEach, limits.maxBytesTotal - total);
+    let file: UploadedFile;
+    try {
+      file = await readUpload(upload, Math.max(0, budget));
+    } catch (error) {
+      if (error instanceof TooLargeError && budget < limits.maxBytesEach) {
+        throw new TooLargeError('PAYLOAD_TOO_LARGE', `images[${index}] takes the request over its ${limits.maxBytesTotal}-byte limit for all images together.`, {
+          cause: error,
+          details: { index, limitBytes: limits.maxBytesTotal },
+        });
+      }
+      throw withItemIndex(error, index, 'images');
+    }
+    total += file.bytes.length;
+    files.push(file);
+  }
+  return files;
 }
 
 function uploadError(cause: unknown, maxBytes: number): Error {

@@ -114,7 +114,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     // File URLs name the caller's tenant, inside the signature.
     fileUrl: (key: string) => (signer ? signer.url(principal.tenant, key) : `/files/${key}`),
     services,
-    limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes },
+    limits: { maxUploadBytes: config.limits.maxUploadBytes, maxDocumentBytes: config.limits.maxDocumentBytes, maxImagesBytes: config.limits.maxImagesBytes },
     logger,
     actor: principal.keyName,
     principal,
@@ -267,7 +267,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     rateLimit.middleware,
     express.json({ limit: config.http.maxRequestBytes }),
     // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
-    graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: config.limits.maxUploadFiles }),
+    graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: Math.max(config.limits.maxUploadFiles, config.limits.maxImagesPerCall) }),
     armor.tokenLimit,
     operationTimeout({ ...deadlines, maxTokens: armor.limits.maxTokens }),
     tenantServices,

@@ -16,7 +16,7 @@ const UPLOAD_LIMIT = 2 * 1024 * 1024;
 describe('GraphQL embeddings API over HTTP', () => {
   let server: Awaited<ReturnType<typeof startTestServer>>;
   beforeAll(async () => {
-    server = await startTestServer({ MAX_UPLOAD_BYTES: String(UPLOAD_LIMIT), EMBED_MAX_TEXTS: '64', EMBED_MAX_TEXT_CHARS: '2000' });
+    server = await startTestServer({ MAX_UPLOAD_BYTES: String(UPLOAD_LIMIT), EMBED_MAX_TEXTS: '64', EMBED_MAX_TEXT_CHARS: '2000', EMBED_MAX_IMAGES: '4' });
   });
   afterAll(async () => {
     await server?.close();
@@ -110,7 +110,7 @@ describe('GraphQL embeddings API over HTTP', () => {
       await expectHealthy();
     });
 
-    it('more files than MAX_UPLOAD_FILES in one request', async () => {
+    it('more files than MAX_UPLOAD_FILES (and EMBED_MAX_IMAGES) in one request', async () => {
       const bytes = await jpeg(64, 64);
       const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}`, { bytes }]));
       const res = await gqlUpload(server.url, EMBED_IMAGE, files);

@@ -73,7 +73,7 @@ describe('the WebSocket transport aborts the operation signal', () => {
       formatError: makeFormatError(logger),
       audit,
       servicesFor: async () => ({}) as Services,
-      contextFor: (principal, services, scope) => ({ principal, services, ...scope, actor: principal.keyName, logger, limits: { maxUploadBytes: 1, maxDocumentBytes: 1 }, fileUrl: (k) => k }),
+      contextFor: (principal, services, scope) => ({ principal, services, ...scope, actor: principal.keyName, logger, limits: { maxUploadBytes: 1, maxDocumentBytes: 1, maxImagesBytes: 1 }, fileUrl: (k) => k }),
       logger,
     });
     await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));

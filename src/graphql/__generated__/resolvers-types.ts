@@ -367,6 +367,17 @@ export type Query = {
   /** CLIP image embedding of one uploaded image (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF). */
   embedImage: Embedding;
   /**
+   * CLIP image embeddings of several uploaded images, one per image, in order: for backfills (the
+   * images share inference batches, so this is faster than one embedImage call each).
+   * Limits, checked before any image is decoded: EMBED_MAX_IMAGES images (TOO_MANY_INPUTS; an empty
+   * list is EMPTY_INPUT; more files than the multipart limit get PAYLOAD_TOO_LARGE, HTTP 413), MAX_UPLOAD_BYTES
+   * each and EMBED_MAX_IMAGES_BYTES together (PAYLOAD_TOO_LARGE).
+   * One bad image fails the whole request with that image's code (INVALID_IMAGE,
+   * UNSUPPORTED_MEDIA_TYPE, EMPTY_FILE, IMAGE_TOO_LARGE, PAYLOAD_TOO_LARGE) and its position in
+   * extensions.index; no embedding is returned for the others, so retry without it.
+   */
+  embedImages: Array<Embedding>;
+  /**
    * CLIP text embeddings, one per input text, in order. Texts longer than the model's
    * 77-token window are truncated (the end token is kept). Limits: EMBED_MAX_TEXTS texts,
    * EMBED_MAX_TEXT_CHARS characters each.
@@ -444,6 +455,11 @@ export type QueryDocumentsArgs = {
 
 export type QueryEmbedImageArgs = {
   image: Scalars['Upload']['input'];
+};
+
+
+export type QueryEmbedImagesArgs = {
+  images: Array<Scalars['Upload']['input']>;
 };
 
 
@@ -1008,6 +1024,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   document?: Resolver<Maybe<ResolversTypes['Document']>, ParentType, ContextType, RequireFields<QueryDocumentArgs, 'id'>>;
   documents?: Resolver<ResolversTypes['DocumentConnection'], ParentType, ContextType, Partial<QueryDocumentsArgs>>;
   embedImage?: Resolver<ResolversTypes['Embedding'], ParentType, ContextType, RequireFields<QueryEmbedImageArgs, 'image'>>;
+  embedImages?: Resolver<Array<ResolversTypes['Embedding']>, ParentType, ContextType, RequireFields<QueryEmbedImagesArgs, 'images'>>;
   embedText?: Resolver<Array<ResolversTypes['Embedding']>, ParentType, ContextType, RequireFields<QueryEmbedTextArgs, 'texts'>>;
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   identifyPart?: Resolver<ResolversTypes['PartIdentification'], ParentType, ContextType, RequireFields<QueryIdentifyPartArgs, 'image' | 'limit'>>;

@@ -18,6 +18,7 @@ import type { Candidate, KnowledgeStore, PhotoRecord } from '../store/knowledge-
 import { normalizeText } from '../text/normalize-text.js';
 import type { FeedbackRecord, IdentificationRecord, IdentifyStore, ReviewItemRecord, ReviewStatus } from './identify-store.js';
 import { isNearCopy } from '../search/fusion.js';
+import { imageLayout } from './page-layout.js';
 import { hammingDistance, perceptualHash } from './perceptual-hash.js';
 import { CLIP_LOGIT_SCALE, dot, softmax, ZeroShotClassifier } from './zero-shot.js';
 
@@ -247,17 +248,26 @@ export class IdentifyService {
    * it copies: the CLOSEST stored hash within maxHashDistance (an index lookup in the knowledge
    * store, any model), else the nearest photo by image embedding when it passes the model's
    * calibrated threshold or, without one, the scale-free ratio test (search/fusion.ts
-   * isNearCopy). The link goes to that photo's own original only when this photo is a copy of
-   * the original too, so one wrong link is never passed on to every later copy.
+   * isNearCopy). A mostly white photo (a page of text: uninformative hash) is linked only by its
+   * layout signature (identify/page-layout.ts): every such photo looks alike to CLIP, and the
+   * ratio test links photos of different pages on a weak model. The link goes to that photo's own
+   * original only when this photo is a copy of the original too, so one wrong link is never passed
+   * on to every later copy.
    */
   async indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<string | null> {
     const { hash, informative } = await perceptualHash(bytes);
-    const duplicateOf = await this.nearestCopy(photo.id, informative ? hash : null, vector);
+    const duplicateOf = informative ? await this.nearestCopy(photo.id, hash, vector) : await this.nearestLayoutCopy(photo.id, bytes);
     await this.records.putPhotoHash({ photoId: photo.id, hash, duplicateOf });
     return duplicateOf;
   }
 
-  /** `hash` is null when the photo's hash is uninformative (a flat image, a page of text): CLIP alone decides then. */
+  /** The stored photo whose layout signature copies this mostly white photo's, best first (no inheritance: layouts carry no chain). */
+  private async nearestLayoutCopy(photoId: string, bytes: Uint8Array): Promise<string | null> {
+    const copies = await this.store.searchImageLayout(await imageLayout(bytes), 5, { kinds: ['photo'] });
+    const other = copies.find((c) => c.target.kind === 'photo' && c.target.photoId !== photoId);
+    return other?.target.kind === 'photo' ? other.target.photoId : null;
+  }
+
   private async nearestCopy(photoId: string, hash: string | null, vector: Float32Array): Promise<string | null> {
     const maxDistance = this.settings.maxHashDistance;
     const otherPhoto = (c: Candidate): string | null => (c.target.kind === 'photo' && c.target.photoId !== photoId ? c.target.photoId : null);

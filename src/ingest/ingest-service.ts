@@ -16,7 +16,7 @@ import type { BlobStore } from '../blob/blob-store.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { inspectImage } from '../clip/image-decode.js';
 import { TooLargeError } from '../errors.js';
-import { informativeHash } from '../identify/perceptual-hash.js';
+import { nearCopyKeys } from '../identify/page-layout.js';
 import { extractIdentifiers } from '../search/identifiers.js';
 import { checkMetadata } from '../store/metadata-limits.js';
 import { normalizeJsonStrings, normalizeText, truncateText } from '../text/normalize-text.js';
@@ -185,9 +185,10 @@ export class IngestService {
     const pageImages = await Promise.all(extracted.pages.map((p) => (p.image ? this.squarePage(p.image) : null)));
     const withImage = pageImages.filter((x): x is Uint8Array => x !== null);
     const imageVectors = withImage.length > 0 ? await this.encoder.embedImages(withImage, { signal }) : [];
-    // Perceptual hashes of the renders: a photo of this very page finds it on any model. Only
-    // informative ones are stored (a page of plain text hashes like any other page of text).
-    const pageHashes = await Promise.all(extracted.pages.map(async (p) => (p.image ? await informativeHash(p.image) : null)));
+    // Near-copy keys of the renders: a photo of this very page finds it on any model. The
+    // difference hash when informative; a page of plain text or a scan (whose hashes collide with
+    // any other page of text) keeps its layout signature instead (identify/page-layout.ts).
+    const pageKeys = await Promise.all(extracted.pages.map(async (p) => (p.image ? await nearCopyKeys(p.image) : null)));
     // An uploaded image of a page is screened like a photo.
     const screening = kind === 'image' && imageVectors[0] ? await this.moderation?.assertImageAllowed(imageVectors[0], 'upload') : undefined;
 
@@ -213,7 +214,8 @@ export class IngestService {
           imageVector: pageImages[i] ? imageVectors[imageAt++]! : null,
           chunks,
           identifiers: extractIdentifiers(page.text),
-          imageHash: pageHashes[i] ?? null,
+          imageHash: pageKeys[i]?.hash ?? null,
+          imageLayout: pageKeys[i]?.layout ?? null,
         });
       }
       if (pages[0]) pages[0].identifiers = [...new Set([...pages[0].identifiers, ...metadataIdentifiers(metadata)])];
@@ -292,9 +294,9 @@ export class IngestService {
 
     const { signal } = upload;
     // What is written on the photo is read on the OCR workers while CLIP embeds it.
-    const [[imageVector], imageHash, readText] = await Promise.all([
+    const [[imageVector], { hash: imageHash, layout: imageLayout }, readText] = await Promise.all([
       this.encoder.embedImages([bytes], { signal }),
-      informativeHash(bytes),
+      nearCopyKeys(bytes),
       this.reader ? this.reader.readText(bytes, signal ? { signal } : {}) : Promise.resolve(null),
     ]);
     // A blocked upload is refused before anything is written.
@@ -324,6 +326,7 @@ export class IngestService {
         chunks: captionChunks.map((text, i) => ({ text, vector: captionVectors[i]! })),
         identifiers: photoIdentifiers(caption, metadata, readText),
         imageHash,
+        imageLayout,
       });
       if (added.created) {
         await this.photoIndex?.indexPhoto(added.photo, bytes, imageVector!);

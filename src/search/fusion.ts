@@ -41,8 +41,11 @@ export interface SignalList {
   candidates: Candidate[];
   /** Votes of this signal count this much (default 1); a function weighs each candidate on its own score. */
   weight?: number | ((candidate: Candidate) => number);
-  /** 'perceptual-hash': VISUAL candidates found by difference hash (each within the near-copy distance), not by cosine. */
-  basis?: 'perceptual-hash';
+  /**
+   * Not by cosine: 'perceptual-hash', VISUAL candidates found by difference hash (each within the
+   * near-copy distance); 'page-layout', by layout signature (each a copy by correlation).
+   */
+  basis?: 'perceptual-hash' | 'page-layout';
 }
 
 export interface FusedHit {
@@ -157,6 +160,12 @@ export interface EvidenceFusionOptions {
   nearCopySimilarity: number | null;
   /** Share of the query's content words a page must hold for its KEYWORD match to be decisive. */
   minKeywordCoverage: number;
+  /**
+   * Whether a VISUAL cosine list may call its best a near-copy (default true). False for a mostly
+   * white query image (a page of text, a scan): every such image looks alike to CLIP, two different
+   * scans pass the ratio test on a weak model, and their copies are decided by layout signature.
+   */
+  cosineNearCopies?: boolean;
 }
 
 /** Robust z of the best dense score at which a list starts to count, and where it counts fully. */
@@ -216,6 +225,11 @@ function scoreList(list: SignalList, options: EvidenceFusionOptions): Map<string
     for (const c of candidates) put(c, { evidence: 1 - (c.hashDistance ?? 0) / 16, tier: DECISIVE });
     return out;
   }
+  if (list.basis === 'page-layout') {
+    // Only copies come back (correlation ≥ LAYOUT_COPY_CORRELATION): each decisive, the closest best.
+    for (const c of candidates) put(c, { evidence: clamp01(c.layoutCorrelation ?? c.score), tier: DECISIVE });
+    return out;
+  }
   switch (list.signal) {
     case 'IDENTIFIER': {
       const wanted = Math.max(1, options.queryIdentifiers);
@@ -242,7 +256,7 @@ function scoreList(list: SignalList, options: EvidenceFusionOptions): Map<string
       const scale = robustScale(candidates.map((c) => c.score));
       const z = (s: number) => (scale ? (s - scale.center) / scale.spread : 0);
       const informative = clamp01((z(candidates[0]!.score) - INFORMATIVE_Z.from) / (INFORMATIVE_Z.full - INFORMATIVE_Z.from));
-      const nearCopy = list.signal === 'VISUAL' && isNearCopy(candidates[0]!.score, candidates[1]?.score, options.nearCopySimilarity);
+      const nearCopy = list.signal === 'VISUAL' && options.cosineNearCopies !== false && isNearCopy(candidates[0]!.score, candidates[1]?.score, options.nearCopySimilarity);
       candidates.forEach((c, i) => {
         const copy = i === 0 && nearCopy;
         put(c, { evidence: copy ? 1 : informative * clamp01(z(c.score) / INFORMATIVE_Z.full), tier: copy ? DECISIVE : 0 });

@@ -20,6 +20,7 @@ import { InvalidInputError } from '../errors.js';
 import { pageKey, type DocumentRecord, type HitRecords, type KnowledgeStore, type PageRecord, type PhotoRecord, type SearchFilter } from '../store/knowledge-store.js';
 import { fuse, isNearCopy, standOut, type FusedHit, type FusionMethod, type MatchKind, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
+import { imageLayout as pageLayout } from '../identify/page-layout.js';
 import { informativeHash } from '../identify/perceptual-hash.js';
 import { extractIdentifiers } from './identifiers.js';
 import { contentTerms, excerpt, termCoverage } from './snippet.js';
@@ -54,6 +55,8 @@ export interface RankedSearch {
   lists: SignalList[];
   /** Best first, at most `limit`. */
   fused: FusedHit[];
+  /** False for a mostly white query image: VISUAL cosines then call nothing a copy (see EvidenceFusionOptions). */
+  cosineNearCopies: boolean;
 }
 
 export interface SearchSettings {
@@ -94,12 +97,12 @@ export class SearchService {
   }
 
   async search(query: SearchQuery): Promise<SearchResultView> {
-    const { text, identifiers, lists, fused } = await this.rank(query);
+    const { text, identifiers, lists, fused, cosineNearCopies } = await this.rank(query);
     // Every hit's records in one store call (on Qdrant one request), so a search costs two round trips whatever its limit.
     const records = await this.store.getHitRecords(fused.map((hit) => hit.target));
     query.signal?.throwIfAborted();
     const hits = fused.map((hit) => this.hydrate(hit, records, text, identifiers));
-    const noGoodMatch = !this.hasGoodMatch(lists, hits, text);
+    const noGoodMatch = !this.hasGoodMatch(lists, hits, text, cosineNearCopies);
     return { hits, noGoodMatch };
   }
 
@@ -125,6 +128,8 @@ export class SearchService {
     query.signal?.throwIfAborted();
     // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
     const imageHash = image ? await informativeHash(image) : null;
+    // Always looked up: only mostly white pages and photos keep a layout, and a copy of one is found by it.
+    const imageLayout = image ? await pageLayout(image) : null;
     const perSignal = Math.max(limit * 3, 30);
     const filter = normalizedFilter(query.filter);
     const identifiers = text ? extractIdentifiers(text) : [];
@@ -132,7 +137,7 @@ export class SearchService {
     const found = await this.store.searchSignals(
       {
         text: text && textVector ? { vector: textVector, words: text, identifiers } : null,
-        image: imageVector ? { vector: imageVector, hash: imageHash, maxHashDistance: this.settings.maxHashDistance } : null,
+        image: imageVector ? { vector: imageVector, hash: imageHash, maxHashDistance: this.settings.maxHashDistance, layout: imageLayout } : null,
       },
       perSignal,
       filter,
@@ -150,14 +155,22 @@ export class SearchService {
       ...(imageVector
         ? [
             { signal: 'VISUAL' as const, candidates: found.imageHash, basis: 'perceptual-hash' as const },
+            { signal: 'VISUAL' as const, candidates: found.imageLayout, basis: 'page-layout' as const },
             { signal: 'VISUAL' as const, candidates: found.imageImages },
             { signal: 'CROSS_MODAL' as const, candidates: found.imageChunks },
           ]
         : []),
     ];
 
-    const fused = fuse(this.settings.fusion, lists, { queryIdentifiers: identifiers.length, nearCopySimilarity: this.nearCopySimilarity(), minKeywordCoverage: this.settings.minKeywordCoverage });
-    return { text, identifiers, lists, fused: fused.slice(0, limit) };
+    // A mostly white query image (uninformative hash): only its layout signature may call a copy.
+    const cosineNearCopies = !image || imageHash !== null;
+    const fused = fuse(this.settings.fusion, lists, {
+      queryIdentifiers: identifiers.length,
+      nearCopySimilarity: this.nearCopySimilarity(),
+      minKeywordCoverage: this.settings.minKeywordCoverage,
+      cosineNearCopies,
+    });
+    return { text, identifiers, lists, fused: fused.slice(0, limit), cosineNearCopies };
   }
 
   /** The model's calibrated near-copy cosine, or null (then the scale-free ratio test decides). */
@@ -181,7 +194,7 @@ export class SearchService {
     return { score: hit.score, matchedBy: hit.matchedBy, document, page, photo: null, snippet: snippet || null };
   }
 
-  private hasGoodMatch(lists: SignalList[], hits: SearchHitView[], text: string | null): boolean {
+  private hasGoodMatch(lists: SignalList[], hits: SearchHitView[], text: string | null, cosineNearCopies: boolean): boolean {
     if (hits.length === 0) return false;
     if (lists.some((l) => l.signal === 'IDENTIFIER' && l.candidates.length > 0)) return true;
     if (text) {
@@ -193,9 +206,9 @@ export class SearchService {
       if (covered) return true;
     }
     // A near-copy of a stored photo or page is a match on any model.
-    if (lists.some((l) => l.basis === 'perceptual-hash' && l.candidates.length > 0)) return true;
+    if (lists.some((l) => (l.basis === 'perceptual-hash' || l.basis === 'page-layout') && l.candidates.length > 0)) return true;
     const calibrated = this.nearCopySimilarity();
-    if (lists.some((l) => l.signal === 'VISUAL' && !l.basis && l.candidates[0] !== undefined && isNearCopy(l.candidates[0].score, l.candidates[1]?.score, calibrated))) return true;
+    if (cosineNearCopies && lists.some((l) => l.signal === 'VISUAL' && !l.basis && l.candidates[0] !== undefined && isNearCopy(l.candidates[0].score, l.candidates[1]?.score, calibrated))) return true;
     return lists.some((l) => {
       if (l.signal === 'KEYWORD' || l.signal === 'IDENTIFIER' || l.basis) return false;
       const z = standOut(l.candidates.map((c) => c.score));

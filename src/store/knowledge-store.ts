@@ -8,6 +8,7 @@
  */
 
 import type { ReadTextResult } from '../ocr/text-reader.js';
+import type { ImageLayout } from '../identify/page-layout.js';
 
 /** 'image': a scanned page or a photo of a page uploaded as a one-page document. */
 export type DocumentKind = 'pdf' | 'markdown' | 'html' | 'text' | 'image';
@@ -111,6 +112,8 @@ export interface NewPage {
   imageHash?: string | null;
   /** Where `text` came from; absent: defaultTextSource(text). */
   textSource?: TextSource;
+  /** Layout signature of the rendered page when its difference hash is uninformative (a page of text, a scan): near-copies of such pages (identify/page-layout.ts). */
+  imageLayout?: ImageLayout | null;
 }
 
 export interface NewDocument {
@@ -126,6 +129,8 @@ export interface NewPhoto {
   identifiers: string[];
   /** 64-bit difference hash (16 hex digits) of the photo, for near-copy lookups. */
   imageHash?: string | null;
+  /** Layout signature of the photo when its difference hash is uninformative (identify/page-layout.ts). */
+  imageLayout?: ImageLayout | null;
 }
 
 /** Where a candidate points. */
@@ -141,6 +146,8 @@ export interface Candidate {
   coverage?: number;
   /** Image-hash candidates: Hamming distance of the target's difference hash to the query's (0..64). */
   hashDistance?: number;
+  /** Layout candidates: correlation of the target's layout signature with the query's (score is the same). */
+  layoutCorrelation?: number;
 }
 
 /** All given parts must hold. An empty list matches nothing. */
@@ -172,8 +179,11 @@ export interface StoreStatus {
 export interface SignalQuery {
   /** A text query: its CLIP vector (chunks: SEMANTIC; page images and photos: CROSS_MODAL), its raw words (KEYWORD) and its identifiers (IDENTIFIER). */
   text?: { vector: Float32Array; words: string; identifiers: string[] } | null;
-  /** An image query: its CLIP vector (page images and photos: VISUAL; chunks: CROSS_MODAL) and difference hash (near-copies within maxHashDistance; null: no hash lookup). */
-  image?: { vector: Float32Array; hash: string | null; maxHashDistance: number } | null;
+  /**
+   * An image query: its CLIP vector (page images and photos: VISUAL; chunks: CROSS_MODAL), difference hash (near-copies within
+   * maxHashDistance; null: no hash lookup) and layout signature (near-copies of mostly white pages; null/absent: no layout lookup).
+   */
+  image?: { vector: Float32Array; hash: string | null; maxHashDistance: number; layout?: ImageLayout | null } | null;
 }
 
 /** Each list exactly as the single-signal method would return it; empty when the query has no such part. */
@@ -185,15 +195,16 @@ export interface SignalResults {
   imageImages: Candidate[];
   imageChunks: Candidate[];
   imageHash: Candidate[];
+  imageLayout: Candidate[];
 }
 
-export const NO_SIGNALS: Readonly<SignalResults> = Object.freeze({ textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [] });
+export const NO_SIGNALS: Readonly<SignalResults> = Object.freeze({ textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [], imageLayout: [] });
 
 /** searchSignals by the single-signal methods, for stores where each call is local and cheap (SQLite). */
 export async function searchSignalsOneByOne(store: KnowledgeStore, query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
   const { text, image } = query;
   const none = Promise.resolve([] as Candidate[]);
-  const [textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash] = await Promise.all([
+  const [textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash, imageLayout] = await Promise.all([
     text ? store.searchChunks(text.vector, limit, filter) : none,
     text ? store.searchImages(text.vector, limit, filter) : none,
     text ? store.searchLexical(text.words, limit, filter) : none,
@@ -201,8 +212,9 @@ export async function searchSignalsOneByOne(store: KnowledgeStore, query: Signal
     image ? store.searchImages(image.vector, limit, filter) : none,
     image ? store.searchChunks(image.vector, limit, filter) : none,
     image?.hash ? store.searchImageHash(image.hash, image.maxHashDistance, limit, filter) : none,
+    image?.layout ? store.searchImageLayout(image.layout, limit, filter) : none,
   ]);
-  return { textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash };
+  return { textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash, imageLayout };
 }
 
 /** The records a page of search hits shows, keyed by `hitKey` of each target; a target whose record is gone is absent. */
@@ -301,6 +313,14 @@ export interface KnowledgeStore {
    * distance outside 0..7 is INVALID_INPUT.
    */
   searchImageHash(hash: string, maxDistance: number, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
+  /**
+   * Page images and photos whose layout signature correlates with `layout`'s at or above
+   * LAYOUT_COPY_CORRELATION (identify/page-layout.ts), best first (score = layoutCorrelation),
+   * at most `limit`. Candidates come from an index lookup of the key's 8-bit bands and are
+   * compared only when their key is within LAYOUT_KEY_MAX_DISTANCE bits, never a scan. A malformed
+   * layout is INVALID_INPUT.
+   */
+  searchImageLayout(layout: ImageLayout, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
   /**
    * Every signal of one search at once, each list as its single-signal method returns it (the
    * contract suite checks this). On Qdrant: one Query API request (a batch of one query per

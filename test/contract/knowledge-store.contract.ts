@@ -8,9 +8,18 @@
  * dimension, so which stored vector is nearest a query is known exactly.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LAYOUT_BYTES, LAYOUT_COPY_CORRELATION, layoutCorrelation, layoutOf } from '../../src/identify/page-layout.js';
 import { pageKey, type Candidate, type DocumentRecord, type HitTarget, type KnowledgeStore, type NewDocument, type NewPage, type NewPhoto, type PhotoRecord, type SearchFilter, type SourceKind } from '../../src/store/knowledge-store.js';
 
 export const CONTRACT_DIM = 32;
+
+/** A 64×64 white "page" with dark text lines on the given rows; `noise` adds a fixed ripple of ±noise grey levels. */
+function ruledPage(rows: number[], noise = 0): Uint8Array {
+  const page = new Uint8Array(LAYOUT_BYTES).fill(250);
+  for (const row of rows) for (let x = 6; x < 58; x++) page[row * 64 + x] = 30;
+  if (noise) for (let i = 0; i < page.length; i++) page[i] = Math.max(0, Math.min(255, page[i]! + (((i * 7919) % 13) - 6) * (noise / 6)));
+  return page;
+}
 export const CONTRACT_MODEL_ID = 'contract-test-model';
 
 export interface ContractStore {
@@ -543,12 +552,13 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
           ],
         });
         doc.pages[0]!.imageHash = '00ff00ff00ff00ff';
+        doc.pages[1]!.imageLayout = layoutOf(ruledPage([4, 12, 20, 28]));
         await store.addDocument(doc);
         const photo = newPhoto({ vector: axis(1, 2, 0.3), caption: 'P-200 pump on its baseplate', identifiers: ['P-200'], chunks: [{ text: 'P-200 pump on its baseplate', vector: axis(1, 3, 0.2) }] });
         photo.imageHash = '00ff00ff00ff00fe';
         await store.addPhoto(photo);
         const text = { vector: axis(1, 4, 0.3), words: 'impeller seal P-200', identifiers: ['P-200', '4471-B'] };
-        const image = { vector: axis(2, 1, 0.6), hash: '00ff00ff00ff00ff', maxHashDistance: 6 };
+        const image = { vector: axis(2, 1, 0.6), hash: '00ff00ff00ff00ff', maxHashDistance: 6, layout: layoutOf(ruledPage([4, 12, 20, 28], 3)) };
         for (const filter of [undefined, { kinds: ['pdf' as const] }]) {
           const all = await store.searchSignals({ text, image }, 3, filter);
           expect(all).toEqual({
@@ -559,18 +569,22 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
             imageImages: await store.searchImages(image.vector, 3, filter),
             imageChunks: await store.searchChunks(image.vector, 3, filter),
             imageHash: await store.searchImageHash(image.hash, 6, 3, filter),
+            imageLayout: await store.searchImageLayout(image.layout, 3, filter),
           });
           expect(all.imageHash.length).toBeGreaterThan(0);
+          expect(all.imageLayout.length).toBeGreaterThan(0);
           expect(all.lexical.length).toBeGreaterThan(0);
         }
         const textOnly = await store.searchSignals({ text }, 3);
         expect(textOnly.imageImages).toEqual([]);
         expect(textOnly.imageHash).toEqual([]);
+        expect(textOnly.imageLayout).toEqual([]);
         const imageOnly = await store.searchSignals({ image }, 3);
         expect(imageOnly.lexical).toEqual([]);
         expect(imageOnly.identifiers).toEqual([]);
         expect(imageOnly.imageChunks.length).toBeGreaterThan(0);
         await expect(store.searchSignals({ image: { ...image, hash: 'zz' } }, 3)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        await expect(store.searchSignals({ image: { ...image, layout: { key: image.layout.key, signature: new Uint8Array(10) } } }, 3)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
       });
     });
 
@@ -647,6 +661,45 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
         await expect(store.searchImageHash(BASE, -1, 10)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
         const bad = newPhoto({ vector: axis(4) });
         bad.imageHash = 'NOT-A-HASH';
+        await expect(store.addPhoto(bad)).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+        expect(await store.getPhoto(bad.photo.id)).toBeNull();
+      });
+    });
+
+    describe('layout search (mostly white pages)', () => {
+      // Ruled "pages": the same lines with a little noise are a copy; other lines are not.
+      const copyLayout = layoutOf(ruledPage([6, 14, 22, 30, 38], 2));
+      const otherLayout = layoutOf(ruledPage([6, 14, 22, 46, 54]));
+      const query = layoutOf(ruledPage([6, 14, 22, 30, 38]));
+
+      it('finds page renders and photos whose layout correlates as a copy, best first, never a different page', async () => {
+        expect(layoutCorrelation(query.signature, copyLayout.signature)).toBeGreaterThanOrEqual(LAYOUT_COPY_CORRELATION);
+        expect(layoutCorrelation(query.signature, otherLayout.signature)).toBeLessThan(LAYOUT_COPY_CORRELATION);
+        const doc = newDocument({ pages: [{ text: 'scan' }, { text: 'other form' }] });
+        doc.pages[0]!.imageLayout = copyLayout;
+        doc.pages[1]!.imageLayout = otherLayout;
+        await store.addDocument(doc);
+        const exact = newPhoto({ vector: axis(1) });
+        exact.imageLayout = query;
+        await store.addPhoto(exact);
+        await store.addPhoto(newPhoto({ vector: axis(2) }));
+        const found = await store.searchImageLayout(query, 10);
+        expect(targets(found)).toEqual([photoTarget(exact.photo.id), pageOf(doc.document.id, 1)]);
+        expect(found[0]!.score).toBeCloseTo(1, 6);
+        expect(found[1]!.score).toBeCloseTo(layoutCorrelation(query.signature, copyLayout.signature), 6);
+        expect(found.map((c) => c.layoutCorrelation)).toEqual(found.map((c) => c.score));
+        expect(targets(await store.searchImageLayout(query, 1))).toEqual([photoTarget(exact.photo.id)]);
+        expect(targets(await store.searchImageLayout(query, 10, { kinds: ['pdf'] }))).toEqual([pageOf(doc.document.id, 1)]);
+        await store.deletePhoto(exact.photo.id);
+        await store.deleteDocument(doc.document.id);
+        expect(await store.searchImageLayout(query, 10)).toEqual([]);
+      });
+
+      it('refuses a malformed layout (INVALID_INPUT), and a malformed stored layout (INVALID_RECORD) without writing', async () => {
+        await expect(store.searchImageLayout({ key: 'xyz', signature: query.signature }, 10)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        await expect(store.searchImageLayout({ key: query.key, signature: new Uint8Array(64) }, 10)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        const bad = newPhoto({ vector: axis(4) });
+        bad.imageLayout = { key: query.key, signature: new Uint8Array(12) };
         await expect(store.addPhoto(bad)).rejects.toMatchObject({ code: 'INVALID_RECORD' });
         expect(await store.getPhoto(bad.photo.id)).toBeNull();
       });

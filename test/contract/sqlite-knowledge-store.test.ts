@@ -117,7 +117,7 @@ describe('SqliteKnowledgeStore (file-specific)', () => {
     await store.close();
     // Back to the version-2 schema, as a file written before OCR existed.
     const raw = new Database(file);
-    raw.exec('ALTER TABLE targets DROP COLUMN text_source; ALTER TABLE photos DROP COLUMN read_text;');
+    raw.exec('DROP TABLE image_layouts; ALTER TABLE targets DROP COLUMN text_source; ALTER TABLE photos DROP COLUMN read_text;');
     raw.pragma('user_version = 2');
     raw.close();
 

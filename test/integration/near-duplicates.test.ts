@@ -3,7 +3,9 @@
  * store: the CLOSEST perceptual hash wins (not the first stored one within the distance), a
  * wrong link is not inherited by later copies, and without a calibrated threshold distinct
  * photos the model cannot tell apart (cosines ≈ 0.9997 on this model, far above the old fixed
- * 0.95) are not linked, while a WebP re-encode still is.
+ * 0.95) are not linked, while a WebP re-encode still is. (Those photos are of pages of text:
+ * mostly white, so since the layout signature they are linked by it, not by CLIP; see
+ * identify/page-layout.ts and test/integration/scanned-page-copy.test.ts.)
  *
  * Hashes are set exactly: an image of 9×8 flat blocks whose brightness steps encode the wanted
  * difference-hash bits (checked against differenceHash before use).

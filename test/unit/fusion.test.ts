@@ -67,6 +67,21 @@ describe('evidence fusion', () => {
     expect(ids(evidenceFusion(lists, OPTIONS))[0]).toBe('retina');
   });
 
+  it('ranks a layout copy (a scanned page) as decisive, and lets no cosine call a mostly white query image a copy', () => {
+    // What the test model does with scans: every page render ≈ 0.9997, one slightly higher.
+    const visual: SignalList = { signal: 'VISUAL', candidates: [page('other-scan', 0.99997), page('scan', 0.9998), ...Array.from({ length: 10 }, (_, i) => page(`p${i}`, 0.9997 - i * 1e-5))] };
+    const cross: SignalList = { signal: 'CROSS_MODAL', candidates: [page('p1', 0.05), page('p2', 0.04)] };
+    const layout: SignalList = { signal: 'VISUAL', basis: 'page-layout', candidates: [page('scan', 0.992, { layoutCorrelation: 0.992 })] };
+    const white = { ...OPTIONS, cosineNearCopies: false };
+    const withLayout = evidenceFusion([layout, visual, cross], white);
+    expect(ids(withLayout)[0]).toBe('scan');
+    expect(withLayout[0]!.score).toBeGreaterThanOrEqual(1 / 3);
+    expect(withLayout[0]!.matchedBy).toEqual(['VISUAL']);
+    // A different scan stored, its copy not: the ratio test would call 'other-scan' a copy; for a white image it may not.
+    expect(evidenceFusion([visual, cross], OPTIONS)[0]!.score).toBeGreaterThanOrEqual(1 / 3);
+    expect(evidenceFusion([{ ...layout, candidates: [] }, visual, cross], white).every((h) => h.score < 1 / 3)).toBe(true);
+  });
+
   it('keeps scores in [0, 1) and sorted', () => {
     const fused = evidenceFusion(
       [

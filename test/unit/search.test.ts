@@ -77,13 +77,14 @@ describe('SearchService', () => {
     'a:1': { documentId: 'a', number: 1, text: 'Replace seal kit 4471-B on the P-200 pump.', thumbnailKey: null, textSource: 'file' },
     'b:1': { documentId: 'b', number: 1, text: 'Ball valve SOP.', thumbnailKey: null, textSource: 'file' },
   };
-  function store(lists: Partial<Record<'chunks' | 'images' | 'lexical' | 'identifiers' | 'hashes', Candidate[]>>): KnowledgeStore {
+  function store(lists: Partial<Record<'chunks' | 'images' | 'lexical' | 'identifiers' | 'hashes' | 'layouts', Candidate[]>>): KnowledgeStore {
     const fake = {
       searchChunks: async () => lists.chunks ?? [],
       searchImages: async () => lists.images ?? [],
       searchLexical: async () => lists.lexical ?? [],
       searchIdentifiers: async () => lists.identifiers ?? [],
       searchImageHash: async () => lists.hashes ?? [],
+      searchImageLayout: async () => lists.layouts ?? [],
       searchSignals: (query: SignalQuery, limit: number) => searchSignalsOneByOne(fake, query, limit),
       getHitRecords: (targets: HitTarget[]) => hitRecordsOneByOne(fake, targets),
       getDocument: async (id: string) => ({ id, title: id }),

@@ -63,6 +63,8 @@ export const PAYLOAD_INDEXES: readonly { field: string; schema: Schemas['Payload
   { field: 'identifiers', schema: { type: 'keyword' }, dataType: 'keyword' },
   // "<band>:<value>" for each 8-bit band of a page's or photo's difference hash (multi-index hashing).
   { field: 'image_hash_bands', schema: { type: 'keyword' }, dataType: 'keyword' },
+  // The same for the SimHash key of a mostly white page's layout signature (identify/page-layout.ts).
+  { field: 'image_layout_bands', schema: { type: 'keyword' }, dataType: 'keyword' },
   { field: 'metadata_terms', schema: { type: 'keyword' }, dataType: 'keyword' },
   { field: 'blob_keys', schema: { type: 'keyword' }, dataType: 'keyword' },
   { field: 'page_number', schema: { type: 'integer', lookup: true, range: false }, dataType: 'integer' },

@@ -28,6 +28,7 @@
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import { z } from 'zod';
 import { AppError, ConfigError, InvalidInputError, UnavailableError } from '../../errors.js';
+import { checkImageLayout, isLayoutCopy, LAYOUT_KEY_MAX_DISTANCE, layoutCorrelation, type ImageLayout } from '../../identify/page-layout.js';
 import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
 import { normalizeIdentifier } from '../../search/identifiers.js';
 import { contentTerms, termCoverage } from '../../search/snippet.js';
@@ -220,6 +221,29 @@ function imageHashFields(hash: string | null | undefined, what: string): { image
   if (hash === undefined || hash === null) return {};
   if (!isDifferenceHash(hash)) throw new InvalidInputError('INVALID_RECORD', `The image hash of ${what} must be 16 lower-case hex digits.`);
   return { image_hash: hash, image_hash_bands: bandKeys(hash) };
+}
+
+/** The layout signature (base64), its SimHash key and the key's bands (keyword-indexed), for near-copies of mostly white pages. */
+function imageLayoutFields(layout: ImageLayout | null | undefined, what: string): { image_layout?: string; image_layout_key?: string; image_layout_bands?: string[] } {
+  if (layout === undefined || layout === null) return {};
+  checkImageLayout(layout, 'INVALID_RECORD', what);
+  return { image_layout: Buffer.from(layout.signature).toString('base64'), image_layout_key: layout.key, image_layout_bands: bandKeys(layout.key) };
+}
+
+/** Stored layouts that copy the query's (key within LAYOUT_KEY_MAX_DISTANCE, then correlation), best first. */
+function copiesByLayout<P extends { payload: Payload }>(points: P[], layout: ImageLayout, limit: number): (P & { correlation: number })[] {
+  return points
+    .flatMap((p) => {
+      const key = str(p.payload, 'image_layout_key');
+      const encoded = str(p.payload, 'image_layout');
+      if (key === undefined || encoded === undefined || !isDifferenceHash(key) || hammingDistance(layout.key, key) > LAYOUT_KEY_MAX_DISTANCE) return [];
+      const signature = new Uint8Array(Buffer.from(encoded, 'base64'));
+      if (signature.length !== layout.signature.length) return [];
+      const correlation = layoutCorrelation(layout.signature, signature);
+      return isLayoutCopy(correlation) ? [{ ...p, correlation }] : [];
+    })
+    .sort((a, b) => b.correlation - a.correlation)
+    .slice(0, limit);
 }
 
 function bandKeys(hash: string): string[] {
@@ -516,6 +540,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       if (numbers.has(page.number)) throw new InvalidInputError('INVALID_RECORD', `Page ${page.number} appears twice.`);
       numbers.add(page.number);
       imageHashFields(page.imageHash, `page ${page.number}`);
+      imageLayoutFields(page.imageLayout, `page ${page.number}`);
     }
     const tenant = this.tenant;
     const terms = metadataTerms(record.metadata);
@@ -541,6 +566,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
           blob_keys: page.thumbnailKey ? [page.thumbnailKey] : [],
           ...identifierFields(page.identifiers),
           ...imageHashFields(page.imageHash, `page ${page.number}`),
+          ...imageLayoutFields(page.imageLayout, `page ${page.number}`),
         },
       });
       points.push(...this.chunkPoints(page.chunks, `page ${page.number}`, (ordinal) => pointIds.pageChunk(tenant, doc.id, page.number, ordinal), { ...common, page_number: page.number, target }));
@@ -591,6 +617,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
         blob_keys: [photo.blobKey],
         ...identifierFields(input.identifiers),
         ...imageHashFields(input.imageHash, 'the photo'),
+        ...imageLayoutFields(input.imageLayout, 'the photo'),
         record,
       },
     };
@@ -994,6 +1021,36 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     return this.hashCandidates(points, hash, maxDistance, limit);
   }
 
+  /**
+   * Page images and photos whose layout signature copies the query's: a keyword-index lookup of
+   * the key's 8 band keys, then key distance and correlation here (see identify/page-layout.ts).
+   * At most `identifierScanLimit` points are checked.
+   */
+  async searchImageLayout(layout: ImageLayout, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    this.open();
+    checkImageLayout(layout, 'INVALID_INPUT', 'the query');
+    checkLimit(limit);
+    const conditions = this.searchConditions(filter);
+    if (!conditions || limit === 0) return [];
+    const points = await this.scrollAll(
+      this.visible(matchAny('type', ['page', 'photo']), matchAny('image_layout_bands', bandKeys(layout.key)), ...conditions),
+      ['type', 'document_id', 'page_number', 'photo_id', 'image_layout_key', 'image_layout'],
+      this.identifierScanLimit,
+    );
+    return this.layoutCandidates(points, layout, limit);
+  }
+
+  private layoutCandidates(points: { payload?: unknown }[], layout: ImageLayout, limit: number): Candidate[] {
+    return copiesByLayout(
+      points.map((p) => ({ payload: (p.payload ?? {}) as Payload })),
+      layout,
+      limit,
+    ).flatMap((r) => {
+      const target = this.toTarget(r.payload);
+      return target ? [{ target, score: r.correlation, layoutCorrelation: r.correlation }] : [];
+    });
+  }
+
   private hashCandidates(points: { payload?: unknown }[], hash: string, maxDistance: number, limit: number): Candidate[] {
     return nearestByHash(
       points.map((p) => ({ payload: (p.payload ?? {}) as Payload })),
@@ -1021,11 +1078,12 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   async searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
     this.open();
     checkLimit(limit);
-    const out: SignalResults = { textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [] };
+    const out: SignalResults = { textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [], imageLayout: [] };
     const { text, image } = query;
     const textVector = text ? this.unitVector(text.vector, 'The query vector') : null;
     const imageVector = image ? this.unitVector(image.vector, 'The query vector') : null;
     if (image?.hash) checkHashQuery(image.hash, image.maxHashDistance);
+    if (image?.layout) checkImageLayout(image.layout, 'INVALID_INPUT', 'the query');
     const conditions = this.searchConditions(filter);
     if (!conditions || limit === 0) return out;
     const pagesAndPhotos = matchAny('type', ['page', 'photo']);
@@ -1063,6 +1121,11 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       if (hash) ask(
         { filter: this.visible(pagesAndPhotos, matchAny('image_hash_bands', bandKeys(hash)), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'image_hash'] },
         (points) => (out.imageHash = this.hashCandidates(points, hash, image.maxHashDistance, limit)),
+      );
+      const layout = image.layout;
+      if (layout) ask(
+        { filter: this.visible(pagesAndPhotos, matchAny('image_layout_bands', bandKeys(layout.key)), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'image_layout_key', 'image_layout'] },
+        (points) => (out.imageLayout = this.layoutCandidates(points, layout, limit)),
       );
     }
     if (searches.length === 0) return out;

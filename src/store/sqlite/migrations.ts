@@ -169,6 +169,30 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE targets SET text_source = CASE WHEN trim(text) = '' THEN 'none' ELSE 'file' END WHERE document_seq IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    description: 'layout signatures of mostly white page renders and photos, SimHash-keyed in bands',
+    sql: `
+      -- Layout signatures (64×64 greyscale, 4,096 bytes) of images whose difference hash is
+      -- uninformative (pages of text, scans), with a 64-bit SimHash key cut into eight indexed
+      -- 8-bit bands for the lookup, as for image_hashes (see identify/page-layout.ts).
+      CREATE TABLE image_layouts (
+        target_id INTEGER PRIMARY KEY REFERENCES targets (id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        signature BLOB NOT NULL,
+        b0 INTEGER NOT NULL, b1 INTEGER NOT NULL, b2 INTEGER NOT NULL, b3 INTEGER NOT NULL,
+        b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX image_layouts_b0 ON image_layouts (b0);
+      CREATE INDEX image_layouts_b1 ON image_layouts (b1);
+      CREATE INDEX image_layouts_b2 ON image_layouts (b2);
+      CREATE INDEX image_layouts_b3 ON image_layouts (b3);
+      CREATE INDEX image_layouts_b4 ON image_layouts (b4);
+      CREATE INDEX image_layouts_b5 ON image_layouts (b5);
+      CREATE INDEX image_layouts_b6 ON image_layouts (b6);
+      CREATE INDEX image_layouts_b7 ON image_layouts (b7);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -35,6 +35,7 @@ import type {
 import { defaultTextSource, hitRecordsOneByOne, photoSearchText, searchSignalsOneByOne } from '../knowledge-store.js';
 import { EmbeddingModelMismatchError, InvalidVectorError, VectorSizeMismatchError } from '../store-errors.js';
 import { KIND_CODES } from './binary-index.js';
+import { checkImageLayout, isLayoutCopy, LAYOUT_KEY_MAX_DISTANCE, layoutCorrelation, type ImageLayout } from '../../identify/page-layout.js';
 import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
 import { contentTerms, termCoverage } from '../../search/snippet.js';
 import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
@@ -286,6 +287,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       if (numbers.has(page.number)) throw new InvalidInputError('INVALID_RECORD', `Page ${page.number} appears twice.`);
       numbers.add(page.number);
       checkImageHash(page.imageHash, `page ${page.number}`);
+      if (page.imageLayout) checkImageLayout(page.imageLayout, 'INVALID_RECORD', `page ${page.number}`);
     }
 
     const write = db.transaction((): { document: DocumentRecord; created: boolean; centers: boolean } => {
@@ -309,6 +311,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
         this.insertChunks(db, chunks, targetId, page.chunks, `page ${page.number}`);
         this.insertIdentifiers(db, targetId, page.identifiers);
         if (page.imageHash) this.insertImageHash(db, targetId, page.imageHash);
+        if (page.imageLayout) this.insertImageLayout(db, targetId, page.imageLayout);
       }
       const centers = this.ensureCenters(chunks, images);
       return { document: { ...doc, metadata: JSON.parse(metadata) as JsonObject }, created: true, centers };
@@ -323,6 +326,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     const photo = input.photo;
     createdMs(photo.createdAt);
     checkImageHash(input.imageHash, 'the photo');
+    if (input.imageLayout) checkImageLayout(input.imageLayout, 'INVALID_RECORD', 'the photo');
     const metadata = metadataJson(photo.metadata);
     const readText = photo.readText ? JSON.stringify(photo.readText) : null;
     const write = db.transaction((): { photo: PhotoRecord; created: boolean; centers: boolean } => {
@@ -346,6 +350,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       this.insertChunks(db, chunks, targetId, input.chunks, 'the caption');
       this.insertIdentifiers(db, targetId, input.identifiers);
       if (input.imageHash) this.insertImageHash(db, targetId, input.imageHash);
+      if (input.imageLayout) this.insertImageLayout(db, targetId, input.imageLayout);
       const centers = this.ensureCenters(chunks, images);
       return { photo: { ...photo, metadata: JSON.parse(metadata) as JsonObject, readText: readText === null ? null : (JSON.parse(readText) as PhotoRecord['readText']) }, created: true, centers };
     });
@@ -715,6 +720,52 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return close.flatMap((r) => {
       const target = targets.get(r.id);
       return target ? [{ target, score: 64 - r.distance, hashDistance: r.distance }] : [];
+    });
+  }
+
+  private insertImageLayout(db: Database.Database, targetId: number, layout: ImageLayout): void {
+    db.prepare('INSERT INTO image_layouts (target_id, key, signature, b0, b1, b2, b3, b4, b5, b6, b7) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      targetId,
+      layout.key,
+      Buffer.from(layout.signature),
+      ...hashBands(layout.key),
+    );
+  }
+
+  async searchImageLayout(layout: ImageLayout, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+    checkImageLayout(layout, 'INVALID_INPUT', 'the query');
+    checkLimit(limit);
+    const { db } = this.open();
+    if (limit === 0) return [];
+    const compiled = compileFilter(db, filter);
+    const bands = hashBands(layout.key);
+    // Keys first (any band equal: an index lookup), signatures only for keys close enough to matter.
+    const keyed = db
+      .prepare(
+        `SELECT l.target_id, l.key FROM image_layouts l ${compiled ? 'JOIN targets t ON t.id = l.target_id' : ''}
+         WHERE (${bands.map((_, i) => `l.b${i} = ?`).join(' OR ')}) ${compiled ? `AND ${compiled.sql}` : ''}`,
+      )
+      .raw()
+      .all(...bands, ...(compiled?.params ?? [])) as [number, string][];
+    const near = keyed.filter(([, key]) => hammingDistance(layout.key, key) <= LAYOUT_KEY_MAX_DISTANCE).map(([id]) => id);
+    if (near.length === 0) return [];
+    const signatures = db
+      .prepare('SELECT target_id, signature FROM image_layouts WHERE target_id IN (SELECT value FROM json_each(?))')
+      .raw()
+      .all(JSON.stringify(near)) as [number, Buffer][];
+    const copies = signatures
+      .map(([id, signature]) => ({ id, correlation: layoutCorrelation(layout.signature, new Uint8Array(signature)) }))
+      .filter((r) => isLayoutCopy(r.correlation))
+      .sort((a, b) => b.correlation - a.correlation || a.id - b.id)
+      .slice(0, limit);
+    if (copies.length === 0) return [];
+    const targets = this.describeTargets(
+      db,
+      copies.map((r) => r.id),
+    );
+    return copies.flatMap((r) => {
+      const target = targets.get(r.id);
+      return target ? [{ target, score: r.correlation, layoutCorrelation: r.correlation }] : [];
     });
   }
 

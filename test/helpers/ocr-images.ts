@@ -2,7 +2,7 @@
  * Images with known writing on them, made by the project for OCR and code tests: nameplates and
  * labels rendered from SVG text with sharp (and degraded: tilted, blurred, JPEG), QR codes and
  * CODE_128 barcodes drawn by bwip-js, and a photo-like image with no writing at all.
- * Also run as a script to write test/fixtures/ocr/*.png (the README example uses one):
+ * Also run as a script to write test/fixtures/ocr/ (nameplate.png, scanned-page.pdf: the README examples use them):
  *   npx tsx test/helpers/ocr-images.ts
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -102,4 +102,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'nameplate.png'), await renderPlate(['MODEL XV-300', 'PART PK-3310', '230V 50Hz']));
   process.stdout.write(`wrote ${path.join(dir, 'nameplate.png')}\n`);
+  // A one-page scan without a text layer (the README's ingestDocument OCR example).
+  const scan = await scannedPdf([
+    ['P-200 PUMP  SERVICE NOTE SN-0412', 'Replace the mechanical seal kit 4471-B every 4000 hours.', 'Torque the gland bolts to 25 Nm in a cross pattern.'],
+  ]);
+  await writeFile(path.join(dir, 'scanned-page.pdf'), scan);
+  process.stdout.write(`wrote ${path.join(dir, 'scanned-page.pdf')}\n`);
 }

@@ -153,4 +153,17 @@ export class SqliteAuditStore implements AuditStore {
     const rows = this.db.prepare(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY tenant_seq DESC LIMIT ?`).all(...params, options.first + 1) as Row[];
     return { items: rows.slice(0, options.first).map(fromRow), hasNextPage: rows.length > options.first };
   }
+
+  /** The tenants with entries (for `fieldscope migrate`). */
+  async tenants(): Promise<string[]> {
+    if (!this.db) throw new Error('SqliteAuditStore used before init()');
+    return (this.db.prepare('SELECT DISTINCT tenant FROM audit ORDER BY tenant').all() as { tenant: string }[]).map((r) => r.tenant);
+  }
+
+  /** One tenant's entries oldest first, those numbered after `afterSeq` (for `fieldscope migrate`). */
+  async entriesAfter(tenant: string, afterSeq: number, limit: number): Promise<AuditEntryRecord[]> {
+    if (!this.db) throw new Error('SqliteAuditStore used before init()');
+    const rows = this.db.prepare('SELECT * FROM audit WHERE tenant = ? AND tenant_seq > ? ORDER BY tenant_seq LIMIT ?').all(tenant, afterSeq, limit) as Row[];
+    return rows.map(fromRow);
+  }
 }

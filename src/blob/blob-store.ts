@@ -10,7 +10,7 @@
  * (s3-blob-store.ts, any S3-compatible object storage, for replicas that hold nothing).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import path from 'node:path';
 
@@ -164,5 +164,17 @@ export class DiskBlobStore implements BlobStore {
   /** A folder is always there to write to; a full or failing disk is StorageHealth's to report. */
   async blobStatus(): Promise<BlobStoreStatus> {
     return { kind: 'disk', ready: true, location: path.basename(this.root), problem: null };
+  }
+
+  /** Every blob's key, in key order (for `fieldscope migrate`); temp files of interrupted writes are not blobs. */
+  async *keys(): AsyncGenerator<string> {
+    const names = async (dir: string) => (await readdir(dir).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? [] : Promise.reject(error)))).sort();
+    for (const a of await names(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(a)) continue;
+      for (const b of await names(path.join(this.root, a))) {
+        if (!/^[0-9a-f]{2}$/.test(b)) continue;
+        for (const key of await names(path.join(this.root, a, b))) if (KEY.test(key) && key.startsWith(a + b)) yield key;
+      }
+    }
   }
 }

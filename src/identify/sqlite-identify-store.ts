@@ -220,4 +220,15 @@ export class SqliteIdentifyStore implements IdentifyStore {
   async deletePhotoHash(photoId: string): Promise<void> {
     this.conn.prepare('DELETE FROM photo_hashes WHERE photo_id = ?').run(photoId);
   }
+
+  /** The ids of every record, oldest first (for `fieldscope migrate`, which reads each with the getters above). */
+  async exportIds(): Promise<{ identifications: string[]; feedback: string[]; reviewItems: string[]; photoHashes: string[] }> {
+    const ids = (sql: string) => (this.conn.prepare(sql).all() as { id: string }[]).map((r) => r.id);
+    return {
+      identifications: ids('SELECT id FROM identifications ORDER BY created_at, id'),
+      feedback: ids('SELECT id FROM feedback ORDER BY created_at, id'),
+      reviewItems: ids('SELECT id FROM review_items ORDER BY seq'),
+      photoHashes: ids('SELECT photo_id AS id FROM photo_hashes ORDER BY photo_id'),
+    };
+  }
 }

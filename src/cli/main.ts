@@ -18,6 +18,7 @@ Commands:
   ingest <files or folders…>  add documents and photos to the knowledge base in DATA_DIR
   keys add|list|revoke        manage API keys (AUTH_KEYS_FILE)
   migrate --to qdrant         copy the embedded knowledge base into Qdrant (QDRANT_URL)
+  migrate --to scale          copy all embedded state to Qdrant, Postgres and S3, verified
   eval <labelled-folder>      measure identification and near-duplicate detection on a labelled set
   eval search [set-folder]    measure search (recall@k, MRR, nDCG per signal and fused) on a labelled query set
 

@@ -1,35 +1,56 @@
 /**
- * `fieldscope migrate --to qdrant`: copies the embedded knowledge base (DATA_DIR/fieldscope.db)
- * into Qdrant, record by record with its vectors, keeping ids, dates and blob keys (the files stay
- * where they are: point the Qdrant deployment at the same blob folder).
+ * `fieldscope migrate`: moves an embedded deployment's state (files under DATA_DIR) to the engines
+ * of the scale deployment.
  *
- * Resumable: a document or photo already committed in Qdrant (same file) is skipped, and each
- * record is added atomically (an interrupted one is completed by the next run). When Qdrant stops
- * answering, the run stops and says how to resume. At the end the counts of documents, pages,
- * chunks and photos in Qdrant are compared with the SQLite store's.
+ * `--to qdrant` copies one tenant's knowledge base (DATA_DIR/fieldscope.db) into Qdrant, record by
+ * record with its vectors, keeping ids, dates and blob keys. Resumable: a document or photo already
+ * committed in Qdrant (same file) is skipped, and each record is added atomically (an interrupted
+ * one is completed by the next run). When Qdrant stops answering, the run stops and says how to
+ * resume. At the end the counts of documents, pages, chunks and photos in Qdrant are compared with
+ * the SQLite store's. The SQLite file is opened read-only: the server may keep serving from it
+ * meanwhile (records it adds during the run are copied by a rerun).
  *
- * The SQLite file is opened read-only: the server may keep serving from it meanwhile (records it
- * adds during the run are copied by a rerun).
+ * `--to scale` copies everything the configuration keeps outside DATA_DIR (src/core/backends.ts,
+ * `migrationTargets`): the knowledge base as above, identify records and the audit log into
+ * Postgres, files into S3 (src/migrate/), every tenant unless `--tenant`. Also resumable, and
+ * every record and file is read back from its target and compared by checksum.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import pino from 'pino';
+import { SqliteAuditStore } from '../audit/sqlite-audit-store.js';
+import { DiskBlobStore } from '../blob/blob-store.js';
+import { migrationTargets } from '../core/backends.js';
+import { SqliteIdentifyStore } from '../identify/sqlite-identify-store.js';
+import { copyAuditLog } from '../migrate/copy-audit.js';
+import { copyBlobs } from '../migrate/copy-blobs.js';
+import { copyIdentifyRecords } from '../migrate/copy-identify-records.js';
+import { describeTally, isVerified, MigrationStopped, type Tally } from '../migrate/tally.js';
+import { loadConfig, type Config } from '../config.js';
 import { isAppError } from '../errors.js';
 import { sqliteFile, type QdrantStoreSettings } from '../store/create-store.js';
 import { QdrantKnowledgeStore, type QdrantStoreStats } from '../store/qdrant/qdrant-knowledge-store.js';
 import { SqliteKnowledgeExport } from '../store/sqlite/sqlite-export.js';
-import { DEFAULT_TENANT, qdrantTenantName, tenantDataDir, tenantNameProblem } from '../tenancy/tenant-spaces.js';
+import { DEFAULT_TENANT, qdrantTenantName, TENANT_NAME, tenantDataDir, tenantNameProblem } from '../tenancy/tenant-spaces.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 
-const USAGE = `Usage: fieldscope migrate --to qdrant [options]
+const USAGE = `Usage: fieldscope migrate --to qdrant|scale [options]
 
-Copies one tenant's embedded knowledge base in DATA_DIR into Qdrant, with progress. Safe to
-rerun: records already in Qdrant are skipped, an interrupted run is resumed. Counts are verified
-at the end. Run it once per tenant.
-  --to qdrant                the target (the only one)
+--to qdrant copies one tenant's embedded knowledge base in DATA_DIR into Qdrant, with progress.
+Safe to rerun: records already in Qdrant are skipped, an interrupted run is resumed. Counts are
+verified at the end. Run it once per tenant.
+
+--to scale copies everything the configuration keeps outside DATA_DIR, for every tenant in
+DATA_DIR (or --tenant): the knowledge base into Qdrant (VECTOR_STORE=qdrant), identifications,
+feedback, review items, photo hashes and the audit log into Postgres (DATABASE_URL), and files
+into object storage (S3_BUCKET). Safe to rerun and resumable; every record and file is read back
+and verified by checksum. Run it before the scale servers take traffic.
+  --to qdrant|scale          the target
   --qdrant-url <url>         Qdrant's REST URL (default: QDRANT_URL)
   --qdrant-api-key <key>     (default: QDRANT_API_KEY)
   --collection-prefix <p>    (default: QDRANT_COLLECTION_PREFIX, else "fieldscope_")
-  --tenant <name>            the tenant to copy (default: "default", stored in Qdrant under
+  --tenant <name>            the tenant to copy (qdrant: default "default", stored in Qdrant under
                              QDRANT_TENANT; any other tenant is stored under its own name, as
                              the server reads it)
   --batch <n>                most points per upsert request (default 64)
@@ -91,8 +112,8 @@ export async function runMigrateCommand(argv: string[], io: Partial<MigrateComma
     return 2;
   }
   if (values.help) return void out.stdout.write(USAGE), 0;
-  if (values.to !== 'qdrant') {
-    out.stderr.write(`${values.to === undefined ? 'Say where to: --to qdrant' : `Unknown target "${values.to}"; the only one is qdrant`}\n\n${USAGE}`);
+  if (values.to !== 'qdrant' && values.to !== 'scale') {
+    out.stderr.write(`${values.to === undefined ? 'Say where to: --to qdrant or --to scale' : `Unknown target "${values.to}"; the targets are qdrant and scale`}\n\n${USAGE}`);
     return 2;
   }
   const batch = values.batch === undefined ? undefined : Number(values.batch);
@@ -101,28 +122,43 @@ export async function runMigrateCommand(argv: string[], io: Partial<MigrateComma
     return 2;
   }
 
-  let source: SqliteKnowledgeExport;
-  let store: QdrantKnowledgeStore;
+  let config: Config;
   try {
-    const config = loadConfig(out.env);
-    const settings = {
-      collectionPrefix: 'fieldscope_',
-      ...defined(qdrantSettingsFromEnv(out.env)),
-      ...defined(out.qdrant ?? {}),
-      ...defined({ url: values['qdrant-url'], apiKey: values['qdrant-api-key'], collectionPrefix: values['collection-prefix'], upsertBatchSize: batch }),
-    };
-    if (!settings.url) {
-      out.stderr.write(`fieldscope migrate: say which Qdrant: set QDRANT_URL or pass --qdrant-url.\n`);
-      return 2;
-    }
-    const tenant = values.tenant ?? DEFAULT_TENANT;
-    const problem = tenantNameProblem(tenant);
+    config = loadConfig(out.env);
+  } catch (error) {
+    out.stderr.write(`fieldscope migrate cannot run: ${reason(error)}\n`);
+    return 1;
+  }
+  const settings = {
+    collectionPrefix: 'fieldscope_',
+    ...defined(qdrantSettingsFromEnv(out.env)),
+    ...defined(out.qdrant ?? {}),
+    ...defined({ url: values['qdrant-url'], apiKey: values['qdrant-api-key'], collectionPrefix: values['collection-prefix'], upsertBatchSize: batch }),
+  };
+  if (values.tenant !== undefined) {
+    const problem = tenantNameProblem(values.tenant);
     if (problem) {
       out.stderr.write(`${problem}\n`);
       return 2;
     }
-    source = SqliteKnowledgeExport.open(sqliteFile(tenantDataDir(config.dataDir, tenant)));
-    store = new QdrantKnowledgeStore({ ...settings, tenant: qdrantTenantName(tenant, settings.tenant), url: settings.url, dim: source.dim, modelId: source.modelId });
+  }
+  if (values.to === 'scale') return migrateToScale(config, settings, values.tenant ?? null, out);
+  if (!settings.url) {
+    out.stderr.write(`fieldscope migrate: say which Qdrant: set QDRANT_URL or pass --qdrant-url.\n`);
+    return 2;
+  }
+  return copyKnowledgeBase(config.dataDir, values.tenant ?? DEFAULT_TENANT, { ...settings, url: settings.url }, out);
+}
+
+type QdrantCopySettings = Partial<QdrantStoreSettings> & { url: string; collectionPrefix: string };
+
+/** Copies one tenant's embedded knowledge base into Qdrant (`--to qdrant`, and the first step of `--to scale`); returns the exit code. */
+async function copyKnowledgeBase(dataDir: string, tenant: string, settings: QdrantCopySettings, out: MigrateCommandIO): Promise<number> {
+  let source: SqliteKnowledgeExport;
+  let store: QdrantKnowledgeStore;
+  try {
+    source = SqliteKnowledgeExport.open(sqliteFile(tenantDataDir(dataDir, tenant)));
+    store = new QdrantKnowledgeStore({ ...settings, tenant: qdrantTenantName(tenant, settings.tenant), dim: source.dim, modelId: source.modelId });
   } catch (error) {
     out.stderr.write(`fieldscope migrate cannot run: ${reason(error)}\n`);
     return 1;
@@ -219,4 +255,96 @@ function verify(expected: QdrantStoreStats, actual: QdrantStoreStats, failed: nu
   }
   out.stdout.write(`Verified: Qdrant holds the same ${table.replace(/ (\d+)\/\d+/g, ' $1')} as the SQLite store.\n`);
   return 0;
+}
+
+/** The tenants with data in DATA_DIR: `default` (its root) and every DATA_DIR/tenants/<name>. */
+function tenantsIn(dataDir: string): string[] {
+  const named = existsSync(path.join(dataDir, 'tenants')) ? readdirSync(path.join(dataDir, 'tenants'), { withFileTypes: true }).filter((e) => e.isDirectory() && TENANT_NAME.test(e.name)).map((e) => e.name) : [];
+  return [DEFAULT_TENANT, ...named.filter((t) => t !== DEFAULT_TENANT).sort()];
+}
+
+/**
+ * `--to scale`: every kind of state the configuration keeps outside DATA_DIR is copied there from
+ * the embedded files, tenant by tenant (the audit log once, for every tenant): the knowledge base
+ * into Qdrant, identify records and the audit log into Postgres, files into S3. Each record is
+ * read back from its target and compared by checksum. A kind the configuration keeps in DATA_DIR
+ * is said to stay, and not touched.
+ */
+async function migrateToScale(config: Config, qdrant: Partial<QdrantStoreSettings> & { collectionPrefix: string }, only: string | null, out: MigrateCommandIO): Promise<number> {
+  const tenants = only ? [only] : tenantsIn(config.dataDir);
+  const targets = migrationTargets(config, pino({ level: 'silent' }));
+  const terminal = new TerminalStatus(out.stdout);
+  let progressed = 0;
+  const events = {
+    line: (text: string) => terminal.line(text),
+    progress: (label: string) => {
+      if (terminal.tty || ++progressed % 100 === 0) terminal.status(label, false);
+    },
+  };
+  const tallies: Tally[] = [];
+  let code = 0;
+  const report = (tenant: string | null, step: Tally[]) => {
+    terminal.clear();
+    for (const t of step) out.stdout.write(`${isVerified(t) ? 'verified' : 'NOT verified'}  ${tenant ? `[${tenant}] ` : ''}${describeTally(t)}\n`);
+    tallies.push(...step);
+  };
+  try {
+    if (config.store.kind === 'qdrant' && qdrant.url) {
+      for (const tenant of tenants) {
+        if (!existsSync(sqliteFile(tenantDataDir(config.dataDir, tenant)))) continue;
+        out.stdout.write(`[${tenant}] knowledge base → Qdrant\n`);
+        code = Math.max(code, await copyKnowledgeBase(config.dataDir, tenant, { ...qdrant, url: qdrant.url }, out));
+      }
+    } else out.stdout.write('Knowledge base: stays in DATA_DIR (VECTOR_STORE is not qdrant).\n');
+    if (!targets.where.records) out.stdout.write('Identify records and the audit log: stay in DATA_DIR (set VECTOR_STORE=qdrant and DATABASE_URL to move them to Postgres).\n');
+    if (!targets.where.blobs) out.stdout.write('Files: stay in DATA_DIR (set S3_BUCKET to move them to object storage).\n');
+    if (!targets.where.records && !targets.where.blobs) return code;
+    await targets.open();
+    for (const tenant of tenants) {
+      const dir = tenantDataDir(config.dataDir, tenant);
+      const records = targets.records(tenant);
+      const identifyFile = path.join(dir, 'identify.db');
+      if (records && existsSync(identifyFile)) {
+        out.stdout.write(`[${tenant}] identify records → ${targets.where.records}\n`);
+        const source = new SqliteIdentifyStore(identifyFile);
+        await source.init();
+        try {
+          report(tenant, await copyIdentifyRecords(source, records, events));
+        } finally {
+          await source.close();
+        }
+      }
+      const blobs = targets.blobs(tenant);
+      if (blobs && existsSync(path.join(dir, 'blobs'))) {
+        out.stdout.write(`[${tenant}] files → ${targets.where.blobs}\n`);
+        report(tenant, [await copyBlobs(new DiskBlobStore(path.join(dir, 'blobs')), blobs, events)]);
+      }
+    }
+    const auditFile = path.join(config.dataDir, 'audit.db');
+    if (targets.audit && existsSync(auditFile)) {
+      out.stdout.write(`audit log (every tenant) → ${targets.where.records}\n`);
+      const source = new SqliteAuditStore(auditFile);
+      await source.init();
+      try {
+        report(null, await copyAuditLog(source, targets.audit, events));
+      } finally {
+        await source.close();
+      }
+    }
+  } catch (error) {
+    terminal.clear();
+    if (error instanceof MigrationStopped) {
+      out.stderr.write(`The migration stopped: ${error.message}.\nWhat was copied is verified and kept; run \`fieldscope migrate --to scale\` again to resume.\n`);
+    } else out.stderr.write(`fieldscope migrate failed: ${reason(error)}\n`);
+    return 1;
+  } finally {
+    await targets.close();
+  }
+  const unverified = tallies.filter((t) => !isVerified(t));
+  if (unverified.length > 0) {
+    out.stderr.write(`Not verified: ${unverified.map((t) => t.kind).join(', ')} (see the lines above). Run the migration again to copy what is missing; records that differ in the target are left as they are.\n`);
+    return 1;
+  }
+  if (tallies.length > 0) out.stdout.write(`Verified: every record and file copied is in its target, checksum for checksum (${tallies.reduce((n, t) => n + t.verified, 0)} in all).\n`);
+  return code;
 }

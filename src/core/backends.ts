@@ -215,3 +215,37 @@ function scaleBackend(deps: BackendDeps): Backend {
     },
   };
 }
+
+/**
+ * Where `fieldscope migrate --to scale` copies the embedded state: the stores the scale deployment
+ * of this configuration uses instead of files under DATA_DIR. A kind the configuration keeps in
+ * DATA_DIR has no target (null): there is nothing to move.
+ */
+export interface MigrationTargets {
+  /** One tenant's identify records (Postgres: DATABASE_URL with VECTOR_STORE=qdrant). */
+  records(tenant: string): IdentifyStore | null;
+  /** The audit log of every tenant (Postgres). */
+  readonly audit: AuditStore | null;
+  /** One tenant's files (S3: S3_BUCKET). */
+  blobs(tenant: string): BlobStore | null;
+  /** Where each kind goes, for the report (credentials left out), or null when it stays. */
+  readonly where: { records: string | null; blobs: string | null };
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function migrationTargets(config: Config, logger: Logger): MigrationTargets {
+  const s3 = config.blobs.kind === 's3' ? new S3BlobStore(config.blobs.s3, tenantBlobPrefix('')) : null;
+  return {
+    records: () => null,
+    audit: null,
+    blobs: (tenant) => (s3 ? tenantBlobs(config, s3, tenantDataDir(config.dataDir, tenant)) : null),
+    where: { records: null, blobs: s3 ? s3.location : null },
+    async open() {
+      if (s3) logger.debug({ blobs: s3.location }, 'migrating files to object storage');
+    },
+    async close() {
+      s3?.close();
+    },
+  };
+}

@@ -125,6 +125,17 @@ const envSchema = z.object({
   IDENTIFY_MIN_SCORE: z.coerce.number().min(0).max(1).default(0.5),
   /** identifyPart: a lead over the runner-up below this is not confident. */
   IDENTIFY_MIN_MARGIN: z.coerce.number().min(0).max(1).default(0.2),
+  /**
+   * Near-copies by perceptual hash (search and duplicate links): two images whose 64-bit difference
+   * hashes differ in at most this many bits are copies, whatever the model. 0..7: the banded index
+   * finds every hash within 7 bits (multi-index hashing), never more.
+   */
+  NEAR_COPY_HASH_DISTANCE: z.coerce
+    .number()
+    .int('must be a whole number of bits')
+    .min(0, 'must be from 0 to 7 (bits of a 64-bit difference hash)')
+    .max(7, 'must be from 0 to 7: the hash index finds copies within 7 bits, never more')
+    .default(6),
   /** JSON file of API keys (name, role, tenant, sha256 of the key). Unset: the server is open (single tenant, every caller is admin). */
   AUTH_KEYS_FILE: z.string().min(1).optional(),
   /** Secret for signed file URLs (share it between replicas); unset: a random one per process. */
@@ -266,7 +277,8 @@ export interface Config {
   /** Text and code reading (OCR, OCR_MODEL_DIR, OCR_THREADS, OCR_QUEUE_LIMIT). */
   ocr: { enabled: boolean; modelDir: string; threads: number; queueLimit: number; maxPages: number; pageTimeoutMs: number };
   auth: { keysFile: string | undefined; fileUrlSecret: string | undefined; fileUrlTtlSeconds: number };
-  identify: { minScore: number; minMargin: number };
+  identify: { minScore: number; minMargin: number; maxHashDistance: number };
+  search: { maxHashDistance: number };
   llm: {
     baseUrl: string | undefined;
     apiKey: string | undefined;
@@ -396,7 +408,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fileUrlSecret: e.FILE_URL_SECRET,
       fileUrlTtlSeconds: e.FILE_URL_TTL_SECONDS,
     },
-    identify: { minScore: e.IDENTIFY_MIN_SCORE, minMargin: e.IDENTIFY_MIN_MARGIN },
+    identify: { minScore: e.IDENTIFY_MIN_SCORE, minMargin: e.IDENTIFY_MIN_MARGIN, maxHashDistance: e.NEAR_COPY_HASH_DISTANCE },
+    search: { maxHashDistance: e.NEAR_COPY_HASH_DISTANCE },
     llm: {
       baseUrl: e.OPENAI_BASE_URL,
       apiKey: e.OPENAI_API_KEY,

@@ -418,7 +418,7 @@ class Evaluation {
         id: this.core.encoder.model.id,
         isTestModel: this.core.encoder.model.isTestModel,
         nearDuplicateSimilarity: this.core.encoder.model.nearDuplicateSimilarity,
-        maxHashDistance: DEFAULT_IDENTIFY_SETTINGS.maxHashDistance,
+        maxHashDistance: this.core.home.services.identify.maxHashDistance,
       },
       seed: this.seed,
       labels: this.set.labels.map((l) => ({ label: l.label, photos: l.photos.filter((p) => zeroShot.has(p.rel)).length })),
@@ -489,7 +489,7 @@ class Evaluation {
     const { ingest, identify } = this.core.home.services;
     const encoder = this.core.encoder;
     const threshold = encoder.model.nearDuplicateSimilarity;
-    const maxHash = DEFAULT_IDENTIFY_SETTINGS.maxHashDistance;
+    const maxHash = identify.maxHashDistance;
 
     // The set's photos, ingested in order: each may already be (wrongly) linked to an earlier one.
     const originals: { photo: LabelledPhoto; id: string; group: string; vector: Float32Array; hash: [number, number] }[] = [];

@@ -26,7 +26,7 @@ import { resolvePolicy } from '../moderation/policy.js';
 import type { Metrics } from '../observability/metrics.js';
 import { checkOcrModelDir, LazyTextReader } from '../ocr/lazy-text-reader.js';
 import { ReadTextService } from '../ocr/read-text-service.js';
-import { SearchService } from '../search/search-service.js';
+import { DEFAULT_SEARCH_SETTINGS, SearchService } from '../search/search-service.js';
 import { HealthService } from '../server/health.js';
 import { StorageHealth } from '../storage/storage-health.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
@@ -164,7 +164,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
         await stores.close();
         throw error;
       }
-      const search = new SearchService(tenantEncoder, store);
+      const search = new SearchService(tenantEncoder, store, { ...DEFAULT_SEARCH_SETTINGS, ...config.search });
       const identify = new IdentifyService(tenantEncoder, store, search, records, blobs, { ...DEFAULT_IDENTIFY_SETTINGS, ...config.identify });
       const ingest = new IngestService(tenantEncoder, store, blobs, {
         ...DEFAULT_INGEST_SETTINGS,

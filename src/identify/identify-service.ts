@@ -106,6 +106,11 @@ export class IdentifyService {
     this.classifier = new ZeroShotClassifier(encoder);
   }
 
+  /** Hash distance at or below which two photos are copies (NEAR_COPY_HASH_DISTANCE). */
+  get maxHashDistance(): number {
+    return this.settings.maxHashDistance;
+  }
+
   /**
    * `signal`: the caller's deadline. Everything slow (encoding, page look-ups) happens before the
    * identification is written, and an aborted call writes nothing.

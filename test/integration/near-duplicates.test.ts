@@ -57,12 +57,12 @@ function flip(hash: string, bits: number[]): string {
 const H = 'a5c3f00f3c5a9966';
 
 /** A core on the test model with a fresh, empty knowledge base. */
-function withFreshCore(): { core: () => Core } {
+function withFreshCore(env: Record<string, string> = {}): { core: () => Core } {
   let core: Core;
   let dataDir: string;
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-near-dup-'));
-    const config = loadConfig({ CLIP_MODEL: TINY_MODEL_DIR, DATA_DIR: dataDir, LOAD_DEMO: 'false', CLIP_TEXT_THREADS: '1', CLIP_IMAGE_THREADS: '1', LOG_LEVEL: 'error' });
+    const config = loadConfig({ CLIP_MODEL: TINY_MODEL_DIR, DATA_DIR: dataDir, LOAD_DEMO: 'false', CLIP_TEXT_THREADS: '1', CLIP_IMAGE_THREADS: '1', LOG_LEVEL: 'error', ...env });
     core = await createCore(config, pino({ level: 'silent' }));
   }, 60_000);
   afterAll(async () => {
@@ -106,6 +106,24 @@ describe('near-duplicate links on photo ingest, by perceptual hash', () => {
     expect(await linkOf(both.id)).toBe(original.id);
   });
 
+});
+
+describe('NEAR_COPY_HASH_DISTANCE decides what a copy is, for links and for search', () => {
+  const { core } = withFreshCore({ NEAR_COPY_HASH_DISTANCE: '2' });
+  const ingest = async (bytes: Uint8Array) => (await core().home.services.ingest.ingestPhoto({ bytes })).photo;
+  const linkOf = async (photoId: string) => (await core().home.services.identify.duplicateOf(photoId))?.id ?? null;
+
+  it('at 2 bits, a photo 3 bits away is neither linked nor a decisive search match; one 2 bits away is both', async () => {
+    const base = 'c3a5f00f5a3c6699';
+    const original = await ingest(await imageWithHash(base, 0));
+    const threeOff = await imageWithHash(flip(base, [1, 20, 50]), 8);
+    const twoOff = await imageWithHash(flip(base, [5, 33]), 16); // 5 bits from threeOff
+    const hashList = async (image: Uint8Array) => (await core().home.services.search.rank({ image, limit: 5 })).lists.find((l) => l.basis === 'perceptual-hash')!.candidates;
+    expect(await hashList(threeOff)).toEqual([]);
+    expect((await hashList(twoOff)).map((c) => c.hashDistance)).toEqual([2]);
+    expect(await linkOf((await ingest(threeOff)).id)).toBeNull();
+    expect(await linkOf((await ingest(twoOff)).id)).toBe(original.id);
+  });
 });
 
 describe('near-duplicate links on photo ingest, by CLIP without a calibrated threshold', () => {

@@ -20,6 +20,15 @@ describe('loadConfig', () => {
     expect(c.limits.maxUploadBytes).toBe(1000);
   });
 
+  it('NEAR_COPY_HASH_DISTANCE: 6 bits by default, for search and duplicate links; 0..7 whole bits or a clear refusal', () => {
+    expect(loadConfig({}).search.maxHashDistance).toBe(6);
+    const c = loadConfig({ NEAR_COPY_HASH_DISTANCE: '3' });
+    expect([c.search.maxHashDistance, c.identify.maxHashDistance]).toEqual([3, 3]);
+    expect(() => loadConfig({ NEAR_COPY_HASH_DISTANCE: '8' })).toThrow(/NEAR_COPY_HASH_DISTANCE: must be from 0 to 7: the hash index finds copies within 7 bits/);
+    expect(() => loadConfig({ NEAR_COPY_HASH_DISTANCE: '2.5' })).toThrow(/NEAR_COPY_HASH_DISTANCE: must be a whole number of bits/);
+    expect(() => loadConfig({ NEAR_COPY_HASH_DISTANCE: '-1' })).toThrow(ConfigError);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '' }).http.port).toBe(4000);
   });

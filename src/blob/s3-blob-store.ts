@@ -224,16 +224,29 @@ export class S3BlobStore implements BlobStore {
     return (await this.head(key, 'has')) !== null;
   }
 
-  /** The object's size, or null when there is none (a HEAD of a missing bucket is a 404 as well: /ready tells them apart). */
+  /**
+   * The object's size, or null when there is none. A HEAD answers a bare 404 both for a missing
+   * object and a missing bucket (it has no body to say which), so a 404 is followed by a HEAD of
+   * the bucket: a bucket gone is UNAVAILABLE (/files 503), not "no such file" (404). Keys come from
+   * records, so a missing object is rare and the second request costs little.
+   */
   private async head(key: string, operation: string): Promise<number | null> {
     const objectKey = this.objectKey(key);
     if (!objectKey) return null;
+    const { bucket } = this.connection.settings;
     const out = await this.send<{ ContentLength?: number } | null>(
       operation,
-      (client, abortSignal) => client.send(new HeadObjectCommand({ Bucket: this.connection.settings.bucket, Key: objectKey }), { abortSignal }),
+      (client, abortSignal) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey }), { abortSignal }),
       { ifMissing: () => null },
     );
-    return out === null ? null : (out.ContentLength ?? 0);
+    if (out !== null) return out.ContentLength ?? 0;
+    try {
+      await this.connection.client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(this.connection.settings.timeoutMs) });
+    } catch (error) {
+      const f = factsOf(error);
+      throw this.unavailable(operation, f.status === 404 ? Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }) : error);
+    }
+    return null;
   }
 
   async open(key: string): Promise<BlobReader | null> {

@@ -113,6 +113,13 @@ describe('S3BlobStore (object-storage-specific)', () => {
       const error = await rejection(store.put(Buffer.from('x'), 'txt'));
       expect(error).toMatchObject({ code: 'UNAVAILABLE', details: { retryAfterMs: 5000 } });
       expect(error.message).toContain(`the bucket "${bucket}" does not exist`);
+      // Reads too: a HEAD's bare 404 is told apart from a missing object.
+      const key = `${'a'.repeat(64)}.pdf`;
+      for (const read of [() => store.open(key), () => store.has(key), () => store.get(key)]) {
+        const readError = await rejection(read());
+        expect(readError).toMatchObject({ code: 'UNAVAILABLE' });
+        expect(readError.message).toContain(`the bucket "${bucket}" does not exist`);
+      }
       await s3.createBucket(bucket);
       expect((await store.blobStatus()).ready).toBe(true);
       expect(await store.has(await store.put(Buffer.from('x'), 'txt'))).toBe(true);

@@ -170,25 +170,31 @@ describe('blobs on S3-compatible storage (real server, real s3rver)', () => {
     }
   });
 
-  it('the bucket removed: /ready names it and the fix, ingest leaves no document, and creating the bucket is enough', async () => {
+  it('the bucket removed: /ready names it and the fix, /files and ingest UNAVAILABLE, no document, and creating the bucket is enough', async () => {
     const before = await count();
+    const earlier = (await ingest(await makePdf([['Stored before the bucket went']]), 'before.pdf')).data!.ingestDocument;
     await s3.removeBucket(BUCKET);
     try {
       const gone = await ready();
       expect(gone.status).toBe(503);
       expect(gone.body.reasons.join('\n')).toContain(`the bucket "${BUCKET}" does not exist. Create it`);
+      const file = await fetch(`${server.url}${earlier.url}`);
+      expect(file.status).toBe(503);
+      expect(file.headers.get('retry-after')).toBe('5');
       const photoLike = await makePdf([['After the bucket was removed']]);
       const failed = await ingest(photoLike, 'after.pdf');
       expect(errorCode(failed)).toBe('UNAVAILABLE');
       expect(failed.errors![0]!.message).toContain(`the bucket "${BUCKET}" does not exist`);
-      expect(await count()).toBe(before);
+      expect(await count()).toBe(before + 1);
 
       await s3.createBucket(BUCKET);
       expect((await ready()).status).toBe(200);
       const rerun = await ingest(photoLike, 'after.pdf');
       expect(rerun.errors).toBeUndefined();
-      expect(await count()).toBe(before + 1);
+      expect(await count()).toBe(before + 2);
       expect((await fetch(`${server.url}${rerun.data!.ingestDocument.url}`)).status).toBe(200);
+      // The earlier document's files went with the bucket: now a plain 404, not 503.
+      expect((await fetch(`${server.url}${earlier.url}`)).status).toBe(404);
     } finally {
       await s3.createBucket(BUCKET).catch(() => undefined);
     }

@@ -158,23 +158,30 @@ export class IdentifyService {
     );
     // The last moment to give up: past this point the call commits.
     signal?.throwIfAborted();
-    await this.records.addIdentification(identification);
-    let reviewItemId: string | null = null;
-    if (!confident) {
-      reviewItemId = randomUUID();
-      await this.records.addReviewItem(this.newReviewItem(reviewItemId, 'IDENTIFICATION', {
-        identificationId: identification.id,
-        photoId: identification.photoId,
-        reason: testModel
-          ? `Test model (random weights): best "${top.label}" at ${top.score.toFixed(2)} means nothing.`
-          : `Unconfident identification: best "${top.label}" at ${top.score.toFixed(2)}, runner-up at ${runnerUp.toFixed(2)}.`,
-      }));
-    }
+    // The identification and its review item are written together: both or neither.
+    const reviewItem = confident
+      ? null
+      : this.newReviewItem(randomUUID(), 'IDENTIFICATION', {
+          identificationId: identification.id,
+          photoId: identification.photoId,
+          reason: testModel
+            ? `Test model (random weights): best "${top.label}" at ${top.score.toFixed(2)} means nothing.`
+            : `Unconfident identification: best "${top.label}" at ${top.score.toFixed(2)}, runner-up at ${runnerUp.toFixed(2)}.`,
+        });
+    await this.records.addIdentification(identification, reviewItem);
+    const reviewItemId = reviewItem?.id ?? null;
     return { id: identification.id, candidates, confident, reviewItemId };
   }
 
   /** Records the right label for a stored photo or an earlier identification. */
   async confirmPart(input: { photoId?: string | null; identificationId?: string | null; label: string; givenBy: string }): Promise<FeedbackRecord> {
+    const record = await this.newFeedback(input);
+    await this.records.addFeedback(record);
+    return record;
+  }
+
+  /** The feedback record a confirmation makes (checked, not yet written). */
+  private async newFeedback(input: { photoId?: string | null; identificationId?: string | null; label: string; givenBy: string }): Promise<FeedbackRecord> {
     const [label] = cleanLabels([input.label], this.settings.maxLabelChars, 'label');
     if (!input.photoId && !input.identificationId) throw new InvalidInputError('MISSING_SUBJECT', 'Give photoId or identificationId: the photo the label is for.');
     let imageVector: Float32Array;
@@ -199,7 +206,6 @@ export class IdentifyService {
       createdAt: new Date().toISOString(),
       undoneAt: null,
     };
-    await this.records.addFeedback(record);
     return record;
   }
 
@@ -339,25 +345,26 @@ export class IdentifyService {
     if (!existing) throw new NotFoundError('REVIEW_ITEM_NOT_FOUND', `There is no review item ${input.id}.`);
     if (existing.status === 'RESOLVED') throw new InvalidInputError('REVIEW_ITEM_NOT_OPEN', `Review item ${input.id} is already resolved.`);
     const note = input.note?.trim() ? input.note.trim().slice(0, 2000) : null;
-    let feedbackId: string | null = null;
+    let feedback: FeedbackRecord | null = null;
     let label: string | null = null;
     if (input.label !== null && input.label !== undefined) {
       [label] = cleanLabels([input.label], this.settings.maxLabelChars, 'label') as [string];
       // Only an identification's resolution is a part label; an upload's is a moderation verdict.
       if (existing.kind === 'IDENTIFICATION' && (existing.identificationId || existing.photoId)) {
-        feedbackId = (await this.confirmPart({ identificationId: existing.identificationId, photoId: existing.photoId, label, givenBy: input.by })).id;
+        feedback = await this.newFeedback({ identificationId: existing.identificationId, photoId: existing.photoId, label, givenBy: input.by });
       }
     }
+    // The resolution and its label are one write: a second resolver, or a database that fails
+    // mid-way, leaves neither behind.
     const updated = await this.records.updateReviewItem(input.id, ['OPEN', 'CLAIMED'], {
       status: 'RESOLVED',
       resolvedBy: input.by,
       resolvedAt: new Date().toISOString(),
       resolutionLabel: label,
       resolutionNote: note,
-      feedbackId,
-    });
+      feedbackId: feedback?.id ?? null,
+    }, feedback);
     if (!updated) {
-      if (feedbackId) await this.records.undoFeedback(feedbackId, new Date().toISOString());
       throw new InvalidInputError('REVIEW_ITEM_NOT_OPEN', `Review item ${input.id} was resolved by someone else meanwhile.`);
     }
     return updated;

@@ -2,6 +2,11 @@
  * Durable records of part identification: identifications made, feedback given (confirmed
  * labels with the image embedding they apply to, who and when, undoable), the review queue,
  * and photo perceptual hashes / duplicate links.
+ *
+ * One store per tenant: SqliteIdentifyStore (a file in the tenant's folder, the embedded default)
+ * or a tenant's view of PostgresIdentifyStore (replicas share it). Both pass
+ * test/contract/identify-store.contract.ts. Writes that belong together take one call, so that a
+ * failure (a database gone mid-request) leaves all or nothing of them.
  */
 
 export interface IdentificationRecord {
@@ -58,7 +63,8 @@ export interface IdentifyStore {
   init(): Promise<void>;
   close(): Promise<void>;
 
-  addIdentification(record: IdentificationRecord): Promise<void>;
+  /** Adds an identification and, when given, the review item opened for it: both or neither. */
+  addIdentification(record: IdentificationRecord, reviewItem?: ReviewItemRecord | null): Promise<void>;
   getIdentification(id: string): Promise<IdentificationRecord | null>;
 
   addFeedback(record: FeedbackRecord): Promise<void>;
@@ -72,8 +78,13 @@ export interface IdentifyStore {
   getReviewItem(id: string): Promise<ReviewItemRecord | null>;
   /** Newest first; `after` is the id of the last item of the previous page. */
   listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<{ items: ReviewItemRecord[]; totalCount: number; hasNextPage: boolean }>;
-  /** Atomic compare-and-set of a review item (status transitions). Returns the updated item, or null when `expected` no longer holds. */
-  updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>): Promise<ReviewItemRecord | null>;
+  /**
+   * Atomic compare-and-set of a review item (status transitions): of many concurrent calls
+   * expecting the same status, on any replica, exactly one succeeds. Returns the updated item, or
+   * null when `expected` no longer holds. With `feedback`, that feedback is added in the same
+   * transaction, and only if the update happens (a resolution and its label: both or neither).
+   */
+  updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>, feedback?: FeedbackRecord | null): Promise<ReviewItemRecord | null>;
 
   /**
    * Retention: deletes identifications (query artefacts: the embedding of a photo someone asked

@@ -120,10 +120,19 @@ export class SqliteIdentifyStore implements IdentifyStore {
     this.db = null;
   }
 
-  async addIdentification(r: IdentificationRecord): Promise<void> {
-    this.conn
-      .prepare('INSERT INTO identifications (id, photo_id, image_vector, candidates, confident, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(r.id, r.photoId, toBlob(r.imageVector), JSON.stringify(r.candidates), r.confident ? 1 : 0, r.createdAt);
+  async addIdentification(r: IdentificationRecord, reviewItem: ReviewItemRecord | null = null): Promise<void> {
+    const db = this.conn;
+    db.transaction(() => {
+      db.prepare('INSERT INTO identifications (id, photo_id, image_vector, candidates, confident, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        r.id,
+        r.photoId,
+        toBlob(r.imageVector),
+        JSON.stringify(r.candidates),
+        r.confident ? 1 : 0,
+        r.createdAt,
+      );
+      if (reviewItem) this.insertReviewItem(reviewItem);
+    }).immediate();
   }
 
   async getIdentification(id: string): Promise<IdentificationRecord | null> {
@@ -142,6 +151,10 @@ export class SqliteIdentifyStore implements IdentifyStore {
   }
 
   async addFeedback(r: FeedbackRecord): Promise<void> {
+    this.insertFeedback(r);
+  }
+
+  private insertFeedback(r: FeedbackRecord): void {
     this.conn
       .prepare('INSERT INTO feedback (id, label, photo_id, identification_id, image_vector, given_by, created_at, undone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(r.id, r.label, r.photoId, r.identificationId, toBlob(r.imageVector), r.givenBy, r.createdAt, r.undoneAt);
@@ -161,6 +174,10 @@ export class SqliteIdentifyStore implements IdentifyStore {
   }
 
   async addReviewItem(r: ReviewItemRecord): Promise<void> {
+    this.insertReviewItem(r);
+  }
+
+  private insertReviewItem(r: ReviewItemRecord): void {
     const cols = Object.keys(COLUMN) as (keyof ReviewItemRecord)[];
     this.conn.prepare(`INSERT INTO review_items (${cols.map((c) => COLUMN[c]).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => r[c]));
   }
@@ -189,13 +206,20 @@ export class SqliteIdentifyStore implements IdentifyStore {
     return { items: rows.slice(0, options.first).map(reviewFromRow), totalCount, hasNextPage: rows.length > options.first };
   }
 
-  async updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>): Promise<ReviewItemRecord | null> {
+  async updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>, feedback: FeedbackRecord | null = null): Promise<ReviewItemRecord | null> {
     const keys = (Object.keys(patch) as (keyof ReviewItemRecord)[]).filter((k) => k !== 'id');
     const sets = keys.map((k) => `${COLUMN[k]} = ?`).join(', ');
-    const result = this.conn
-      .prepare(`UPDATE review_items SET ${sets} WHERE id = ? AND status IN (${expected.map(() => '?').join(', ')})`)
-      .run(...keys.map((k) => patch[k] ?? null), id, ...expected);
-    return result.changes === 1 ? this.getReviewItem(id) : null;
+    const db = this.conn;
+    // Immediate: the write lock is taken first, so two processes on one file serialize here.
+    const changed = db.transaction(() => {
+      const result = db
+        .prepare(`UPDATE review_items SET ${sets} WHERE id = ? AND status IN (${expected.map(() => '?').join(', ')})`)
+        .run(...keys.map((k) => patch[k] ?? null), id, ...expected);
+      if (result.changes !== 1) return false;
+      if (feedback) this.insertFeedback(feedback);
+      return true;
+    }).immediate();
+    return changed ? this.getReviewItem(id) : null;
   }
 
   async deleteIdentificationsBefore(cutoff: string): Promise<number> {

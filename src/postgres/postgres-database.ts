@@ -1,0 +1,180 @@
+/**
+ * One Postgres connection pool for the records that replicas share (identifications, feedback,
+ * review items and their claims, photo hashes, the audit log), and the schema they live in.
+ *
+ * - The constructor does no I/O; `init()` connects and brings the schema up to date. Two replicas
+ *   starting at once are safe: migrations run inside one transaction holding a transaction-scoped
+ *   advisory lock, so the second waits, then finds them applied in `fieldscope_migrations`.
+ * - Every call maps connection failures to `UNAVAILABLE` with a retry hint (postgres-errors.ts).
+ *   Writes are single statements or `transaction()`s, so a failure mid-request leaves nothing
+ *   half-written: Postgres rolls back what a dropped connection did not commit.
+ * - The URL is only handed to `pg`; logs and errors name `host:port/database` (the password is in
+ *   the URL's user-info part).
+ */
+import pg from 'pg';
+import { AppError } from '../errors.js';
+import { describeDatabaseUrl, isConnectionFailure, toDatabaseError } from './postgres-errors.js';
+import { MIGRATIONS } from './schema.js';
+
+export interface PostgresSettings {
+  /** postgres://user:password@host:port/database (DATABASE_URL). */
+  url: string;
+  /** Most connections this process opens (DATABASE_POOL_SIZE). */
+  poolSize: number;
+  /** How long to wait for a connection, from the server or the pool, in ms (DATABASE_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
+  /** Longest a statement may run on the server, in ms; 0: no limit (DATABASE_STATEMENT_TIMEOUT_MS). */
+  statementTimeoutMs: number;
+}
+
+export interface PostgresStatus {
+  ready: boolean;
+  /** Why not, in words fit for /ready (no credentials). */
+  problem: string | null;
+  location: string;
+}
+
+/** Key of the advisory lock that serializes schema migrations across replicas ("fsmigrat"). */
+const MIGRATION_LOCK_KEY = 0x66736d69677261n;
+
+/** The schema was written by a newer program: running an older one against it is unsafe. */
+export class DatabaseSchemaTooNewError extends AppError {
+  constructor(location: string, found: number, supported: number) {
+    super(
+      'DATABASE_SCHEMA_TOO_NEW',
+      'CONFIGURATION',
+      `The records database (Postgres at ${location}) has schema version ${found}, newer than this program supports (${supported}). Upgrade the program, or point DATABASE_URL at another database.`,
+      { details: { found, supported } },
+    );
+  }
+}
+
+/** What both the database and a transaction's connection offer: one parameterized statement. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export class PostgresDatabase {
+  readonly location: string;
+  private pool: pg.Pool | null = null;
+  private initialized = false;
+  private lastProblem = 'not connected yet';
+
+  constructor(
+    private readonly settings: PostgresSettings,
+    private readonly onIdleError: (message: string) => void = () => undefined,
+  ) {
+    this.location = describeDatabaseUrl(settings.url);
+  }
+
+  private getPool(): pg.Pool {
+    if (!this.pool) {
+      const pool = new pg.Pool({
+        connectionString: this.settings.url,
+        max: this.settings.poolSize,
+        connectionTimeoutMillis: this.settings.connectTimeoutMs,
+        ...(this.settings.statementTimeoutMs > 0 ? { statement_timeout: this.settings.statementTimeoutMs } : {}),
+        keepAlive: true,
+        application_name: 'fieldscope',
+      });
+      // An idle connection that the server drops (restart, failover) emits 'error' on the pool;
+      // unhandled, it would end the process. The next query opens a fresh connection.
+      pool.on('error', (error) => {
+        this.onIdleError(`an idle connection to Postgres at ${this.location} was closed: ${error.message}`);
+      });
+      this.pool = pool;
+    }
+    return this.pool;
+  }
+
+  /** Connects and applies missing migrations (idempotent; safe from several replicas at once). */
+  async init(): Promise<void> {
+    try {
+      await this.transaction(async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+        await client.query('CREATE TABLE IF NOT EXISTS fieldscope_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+        const applied = new Set((await client.query<{ version: number }>('SELECT version FROM fieldscope_migrations')).rows.map((r) => r.version));
+        const newest = Math.max(0, ...applied);
+        const supported = MIGRATIONS.at(-1)?.version ?? 0;
+        if (newest > supported) throw new DatabaseSchemaTooNewError(this.location, newest, supported);
+        for (const migration of MIGRATIONS) {
+          if (applied.has(migration.version)) continue;
+          await client.query(migration.sql);
+          await client.query('INSERT INTO fieldscope_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+        }
+      });
+      this.initialized = true;
+    } catch (error) {
+      this.noteInitFailure(error);
+      throw error;
+    }
+  }
+
+  /** One statement on any pooled connection. */
+  async query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.getPool().query<R>(text, params);
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  /** `fn` inside BEGIN … COMMIT on one connection; any failure rolls it all back. */
+  async transaction<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.getPool().connect();
+    } catch (error) {
+      throw this.failure(error);
+    }
+    let destroy = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      destroy = isConnectionFailure(error);
+      if (!destroy) {
+        await client.query('ROLLBACK').catch(() => {
+          destroy = true;
+        });
+      }
+      throw this.failure(error);
+    } finally {
+      // A connection that failed is closed, not handed to the next request.
+      client.release(destroy);
+    }
+  }
+
+  /**
+   * For /ready: before `init()` succeeded, why it has not; after, a `SELECT 1` round trip, so a
+   * database that went away shows at once, not only when a request happens to need it.
+   */
+  async status(): Promise<PostgresStatus> {
+    if (!this.initialized) return { ready: false, problem: this.lastProblem, location: this.location };
+    try {
+      await this.getPool().query('SELECT 1');
+      return { ready: true, problem: null, location: this.location };
+    } catch (error) {
+      return { ready: false, problem: `Postgres at ${this.location} is unreachable: ${error instanceof Error ? error.message : String(error)}`, location: this.location };
+    }
+  }
+
+  /** Records why the last connection attempt failed (start-up retries), for /ready. */
+  noteInitFailure(error: unknown): void {
+    this.lastProblem = error instanceof Error ? error.message : String(error);
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    this.initialized = false;
+    this.lastProblem = 'closed';
+    await pool?.end();
+  }
+
+  private failure(error: unknown): unknown {
+    return toDatabaseError(error, this.location);
+  }
+}

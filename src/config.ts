@@ -9,6 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { S3BlobSettings } from './blob/s3-blob-store.js';
+import type { PostgresSettings } from './postgres/postgres-database.js';
 import type { QdrantStoreSettings } from './store/create-store.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -17,6 +18,15 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const MB = 1024 * 1024;
+
+function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -192,6 +202,21 @@ const envSchema = z.object({
   S3_TIMEOUT_MS: int(100, 600_000).default(10_000),
   /** Most connections to object storage at once; each streaming /files response holds one. */
   S3_MAX_SOCKETS: int(1, 10_000).default(256),
+  /**
+   * Postgres for the records replicas share (identifications, feedback, review items and claims,
+   * photo hashes, the audit log) with VECTOR_STORE=qdrant: postgres://user:password@host:5432/database.
+   * Never logged (its password); messages name host:port/database only.
+   */
+  DATABASE_URL: z
+    .string()
+    .refine(isPostgresUrl, { message: 'must be a URL like postgres://user:password@host:5432/database (the value is not repeated here: it may hold a password)' })
+    .optional(),
+  /** Most Postgres connections per replica (replicas × this must stay under the server's max_connections). */
+  DATABASE_POOL_SIZE: int(1, 1000).default(10),
+  /** How long to wait for a Postgres connection (server or pool) before answering UNAVAILABLE, in ms. */
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 600_000).default(5000),
+  /** Longest a Postgres statement may run, in ms (0: no limit). */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3_600_000).default(30_000),
   /** GraphQL document limits (graphql-armor): nesting depth, aliases, directives, tokens, cost. */
   GRAPHQL_MAX_DEPTH: int(1, 1000).default(12),
   GRAPHQL_MAX_ALIASES: int(1, 10_000).default(15),
@@ -273,6 +298,8 @@ export interface Config {
   store: { kind: 'sqlite' | 'qdrant'; qdrant: QdrantStoreSettings | undefined };
   /** Where blobs live: the tenant folders under DATA_DIR, or S3-compatible storage (S3_BUCKET). */
   blobs: { kind: 'disk' } | { kind: 's3'; s3: S3BlobSettings };
+  /** Postgres for the shared records (DATABASE_URL and its pool settings); undefined when DATABASE_URL is unset. */
+  database: PostgresSettings | undefined;
   moderation: { mode: 'auto' | 'on' | 'off'; policyFile: string | undefined };
   /** Text and code reading (OCR, OCR_MODEL_DIR, OCR_THREADS, OCR_QUEUE_LIMIT). */
   ocr: { enabled: boolean; modelDir: string; threads: number; queueLimit: number; maxPages: number; pageTimeoutMs: number };
@@ -394,6 +421,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           },
         }
       : { kind: 'disk' },
+    database: e.DATABASE_URL
+      ? { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS }
+      : undefined,
     moderation: { mode: e.MODERATION, policyFile: e.MODERATION_POLICY_FILE === undefined ? undefined : path.resolve(e.MODERATION_POLICY_FILE) },
     ocr: {
       enabled: e.OCR === 'on',

@@ -147,8 +147,10 @@ export class SqliteAuditStore implements AuditStore {
       params.push(options.keyName);
     }
     if (options.operation) {
-      where.push("(',' || operation || ',') LIKE ?");
-      params.push(`%,${options.operation},%`);
+      // An exact, case-sensitive field name among the comma-separated ones (LIKE would also match
+      // another case and read `_` as a wildcard, unlike the Postgres store).
+      where.push("instr(',' || operation || ',', ?) > 0");
+      params.push(`,${options.operation},`);
     }
     const rows = this.db.prepare(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY tenant_seq DESC LIMIT ?`).all(...params, options.first + 1) as Row[];
     return { items: rows.slice(0, options.first).map(fromRow), hasNextPage: rows.length > options.first };

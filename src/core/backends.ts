@@ -6,16 +6,15 @@
  *   ───────────────────────────  ────────────────────────────────────────  ─────────────────────────────────────
  *   vectors, documents, pages    <tenant dir>/fieldscope.db (SQLite)       Qdrant (QDRANT_URL): one collection
  *                                                                          per model, a tenant field per point
- *   identifications, feedback,   <tenant dir>/identify.db (SQLite)         <tenant dir>/identify.db (SQLite) †
- *   review items, photo hashes
- *   audit entries                DATA_DIR/audit.db (SQLite)                DATA_DIR/audit.db (SQLite) †
+ *   identifications, feedback,   <tenant dir>/identify.db (SQLite)         Postgres (DATABASE_URL): one database,
+ *   review items, photo hashes                                             a tenant column in every key †
+ *   audit entries                DATA_DIR/audit.db (SQLite)                Postgres (DATABASE_URL) †
  *   blobs (originals, renders,   <tenant dir>/blobs/ (a folder); with       S3_BUCKET (S3-compatible storage): the
  *   thumbnails, photos)          S3_BUCKET, that bucket as in scale        object `<tenant dir>/blobs/aa/bb/<key>`,
  *                                                                          <tenant dir> relative to DATA_DIR ‡
  *
  *   <tenant dir> is DATA_DIR for the `default` tenant, DATA_DIR/tenants/<name> for the others.
- *   † until the scale implementations are configured here (Postgres: DATABASE_URL).
- *     Meanwhile replicas on Qdrant must share one DATA_DIR for these.
+ *   † without DATABASE_URL, the embedded column's SQLite files (replicas must then share DATA_DIR).
  *   ‡ without S3_BUCKET the folder, as embedded (replicas must then share DATA_DIR).
  *
  * A provider does no I/O until asked: `openTenant` opens one tenant's stores (the caller closes
@@ -31,7 +30,10 @@ import { S3BlobStore, tenantBlobPrefix } from '../blob/s3-blob-store.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { IdentifyStore } from '../identify/identify-store.js';
+import { PostgresIdentifyStore } from '../identify/postgres-identify-store.js';
 import { SqliteIdentifyStore } from '../identify/sqlite-identify-store.js';
+import { PostgresAuditStore } from '../audit/postgres-audit-store.js';
+import { PostgresDatabase } from '../postgres/postgres-database.js';
 import type { StorageHealth } from '../storage/storage-health.js';
 import { initStoreWithRetry, sqliteFile } from '../store/create-store.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
@@ -136,6 +138,7 @@ function embeddedBackend(deps: BackendDeps): Backend {
   const { config, logger, model, storage } = deps;
   const audit = localAudit(deps);
   const s3 = objectStorage(deps);
+  if (config.database) logger.warn('DATABASE_URL is set but not used: the embedded deployment (VECTOR_STORE=sqlite) keeps its records in SQLite files under DATA_DIR. Set VECTOR_STORE=qdrant to share records through Postgres.');
   return {
     kind: 'embedded',
     ready: Promise.resolve(),
@@ -179,8 +182,12 @@ function scaleBackend(deps: BackendDeps): Backend {
   if (!config.store.qdrant) throw new ConfigError('VECTOR_STORE=qdrant needs QDRANT_URL.');
   const qdrantSettings = config.store.qdrant;
   const qdrant = new QdrantKnowledgeStore({ ...qdrantSettings, dim: model.dim, modelId: model.id });
-  const audit = localAudit(deps);
+  // Postgres (DATABASE_URL): one pool for every tenant's records and the audit log. Like Qdrant it
+  // may be down at start: connected (and its schema migrated) in the background meanwhile.
+  const database = config.database ? new PostgresDatabase(config.database, (message) => logger.warn(message)) : null;
   const s3 = objectStorage(deps);
+  const audit = database ? new PostgresAuditStore(database, { logger }) : localAudit(deps);
+  if (!database) logger.warn('No DATABASE_URL: identify records and the audit log stay in SQLite files under DATA_DIR, so replicas must share one DATA_DIR. Set DATABASE_URL to share them through Postgres.');
   // Qdrant tenant name → Fieldscope tenant: two tenants may not meet under one name.
   const qdrantOwners = new Map<string, string>();
   let ready: Promise<void> | null = null;
@@ -190,12 +197,19 @@ function scaleBackend(deps: BackendDeps): Backend {
       return ready ?? Promise.resolve();
     },
     audit,
-    probes: s3 ? [s3.probe] : [],
+    probes: [...(s3 ? [s3.probe] : []), ...(database ? [{ name: `the records database (Postgres at ${database.location})`, problem: async () => (await database.status()).problem }] : [])],
     async open() {
       await audit.init();
-      ready = initStoreWithRetry(qdrant, {
+      const qdrantReady = initStoreWithRetry(qdrant, {
         onRetry: (error, attempt, delayMs) => logger.warn({ attempt, retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, 'Qdrant is not reachable yet; retrying'),
       }).then(() => logger.info({ url: qdrantSettings.url }, 'Qdrant knowledge store ready'));
+      const databaseReady = database
+        ? initStoreWithRetry(database, {
+            // The reason names host:port/database only: DATABASE_URL (with its password) is never logged.
+            onRetry: (error, attempt, delayMs) => logger.warn({ attempt, retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, 'Postgres is not reachable yet; retrying'),
+          }).then(() => logger.info({ database: database.location }, 'Postgres records ready'))
+        : Promise.resolve();
+      ready = Promise.all([qdrantReady, databaseReady]).then(() => undefined);
       ready.catch(() => undefined);
     },
     async openTenant(tenant) {
@@ -206,12 +220,17 @@ function scaleBackend(deps: BackendDeps): Backend {
       if (owner !== undefined && owner !== tenant) throw new ConfigError(`The tenants "${owner}" and "${tenant}" would share the Qdrant tenant "${name}" (QDRANT_TENANT names the default tenant's data); rename one.`);
       qdrantOwners.set(name, tenant);
       // A Qdrant view shares the connection, which `close()` below closes once.
-      return localRecordsAndBlobs(dir, qdrant.forTenant(name), false, tenantBlobs(config, s3?.store ?? null, dir));
+      const knowledge = qdrant.forTenant(name);
+      const blobs = tenantBlobs(config, s3?.store ?? null, dir);
+      if (!database) return localRecordsAndBlobs(dir, knowledge, false, blobs);
+      // A Postgres view shares the pool, which `close()` below closes once.
+      return { knowledge, records: new PostgresIdentifyStore(database, tenant), blobs, async close() {} };
     },
     async close() {
       s3?.store.close();
       await qdrant.close();
       await audit.close();
+      await database?.close();
     },
   };
 }

@@ -12,8 +12,8 @@
  *   the URL's user-info part).
  */
 import pg from 'pg';
-import { AppError } from '../errors.js';
-import { describeDatabaseUrl, isConnectionFailure, toDatabaseError } from './postgres-errors.js';
+import { AppError, UnavailableError } from '../errors.js';
+import { DATABASE_RETRY_AFTER_MS, describeDatabaseUrl, isConnectionFailure, toDatabaseError } from './postgres-errors.js';
 import { MIGRATIONS } from './schema.js';
 
 export interface PostgresSettings {
@@ -90,7 +90,7 @@ export class PostgresDatabase {
   /** Connects and applies missing migrations (idempotent; safe from several replicas at once). */
   async init(): Promise<void> {
     try {
-      await this.transaction(async (client) => {
+      await this.inTransaction(async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
         await client.query('CREATE TABLE IF NOT EXISTS fieldscope_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
         const applied = new Set((await client.query<{ version: number }>('SELECT version FROM fieldscope_migrations')).rows.map((r) => r.version));
@@ -112,6 +112,7 @@ export class PostgresDatabase {
 
   /** One statement on any pooled connection. */
   async query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    this.requireSchema();
     try {
       return await this.getPool().query<R>(text, params);
     } catch (error) {
@@ -121,6 +122,19 @@ export class PostgresDatabase {
 
   /** `fn` inside BEGIN … COMMIT on one connection; any failure rolls it all back. */
   async transaction<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
+    this.requireSchema();
+    return this.inTransaction(fn);
+  }
+
+  /** Until `init()` has succeeded the tables may not exist: callers get UNAVAILABLE, not "relation does not exist". */
+  private requireSchema(): void {
+    if (this.initialized) return;
+    throw new UnavailableError(`The records database (Postgres at ${this.location}) is not connected yet (${this.lastProblem}); nothing was written. Retry in a few seconds.`, {
+      details: { retryAfterMs: DATABASE_RETRY_AFTER_MS, dependency: 'postgres' },
+    });
+  }
+
+  private async inTransaction<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.getPool().connect();

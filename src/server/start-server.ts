@@ -59,7 +59,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     core.storeReady.then(
       () => (config.loadDemo ? loadDemoIfEmpty(home.store, home.services.ingest, logger).then(() => undefined) : undefined),
       (error: unknown) => {
-        logger.fatal({ err: error }, 'the knowledge store cannot be used with this configuration');
+        logger.fatal({ err: error }, 'a store (Qdrant, Postgres) cannot be used with this configuration');
         options.onFatal?.(error);
       },
     ).catch((error: unknown) => logger.error({ err: error }, 'loading the demo knowledge base failed'));
@@ -74,7 +74,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (deleted > 0) logger.info({ tenant: space.tenant, deleted, retentionDays: config.retentionDays }, 'retention: deleted old query artefacts');
     }
   };
-  await retention();
+  // A records database still coming up (DATABASE_URL) must not stop the server: the hourly run catches up.
+  await retention().catch((err: unknown) => logger.warn({ err }, 'retention at start-up skipped'));
   const retentionTimer = setInterval(() => void retention().catch((err: unknown) => logger.error({ err }, 'retention failed')), 3_600_000).unref();
   const queueGauge = setInterval(() => {
     const depth = encoder.queueDepth();

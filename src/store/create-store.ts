@@ -53,11 +53,12 @@ export interface InitRetryOptions {
 }
 
 /**
- * Runs `store.init()` until it succeeds. Only UNAVAILABLE failures (Qdrant unreachable, timing
+ * Runs `store.init()` until it succeeds (a knowledge store, or any store with the same `init`
+ * contract, such as the Postgres records database). Only UNAVAILABLE failures (Qdrant unreachable, timing
  * out, overloaded) are retried; a configuration error (vector size or model mismatch, a wrong
  * API key, a foreign collection) rejects at once, since waiting cannot fix it.
  */
-export async function initStoreWithRetry(store: KnowledgeStore, options: InitRetryOptions = {}): Promise<void> {
+export async function initStoreWithRetry(store: Pick<KnowledgeStore, 'init'>, options: InitRetryOptions = {}): Promise<void> {
   const initial = options.initialDelayMs ?? 1000;
   const max = options.maxDelayMs ?? 30_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));

@@ -75,4 +75,20 @@ describe('loadConfig', () => {
     expect(half).not.toContain('do-not-echo-me');
     expect(refused({ S3_BUCKET: 'Not_A_Bucket' })).toMatch(/S3_BUCKET/);
   });
+
+  it('reads DATABASE_URL and the pool settings; a bad DATABASE_URL is reported without repeating it (it may hold a password)', () => {
+    expect(loadConfig({}).database).toBeUndefined();
+    const c = loadConfig({ DATABASE_URL: 'postgres://fs:s3cret@db:5432/fieldscope', DATABASE_POOL_SIZE: '4' });
+    expect(c.database).toEqual({ url: 'postgres://fs:s3cret@db:5432/fieldscope', poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 30_000 });
+    for (const bad of ['mysql://fs:s3cret-pw@db/x', 'fs:s3cret-pw@db']) {
+      let message = '';
+      try {
+        loadConfig({ DATABASE_URL: bad });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain('DATABASE_URL');
+      expect(message).not.toContain('s3cret-pw');
+    }
+  });
 });

@@ -164,7 +164,10 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
         await stores.close();
         throw error;
       }
-      const search = new SearchService(tenantEncoder, store, { ...DEFAULT_SEARCH_SETTINGS, ...config.search });
+      // The query photo is read too (OCR=off: textReader is null and image search is visual only).
+      const search = new SearchService(tenantEncoder, store, { ...DEFAULT_SEARCH_SETTINGS, ...config.search }, textReader, (cause) =>
+        logger.warn({ err: cause, tenant }, 'reading the query photo failed; searching with the picture alone'),
+      );
       const identify = new IdentifyService(tenantEncoder, store, search, records, blobs, { ...DEFAULT_IDENTIFY_SETTINGS, ...config.identify });
       const ingest = new IngestService(tenantEncoder, store, blobs, {
         ...DEFAULT_INGEST_SETTINGS,

@@ -41,3 +41,22 @@ export function assembleReadText(regions: readonly TextRegion[], rawCodes: reado
   }
   return { text, identifiers, regions: kept, codes };
 }
+
+/**
+ * How surely each identifier was read, by normalised identifier (search/identifiers.ts): the
+ * confidence of the region it was read in (the best one when read twice), 1 for one decoded from a
+ * QR code or barcode (the symbology's checksum verified it). An identifier never spans two
+ * regions: the text joins regions with line breaks, where identifiers end.
+ */
+export function identifierConfidences(read: Pick<ReadTextResult, 'regions' | 'codes'>): Map<string, number> {
+  const out = new Map<string, number>();
+  const note = (text: string, confidence: number) => {
+    for (const id of extractIdentifiers(text)) {
+      const key = normalizeIdentifier(id);
+      out.set(key, Math.max(out.get(key) ?? 0, confidence));
+    }
+  };
+  for (const region of read.regions) note(region.text, region.confidence);
+  for (const code of read.codes) note(code.value, 1);
+  return out;
+}

@@ -46,7 +46,31 @@ export interface SignalList {
    * near-copy distance); 'page-layout', by layout signature (each a copy by correlation).
    */
   basis?: 'perceptual-hash' | 'page-layout';
+  /** KEYWORD or IDENTIFIER evidence read off the query photo (OCR, codes), not typed: weighed as such (see READ_EVIDENCE). */
+  read?: ReadEvidence;
 }
+
+/** How a list read off the query photo is to be believed. */
+export interface ReadEvidence {
+  /** Distinct identifiers read on the photo. */
+  identifiers: number;
+  /** How sure the reading behind a candidate's match is, 0..1 (the best of the identifiers it matched). */
+  confidence: (candidate: Candidate) => number;
+}
+
+/**
+ * Text read off a photo is not a query someone typed. A nameplate carries the model (what the
+ * technician wants) next to a serial number, a lot, a voltage and a maker's address that no
+ * manual holds, and OCR can misread. So:
+ * - an identifier read with recogniser confidence ≥ `decisiveConfidence` (a code's value always:
+ *   its checksum verified it) is decisive on its own: matching one of the plate's identifiers is
+ *   enough, unlike a typed query, where every identifier typed is wanted. Read less surely, it is
+ *   graded evidence only. On project-made photographed plates the identifier lines read at
+ *   0.94–0.99 (measured; misreads land lower), hence 0.85.
+ * - the words read are graded evidence at `keywordWeight` of a typed query's and never
+ *   decisive: the words on a plate are mostly not the words of the page that explains it.
+ */
+export const READ_EVIDENCE = { decisiveConfidence: 0.85, keywordWeight: 0.5 } as const;
 
 export interface FusedHit {
   target: HitTarget;
@@ -230,6 +254,7 @@ function scoreList(list: SignalList, options: EvidenceFusionOptions): Map<string
     for (const c of candidates) put(c, { evidence: clamp01(c.layoutCorrelation ?? c.score), tier: DECISIVE });
     return out;
   }
+  if (list.read && (list.signal === 'IDENTIFIER' || list.signal === 'KEYWORD')) return scoreReadList(list, list.read, options);
   switch (list.signal) {
     case 'IDENTIFIER': {
       const wanted = Math.max(1, options.queryIdentifiers);
@@ -239,17 +264,9 @@ function scoreList(list: SignalList, options: EvidenceFusionOptions): Map<string
       }
       return out;
     }
-    case 'KEYWORD': {
-      // BM25 has a true zero, so the best match scales the list (relative scores); coverage says
-      // whether the words are really there, and how much the list as a whole is worth.
-      const top = Math.max(candidates[0]!.score, 1e-9);
-      const bestCoverage = Math.max(...candidates.map((c) => c.coverage ?? 1));
-      for (const c of candidates) {
-        const coverage = c.coverage ?? clamp01(c.score / top);
-        put(c, { evidence: bestCoverage * (0.5 * clamp01(c.score / top) + 0.5 * coverage), tier: coverage >= options.minKeywordCoverage ? COVERING : 0 });
-      }
+    case 'KEYWORD':
+      for (const c of candidates) put(c, keywordEvidence(c, candidates, options));
       return out;
-    }
     default: {
       // Dense cosines: a robust z against the query's own background, counted only as far as
       // the list's best stands out (a list of noise weighs nothing).
@@ -264,6 +281,34 @@ function scoreList(list: SignalList, options: EvidenceFusionOptions): Map<string
       return out;
     }
   }
+}
+
+/**
+ * BM25 has a true zero, so the best match scales the list (relative scores); coverage says
+ * whether the words are really there, and how much the list as a whole is worth.
+ */
+function keywordEvidence(c: Candidate, candidates: readonly Candidate[], options: EvidenceFusionOptions): Scored {
+  const top = Math.max(candidates[0]!.score, 1e-9);
+  const bestCoverage = Math.max(...candidates.map((x) => x.coverage ?? 1));
+  const coverage = c.coverage ?? clamp01(c.score / top);
+  return { evidence: bestCoverage * (0.5 * clamp01(c.score / top) + 0.5 * coverage), tier: coverage >= options.minKeywordCoverage ? COVERING : 0 };
+}
+
+/** A list read off the query photo (see READ_EVIDENCE). */
+function scoreReadList(list: SignalList, read: ReadEvidence, options: EvidenceFusionOptions): Map<string, Scored> {
+  const candidates = bestPerTarget(list.candidates);
+  const out = new Map<string, Scored>();
+  for (const c of candidates) {
+    if (list.signal === 'KEYWORD') {
+      out.set(targetKey(c.target), { evidence: READ_EVIDENCE.keywordWeight * keywordEvidence(c, candidates, options).evidence, tier: 0 });
+      continue;
+    }
+    const confidence = clamp01(read.confidence(c));
+    // More of the plate's identifiers on one page orders pages within the tier.
+    const share = clamp01(c.score / Math.max(1, read.identifiers));
+    out.set(targetKey(c.target), { evidence: confidence * (0.5 + 0.5 * share), tier: confidence >= READ_EVIDENCE.decisiveConfidence ? DECISIVE : 0 });
+  }
+  return out;
 }
 
 /**

@@ -4,7 +4,10 @@
  *
  * Signals: text → chunks (SEMANTIC), text → page images/photos (CROSS_MODAL), BM25 (KEYWORD,
  * with the share of the query's words each page holds), exact identifiers (IDENTIFIER);
- * image → page images/photos (VISUAL), image → chunks (CROSS_MODAL). Decisive evidence (an
+ * image → page images/photos (VISUAL), image → chunks (CROSS_MODAL), and what is written on the
+ * image (OCR and QR/barcodes, read in parallel with the embedding): its identifiers
+ * (IDENTIFIER) and words (KEYWORD), weighed as read rather than typed (fusion.ts
+ * READ_EVIDENCE: a surely read identifier is decisive, read words are weak). Decisive evidence (an
  * exact identifier, a near-copy image, a page holding the query's words) outranks graded
  * evidence whatever the model; graded evidence counts only from lists whose best stands out
  * of the query's own background.
@@ -17,12 +20,14 @@
  */
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { InvalidInputError } from '../errors.js';
-import { pageKey, type DocumentRecord, type HitRecords, type KnowledgeStore, type PageRecord, type PhotoRecord, type SearchFilter } from '../store/knowledge-store.js';
-import { fuse, isNearCopy, standOut, type FusedHit, type FusionMethod, type MatchKind, type SignalList } from './fusion.js';
+import { pageKey, type Candidate, type DocumentRecord, type HitRecords, type KnowledgeStore, type PageRecord, type PhotoRecord, type SearchFilter } from '../store/knowledge-store.js';
+import { fuse, isNearCopy, READ_EVIDENCE, standOut, type FusedHit, type FusionMethod, type MatchKind, type ReadEvidence, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
 import { imageLayout as pageLayout } from '../identify/page-layout.js';
 import { informativeHash } from '../identify/perceptual-hash.js';
-import { extractIdentifiers } from './identifiers.js';
+import { extractIdentifiers, normalizeIdentifier } from './identifiers.js';
+import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
+import { identifierConfidences } from '../ocr/read-text-result.js';
 import { contentTerms, excerpt, termCoverage } from './snippet.js';
 
 export interface SearchQuery {
@@ -46,12 +51,16 @@ export interface SearchHitView {
 export interface SearchResultView {
   hits: SearchHitView[];
   noGoodMatch: boolean;
+  /** What was read on the query photo; null for a text-only query, with OCR=off, or when reading failed (the search then goes on without it). */
+  readText: ReadTextResult | null;
 }
 
 /** A search before hydration: every signal's candidate list and the fused order (for evaluation). */
 export interface RankedSearch {
   text: string | null;
   identifiers: string[];
+  /** What was read on the query photo (null: no photo, OCR=off, or reading failed). */
+  read: ReadTextResult | null;
   lists: SignalList[];
   /** Best first, at most `limit`. */
   fused: FusedHit[];
@@ -84,26 +93,36 @@ function normalizedFilter(filter: SearchFilter | undefined): SearchFilter | unde
   return { ...filter, metadata };
 }
 
+/** Told when reading the query photo failed for a reason other than the caller's deadline (the search went on without it). */
+export type ReadFailureLog = (cause: unknown) => void;
+
 export class SearchService {
+  /**
+   * `reader`: reads the query photo (null with OCR=off: image searches are visual only).
+   * `onReadFailure`: told when a read fails (e.g. the OCR queue is full) and the search goes on without it.
+   */
   constructor(
     private readonly encoder: ClipEncoder,
     private readonly store: KnowledgeStore,
     private readonly settings: SearchSettings = DEFAULT_SEARCH_SETTINGS,
+    private readonly reader: TextReader | null = null,
+    private readonly onReadFailure: ReadFailureLog = () => undefined,
   ) {}
 
   /** The same service with another fusion (for `fieldscope eval search --fusion`). */
   withFusion(fusion: FusionMethod): SearchService {
-    return new SearchService(this.encoder, this.store, { ...this.settings, fusion });
+    return new SearchService(this.encoder, this.store, { ...this.settings, fusion }, this.reader, this.onReadFailure);
   }
 
   async search(query: SearchQuery): Promise<SearchResultView> {
-    const { text, identifiers, lists, fused, cosineNearCopies } = await this.rank(query);
+    const { text, identifiers, read, lists, fused, cosineNearCopies } = await this.rank(query);
     // Every hit's records in one store call (on Qdrant one request), so a search costs two round trips whatever its limit.
     const records = await this.store.getHitRecords(fused.map((hit) => hit.target));
     query.signal?.throwIfAborted();
-    const hits = fused.map((hit) => this.hydrate(hit, records, text, identifiers));
+    const needles = [...identifiers, ...(read?.identifiers ?? [])];
+    const hits = fused.map((hit) => this.hydrate(hit, records, text, needles));
     const noGoodMatch = !this.hasGoodMatch(lists, hits, text, cosineNearCopies);
-    return { hits, noGoodMatch };
+    return { hits, noGoodMatch, readText: read };
   }
 
   /** Validates the query, runs every signal and fuses them; no records are read. */
@@ -121,10 +140,22 @@ export class SearchService {
       throw new InvalidInputError('TEXT_TOO_LONG', `The query has ${text.length} characters; the limit is ${this.settings.maxQueryChars}.`, { details: { limit: this.settings.maxQueryChars } });
     }
 
-    const [textVector, imageVector] = await Promise.all([
-      text ? this.encoder.embedTexts([text], { signal: query.signal }).then((v) => v[0]!) : null,
-      image ? this.encoder.embedImages([image], { signal: query.signal }).then((v) => v[0]!) : null,
-    ]);
+    // Reading starts with the embedding and runs beside it on its own workers.
+    const reading = image ? this.startReading(image, query.signal) : null;
+    let textVector: Float32Array | null;
+    let imageVector: Float32Array | null;
+    try {
+      [textVector, imageVector] = await Promise.all([
+        text ? this.encoder.embedTexts([text], { signal: query.signal }).then((v) => v[0]!) : null,
+        image ? this.encoder.embedImages([image], { signal: query.signal }).then((v) => v[0]!) : null,
+      ]);
+    } catch (error) {
+      // The encoder's error is the answer (a bad upload keeps embedImage's code); stop reading.
+      reading?.cancel();
+      throw error;
+    }
+    query.signal?.throwIfAborted();
+    const read = reading ? await reading.result : null;
     query.signal?.throwIfAborted();
     // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
     const imageHash = image ? await informativeHash(image) : null;
@@ -134,10 +165,12 @@ export class SearchService {
     const filter = normalizedFilter(query.filter);
     const identifiers = text ? extractIdentifiers(text) : [];
     // One call for every signal: on Qdrant one Query API request, on SQLite local reads.
+    const readWords = read ? read.text.replace(/\s+/g, ' ').trim().slice(0, this.settings.maxQueryChars) : '';
     const found = await this.store.searchSignals(
       {
         text: text && textVector ? { vector: textVector, words: text, identifiers } : null,
         image: imageVector ? { vector: imageVector, hash: imageHash, maxHashDistance: this.settings.maxHashDistance, layout: imageLayout } : null,
+        read: read && (readWords || read.identifiers.length > 0) ? { words: readWords, identifiers: read.identifiers } : null,
       },
       perSignal,
       filter,
@@ -160,6 +193,7 @@ export class SearchService {
             { signal: 'CROSS_MODAL' as const, candidates: found.imageChunks },
           ]
         : []),
+      ...(read ? this.readLists(read, found.readIdentifiers, found.readLexical) : []),
     ];
 
     // A mostly white query image (uninformative hash): only its layout signature may call a copy.
@@ -170,7 +204,37 @@ export class SearchService {
       minKeywordCoverage: this.settings.minKeywordCoverage,
       cosineNearCopies,
     });
-    return { text, identifiers, lists, fused: fused.slice(0, limit), cosineNearCopies };
+    return { text, identifiers, read, lists, fused: fused.slice(0, limit), cosineNearCopies };
+  }
+
+  /**
+   * Reads the query photo beside the embedding. `result` never rejects for a failed read: the
+   * search goes on without it (null), and `onReadFailure` is told; only the caller's deadline
+   * stops it. `cancel` stops a read whose search has already failed.
+   */
+  private startReading(image: Uint8Array, signal: AbortSignal | undefined): { result: Promise<ReadTextResult | null>; cancel(): void } | null {
+    if (!this.reader) return null;
+    const stop = new AbortController();
+    const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    const read = this.reader.readText(image, { signal: both }).catch((error: unknown) => {
+      if (signal?.aborted) throw signal.reason;
+      if (!stop.signal.aborted) this.onReadFailure(error);
+      return null;
+    });
+    // The deadline ends the wait even if the reader is slow to notice it.
+    const result = signal ? Promise.race([read, abortion(signal)]) : read;
+    // A search that fails before awaiting the read must not leave a rejected promise behind.
+    result.catch(() => undefined);
+    return { result, cancel: () => stop.abort() };
+  }
+
+  /** The IDENTIFIER and KEYWORD lists of what was read, marked as read (fusion.ts READ_EVIDENCE). */
+  private readLists(read: ReadTextResult, identifierCandidates: Candidate[], wordCandidates: Candidate[]): SignalList[] {
+    const evidence = readEvidence(read);
+    return [
+      { signal: 'IDENTIFIER', candidates: identifierCandidates, read: evidence },
+      { signal: 'KEYWORD', candidates: wordCandidates, read: evidence },
+    ];
   }
 
   /** The model's calibrated near-copy cosine, or null (then the scale-free ratio test decides). */
@@ -196,7 +260,9 @@ export class SearchService {
 
   private hasGoodMatch(lists: SignalList[], hits: SearchHitView[], text: string | null, cosineNearCopies: boolean): boolean {
     if (hits.length === 0) return false;
-    if (lists.some((l) => l.signal === 'IDENTIFIER' && l.candidates.length > 0)) return true;
+    if (lists.some((l) => l.signal === 'IDENTIFIER' && !l.read && l.candidates.length > 0)) return true;
+    // An identifier read surely on the photo is as good as a typed one; read words alone are not.
+    if (lists.some((l) => l.signal === 'IDENTIFIER' && l.read && l.candidates.some((c) => l.read!.confidence(c) >= READ_EVIDENCE.decisiveConfidence))) return true;
     if (text) {
       const terms = contentTerms(text);
       const covered = hits.some((h) => {
@@ -215,4 +281,24 @@ export class SearchService {
       return z !== null && z >= this.settings.minStandOut;
     });
   }
+}
+
+/** Rejects with the signal's reason when it aborts (never settles otherwise). */
+function abortion(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/**
+ * How to believe what was read: a candidate found by read identifiers is as sure as the surest
+ * of the identifiers it matched (the store names them, as the page spells them, in matchedText).
+ */
+export function readEvidence(read: ReadTextResult): ReadEvidence {
+  const confidences = identifierConfidences(read);
+  return {
+    identifiers: read.identifiers.length,
+    confidence: (c) => Math.max(0, ...(c.matchedText ?? '').split(', ').map((id) => confidences.get(normalizeIdentifier(id)) ?? 0)),
+  };
 }

@@ -184,6 +184,8 @@ export interface SignalQuery {
    * maxHashDistance; null: no hash lookup) and layout signature (near-copies of mostly white pages; null/absent: no layout lookup).
    */
   image?: { vector: Float32Array; hash: string | null; maxHashDistance: number; layout?: ImageLayout | null } | null;
+  /** What was read on the query photo (OCR, QR/barcodes): its words (KEYWORD) and identifiers (IDENTIFIER), kept apart from typed text because the fusion weighs them differently. */
+  read?: { words: string; identifiers: string[] } | null;
 }
 
 /** Each list exactly as the single-signal method would return it; empty when the query has no such part. */
@@ -196,15 +198,19 @@ export interface SignalResults {
   imageChunks: Candidate[];
   imageHash: Candidate[];
   imageLayout: Candidate[];
+  /** BM25 over the words read on the query photo. */
+  readLexical: Candidate[];
+  /** Exact matches of the identifiers read on the query photo. */
+  readIdentifiers: Candidate[];
 }
 
-export const NO_SIGNALS: Readonly<SignalResults> = Object.freeze({ textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [], imageLayout: [] });
+export const NO_SIGNALS: Readonly<SignalResults> = Object.freeze({ textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [], imageLayout: [], readLexical: [], readIdentifiers: [] });
 
 /** searchSignals by the single-signal methods, for stores where each call is local and cheap (SQLite). */
 export async function searchSignalsOneByOne(store: KnowledgeStore, query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
-  const { text, image } = query;
+  const { text, image, read } = query;
   const none = Promise.resolve([] as Candidate[]);
-  const [textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash, imageLayout] = await Promise.all([
+  const [textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash, imageLayout, readLexical, readIdentifiers] = await Promise.all([
     text ? store.searchChunks(text.vector, limit, filter) : none,
     text ? store.searchImages(text.vector, limit, filter) : none,
     text ? store.searchLexical(text.words, limit, filter) : none,
@@ -213,8 +219,10 @@ export async function searchSignalsOneByOne(store: KnowledgeStore, query: Signal
     image ? store.searchChunks(image.vector, limit, filter) : none,
     image?.hash ? store.searchImageHash(image.hash, image.maxHashDistance, limit, filter) : none,
     image?.layout ? store.searchImageLayout(image.layout, limit, filter) : none,
+    read?.words.trim() ? store.searchLexical(read.words, limit, filter) : none,
+    read && read.identifiers.length > 0 ? store.searchIdentifiers(read.identifiers, limit, filter) : none,
   ]);
-  return { textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash, imageLayout };
+  return { textChunks, textImages, lexical, identifiers, imageImages, imageChunks, imageHash, imageLayout, readLexical, readIdentifiers };
 }
 
 /** The records a page of search hits shows, keyed by `hitKey` of each target; a target whose record is gone is absent. */

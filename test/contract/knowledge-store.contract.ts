@@ -559,8 +559,9 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
         await store.addPhoto(photo);
         const text = { vector: axis(1, 4, 0.3), words: 'impeller seal P-200', identifiers: ['P-200', '4471-B'] };
         const image = { vector: axis(2, 1, 0.6), hash: '00ff00ff00ff00ff', maxHashDistance: 6, layout: layoutOf(ruledPage([4, 12, 20, 28], 3)) };
+        const read = { words: 'MODEL gland 4471B', identifiers: ['4471B', 'SN-99-1'] };
         for (const filter of [undefined, { kinds: ['pdf' as const] }]) {
-          const all = await store.searchSignals({ text, image }, 3, filter);
+          const all = await store.searchSignals({ text, image, read }, 3, filter);
           expect(all).toEqual({
             textChunks: await store.searchChunks(text.vector, 3, filter),
             textImages: await store.searchImages(text.vector, 3, filter),
@@ -570,9 +571,13 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
             imageChunks: await store.searchChunks(image.vector, 3, filter),
             imageHash: await store.searchImageHash(image.hash, 6, 3, filter),
             imageLayout: await store.searchImageLayout(image.layout, 3, filter),
+            readLexical: await store.searchLexical(read.words, 3, filter),
+            readIdentifiers: await store.searchIdentifiers(read.identifiers, 3, filter),
           });
           expect(all.imageHash.length).toBeGreaterThan(0);
           expect(all.imageLayout.length).toBeGreaterThan(0);
+          expect(all.readIdentifiers.length).toBeGreaterThan(0);
+          expect(all.readLexical.length).toBeGreaterThan(0);
           expect(all.lexical.length).toBeGreaterThan(0);
         }
         const textOnly = await store.searchSignals({ text }, 3);
@@ -582,6 +587,8 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
         const imageOnly = await store.searchSignals({ image }, 3);
         expect(imageOnly.lexical).toEqual([]);
         expect(imageOnly.identifiers).toEqual([]);
+        expect(imageOnly.readIdentifiers).toEqual([]);
+        expect(textOnly.readLexical).toEqual([]);
         expect(imageOnly.imageChunks.length).toBeGreaterThan(0);
         await expect(store.searchSignals({ image: { ...image, hash: 'zz' } }, 3)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
         await expect(store.searchSignals({ image: { ...image, layout: { key: image.layout.key, signature: new Uint8Array(10) } } }, 3)).rejects.toMatchObject({ code: 'INVALID_INPUT' });

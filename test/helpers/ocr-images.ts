@@ -36,6 +36,27 @@ export async function degradePhoto(png: Buffer): Promise<Buffer> {
   return sharp(png).rotate(4, { background: '#8a8f94' }).blur(1.1).modulate({ brightness: 0.8 }).jpeg({ quality: 55 }).toBuffer();
 }
 
+/**
+ * A plate photographed in a scene, as a technician's phone would: the plate composited onto a
+ * 1280×960 photo-like background, then tilted, blurred, dimmed and saved as JPEG.
+ */
+export async function photographPlate(lines: readonly string[], options: { fontSize?: number } = {}): Promise<Buffer> {
+  const plate = await renderPlate(lines, { width: 760, fontSize: options.fontSize ?? 52 });
+  const scene = await renderNoTextPhoto(1280, 960);
+  const composed = await sharp(scene).composite([{ input: plate, left: 240, top: 300 }]).png().toBuffer();
+  return degradePhoto(composed);
+}
+
+/** The photographed plates committed under test/fixtures/ocr (search tests and README examples use them). */
+export const PHOTOGRAPHED_FIXTURES = {
+  /** A pump's nameplate: its model (in the XV-300 manual), a serial and a rating no manual holds. */
+  'nameplate-photo.jpg': ['MODEL XV-300', 'SERIAL 55-1234-A', '230V 50Hz'],
+  /** The demo pump's plate (the README's search-by-nameplate example finds the demo's P-200 manual). */
+  'p200-nameplate-photo.jpg': ['CENTRIFUGAL PUMP', 'TYPE P-200', 'SERIAL 55-1234-A'],
+  /** A spare part's bag label: its part number (listed on one page of a parts list). */
+  'part-label-photo.jpg': ['PART NO PK-3310', 'GASKET KIT', 'QTY 2'],
+} as const;
+
 /** A QR code on white (with its quiet zone), as PNG. */
 export async function renderQr(text: string, scale = 4): Promise<Buffer> {
   const png = await bwipjs.toBuffer({ bcid: 'qrcode', text, scale, paddingwidth: 12, paddingheight: 12, backgroundcolor: 'FFFFFF' });
@@ -108,4 +129,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   ]);
   await writeFile(path.join(dir, 'scanned-page.pdf'), scan);
   process.stdout.write(`wrote ${path.join(dir, 'scanned-page.pdf')}\n`);
+  for (const [name, lines] of Object.entries(PHOTOGRAPHED_FIXTURES)) {
+    await writeFile(path.join(dir, name), await photographPlate(lines));
+    process.stdout.write(`wrote ${path.join(dir, name)}\n`);
+  }
 }

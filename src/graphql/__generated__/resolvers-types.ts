@@ -179,9 +179,9 @@ export type Health = {
 export type MatchKind =
   /** Across modalities: the query image matches the page's text, or the query text matches a page image or photo. */
   | 'CROSS_MODAL'
-  /** An identifier in the query (part number, model, document code) appears exactly, ignoring case and separators. */
+  /** An identifier in the query or read on the query photo (part number, model, document code) appears exactly, ignoring case and separators. */
   | 'IDENTIFIER'
-  /** BM25 keyword match over the page text or photo caption. */
+  /** BM25 keyword match over the page text or photo caption (of the query's words, or of the words read on the query photo). */
   | 'KEYWORD'
   /** The query text means what a chunk of the page says (dense text embedding). */
   | 'SEMANTIC'
@@ -406,10 +406,13 @@ export type Query = {
   /** Review items, newest first. first: 1..100 (default 20). */
   reviewQueue: ReviewItemConnection;
   /**
-   * Finds the pages and photos that match a text, a photo, or both. Signals (see MatchKind) are
-   * merged by reciprocal-rank fusion per page or photo. `noGoodMatch` is true when nothing
-   * found is convincing: no exact identifier, no page containing the query's words, and no
-   * visual/semantic match standing out from the rest. limit: 1..100.
+   * Finds the pages and photos that match a text, a photo, or both. A photo is also read (OCR and
+   * QR/barcodes, see SearchResult.readText): an identifier read on it surely (a nameplate's model,
+   * a label's part number) is an exact IDENTIFIER match like a typed one; the words read are weak
+   * KEYWORD evidence. Signals (see MatchKind) are fused per page or photo by the evidence they
+   * carry. `noGoodMatch` is true when nothing found is convincing: no exact identifier, no page
+   * containing the query's words, and no visual/semantic match standing out from the rest.
+   * limit: 1..100.
    */
   search: SearchResult;
   /** Stored photos most similar to the image (cosine similarity), at or above `threshold` (0..1). limit: 1..100. */
@@ -597,6 +600,13 @@ export type SearchResult = {
   __typename?: 'SearchResult';
   hits: Array<SearchHit>;
   noGoodMatch: Scalars['Boolean']['output'];
+  /**
+   * What was read on the query photo (text lines, QR codes and barcodes, identifiers); its
+   * identifiers and words took part in the search as IDENTIFIER and KEYWORD evidence. Empty lists
+   * when the photo has no writing. Null when nothing was read: a text-only query, OCR=off, or a
+   * read that failed (the search then went on with the picture alone).
+   */
+  readText?: Maybe<ReadText>;
 };
 
 export type SourceKind =
@@ -1088,6 +1098,7 @@ export type SearchHitResolvers<ContextType = GraphQLContext, ParentType extends 
 export type SearchResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SearchResult'] = ResolversParentTypes['SearchResult']> = {
   hits?: Resolver<Array<ResolversTypes['SearchHit']>, ParentType, ContextType>;
   noGoodMatch?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  readText?: Resolver<Maybe<ResolversTypes['ReadText']>, ParentType, ContextType>;
 };
 
 export type StoreInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StoreInfo'] = ResolversParentTypes['StoreInfo']> = {

@@ -1078,8 +1078,8 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   async searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
     this.open();
     checkLimit(limit);
-    const out: SignalResults = { textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [], imageLayout: [] };
-    const { text, image } = query;
+    const out: SignalResults = { textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [], imageLayout: [], readLexical: [], readIdentifiers: [] };
+    const { text, image, read } = query;
     const textVector = text ? this.unitVector(text.vector, 'The query vector') : null;
     const imageVector = image ? this.unitVector(image.vector, 'The query vector') : null;
     if (image?.hash) checkHashQuery(image.hash, image.maxHashDistance);
@@ -1089,9 +1089,9 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     const pagesAndPhotos = matchAny('type', ['page', 'photo']);
     const searches: Schemas['QueryRequest'][] = [];
     const readers: ((points: Schemas['ScoredPoint'][]) => void)[] = [];
-    const ask = (request: Schemas['QueryRequest'], read: (points: Schemas['ScoredPoint'][]) => void) => {
+    const ask = (request: Schemas['QueryRequest'], take: (points: Schemas['ScoredPoint'][]) => void) => {
       searches.push(request);
-      readers.push(read);
+      readers.push(take);
     };
     const chunks = (vector: number[], set: (c: Candidate[]) => void) =>
       ask({ query: vector, using: TEXT_VECTOR, filter: this.visible(matchValue('type', 'chunk'), ...conditions), limit: limit * CHUNK_OVERSAMPLE, with_payload: HIT_PAYLOAD }, (points) =>
@@ -1099,20 +1099,26 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       );
     const images = (vector: number[], set: (c: Candidate[]) => void) =>
       ask({ query: vector, using: IMAGE_VECTOR, filter: this.visible(pagesAndPhotos, ...conditions), limit, with_payload: HIT_PAYLOAD }, (points) => set(this.candidates(points, () => undefined)));
-    if (text && textVector) {
-      chunks(textVector, (c) => (out.textChunks = c));
-      images(textVector, (c) => (out.textImages = c));
-      const sparse = querySparseVector(text.words);
+    const lexical = (words: string, set: (c: Candidate[]) => void) => {
+      const sparse = querySparseVector(words);
       if (sparse) {
-        ask({ query: sparse.vector, using: SPARSE_VECTOR, filter: this.visible(pagesAndPhotos, ...conditions), limit, with_payload: HIT_PAYLOAD }, (points) => (out.lexical = this.lexicalCandidates(points, text.words, sparse.words)));
+        ask({ query: sparse.vector, using: SPARSE_VECTOR, filter: this.visible(pagesAndPhotos, ...conditions), limit, with_payload: HIT_PAYLOAD }, (points) => set(this.lexicalCandidates(points, words, sparse.words)));
       }
-      const keys = [...new Set(text.identifiers.map(normalizeIdentifier).filter((k) => k.length > 0))];
+    };
+    const identifiers = (wanted: string[], set: (c: Candidate[]) => void) => {
+      const keys = [...new Set(wanted.map(normalizeIdentifier).filter((k) => k.length > 0))];
       if (keys.length > 0) {
         ask(
           { filter: this.visible(pagesAndPhotos, matchAny('identifiers', keys), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'identifiers', 'identifier_spellings'] },
-          (points) => (out.identifiers = this.identifierCandidates(points, keys, limit)),
+          (points) => set(this.identifierCandidates(points, keys, limit)),
         );
       }
+    };
+    if (text && textVector) {
+      chunks(textVector, (c) => (out.textChunks = c));
+      images(textVector, (c) => (out.textImages = c));
+      lexical(text.words, (c) => (out.lexical = c));
+      identifiers(text.identifiers, (c) => (out.identifiers = c));
     }
     if (image && imageVector) {
       images(imageVector, (c) => (out.imageImages = c));
@@ -1127,6 +1133,10 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
         { filter: this.visible(pagesAndPhotos, matchAny('image_layout_bands', bandKeys(layout.key)), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'image_layout_key', 'image_layout'] },
         (points) => (out.imageLayout = this.layoutCandidates(points, layout, limit)),
       );
+    }
+    if (read) {
+      lexical(read.words, (c) => (out.readLexical = c));
+      identifiers(read.identifiers, (c) => (out.readIdentifiers = c));
     }
     if (searches.length === 0) return out;
     const results = await this.call('query_batch_points', (c) => c.queryBatch(this.collection, { searches }));

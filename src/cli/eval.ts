@@ -31,11 +31,13 @@ import { DEFAULT_IDENTIFY_SETTINGS } from '../identify/identify-service.js';
 import { differenceHash } from '../identify/perceptual-hash.js';
 import { dot } from '../identify/zero-shot.js';
 import { createCore, type Core } from '../core/create-core.js';
+import { runOcrEvalCommand } from './eval-ocr.js';
 import { runSearchEvalCommand } from './eval-search.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 
 const USAGE = `Usage: fieldscope eval <labelled-folder> [--k 1,3,5] [--seed 1] [--json]
        fieldscope eval search [set-folder] [--store sqlite|qdrant] [--json] [--min-recall3 R]
+       fieldscope eval ocr [set-folder] [--subset ci] [--json] [--min-char-accuracy A] [--min-identifier-recall R]
 
 Measures part identification (zero-shot, then with k confirmed photos per part) and
 near-duplicate detection on a labelled set: one subfolder per part label, named after the
@@ -691,6 +693,7 @@ export function formatReport(r: EvalReport): string {
 export async function runEvalCommand(argv: string[], io: Partial<EvalCommandIO> = {}): Promise<number> {
   // `eval search …` measures search; a labelled folder literally named "search" can be given as ./search.
   if (argv[0] === 'search') return runSearchEvalCommand(argv.slice(1), io);
+  if (argv[0] === 'ocr') return runOcrEvalCommand(argv.slice(1), io);
   const out: EvalCommandIO = { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr, env: io.env ?? process.env };
   let values: { help?: boolean; json?: boolean; k?: string; seed?: string };
   let positionals: string[];

@@ -21,6 +21,7 @@ Commands:
   migrate --to scale          copy all embedded state to Qdrant, Postgres and S3, verified
   eval <labelled-folder>      measure identification and near-duplicate detection on a labelled set
   eval search [set-folder]    measure search (recall@k, MRR, nDCG per signal and fused) on a labelled query set
+  eval ocr [set-folder]       measure reading (character accuracy, identifier and code recall) on photographed plates, labels, codes and scans
 
 Options: --version (-v) prints the version; --help (-h) this text; <command> --help its own.
 Exit codes: 0 done; 1 failed (the command says why); 2 usage error; ingest 3: some inputs failed.

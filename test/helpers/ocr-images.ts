@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import bwipjs from 'bwip-js';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
+import { editDistance } from '../../src/ocr/read-accuracy.js';
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -107,15 +108,8 @@ export async function renderNoTextPhoto(width = 640, height = 480): Promise<Buff
 
 /** Levenshtein-based character accuracy of `read` against `expected` (1 = identical). */
 export function characterAccuracy(expected: string, read: string): number {
-  const a = [...expected];
-  const b = [...read];
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return a.length === 0 ? (b.length === 0 ? 1 : 0) : Math.max(0, 1 - prev[b.length]! / a.length);
+  const a = [...expected].length;
+  return a === 0 ? ([...read].length === 0 ? 1 : 0) : Math.max(0, 1 - editDistance(expected, read) / a);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -243,6 +243,9 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Every environment variable the server reads (deployment files are checked against it). */
+export const SETTING_NAMES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config {
   env: Env['NODE_ENV'];
   http: { port: number; host: string; maxRequestBytes: number; shutdownGraceMs: number };

@@ -44,6 +44,12 @@ const envSchema = z.object({
   CLIP_MODEL: z.string().min(1).default('clip-vit-b32'),
   /** For a model folder in the Hugging Face layout: fp32 (onnx/*_model.onnx) or quantized (onnx/*_model_quantized.onnx). */
   CLIP_MODEL_VARIANT: z.enum(['fp32', 'quantized']).default('fp32'),
+  /**
+   * Numeric precision of the CLIP graphs: fp32, or q8 (int8 weights, activations quantized per call:
+   * onnx/*_model_quantized.onnx in a folder, the "<name>-quantized" manifest for a manifest name).
+   * Wins over CLIP_MODEL_VARIANT (its older spelling: fp32 | quantized); the two may not disagree.
+   */
+  CLIP_DTYPE: z.enum(['fp32', 'q8']).optional(),
   /** Download the configured manifest model at start-up when it is not installed. */
   CLIP_AUTO_PULL: bool.default(true),
   /** When the configured model cannot be had, run on the bundled test model (meaningless results) instead of exiting. */
@@ -333,6 +339,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  const dtypeVariant = e.CLIP_DTYPE === undefined ? undefined : e.CLIP_DTYPE === 'q8' ? 'quantized' : 'fp32';
+  if (dtypeVariant !== undefined && cleaned.CLIP_MODEL_VARIANT !== undefined && cleaned.CLIP_MODEL_VARIANT !== dtypeVariant) {
+    throw new ConfigError(`Invalid configuration:\n  CLIP_DTYPE=${e.CLIP_DTYPE} and CLIP_MODEL_VARIANT=${cleaned.CLIP_MODEL_VARIANT} disagree: set only CLIP_DTYPE (q8 is the quantized variant).`);
+  }
   if (e.VECTOR_STORE === 'qdrant' && !e.QDRANT_URL) throw new ConfigError('Invalid configuration:\n  QDRANT_URL: required when VECTOR_STORE=qdrant');
   const s3Problems = [
     ...(!e.S3_BUCKET && (e.S3_ENDPOINT || e.S3_ACCESS_KEY_ID || e.S3_SECRET_ACCESS_KEY) ? ['  S3_BUCKET: required when S3_ENDPOINT or S3 credentials are set'] : []),
@@ -348,7 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     models: {
       dir: path.resolve(e.MODELS_DIR ?? path.join(dataDir, 'models')),
       clipModel: e.CLIP_MODEL,
-      variant: e.CLIP_MODEL_VARIANT,
+      variant: dtypeVariant ?? e.CLIP_MODEL_VARIANT,
       autoPull: e.CLIP_AUTO_PULL,
       fallbackToTestModel: e.CLIP_FALLBACK_TO_TEST_MODEL,
       allowTestModel: e.CLIP_ALLOW_TEST_MODEL,

@@ -20,7 +20,7 @@ import { ConfigError } from '../errors.js';
 import type { Services } from '../graphql/context.js';
 import { DEFAULT_IDENTIFY_SETTINGS, IdentifyService } from '../identify/identify-service.js';
 import { DEFAULT_INGEST_SETTINGS, IngestService } from '../ingest/ingest-service.js';
-import { resolveModelChoice } from '../models/resolve-model.js';
+import { modelNameForVariant, resolveModelChoice } from '../models/resolve-model.js';
 import { ModerationService } from '../moderation/moderation-service.js';
 import { resolvePolicy } from '../moderation/policy.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -81,7 +81,7 @@ export interface Core {
 export async function createCore(config: Config, logger: Logger, metrics?: Metrics): Promise<Core> {
   await mkdir(config.dataDir, { recursive: true });
   const choice = await resolveModelChoice({
-    clipModel: config.models.clipModel,
+    clipModel: modelNameForVariant(config.models.clipModel, config.models.variant),
     modelsDir: config.models.dir,
     autoPull: config.models.autoPull,
     fallbackToTestModel: config.models.fallbackToTestModel,

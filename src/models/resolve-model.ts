@@ -44,6 +44,16 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/**
+ * The manifest name to use for CLIP_MODEL at a precision: a manifest name asked for as int8
+ * (CLIP_DTYPE=q8) means its "<name>-quantized" manifest; a folder path is left alone (its
+ * onnx/*_quantized.onnx files are picked when the folder is read).
+ */
+export function modelNameForVariant(clipModel: string, variant: 'fp32' | 'quantized'): string {
+  if (variant !== 'quantized' || looksLikePath(clipModel) || clipModel.endsWith('-quantized')) return clipModel;
+  return `${clipModel}-quantized`;
+}
+
 export async function resolveModelChoice(options: ResolveModelOptions): Promise<ModelChoice> {
   const { clipModel, logger } = options;
   if (looksLikePath(clipModel)) {

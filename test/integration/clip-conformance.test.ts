@@ -121,15 +121,30 @@ describe('CLIP tokenizer with the real vocabulary against the original OpenAI to
   });
 });
 
-describe('quantized variant of the bundled tiny model', () => {
-  it('loads onnx/*_quantized.onnx and stays close to fp32', async () => {
+describe('q8 (CLIP_DTYPE=q8) of the bundled tiny model: int8 files made by models/scripts/quantize_clip.py', () => {
+  it('the committed *_quantized.onnx files compute in int8 (dynamic quantization), not weight-only', () => {
+    for (const part of ['vision', 'text']) {
+      const bytes = readFileSync(path.join(TINY_MODEL_DIR, 'onnx', `${part}_model_quantized.onnx`));
+      // Op types are plain strings in the ONNX protobuf.
+      expect(bytes.includes('MatMulInteger'), part).toBe(true);
+      expect(bytes.includes('DynamicQuantizeLinear'), part).toBe(true);
+    }
+  });
+
+  it('mean cosine to fp32 >= 0.99 on the test photos and the golden strings', async () => {
     const fp32 = await loadEncoder(TINY_MODEL_DIR);
     const int8 = await loadEncoder(TINY_MODEL_DIR, {}, 'quantized');
     try {
       expect(int8.model.id).toBe('tiny-clip-quantized');
-      const texts = ['replace the O-ring on pump P-200', 'a corroded gate valve'];
-      const [a, b] = [await fp32.embedTexts(texts), await int8.embedTexts(texts)];
-      texts.forEach((_, i) => expect(cosine(a[i]!, b[i]!)).toBeGreaterThan(0.99));
+      const texts = readReferenceJson<{ text: string }[]>('clip-tokenizer', 'golden-ids.json').map((g) => g.text);
+      const photos = readdirSync(referencePath('photos')).sort().map((name) => readFileSync(referencePath('photos', name)));
+      expect(texts.length).toBeGreaterThanOrEqual(20);
+      expect(photos.length).toBeGreaterThanOrEqual(5);
+      const mean = (a: Float32Array[], b: Float32Array[]) => a.reduce((t, v, i) => t + cosine(v, b[i]!), 0) / a.length;
+      const textCos = mean(await fp32.embedTexts(texts), await int8.embedTexts(texts));
+      const imageCos = mean(await fp32.embedImages(photos), await int8.embedImages(photos));
+      expect(textCos).toBeGreaterThanOrEqual(0.99);
+      expect(imageCos).toBeGreaterThanOrEqual(0.99);
     } finally {
       await Promise.all([fp32.close(), int8.close()]);
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { modelNameForVariant } from '../../src/models/resolve-model.js';
 
 describe('loadConfig', () => {
   it('has safe defaults: port 4000 on loopback, data under ./data, the real CLIP model', () => {
@@ -27,6 +28,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NEAR_COPY_HASH_DISTANCE: '8' })).toThrow(/NEAR_COPY_HASH_DISTANCE: must be from 0 to 7: the hash index finds copies within 7 bits/);
     expect(() => loadConfig({ NEAR_COPY_HASH_DISTANCE: '2.5' })).toThrow(/NEAR_COPY_HASH_DISTANCE: must be a whole number of bits/);
     expect(() => loadConfig({ NEAR_COPY_HASH_DISTANCE: '-1' })).toThrow(ConfigError);
+  });
+
+  it('CLIP_DTYPE=q8 picks the int8 files (the quantized variant), fp32 by default; it may not disagree with CLIP_MODEL_VARIANT', () => {
+    expect(loadConfig({}).models.variant).toBe('fp32');
+    expect(loadConfig({ CLIP_DTYPE: 'q8' }).models.variant).toBe('quantized');
+    expect(loadConfig({ CLIP_DTYPE: 'fp32', CLIP_MODEL_VARIANT: 'fp32' }).models.variant).toBe('fp32');
+    expect(loadConfig({ CLIP_MODEL_VARIANT: 'quantized' }).models.variant).toBe('quantized');
+    expect(() => loadConfig({ CLIP_DTYPE: 'q8', CLIP_MODEL_VARIANT: 'fp32' })).toThrow(/CLIP_DTYPE=q8 and CLIP_MODEL_VARIANT=fp32 disagree/);
+    expect(() => loadConfig({ CLIP_DTYPE: 'int4' })).toThrow(ConfigError);
+    // A manifest name at q8 means its -quantized manifest; a folder path is read as it is.
+    expect(modelNameForVariant('clip-vit-b32', 'quantized')).toBe('clip-vit-b32-quantized');
+    expect(modelNameForVariant('clip-vit-b32-quantized', 'quantized')).toBe('clip-vit-b32-quantized');
+    expect(modelNameForVariant('clip-vit-b32', 'fp32')).toBe('clip-vit-b32');
+    expect(modelNameForVariant('./models/my-clip', 'quantized')).toBe('./models/my-clip');
   });
 
   it('treats empty strings as unset', () => {

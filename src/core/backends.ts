@@ -255,16 +255,21 @@ export interface MigrationTargets {
 
 export function migrationTargets(config: Config, logger: Logger): MigrationTargets {
   const s3 = config.blobs.kind === 's3' ? new S3BlobStore(config.blobs.s3, tenantBlobPrefix('')) : null;
+  // Records move to Postgres only where the server would keep them there: the scale deployment.
+  const database = config.database && config.store.kind === 'qdrant' ? new PostgresDatabase(config.database, (message) => logger.warn(message)) : null;
   return {
-    records: () => null,
-    audit: null,
+    records: (tenant) => (database ? new PostgresIdentifyStore(database, tenant) : null),
+    audit: database ? new PostgresAuditStore(database, { logger }) : null,
     blobs: (tenant) => (s3 ? tenantBlobs(config, s3, tenantDataDir(config.dataDir, tenant)) : null),
-    where: { records: null, blobs: s3 ? s3.location : null },
+    where: { records: database ? `Postgres at ${database.location}` : null, blobs: s3 ? s3.location : null },
     async open() {
       if (s3) logger.debug({ blobs: s3.location }, 'migrating files to object storage');
+      // No retry here: a command run by hand says at once that the database cannot be reached.
+      await database?.init();
     },
     async close() {
       s3?.close();
+      await database?.close();
     },
   };
 }

@@ -3,7 +3,7 @@
  * SQLite files and real folders on both sides: everything copied keeps its ids, numbers, times and
  * states; a rerun copies nothing and verifies everything; an interrupted run is resumed; a record
  * that differs in the target or a damaged file is reported, never hidden. (The same steps into
- * Postgres and S3 run in the CLI test against real servers.)
+ * Postgres and S3 run in the CLI tests against real servers: migrate-to-postgres, migrate-to-scale.)
  */
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

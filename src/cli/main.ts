@@ -4,6 +4,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runBackfillCommand } from './backfill.js';
 import { runEvalCommand } from './eval.js';
 import { runIngestCommand } from './ingest.js';
 import { runKeysCommand } from './keys.js';
@@ -19,6 +20,7 @@ Commands:
   keys add|list|revoke        manage API keys (AUTH_KEYS_FILE)
   migrate --to qdrant         copy the embedded knowledge base into Qdrant (QDRANT_URL)
   migrate --to scale          copy all embedded state to Qdrant, Postgres and S3, verified
+  backfill image-keys         compute near-copy keys of pages and photos stored before they existed
   eval <labelled-folder>      measure identification and near-duplicate detection on a labelled set
   eval search [set-folder]    measure search (recall@k, MRR, nDCG per signal and fused) on a labelled query set
   eval ocr [set-folder]       measure reading (character accuracy, identifier and code recall) on photographed plates, labels, codes and scans
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
       return runMigrateCommand(rest);
     case 'eval':
       return runEvalCommand(rest);
+    case 'backfill':
+      return runBackfillCommand(rest);
     case '--version':
     case '-v':
     case 'version':

@@ -27,6 +27,7 @@ import type { ModerationService } from '../moderation/moderation-service.js';
 import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
 import { InvalidDocumentError } from './errors.js';
 import type { ExtractedDocument } from './extracted.js';
+import { backfillImageKeys, type BackfillOptions, type BackfillSummary } from './backfill-image-keys.js';
 import { extractPdfIsolated } from './isolated-pdf.js';
 import { readScannedPages } from './read-pages.js';
 import { extractTextDocument } from './sections.js';
@@ -406,6 +407,29 @@ export class IngestService {
         // Decodes strictly: invalid UTF-8 is refused (INVALID_ENCODING), not silently replaced.
         return { kind: detected.kind, format: detected.kind, extracted: extractTextDocument(bytes, detected.kind, limits) };
     }
+  }
+
+  /** Near-copy keys for page renders and photos stored before they existed (`fieldscope backfill image-keys`). */
+  backfillImageKeys(options: BackfillOptions = {}): Promise<BackfillSummary> {
+    return backfillImageKeys({ store: this.store, blobs: this.blobs, renderPdfPages: (bytes, signal) => this.renderPdfPages(bytes, signal) }, options);
+  }
+
+  /** A PDF's page renders exactly as ingest renders them for the encoder and the keys (no OCR renders). */
+  private async renderPdfPages(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<Map<number, Uint8Array>> {
+    const extracted = await extractPdfIsolated(
+      bytes,
+      {
+        maxPages: this.settings.maxPages,
+        maxTextChars: this.settings.maxTextChars,
+        renderLongSide: this.settings.renderLongSide,
+        thumbnailLongSide: this.settings.thumbnailLongSide,
+        ocrLongSide: 0,
+        maxOcrPages: 0,
+      },
+      { workerMemoryMb: this.settings.pdfWorkerMemoryMb, pageTimeoutMs: this.settings.pdfPageTimeoutMs },
+      signal,
+    );
+    return new Map(extracted.pages.flatMap((p): [number, Uint8Array][] => (p.image ? [[p.number, p.image]] : [])));
   }
 
   private chunk(text: string): string[] {

@@ -133,6 +133,12 @@ export interface NewPhoto {
   imageLayout?: ImageLayout | null;
 }
 
+/** What a page render or photo is found again by, whatever the model (identify/page-layout.ts nearCopyKeys). */
+export interface ImageKeys {
+  hash: string | null;
+  layout: ImageLayout | null;
+}
+
 /** Where a candidate points. */
 export type HitTarget = { kind: 'page'; documentId: string; pageNumber: number } | { kind: 'photo'; photoId: string };
 
@@ -329,6 +335,19 @@ export interface KnowledgeStore {
    * layout is INVALID_INPUT.
    */
   searchImageLayout(layout: ImageLayout, limit: number, filter?: SearchFilter): Promise<Candidate[]>;
+  /**
+   * Page renders (pages of PDF and image documents) and photos with no near-copy key stored
+   * (neither a difference hash nor a layout): records stored before those keys existed. In a
+   * stable order, at most `limit`, after `after` (the `next` of the previous call; null: from the
+   * start; a cursor from elsewhere is INVALID_CURSOR). `next` is null when nothing follows; keys
+   * set meanwhile never make the walk skip a target. For the backfill (IngestService.backfillImageKeys).
+   */
+  listTargetsWithoutImageKeys(limit: number, after?: string | null): Promise<{ targets: HitTarget[]; next: string | null }>;
+  /**
+   * Stores a page's or photo's near-copy keys, replacing any it had (null: none of that kind).
+   * False when the target does not exist (deleted meanwhile); INVALID_RECORD for a malformed key.
+   */
+  setImageKeys(target: HitTarget, keys: ImageKeys): Promise<boolean>;
   /**
    * Every signal of one search at once, each list as its single-signal method returns it (the
    * contract suite checks this). On Qdrant: one Query API request (a batch of one query per

@@ -712,6 +712,64 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
       });
     });
 
+    describe('backfill of near-copy keys', () => {
+      const walk = async () => {
+        const found: HitTarget[] = [];
+        let after: string | null = null;
+        for (let i = 0; i < 20; i++) {
+          const { targets: batch, next } = await store.listTargetsWithoutImageKeys(1, after);
+          found.push(...batch);
+          if (next === null) return found;
+          after = next;
+        }
+        throw new Error('the walk does not end');
+      };
+      const sorted = (list: HitTarget[]) => list.map((t) => JSON.stringify(t)).sort();
+
+      it('lists page renders and photos stored without keys, page by page; setImageKeys stores them and they leave the list', async () => {
+        const doc = newDocument({ pages: [{ text: 'hashed' }, { text: 'laid out' }, { text: 'old page' }] });
+        doc.pages[0]!.imageHash = '0f0f0f0f33333333';
+        doc.pages[1]!.imageLayout = layoutOf(ruledPage([6, 14, 22]));
+        await store.addDocument(doc);
+        await store.addDocument(newDocument({ kind: 'markdown', pages: [{ text: 'no render' }] }));
+        const oldPhoto = newPhoto({ vector: axis(1) });
+        await store.addPhoto(oldPhoto);
+        const hashedPhoto = newPhoto({ vector: axis(2) });
+        hashedPhoto.imageHash = 'f0f0f0f0cccccccc';
+        await store.addPhoto(hashedPhoto);
+
+        const missing = [pageOf(doc.document.id, 3), photoTarget(oldPhoto.photo.id)];
+        expect(sorted(await walk())).toEqual(sorted(missing));
+        expect(sorted((await store.listTargetsWithoutImageKeys(10)).targets)).toEqual(sorted(missing));
+
+        const hash = '123456789abcdef0';
+        const layout = layoutOf(ruledPage([10, 30, 50]));
+        expect(await store.setImageKeys(pageOf(doc.document.id, 3), { hash, layout: null })).toBe(true);
+        expect(await store.setImageKeys(photoTarget(oldPhoto.photo.id), { hash: null, layout })).toBe(true);
+        expect(await walk()).toEqual([]);
+        expect(targets(await store.searchImageHash(hash, 0, 5))).toEqual([pageOf(doc.document.id, 3)]);
+        expect(targets(await store.searchImageLayout(layout, 5))).toEqual([photoTarget(oldPhoto.photo.id)]);
+        // Setting keys replaces the old ones of either kind.
+        expect(await store.setImageKeys(pageOf(doc.document.id, 3), { hash: null, layout })).toBe(true);
+        expect(await store.searchImageHash(hash, 0, 5)).toEqual([]);
+        expect(sorted(targets(await store.searchImageLayout(layout, 5)))).toEqual(sorted([pageOf(doc.document.id, 3), photoTarget(oldPhoto.photo.id)]));
+      });
+
+      it('setImageKeys is false for a target that is gone and refuses malformed keys; a foreign cursor is INVALID_CURSOR', async () => {
+        const photo = newPhoto({ vector: axis(3) });
+        await store.addPhoto(photo);
+        await store.deletePhoto(photo.photo.id);
+        expect(await store.setImageKeys(photoTarget(photo.photo.id), { hash: '0f0f0f0f33333333', layout: null })).toBe(false);
+        expect(await store.setImageKeys(pageOf('no-such-document', 1), { hash: '0f0f0f0f33333333', layout: null })).toBe(false);
+        const kept = newPhoto({ vector: axis(4) });
+        await store.addPhoto(kept);
+        await expect(store.setImageKeys(photoTarget(kept.photo.id), { hash: 'NOPE', layout: null })).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+        await expect(store.setImageKeys(photoTarget(kept.photo.id), { hash: null, layout: { key: '0f0f0f0f33333333', signature: new Uint8Array(5) } })).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+        expect((await store.listTargetsWithoutImageKeys(10)).targets).toEqual([photoTarget(kept.photo.id)]);
+        await expect(store.listTargetsWithoutImageKeys(10, 'not-a-cursor')).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+      });
+    });
+
     describe('filters', () => {
       // Many strong matches in `crowd`, one weaker match in `needle`: a filter applied after a
       // top-k would find nothing in `needle`.

@@ -39,6 +39,7 @@ import type {
   DocumentRecord,
   HitRecords,
   HitTarget,
+  ImageKeys,
   JsonObject,
   KnowledgeStore,
   NewDocument,
@@ -1049,6 +1050,38 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       const target = this.toTarget(r.payload);
       return target ? [{ target, score: r.correlation, layoutCorrelation: r.correlation }] : [];
     });
+  }
+
+  /** Pages of PDF and image documents and photos whose image_hash and image_layout_key are both empty, in point-id order (the scroll offset is the cursor). */
+  async listTargetsWithoutImageKeys(limit: number, after?: string | null): Promise<{ targets: HitTarget[]; next: string | null }> {
+    this.open();
+    checkLimit(limit);
+    if (after !== undefined && after !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(after)) {
+      throw new InvalidInputError('INVALID_CURSOR', 'The cursor was not made by listTargetsWithoutImageKeys.');
+    }
+    if (limit === 0) return { targets: [], next: null };
+    const filter = this.visible(matchAny('type', ['page', 'photo']), matchAny('kind', ['pdf', 'image', 'photo']), { is_empty: { key: 'image_hash' } }, { is_empty: { key: 'image_layout_key' } });
+    const { points, next } = await this.scrollPage(filter, limit, ['type', 'document_id', 'page_number', 'photo_id'], after ? { offset: after } : {});
+    const targets = points.flatMap((p) => {
+      const target = this.toTarget((p.payload ?? {}) as Payload);
+      return target ? [target] : [];
+    });
+    return { targets, next: next === null ? null : String(next) };
+  }
+
+  async setImageKeys(target: HitTarget, keys: ImageKeys): Promise<boolean> {
+    this.open();
+    const fields = { ...imageHashFields(keys.hash, 'the target'), ...imageLayoutFields(keys.layout, 'the target') };
+    const where =
+      target.kind === 'page'
+        ? this.visible(matchValue('type', 'page'), matchValue('document_id', target.documentId), matchValue('page_number', target.pageNumber))
+        : this.visible(matchValue('type', 'photo'), matchValue('photo_id', target.photoId));
+    const point = await this.first(where, []);
+    if (!point) return false;
+    // Null and [] clear a key of the other kind (is_empty matches both).
+    const payload = { image_hash: null, image_hash_bands: [], image_layout: null, image_layout_key: null, image_layout_bands: [], ...fields };
+    await this.call('set_payload', (c) => c.setPayload(this.collection, { wait: true, payload, points: [point.id] }));
+    return true;
   }
 
   private hashCandidates(points: { payload?: unknown }[], hash: string, maxDistance: number, limit: number): Candidate[] {

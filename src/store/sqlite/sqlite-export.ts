@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../errors.js';
 import type { ChunkInput, NewDocument, NewPage, NewPhoto, TextSource } from '../knowledge-store.js';
+import type { ImageLayout } from '../../identify/page-layout.js';
 import { LATEST_SCHEMA_VERSION } from './migrations.js';
 import { toDocument, toPhoto, type DocumentRow, type PhotoRow } from './rows.js';
 
@@ -119,6 +120,11 @@ export class SqliteKnowledgeExport {
     return (this.db.prepare('SELECT hash FROM image_hashes WHERE target_id = ?').pluck().get(targetId) as string | undefined) ?? null;
   }
 
+  private imageLayout(targetId: number): ImageLayout | null {
+    const row = this.db.prepare('SELECT key, signature FROM image_layouts WHERE target_id = ?').get(targetId) as { key: string; signature: Buffer } | undefined;
+    return row ? { key: row.key, signature: new Uint8Array(row.signature) } : null;
+  }
+
   private readDocument(seq: number): NewDocument | null {
     const row = this.db.prepare('SELECT * FROM documents WHERE seq = ?').get(seq) as DocumentRow | undefined;
     if (!row) return null; // deleted since the id list was read
@@ -132,6 +138,7 @@ export class SqliteKnowledgeExport {
       chunks: this.chunks(targetId),
       identifiers: this.identifiers(targetId),
       imageHash: this.imageHash(targetId),
+      imageLayout: this.imageLayout(targetId),
     }));
     return {
       document: toDocument(row),
@@ -151,6 +158,7 @@ export class SqliteKnowledgeExport {
       chunks: this.chunks(targetId),
       identifiers: this.identifiers(targetId),
       imageHash: this.imageHash(targetId),
+      imageLayout: this.imageLayout(targetId),
     };
   }
 }

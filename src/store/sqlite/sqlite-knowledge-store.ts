@@ -18,6 +18,7 @@ import type {
   DocumentRecord,
   HitRecords,
   HitTarget,
+  ImageKeys,
   JsonObject,
   KnowledgeStore,
   NewDocument,
@@ -767,6 +768,51 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       const target = targets.get(r.id);
       return target ? [{ target, score: r.correlation, layoutCorrelation: r.correlation }] : [];
     });
+  }
+
+  async listTargetsWithoutImageKeys(limit: number, after?: string | null): Promise<{ targets: HitTarget[]; next: string | null }> {
+    checkLimit(limit);
+    const { db } = this.open();
+    const from = after === undefined || after === null ? 0 : Number(after);
+    if (!Number.isSafeInteger(from) || from < 0) throw new InvalidInputError('INVALID_CURSOR', 'The cursor was not made by listTargetsWithoutImageKeys.');
+    if (limit === 0) return { targets: [], next: null };
+    const ids = (
+      db
+        .prepare(
+          `SELECT t.id FROM targets t
+           WHERE t.id > ? AND t.source_kind IN ('pdf', 'image', 'photo')
+             AND NOT EXISTS (SELECT 1 FROM image_hashes h WHERE h.target_id = t.id)
+             AND NOT EXISTS (SELECT 1 FROM image_layouts l WHERE l.target_id = t.id)
+           ORDER BY t.id LIMIT ?`,
+        )
+        .raw()
+        .all(from, limit) as [number][]
+    ).map(([id]) => id);
+    const described = this.describeTargets(db, ids);
+    const targets = ids.flatMap((id) => {
+      const target = described.get(id);
+      return target ? [target] : [];
+    });
+    return { targets, next: ids.length === limit ? String(ids[ids.length - 1]) : null };
+  }
+
+  async setImageKeys(target: HitTarget, keys: ImageKeys): Promise<boolean> {
+    checkImageHash(keys.hash, 'the target');
+    if (keys.layout) checkImageLayout(keys.layout, 'INVALID_RECORD', 'the target');
+    const { db } = this.open();
+    const row = (
+      target.kind === 'page'
+        ? db.prepare('SELECT t.id FROM targets t JOIN documents d ON d.seq = t.document_seq WHERE d.id = ? AND t.page_number = ?').get(target.documentId, target.pageNumber)
+        : db.prepare('SELECT t.id FROM targets t JOIN photos p ON p.seq = t.photo_seq WHERE p.id = ?').get(target.photoId)
+    ) as { id: number } | undefined;
+    if (!row) return false;
+    db.transaction(() => {
+      db.prepare('DELETE FROM image_hashes WHERE target_id = ?').run(row.id);
+      db.prepare('DELETE FROM image_layouts WHERE target_id = ?').run(row.id);
+      if (keys.hash) this.insertImageHash(db, row.id, keys.hash);
+      if (keys.layout) this.insertImageLayout(db, row.id, keys.layout);
+    }).immediate();
+    return true;
   }
 
   searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {

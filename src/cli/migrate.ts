@@ -333,8 +333,8 @@ async function migrateToScale(config: Config, qdrant: Partial<QdrantStoreSetting
     }
   } catch (error) {
     terminal.clear();
-    if (error instanceof MigrationStopped) {
-      out.stderr.write(`The migration stopped: ${error.message}.\nWhat was copied is verified and kept; run \`fieldscope migrate --to scale\` again to resume.\n`);
+    if (error instanceof MigrationStopped || (isAppError(error) && error.category === 'UNAVAILABLE')) {
+      out.stderr.write(`The migration stopped: ${error instanceof MigrationStopped ? error.message : reason(error)}.\nWhat was copied is verified and kept; run \`fieldscope migrate --to scale\` again to resume.\n`);
     } else out.stderr.write(`fieldscope migrate failed: ${reason(error)}\n`);
     return 1;
   } finally {

@@ -74,6 +74,8 @@ describe('fieldscope migrate --to scale (records into a real Postgres)', () => {
     await postgres.start();
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/Postgres at 127\.0\.0\.1:\d+\/migrated\) is unavailable/);
+    // A store that cannot be reached is a stop to resume from, not a failure to investigate.
+    expect(down.stderr).toContain("run `fieldscope migrate --to scale` again to resume");
     expect(down.stdout + down.stderr).not.toContain(postgres.password);
   });
 

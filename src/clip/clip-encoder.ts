@@ -17,6 +17,7 @@ import { MicroBatcher, submitInSlices } from './micro-batcher.js';
 import { readModelJson, type ClipModelSpec } from './model-files.js';
 import { OnnxSessionWorker, type WireTensor } from './onnx-session-worker.js';
 import { parsePreprocessorConfig, rgbToNormalizedChw, type ImagePreprocessConfig } from './preprocess.js';
+import { DecodeSlots } from './decode-slots.js';
 import { decodeToClipRgb, type ImageLimits } from './image-decode.js';
 import { ClipTokenizer, padBatch, type TextTensorSpec } from './tokenize.js';
 
@@ -99,6 +100,9 @@ const CONTEXT_LENGTH = 77;
  */
 const SLICE_BATCHES = 4;
 
+/** Image decodes at a time (see decode-slots.ts: one keeps up with inference and leaves text queries the cores). */
+const DECODE_SLOTS = 1;
+
 export function l2Normalize(v: Float32Array): Float32Array {
   let sum = 0;
   for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
@@ -156,6 +160,7 @@ interface Lanes {
 export class OnnxClipEncoder implements ClipEncoder {
   private cache: LRUCache<string, Float32Array> | null = null;
   private readonly inFlight = new Set<InFlight>();
+  private readonly decodeSlots = new DecodeSlots(DECODE_SLOTS);
   private dimension = 0;
 
   private constructor(
@@ -324,7 +329,7 @@ export class OnnxClipEncoder implements ClipEncoder {
     const observer = this.options.observer ?? noopStageObserver;
     return this.cached('image', images, (b) => scopedKey(options.cacheScope, imageKey(b)), async (missing) => {
       const started = performance.now();
-      const rgbs = await Promise.all(missing.map((bytes) => decodeToClipRgb(bytes, this.preprocess, this.options.imageLimits)));
+      const rgbs = await Promise.all(missing.map((bytes) => this.decodeSlots.run(() => decodeToClipRgb(bytes, this.preprocess, this.options.imageLimits), options.signal)));
       observer.observeStage('decode_image', (performance.now() - started) / 1000);
       options.signal?.throwIfAborted();
       return submitInSlices(this.lanes.image.batcher, rgbs, { owner: options.cacheScope, signal: options.signal, sliceSize: SLICE_BATCHES * this.options.imageBatch });

@@ -20,7 +20,8 @@ if (!port) throw new Error('code-worker must run as a worker thread');
 const options = workerData;
 if (options.nice > 0) {
   try {
-    os.setPriority(0, options.nice);
+    // Relative to the process, as the ONNX workers do (a niced server keeps its priorities).
+    os.setPriority(0, Math.min(19, os.getPriority(0) + options.nice));
   } catch {
     // not permitted here: run at normal priority
   }

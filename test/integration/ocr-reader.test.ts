@@ -4,6 +4,7 @@
  * with no writing, and hostile files. Character accuracy is printed for the record.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,12 +101,14 @@ describe('PaddleTextReader', () => {
   }, 30_000);
 
   it('runs inference at the image lanes\' lower OS priority (Linux nice, per thread)', async () => {
-    expect(reader.niceApplied).toEqual({ detection: 10, recognition: 10 });
-    // What the kernel says: threads of this process at nice 10 (the two OCR workers, their ORT pool threads, the code worker).
+    // Lower than the process by 10 (capped at 19 when the test itself runs niced).
+    const target = Math.min(19, os.getPriority(0) + 10);
+    expect(reader.niceApplied).toEqual({ detection: target - os.getPriority(0), recognition: target - os.getPriority(0) });
+    // What the kernel says: threads of this process at that nice value (the two OCR workers, their ORT pool threads, the code worker).
     const tasks = await readdir('/proc/self/task');
     const niceOf = async (tid: string) => Number((await readFile(`/proc/self/task/${tid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[16]);
     const nice = await Promise.all(tasks.map(niceOf));
-    expect(nice.filter((n) => n === 10).length).toBeGreaterThanOrEqual(3);
+    expect(nice.filter((n) => n === target).length).toBeGreaterThanOrEqual(3);
   });
 
   it('refuses bad images with the same codes as embedImage and keeps working', async () => {

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { DiskBlobStore, type BlobStore } from '../src/blob/blob-store.js';
+import { putMany, PUTS_AT_ONCE } from '../src/blob/put-many.js';
 import { S3BlobStore } from '../src/blob/s3-blob-store.js';
 import { startTestS3 } from '../test/helpers/s3rver.js';
 import { startTestServer, TINY_MODEL_DIR } from '../test/helpers/server.js';
@@ -38,6 +39,19 @@ async function uploads(store: BlobStore): Promise<{ smallMbps: number; bigMbps: 
   const bigKey = await store.put(big, 'pdf');
   const bigMbps = BIG_MB / ((performance.now() - started) / 1000);
   return { smallMbps, bigMbps, bigKey };
+}
+
+/** 100 thumbnail-sized blobs (15 KB) one at a time, then with putMany as ingest uploads a PDF's page thumbnails. */
+async function thumbnails(store: BlobStore): Promise<{ oneByOneMs: number; manyMs: number }> {
+  const make = () => Array.from({ length: 100 }, () => ({ bytes: randomBytes(15 * 1024), extension: 'webp' }));
+  const first = make();
+  let started = performance.now();
+  for (const t of first) await store.put(t.bytes, t.extension);
+  const oneByOneMs = performance.now() - started;
+  const second = make();
+  started = performance.now();
+  await putMany(store, second, () => undefined);
+  return { oneByOneMs, manyMs: performance.now() - started };
 }
 
 async function serving(url: string, key: string): Promise<{ wholeMbps: number; parallelMbps: number; rangeP50: number; rangeP95: number; slowReadersMb: number }> {
@@ -102,11 +116,13 @@ try {
     const store: BlobStore = kind === 's3' ? new S3BlobStore(s3.settings('bench-blobs')) : new DiskBlobStore(path.join(server.dataDir, 'blobs'));
     try {
       const up = await uploads(store);
+      const thumbs = await thumbnails(store);
       const down = await serving(server.url, up.bigKey);
       rows.push(
         `${kind.padEnd(5)} put 50×200 KB ${up.smallMbps.toFixed(0).padStart(4)} MB/s | put ${BIG_MB} MB ${up.bigMbps.toFixed(0).padStart(4)} MB/s | ` +
           `/files ${BIG_MB} MB ${down.wholeMbps.toFixed(0).padStart(4)} MB/s, 4 at once ${down.parallelMbps.toFixed(0).padStart(4)} MB/s | ` +
-          `64 KB Range p50 ${down.rangeP50.toFixed(1)} ms p95 ${down.rangeP95.toFixed(1)} ms | ${READERS} paused readers hold +${down.slowReadersMb.toFixed(0)} MB`,
+          `64 KB Range p50 ${down.rangeP50.toFixed(1)} ms p95 ${down.rangeP95.toFixed(1)} ms | ${READERS} paused readers hold +${down.slowReadersMb.toFixed(0)} MB | ` +
+          `100 thumbnails one at a time ${thumbs.oneByOneMs.toFixed(0)} ms, ${PUTS_AT_ONCE} at once ${thumbs.manyMs.toFixed(0)} ms`,
       );
     } finally {
       if (store instanceof S3BlobStore) store.close();

@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { BlobStore } from '../blob/blob-store.js';
+import { putMany } from '../blob/put-many.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { inspectImage } from '../clip/image-decode.js';
 import { TooLargeError } from '../errors.js';
@@ -201,6 +202,7 @@ export class IngestService {
     };
     try {
       const blobKey = await put(bytes, EXTENSION[format]!);
+      const thumbnailKeys = await putMany(this.blobs, extracted.pages.map((p) => (p.thumbnail ? { bytes: p.thumbnail, extension: 'webp' } : null)), (key) => written.push(key));
       let chunkAt = 0;
       let imageAt = 0;
       const pages: NewPage[] = [];
@@ -211,7 +213,7 @@ export class IngestService {
           number: page.number,
           text: page.text,
           textSource: page.textSource,
-          thumbnailKey: page.thumbnail ? await put(page.thumbnail, 'webp') : null,
+          thumbnailKey: thumbnailKeys[i] ?? null,
           imageVector: pageImages[i] ? imageVectors[imageAt++]! : null,
           chunks,
           identifiers: extractIdentifiers(page.text),

@@ -10,6 +10,8 @@ import sharp from 'sharp';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { InvalidInputError } from '../errors.js';
 import { ZeroShotClassifier, FIELD_EQUIPMENT_LABELS } from '../identify/zero-shot.js';
+import type { ReadTextResult } from '../ocr/text-reader.js';
+import { extractiveCaption } from './caption-text.js';
 import type { SearchService, SearchResultView } from '../search/search-service.js';
 import type { DocumentRecord, PageRecord, PhotoRecord, SearchFilter } from '../store/knowledge-store.js';
 import type { ModerationService } from '../moderation/moderation-service.js';
@@ -42,6 +44,8 @@ export interface CaptionView {
   mode: AnswerMode;
   tags: { label: string; score: number }[];
   citations: CitationView[];
+  /** What was read on the photo (null: OCR=off, or the read failed). */
+  readText: ReadTextResult | null;
 }
 
 export interface AnswerDeltaView {
@@ -152,13 +156,13 @@ export class AnswerService {
     if (this.chat) {
       try {
         const completion = await this.chat.complete({
-          messages: buildCaptionMessages(tags, sources, this.chat.supportsImages ? await toDataUrl(image) : null),
+          messages: buildCaptionMessages(tags, sources, this.chat.supportsImages ? await toDataUrl(image) : null, result.readText),
           maxTokens: 120,
           temperature: 0.2,
           signal,
         });
         const checked = checkCitations(completion.text, sources.length);
-        if (checked.text) return { text: checked.text, mode: 'LLM', tags, citations: this.citations(sources, checked.cited) };
+        if (checked.text) return { text: checked.text, mode: 'LLM', tags, citations: this.citations(sources, checked.cited), readText: result.readText };
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         // Fall through to the template: a caption is always produced.
@@ -166,9 +170,8 @@ export class AnswerService {
       }
     }
     const best = sources[0];
-    const what = tags[0] ? `A photo of ${/^[aeiou]/i.test(tags[0].label) ? 'an' : 'a'} ${tags[0].label}` : 'A photo';
-    const text = best ? `${what}, matching ${best.label} [1].` : `${what}.`;
-    return { text, mode: 'EXTRACTIVE', tags, citations: best ? this.citations(sources, [1]) : [] };
+    const text = extractiveCaption(tags[0]?.label ?? null, best ? { label: best.label, text: best.text } : null, result.readText?.identifiers ?? []);
+    return { text, mode: 'EXTRACTIVE', tags, citations: best ? this.citations(sources, [1]) : [], readText: result.readText };
   }
 
   private async *run(input: AskInput, streaming: boolean): AsyncGenerator<AskEvent> {
@@ -191,7 +194,7 @@ export class AnswerService {
     const warnings: string[] = [];
     if (this.chat) {
       try {
-        const messages = buildAnswerMessages(question, sources, image && this.chat.supportsImages ? await toDataUrl(image) : null);
+        const messages = buildAnswerMessages(question, sources, image && this.chat.supportsImages ? await toDataUrl(image) : null, result.readText);
         let raw: string;
         let answerable = true;
         if (streaming) {

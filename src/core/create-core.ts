@@ -168,7 +168,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       const search = new SearchService(tenantEncoder, store, { ...DEFAULT_SEARCH_SETTINGS, ...config.search }, textReader, (cause) =>
         logger.warn({ err: cause, tenant }, 'reading the query photo failed; searching with the picture alone'),
       );
-      const identify = new IdentifyService(tenantEncoder, store, search, records, blobs, { ...DEFAULT_IDENTIFY_SETTINGS, ...config.identify });
+      const identify = new IdentifyService(tenantEncoder, store, search, records, blobs, { ...DEFAULT_IDENTIFY_SETTINGS, ...config.identify }, textReader);
       const ingest = new IngestService(tenantEncoder, store, blobs, {
         ...DEFAULT_INGEST_SETTINGS,
         maxDocumentBytes: config.limits.maxDocumentBytes,

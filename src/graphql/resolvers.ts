@@ -148,7 +148,8 @@ export const resolvers: Resolvers = {
   ReviewItem: {
     identification: async (item, _args, { services }) => {
       const record = item.identificationId ? await services.identify.getIdentification(item.identificationId) : null;
-      return record ? { id: record.id, confident: record.confident, reviewItemId: item.id, candidates: record.candidates.map((c) => ({ ...c, pages: [], confirmations: 0 })) } : null;
+      // What was read is not stored with an identification: the review item's reason says it.
+      return record ? { id: record.id, confident: record.confident, reviewItemId: item.id, readText: null, candidates: record.candidates.map((c) => ({ ...c, pages: [], confirmations: 0, readIdentifiers: [] })) } : null;
     },
     photo: (item, _args, { services }) => (item.photoId ? services.store.getPhoto(item.photoId) : null),
     label: (item) => item.resolutionLabel,

@@ -8,6 +8,13 @@
  * the query's own zero-shot logits (so its pull is the same on any model: one confirmation of the
  * same photo is enough to win, a similar photo of the part pulls less);
  * near-duplicate thresholds come from the model's manifest.
+ *
+ * What is written on the part decides before what it looks like: the photo is read (OCR and
+ * QR/barcodes) beside its embedding, and a label that carries an identifier read on it (a
+ * document titled "XV-300 Pump Manual", a part number from metadata) is pulled to the top by
+ * several times the spread of the zero-shot logits, so it wins whatever the model. Read surely
+ * (fusion.ts READ_EVIDENCE), it makes the identification confident on its own, even on the test
+ * model, unless the photo names two different labelled parts (then a person decides).
  */
 import { randomUUID } from 'node:crypto';
 import type { BlobStore } from '../blob/blob-store.js';
@@ -21,6 +28,10 @@ import { isNearCopy } from '../search/fusion.js';
 import { imageLayout } from './page-layout.js';
 import { hammingDistance, perceptualHash } from './perceptual-hash.js';
 import { CLIP_LOGIT_SCALE, dot, softmax, ZeroShotClassifier } from './zero-shot.js';
+import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
+import { identifierConfidences } from '../ocr/read-text-result.js';
+import { READ_EVIDENCE } from '../search/fusion.js';
+import { extractIdentifiers, normalizeIdentifier } from '../search/identifiers.js';
 
 export interface IdentifySettings {
   /** A top score below this is not confident. */
@@ -58,6 +69,8 @@ export interface PartCandidateView {
   pages: SearchHitView[];
   /** How many confirmed examples pulled this label up. */
   confirmations: number;
+  /** Identifiers read on the photo that this label carries (as read): the evidence that pulled it up. */
+  readIdentifiers: string[];
 }
 
 export interface PartIdentificationView {
@@ -65,7 +78,16 @@ export interface PartIdentificationView {
   candidates: PartCandidateView[];
   confident: boolean;
   reviewItemId: string | null;
+  /** What was read on the photo (null: OCR=off, or the read failed). */
+  readText: ReadTextResult | null;
 }
+
+/**
+ * Pull of a label carrying an identifier read on the photo, in units of the query's zero-shot
+ * logit range (max − min): read surely, 3 ranges put it above every label without one whatever
+ * the picture says; read doubtfully, a nudge of up to half a range.
+ */
+export const READ_LABEL_PULL = { sure: 3, doubtful: 0.5 } as const;
 
 /** How long document-derived labels are reused before the catalogue is read again. */
 const DOCUMENT_LABEL_TTL_MS = 10_000;
@@ -102,6 +124,8 @@ export class IdentifyService {
     private readonly records: IdentifyStore,
     private readonly blobs: BlobStore,
     private readonly settings: IdentifySettings = DEFAULT_IDENTIFY_SETTINGS,
+    /** Reads the photo (null with OCR=off: identification is by the picture alone). */
+    private readonly reader: TextReader | null = null,
   ) {
     this.classifier = new ZeroShotClassifier(encoder);
   }
@@ -130,28 +154,46 @@ export class IdentifyService {
     const labels = cleanLabels([...given, ...(await this.catalogue(feedback))], Number.MAX_SAFE_INTEGER, 'labels').slice(0, this.settings.maxCandidates);
     if (labels.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'There are no part labels to choose from: the knowledge base has no documents or confirmed parts, and no candidates were given.');
 
-    const [imageVector] = await this.encoder.embedImages([input.image], { signal });
-    const labelVectors = await this.classifier.labelVectors(labels, { signal });
-    const zeroShot = labelVectors.map((v) => CLIP_LOGIT_SCALE * dot(imageVector!, v));
-    const { logits, confirmations } = this.fewShot(imageVector!, labels, zeroShot, feedback);
+    // Read beside the embedding. A failed read leaves the picture alone; a bad image gets the encoder's error.
+    const stopReading = new AbortController();
+    const readSignal = signal ? AbortSignal.any([signal, stopReading.signal]) : stopReading.signal;
+    const reading = this.reader ? this.reader.readText(input.image, { signal: readSignal }).catch(() => null) : null;
+    let imageVector: Float32Array;
+    let labelVectors: Float32Array[];
+    try {
+      [imageVector] = (await this.encoder.embedImages([input.image], { signal })) as [Float32Array];
+      labelVectors = await this.classifier.labelVectors(labels, { signal });
+    } catch (error) {
+      stopReading.abort();
+      throw error;
+    }
+    const read = reading ? await reading : null;
+    signal?.throwIfAborted();
+    const zeroShot = labelVectors.map((v) => CLIP_LOGIT_SCALE * dot(imageVector, v));
+    const { logits: shot, confirmations } = this.fewShot(imageVector, labels, zeroShot, feedback);
+    const { logits, readIdentifiers, sure } = readPull(labels, zeroShot, shot, read);
     const probabilities = softmax(logits);
-    const ranked = labels.map((label, i) => ({ label, score: probabilities[i]!, confirmations: confirmations[i]! })).sort((a, b) => b.score - a.score);
+    const ranked = labels
+      .map((label, i) => ({ label, score: probabilities[i]!, confirmations: confirmations[i]!, readIdentifiers: readIdentifiers[i]!, sure: sure[i]! }))
+      .sort((a, b) => b.score - a.score);
     const top = ranked[0]!;
     const runnerUp = ranked[1]?.score ?? 0;
-    // Random weights can put 0.9999 on one label: on the test model nothing is ever confident.
+    // Random weights can put 0.9999 on one label: on the test model nothing is ever confident by the picture.
     const testModel = this.encoder.model.isTestModel;
-    const confident = !testModel && top.score >= this.settings.minScore && top.score - runnerUp >= this.settings.minMargin;
+    const byPicture = !testModel && top.score >= this.settings.minScore && top.score - runnerUp >= this.settings.minMargin;
+    // What was read is evidence on any model.
+    const confident = byPicture || readDecides(ranked);
 
     const identification: IdentificationRecord = {
       id: randomUUID(),
       photoId: input.photoId ?? null,
-      imageVector: imageVector!,
+      imageVector,
       candidates: ranked.slice(0, limit).map(({ label, score }) => ({ label, score })),
       confident,
       createdAt: new Date().toISOString(),
     };
     const candidates = await Promise.all(
-      ranked.slice(0, limit).map(async (c, i) => ({
+      ranked.slice(0, limit).map(async ({ sure: _sure, ...c }, i) => ({
         ...c,
         pages: i < this.settings.candidatesWithPages ? (await this.search.search({ text: c.label, limit: 3, signal })).hits.filter((h) => h.page) : [],
       })),
@@ -164,13 +206,15 @@ export class IdentifyService {
       : this.newReviewItem(randomUUID(), 'IDENTIFICATION', {
           identificationId: identification.id,
           photoId: identification.photoId,
-          reason: testModel
+          reason: top.readIdentifiers.length > 0
+            ? `Read on the photo: ${top.readIdentifiers.join(', ')}, not surely, or naming more than one labelled part (best "${top.label}" at ${top.score.toFixed(2)}).`
+            : testModel
             ? `Test model (random weights): best "${top.label}" at ${top.score.toFixed(2)} means nothing.`
             : `Unconfident identification: best "${top.label}" at ${top.score.toFixed(2)}, runner-up at ${runnerUp.toFixed(2)}.`,
         });
     await this.records.addIdentification(identification, reviewItem);
     const reviewItemId = reviewItem?.id ?? null;
-    return { id: identification.id, candidates, confident, reviewItemId };
+    return { id: identification.id, candidates, confident, reviewItemId, readText: read };
   }
 
   /** Records the right label for a stored photo or an earlier identification. */
@@ -444,4 +488,46 @@ export class IdentifyService {
       feedbackId: null,
     };
   }
+}
+
+/**
+ * Labels that carry an identifier read on the photo, pulled up (READ_LABEL_PULL) from the
+ * logits after the few-shot cache. Per label: the identifiers read that it carries (as read) and
+ * whether one of them was read surely. Pure.
+ */
+export function readPull(
+  labels: readonly string[],
+  zeroShot: readonly number[],
+  logits: readonly number[],
+  read: Pick<ReadTextResult, 'identifiers' | 'regions' | 'codes'> | null,
+): { logits: number[]; readIdentifiers: string[][]; sure: boolean[] } {
+  const out = [...logits];
+  const readIdentifiers = labels.map((): string[] => []);
+  const sure = labels.map(() => false);
+  if (!read || read.identifiers.length === 0) return { logits: out, readIdentifiers, sure };
+  const confidences = identifierConfidences(read);
+  const asRead = new Map(read.identifiers.map((id) => [normalizeIdentifier(id), id]));
+  const range = Math.max(...zeroShot) - Math.min(...zeroShot) || 1;
+  labels.forEach((label, i) => {
+    const carried = [...new Set(extractIdentifiers(label).map(normalizeIdentifier))].filter((key) => asRead.has(key));
+    if (carried.length === 0) return;
+    readIdentifiers[i] = carried.map((key) => asRead.get(key)!);
+    const confidence = Math.max(...carried.map((key) => confidences.get(key) ?? 0));
+    sure[i] = confidence >= READ_EVIDENCE.decisiveConfidence;
+    out[i]! += range * (sure[i] ? READ_LABEL_PULL.sure : READ_LABEL_PULL.doubtful * confidence);
+  });
+  return { logits: out, readIdentifiers, sure };
+}
+
+/**
+ * Whether what was read decides the identification: the top label carries an identifier read
+ * surely, and no other label carries a different surely read identifier (a plate naming two
+ * labelled parts is for a person to settle). Labels sharing the top's identifier ("XV-300" and
+ * "XV-300 Pump Manual") name the same part and do not count against it.
+ */
+export function readDecides(ranked: readonly { readIdentifiers: readonly string[]; sure: boolean }[]): boolean {
+  const top = ranked[0];
+  if (!top?.sure) return false;
+  const topKeys = new Set(top.readIdentifiers.map(normalizeIdentifier));
+  return !ranked.slice(1).some((c) => c.sure && !c.readIdentifiers.some((id) => topKeys.has(normalizeIdentifier(id))));
 }

@@ -92,6 +92,8 @@ export type Caption = {
   __typename?: 'Caption';
   citations: Array<Citation>;
   mode: AnswerMode;
+  /** What was read on the photo (the search that grounds the caption used it). Null with OCR=off, or when reading failed. */
+  readText?: Maybe<ReadText>;
   /** Zero-shot CLIP tags, best first (probabilities over the label set). */
   tags: Array<Tag>;
   text: Scalars['String']['output'];
@@ -295,6 +297,8 @@ export type PartCandidate = {
   label: Scalars['String']['output'];
   /** The best matching manual pages for this part (for the top three candidates). */
   pages: Array<SearchHit>;
+  /** Identifiers read on the photo that this label carries, as read: the evidence that put it first. Empty when none. */
+  readIdentifiers: Array<Scalars['String']['output']>;
   /** Probability over the labels considered (0..1). */
   score: Scalars['Float']['output'];
 };
@@ -305,6 +309,11 @@ export type PartIdentification = {
   confident: Scalars['Boolean']['output'];
   /** Pass to confirmPart(identificationId:) to record the right answer. */
   id: Scalars['ID']['output'];
+  /**
+   * What was read on the photo. Null with OCR=off, when reading failed (the picture alone decided),
+   * and on an identification read back through a review item (its reason says what was read).
+   */
+  readText?: Maybe<ReadText>;
   /** The review item opened for an unconfident identification. */
   reviewItem?: Maybe<ReviewItem>;
 };
@@ -358,7 +367,11 @@ export type Query = {
    * documents and photos returned. Append-only; never holds image bytes or keys. first: 1..500.
    */
   auditLog: AuditEntryConnection;
-  /** A caption for a photo, grounded in zero-shot tags and the knowledge base pages it matches. */
+  /**
+   * A caption for a photo, grounded in zero-shot tags, what is written on it (see Caption.readText)
+   * and the knowledge base pages it matches: an identifier read on the photo is named in the caption,
+   * with the part it matches.
+   */
   caption: Caption;
   /** A document by id, or null. */
   document?: Maybe<Document>;
@@ -388,8 +401,11 @@ export type Query = {
   /**
    * What part is in the photo: zero-shot CLIP over part labels (the knowledge base's document
    * titles, part names and numbers from metadata, confirmed labels, plus `candidates`), improved by
-   * confirmed examples. `confident` is false when the best score is under 0.5 or within 0.2 of the
-   * runner-up; such identifications are added to the review queue. limit: 1..50.
+   * confirmed examples. The photo is also read (OCR, QR codes, barcodes; see `readText`): a label
+   * carrying an identifier read on it ranks first, and when that identifier was read surely (or
+   * from a code) the identification is confident on that evidence, unless the photo names two
+   * different labelled parts. Otherwise `confident` is false when the best score is under 0.5 or
+   * within 0.2 of the runner-up; such identifications are added to the review queue. limit: 1..50.
    */
   identifyPart: PartIdentification;
   /** Who the caller is (key name, role, tenant). */
@@ -897,6 +913,7 @@ export type CallerResolvers<ContextType = GraphQLContext, ParentType extends Res
 export type CaptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Caption'] = ResolversParentTypes['Caption']> = {
   citations?: Resolver<Array<ResolversTypes['Citation']>, ParentType, ContextType>;
   mode?: Resolver<ResolversTypes['AnswerMode'], ParentType, ContextType>;
+  readText?: Resolver<Maybe<ResolversTypes['ReadText']>, ParentType, ContextType>;
   tags?: Resolver<Array<ResolversTypes['Tag']>, ParentType, ContextType>;
   text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
@@ -999,6 +1016,7 @@ export type PartCandidateResolvers<ContextType = GraphQLContext, ParentType exte
   confirmations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   pages?: Resolver<Array<ResolversTypes['SearchHit']>, ParentType, ContextType>;
+  readIdentifiers?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
@@ -1006,6 +1024,7 @@ export type PartIdentificationResolvers<ContextType = GraphQLContext, ParentType
   candidates?: Resolver<Array<ResolversTypes['PartCandidate']>, ParentType, ContextType>;
   confident?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  readText?: Resolver<Maybe<ResolversTypes['ReadText']>, ParentType, ContextType>;
   reviewItem?: Resolver<Maybe<ResolversTypes['ReviewItem']>, ParentType, ContextType>;
 };
 

@@ -67,6 +67,18 @@ describe('extractive answers', () => {
     expect(r.cited).toEqual([2]);
   });
 
+  it('keeps a heading glued to the end of a figure caption or label run, and quotes the steps under it from the first', () => {
+    // pdfjs gives "…exploded view (kit 4471-B) Removal 1. Lock out…": the heading sits on the caption's line.
+    const r = extractiveAnswer('What is the removal procedure?', [source(1, REMOVAL_PAGE)]);
+    expect(r.text.startsWith('Removal: 1. Lock out the motor per SOP-07 and close the suction and discharge valves. [1]')).toBe(true);
+    expect(r.text.indexOf('1. Lock out')).toBeLessThan(r.text.indexOf('2. Drain the casing'));
+    expect(r.text).not.toMatch(/Figure \d|exploded view/);
+    // A numbered section heading right after a label run ("…bearing frame 3. Installation 1. Place…").
+    const install = extractiveAnswer('What are the installation steps?', [source(1, FIGURE_PAGE)]);
+    expect(install.text).toBe('Installation: 1. Place the pump on a level concrete foundation. [1]');
+    expect(install.text).not.toMatch(/1Casing|Figure/);
+  });
+
   it('tells debris from sentences', () => {
     expect(isDebris('motor 1Casing 2 Impeller 3150-07 3 Mechanical seal 4471-B 4 Shaft')).toBe(true);
     expect(isDebris('Figure 2: P-200 mechanical seal, exploded view (kit 4471-B)')).toBe(true);

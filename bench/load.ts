@@ -6,7 +6,13 @@
  * calls the role may not make, which must be refused there as over HTTP). Half
  * the search and ask texts are new each time (the other half repeat, and hit the embedding cache).
  *
- *   npm run load -- [--seconds 20] [--concurrency 8] [--model models/tiny-clip]
+ *   npm run load -- [--seconds 20] [--concurrency 8] [--model models/tiny-clip] [--replicas 2 --stack scale]
+ *
+ * `--replicas N` starts N servers and sends each request to the next one (round robin, as a load
+ * balancer would; each WebSocket stays on one). `--stack scale` runs them as the scale deployment,
+ * each with its own empty DATA_DIR: on the Qdrant double, a real Postgres (Debian's, started in a
+ * temp folder) and s3rver, the same servers the integration tests use (test/helpers); the default
+ * `embedded` stack shares one DATA_DIR.
  *
  * Starts `node --import tsx src/main.ts` with a temporary DATA_DIR and keys file, gives each
  * tenant its own half of the demo knowledge base (plus one manual both hold), runs for the given
@@ -33,6 +39,9 @@ function arg(name: string, fallback: string): string {
 const SECONDS = Number(arg('seconds', '20'));
 const CONCURRENCY = Number(arg('concurrency', '8'));
 const MODEL = arg('model', 'models/tiny-clip');
+const REPLICAS = Number(arg('replicas', '1'));
+const STACK = arg('stack', 'embedded');
+if (!Number.isInteger(REPLICAS) || REPLICAS < 1 || !['embedded', 'scale'].includes(STACK)) throw new Error('--replicas takes a positive integer, --stack embedded or scale');
 const TENANTS = ['acme', 'globex'] as const;
 type TenantName = (typeof TENANTS)[number];
 const ROLES = ['technician', 'agent', 'admin'] as const;
@@ -43,19 +52,52 @@ writeFileSync(
   path.join(dir, 'keys.json'),
   JSON.stringify({ keys: TENANTS.flatMap((tenant) => ROLES.map((role) => ({ name: `${tenant}-${role}`, role, tenant, keyHash: hashKey(keyOf(tenant, role)) }))) }),
 );
-const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-  env: { ...process.env, PORT: '0', DATA_DIR: path.join(dir, 'data'), CLIP_MODEL: MODEL, AUTH_KEYS_FILE: path.join(dir, 'keys.json'), LOAD_DEMO: 'false', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_BURST: '10000' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    out += c.toString();
-    const m = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(out);
-    if (m) resolve(m[1]!);
+/** The scale stack's services, started here (the integration tests' helpers), and what the servers are told about them. */
+async function scaleStack(): Promise<{ env: Record<string, string>; close(): Promise<void> }> {
+  const [{ startFakeQdrant }, { startPostgres }, { startTestS3 }] = await Promise.all([import('../test/helpers/fake-qdrant.js'), import('../test/helpers/postgres.js'), import('../test/helpers/s3rver.js')]);
+  const [qdrant, postgres, s3] = await Promise.all([startFakeQdrant(), startPostgres(), startTestS3()]);
+  await s3.createBucket('fieldscope-load');
+  const databaseUrl = await postgres.createDatabase('load');
+  return {
+    env: { VECTOR_STORE: 'qdrant', QDRANT_URL: qdrant.url, DATABASE_URL: databaseUrl, ...s3.env('fieldscope-load'), FILE_URL_SECRET: 'load-test-file-url-secret-0123456789' },
+    close: async () => {
+      await Promise.all([qdrant.close(), postgres.close(), s3.close()]);
+    },
+  };
+}
+const stack = STACK === 'scale' ? await scaleStack() : { env: {}, close: async () => undefined };
+
+function startReplica(index: number): { child: ReturnType<typeof spawn>; url: Promise<string> } {
+  // Scale replicas hold nothing: each its own empty DATA_DIR. Embedded replicas share one.
+  const dataDir = path.join(dir, STACK === 'scale' ? `data-${index}` : 'data');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, CLIP_MODEL: MODEL, AUTH_KEYS_FILE: path.join(dir, 'keys.json'), LOAD_DEMO: 'false', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '100000', RATE_LIMIT_BURST: '10000', ...stack.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-});
+  const url = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`server ${index} exited with ${code}`)));
+  });
+  return { child, url };
+}
+const replicas = Array.from({ length: REPLICAS }, (_, i) => startReplica(i));
+const children = replicas.map((r) => r.child);
+const urls = await Promise.all(replicas.map((r) => r.url));
+// A remote store connects in the background: wait until every replica says it is ready.
+for (const u of urls) {
+  for (let waited = 0; (await fetch(`${u}/ready`)).status !== 200; waited += 100) {
+    if (waited > 60_000) throw new Error(`${u} never became ready`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+let turn = 0;
+/** The next replica, round robin (what a load balancer does). */
+const nextUrl = () => urls[turn++ % urls.length]!;
 
 const photoFiles = ['valve-bv50.jpg', 'gauge-pg63.png', 'pump-p200.jpg'];
 const photos = photoFiles.map((f) => readFileSync(path.join('demo', 'photos', f)));
@@ -69,7 +111,7 @@ interface Reply {
 }
 
 async function post(key: string, body: string | FormData, headers: Record<string, string>): Promise<Reply> {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', body, headers: { authorization: `Bearer ${key}`, ...headers } });
+  const res = await fetch(`${nextUrl()}/graphql`, { method: 'POST', body, headers: { authorization: `Bearer ${key}`, ...headers } });
   const json = (await res.json().catch(() => ({}))) as { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] };
   return { status: res.status, code: json.errors?.[0]?.extensions?.code ?? null, data: json.data ?? null };
 }
@@ -133,7 +175,7 @@ function socketOf(tenant: TenantName, role: (typeof ROLES)[number]): Client {
   const id = `${tenant}-${role}`;
   let client = sockets.get(id);
   if (!client) {
-    client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazyCloseTimeout: 60_000, retryAttempts: 0, connectionParams: { authorization: `Bearer ${keyOf(tenant, role)}` } });
+    client = createClient({ url: `${urls[sockets.size % urls.length]!.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazyCloseTimeout: 60_000, retryAttempts: 0, connectionParams: { authorization: `Bearer ${keyOf(tenant, role)}` } });
     sockets.set(id, client);
   }
   return client;
@@ -176,7 +218,7 @@ const ops: Op[] = [
     return { ...r, data: null };
   }],
   ['fetch other tenant file', 3, async (t) => {
-    const res = await fetch(`${url}${anyOf(files.get(other(t))!)}`, { headers: { authorization: `Bearer ${keyOf(t, 'technician')}` } });
+    const res = await fetch(`${nextUrl()}${anyOf(files.get(other(t))!)}`, { headers: { authorization: `Bearer ${keyOf(t, 'technician')}` } });
     await res.arrayBuffer();
     // The shared manual's bytes exist in both tenants' files: 200 there is the caller's own copy.
     const sharedFile = files.get(t)!.includes(new URL(res.url).pathname);
@@ -226,9 +268,10 @@ await Promise.all(
   }),
 );
 await Promise.all([...sockets.values()].map((c) => c.dispose()));
-const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 'NaN');
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
+const peakKb = children.map((child) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 'NaN'));
+for (const child of children) child.kill('SIGTERM');
+await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
+await stack.close();
 rmSync(dir, { recursive: true, force: true });
 // Ids first seen before their upload's reply arrived: every one must be the caller's own by now.
 let unattributed = 0;
@@ -238,12 +281,12 @@ for (const [tenant, id] of unknownIds) {
   else if (owner !== tenant) crossTenant++;
 }
 
-console.log(`load: ${SECONDS} s, ${CONCURRENCY} concurrent clients, 2 tenants × 3 keys (technician, agent, admin), model ${MODEL}, ${os.cpus().length} CPUs`);
+console.log(`load: ${SECONDS} s, ${CONCURRENCY} concurrent clients, 2 tenants × 3 keys (technician, agent, admin), model ${MODEL}, ${os.cpus().length} CPUs, ${REPLICAS} replica${REPLICAS === 1 ? '' : 's'} (${STACK} stack${STACK === 'scale' ? ': Qdrant double, Postgres, s3rver' : ''})`);
 console.log(`throughput: ${(done / SECONDS).toFixed(1)} requests/s (${done} requests)`);
 for (const [name, values] of latencies) console.log(`  ${name.padEnd(30)} n=${String(values.length).padStart(5)}  p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(values, 95).toFixed(1).padStart(7)} ms`);
 console.log(`errors by code: ${errors.size === 0 ? 'none' : [...errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
 console.log(`5xx responses: ${fivexx}`);
-console.log(`server peak memory (VmHWM): ${(peakKb / 1024).toFixed(0)} MB`);
+console.log(`server peak memory (VmHWM): ${peakKb.map((kb) => `${(kb / 1024).toFixed(0)} MB`).join(', ')}`);
 console.log(`cross-tenant results: ${crossTenant} (ids checked in every hit, citation and guessed id; ${unattributed} ids of no known record)`);
 console.log(`WebSocket operations not refused that the role may not call: ${wsBypass} (${sockets.size} sockets kept open)`);
 if (fivexx > 0 || crossTenant > 0 || unattributed > 0 || wsBypass > 0) process.exitCode = 1;

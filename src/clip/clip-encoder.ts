@@ -17,8 +17,8 @@ import { MicroBatcher, submitInSlices } from './micro-batcher.js';
 import { readModelJson, type ClipModelSpec } from './model-files.js';
 import { OnnxSessionWorker, type WireTensor } from './onnx-session-worker.js';
 import { parsePreprocessorConfig, rgbToNormalizedChw, type ImagePreprocessConfig } from './preprocess.js';
-import { DecodeSlots } from './decode-slots.js';
 import { decodeToClipRgb, type ImageLimits } from './image-decode.js';
+import { Slots } from '../workers/slots.js';
 import { ClipTokenizer, padBatch, type TextTensorSpec } from './tokenize.js';
 
 export interface ModelInfo {
@@ -100,7 +100,13 @@ const CONTEXT_LENGTH = 77;
  */
 const SLICE_BATCHES = 4;
 
-/** Image decodes at a time (see decode-slots.ts: one keeps up with inference and leaves text queries the cores). */
+/**
+ * Image decodes at a time. sharp decodes on libuv's pool threads, which run at the process's normal
+ * priority while inference runs niced (CLIP_IMAGE_NICE) so that text queries win the CPU: up to four
+ * decodes at once (the libuv pool) took both cores from a text query under image load. One at a time
+ * costs no throughput: a photo decodes in ~5 ms of one core (shrink-on-load), a ViT-B/32 image takes
+ * ~80 ms of CPU to infer, so one slot feeds ~15× the inference rate.
+ */
 const DECODE_SLOTS = 1;
 
 export function l2Normalize(v: Float32Array): Float32Array {
@@ -160,7 +166,7 @@ interface Lanes {
 export class OnnxClipEncoder implements ClipEncoder {
   private cache: LRUCache<string, Float32Array> | null = null;
   private readonly inFlight = new Set<InFlight>();
-  private readonly decodeSlots = new DecodeSlots(DECODE_SLOTS);
+  private readonly decodeSlots = new Slots(DECODE_SLOTS);
   private dimension = 0;
 
   private constructor(

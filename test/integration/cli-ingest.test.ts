@@ -11,6 +11,7 @@ import { runIngestCommand } from '../../src/cli/ingest.js';
 import { sqliteFile } from '../../src/store/create-store.js';
 import { SqliteKnowledgeExport } from '../../src/store/sqlite/sqlite-export.js';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
+import { jpeg } from '../helpers/images.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { gql, startTestServer, TINY_MODEL_DIR } from '../helpers/server.js';
 
@@ -29,6 +30,26 @@ async function run(args: string[], env: Record<string, string>) {
 describe('fieldscope ingest', () => {
   const env = { CLIP_MODEL: TINY_MODEL_DIR, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'fieldscope-cli-')), CLIP_TEXT_THREADS: '1', CLIP_IMAGE_THREADS: '1' };
   const demo = path.join(REPO_ROOT, 'demo');
+
+  it('--concurrency: photos go several at once (sharing inference batches), lines stay in input order, a photo twice is a duplicate', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'photos-'));
+    const names: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const name = `p${i}.jpg`;
+      writeFileSync(path.join(dir, name), await jpeg(160 + 8 * i, 120));
+      names.push(name);
+    }
+    writeFileSync(path.join(dir, 'p9-copy.jpg'), await jpeg(160, 120)); // the same bytes as p0.jpg
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-cli-conc-'));
+    const { code, stdout } = await run([dir, '--concurrency', '4'], { ...env, DATA_DIR: dataDir });
+    expect(code).toBe(0);
+    const reported = [...stdout.matchAll(/^(ingested|duplicate) +\S*?(p\d[^ ]*\.jpg) /gm)].map((m) => [m[1], m[2]]);
+    expect(reported).toEqual([...names.map((n) => ['ingested', n]), ['duplicate', 'p9-copy.jpg']]);
+    expect(stdout).toMatch(/^9 ingested, 1 duplicate, 0 failed/m);
+    const bad = await run([dir, '--concurrency', '0'], { ...env, DATA_DIR: dataDir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--concurrency must be a whole number from 1 to 256/);
+  });
 
   it('ingests a folder of documents and photos, one line per item and a summary', async () => {
     const bad = path.join(mkdtempSync(path.join(os.tmpdir(), 'bad-')), 'broken.pdf');

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeSlots } from '../../src/clip/decode-slots.js';
+import { Slots } from '../../src/workers/slots.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-describe('DecodeSlots', () => {
+describe('Slots', () => {
   it('runs at most `size` tasks at once, in arrival order, and every task runs', async () => {
-    const slots = new DecodeSlots(1);
+    const slots = new Slots(1);
     let running = 0;
     let most = 0;
     const order: number[] = [];
@@ -25,7 +25,7 @@ describe('DecodeSlots', () => {
   });
 
   it('with 2 slots runs two at a time', async () => {
-    const slots = new DecodeSlots(2);
+    const slots = new Slots(2);
     let running = 0;
     let most = 0;
     await Promise.all(Array.from({ length: 5 }, () => slots.run(async () => (running++, (most = Math.max(most, running)), await tick(), running--))));
@@ -33,7 +33,7 @@ describe('DecodeSlots', () => {
   });
 
   it('a failing task frees its slot; a task whose signal aborted while waiting is skipped', async () => {
-    const slots = new DecodeSlots(1);
+    const slots = new Slots(1);
     const abort = new AbortController();
     const ran: string[] = [];
     const first = slots.run(async () => {

@@ -193,6 +193,7 @@ export async function fill(store: KnowledgeStore, pages: number): Promise<{ corp
     }
     added += n;
     if (process.stdout.isTTY) process.stdout.write(`\r  filling: ${added}/${pages} pages, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    else if (pages >= 100_000 && added % Math.floor(pages / 10) < n) console.log(`  filling: ${added}/${pages} pages, ${((Date.now() - started) / 1000).toFixed(0)} s, RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
   }
   if (process.stdout.isTTY) process.stdout.write('\n');
   return { corpus, sources };

@@ -6,6 +6,8 @@
  * (documents, pages, photos). `ask` is a search and then builds its sources from the hits, so it
  * costs the same two, and so does `caption`. Both requests carry the tenant and `committed` filter.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { describeWithQdrantSchema, requiresTenant, startFakeQdrant, type FakeQdrant, type RecordedRequest } from '../helpers/fake-qdrant.js';
@@ -108,6 +110,19 @@ describeWithQdrantSchema('requests per search on Qdrant', () => {
       expect(data.search.hits.some((h) => h.document !== null && h.page !== null)).toBe(true);
     }
   });
+
+  it('a photo with writing is two requests too: what was read rides in the same query batch', async () => {
+    const plate = readFileSync(path.join(import.meta.dirname, '../fixtures/ocr/nameplate-photo.jpg'));
+    const { data, operations } = await requestsOf(() => gqlUpload<SearchData & { search: { readText: { identifiers: string[] } } }>(server!.url, SEARCH.replace('noGoodMatch', 'noGoodMatch readText { identifiers }'), { image: { bytes: plate, name: 'plate.jpg' } }, { limit: 5 }));
+    expect(operations).toEqual(TWO);
+    expect(data.search.readText.identifiers).toContain('XV-300');
+    const batch = fake.requests.find((r) => r.operation === 'query_batch_points')!;
+    const searches = (batch.body as { searches: { using?: string; filter?: unknown }[] }).searches;
+    // image ↔ images, image ↔ chunks, (hash bands), then BM25 of the words read and the identifiers read.
+    expect(searches.filter((q) => q.using === 'bm25')).toHaveLength(1);
+    expect(searches.some((q) => !q.using && JSON.stringify(q.filter).includes('"identifiers"') && JSON.stringify(q.filter).includes('XV300'))).toBe(true);
+    expect(data.search.hits[0]!.document?.title).toBe('XV-300 Gate Valve Maintenance SOP');
+  }, 60_000);
 
   it('ask is a search and then composes from the hits: two requests, its citations hydrated', async () => {
     const { data, operations } = await requestsOf(() => gql<{ ask: { citations: { document: { id: string } | null; page: { number: number } | null; photo: { id: string } | null }[] } }>(server!.url, ASK, { question: 'Which seal kit does the P-200 pump use?' }));

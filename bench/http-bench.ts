@@ -498,7 +498,8 @@ async function main(): Promise<void> {
     report.text = { health: h, bareSessionRun: b, embedTextIdle: e, overBareMs: e.p50 - b.p50, stagesMs: textStages, cpuMs: cpu, load: textLoad };
 
     // 2. Images: server, ceiling and peer alternate in rounds.
-    const perImage = (cores: number, ips: number) => Math.round((cores / ips) * 10000) / 10;
+    /** CPU ms per image; null when the phase finished no image (starved by other processes). */
+    const perImage = (cores: number, ips: number) => (ips > 0 ? Math.round((cores / ips) * 10000) / 10 : null);
     const rounds: { server: number; ceiling: number; peer: number | null; cpuMsPerImage: Record<string, number | null>; serverLoad: Load; ceilingLoad: Load; peerLoad: Load | null; stages: Record<string, { n: number; mean: number }> }[] = [];
     const slice = SECONDS / ROUNDS;
     for (let r = 0; r < ROUNDS; r++) {
@@ -522,7 +523,8 @@ async function main(): Promise<void> {
         `images  round ${r + 1}: server ${f1(s.imagesPerSecond)}/s ${loadNote(serverLoad)}; bare vision ${f1(c.imagesPerSecond)}/s ${loadNote(ceilingLoad)}` +
           (p ? `; transformers.js ${f1(p.imagesPerSecond)}/s ${loadNote(peerLoad!)}` : ''),
       );
-      console.log(`        CPU ms per image: server ${f1(cpuMs.server)} (+ client ${f1(cpuMs.client)}), bare vision ${f1(cpuMs.ceiling)}${cpuMs.peer === null ? '' : `, transformers.js ${f1(cpuMs.peer)}`}`);
+      const f = (v: number | null) => (v === null ? 'n/a (no image finished)' : f1(v));
+      console.log(`        CPU ms per image: server ${f(cpuMs.server)} (+ client ${f(cpuMs.client)}), bare vision ${f(cpuMs.ceiling)}${p ? `, transformers.js ${f(cpuMs.peer)}` : ''}`);
       console.log(`        server stages (mean ms; batch = mean items): ${Object.entries(stages).map(([k, v]) => `${k} ${v.mean} (n ${v.n})`).join(', ')}`);
     }
     const mean = (xs: number[]) => xs.reduce((t, v) => t + v, 0) / xs.length;

@@ -117,7 +117,7 @@ export class SearchService {
   async search(query: SearchQuery): Promise<SearchResultView> {
     const { text, identifiers, read, lists, fused, cosineNearCopies } = await this.rank(query);
     // Every hit's records in one store call (on Qdrant one request), so a search costs two round trips whatever its limit.
-    const records = await this.store.getHitRecords(fused.map((hit) => hit.target));
+    const records = await this.store.getHitRecords(fused.map((hit) => hit.target), { signal: query.signal });
     query.signal?.throwIfAborted();
     const needles = [...identifiers, ...(read?.identifiers ?? [])];
     const hits = fused.map((hit) => this.hydrate(hit, records, text, needles));
@@ -174,6 +174,7 @@ export class SearchService {
       },
       perSignal,
       filter,
+      { signal: query.signal },
     );
     query.signal?.throwIfAborted();
     const lists: SignalList[] = [

@@ -181,6 +181,14 @@ export interface StoreStatus {
   problem?: string;
 }
 
+/**
+ * For the calls a search makes of a remote store: the operation's abort signal, so that a store
+ * that retries (Qdrant) stops once the operation is over. Local stores ignore it.
+ */
+export interface RemoteCallOptions {
+  signal?: AbortSignal;
+}
+
 /** Every signal of one search, asked of the store at once (searchSignals). */
 export interface SignalQuery {
   /** A text query: its CLIP vector (chunks: SEMANTIC; page images and photos: CROSS_MODAL), its raw words (KEYWORD) and its identifiers (IDENTIFIER). */
@@ -353,12 +361,12 @@ export interface KnowledgeStore {
    * contract suite checks this). On Qdrant: one Query API request (a batch of one query per
    * signal), so a search is one round trip; on SQLite: the methods above.
    */
-  searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults>;
+  searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter, options?: RemoteCallOptions): Promise<SignalResults>;
   /**
    * The records a page of hits shows (document and page of a page target, photo of a photo
    * target), committed and of this tenant only, exactly as getDocument/getPage/getPhoto return
    * them. On Qdrant: one request whatever the number of targets (a search is then two round
    * trips: searchSignals and this); on SQLite: the methods above.
    */
-  getHitRecords(targets: HitTarget[]): Promise<HitRecords>;
+  getHitRecords(targets: HitTarget[], options?: RemoteCallOptions): Promise<HitRecords>;
 }

@@ -48,6 +48,7 @@ import type {
   PageRecord,
   PhotoDetails,
   PhotoRecord,
+  RemoteCallOptions,
   SearchFilter,
   SignalQuery,
   SignalResults,
@@ -374,8 +375,8 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     return this.connection.client;
   }
 
-  private call<T>(operation: string, fn: (client: QdrantClient) => Promise<T>, client: QdrantClient = this.open()): Promise<T> {
-    return callWithRetry({ url: this.url, collection: this.collection, operation, timeoutMs: this.timeoutMs }, this.policy, () => fn(client), this.sleep);
+  private call<T>(operation: string, fn: (client: QdrantClient) => Promise<T>, client: QdrantClient = this.open(), signal?: AbortSignal): Promise<T> {
+    return callWithRetry({ url: this.url, collection: this.collection, operation, timeoutMs: this.timeoutMs }, this.policy, () => fn(client), this.sleep, signal);
   }
 
   private base(...conditions: QdrantCondition[]): QdrantCondition[] {
@@ -386,9 +387,12 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     return filterOf(...this.base(COMMITTED, ...conditions));
   }
 
-  private async scrollPage(filter: QdrantFilter, limit: number, withPayload: string[], extra: { offset?: string | number; orderBy?: Schemas['OrderBy'] } = {}): Promise<{ points: Point[]; next: string | number | null }> {
-    const result = await this.call('scroll_points', (c) =>
-      c.scroll(this.collection, { filter, limit, with_payload: withPayload, with_vector: false, offset: extra.offset, order_by: extra.orderBy }),
+  private async scrollPage(filter: QdrantFilter, limit: number, withPayload: string[], extra: { offset?: string | number; orderBy?: Schemas['OrderBy']; signal?: AbortSignal } = {}): Promise<{ points: Point[]; next: string | number | null }> {
+    const result = await this.call(
+      'scroll_points',
+      (c) => c.scroll(this.collection, { filter, limit, with_payload: withPayload, with_vector: false, offset: extra.offset, order_by: extra.orderBy }),
+      undefined,
+      extra.signal,
     );
     const points = result.points.map((p) => ({ id: p.id, payload: (p.payload ?? {}) as Payload }));
     const next = result.next_page_offset;
@@ -804,7 +808,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
    * id (`POST …/points`) is not used: it cannot carry the tenant and `committed` filter.
    * The payload asked for is what a hit shows (record, page text, thumbnail), no vectors.
    */
-  async getHitRecords(targets: HitTarget[]): Promise<HitRecords> {
+  async getHitRecords(targets: HitTarget[], options: RemoteCallOptions = {}): Promise<HitRecords> {
     this.open();
     const out: HitRecords = { documents: new Map(), pages: new Map(), photos: new Map() };
     const documentIds = new Set<string>();
@@ -824,7 +828,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     if (anyOf.length === 0) return out;
     // At most one committed point per document id, page id and photo id, so this limit reads them all.
     const limit = documentIds.size + pageIds.size + photoIds.size;
-    const { points } = await this.scrollPage({ ...this.visible(), should: anyOf }, limit, ['type', 'record', 'document_id', 'page_number', 'text', 'thumbnail_key', 'text_source']);
+    const { points } = await this.scrollPage({ ...this.visible(), should: anyOf }, limit, ['type', 'record', 'document_id', 'page_number', 'text', 'thumbnail_key', 'text_source'], { signal: options.signal });
     for (const p of points) {
       const type = str(p.payload, 'type');
       const documentId = str(p.payload, 'document_id');
@@ -1108,7 +1112,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
    * that among the best could crowd out others; the contract suite and the eval check the lists
    * match).
    */
-  async searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
+  async searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter, options: RemoteCallOptions = {}): Promise<SignalResults> {
     this.open();
     checkLimit(limit);
     const out: SignalResults = { textChunks: [], textImages: [], lexical: [], identifiers: [], imageImages: [], imageChunks: [], imageHash: [], imageLayout: [], readLexical: [], readIdentifiers: [] };
@@ -1172,7 +1176,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       identifiers(read.identifiers, (c) => (out.readIdentifiers = c));
     }
     if (searches.length === 0) return out;
-    const results = await this.call('query_batch_points', (c) => c.queryBatch(this.collection, { searches }));
+    const results = await this.call('query_batch_points', (c) => c.queryBatch(this.collection, { searches }), undefined, options.signal);
     results.forEach((result, i) => readers[i]?.(result.points));
     return out;
   }

@@ -85,11 +85,18 @@ export function backoffMs(policy: RetryPolicy, retry: number, random: () => numb
 
 export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function callWithRetry<T>(target: CallTarget, policy: RetryPolicy, fn: () => Promise<T>, sleep: (ms: number) => Promise<void> = defaultSleep): Promise<T> {
+/**
+ * `signal`: the caller's operation (its deadline, its client gone). Once it fires no new attempt
+ * starts and a backoff wait ends at once: the call rejects with `signal.reason` (the attempt in
+ * flight, if any, ends at its own timeout).
+ */
+export async function callWithRetry<T>(target: CallTarget, policy: RetryPolicy, fn: () => Promise<T>, sleep: (ms: number) => Promise<void> = defaultSleep, signal?: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
     try {
       return await fn();
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       const c = classifyQdrantError(error, target.timeoutMs);
       const failure: QdrantFailure = { url: target.url, collection: target.collection, operation: target.operation, status: c.status, attempts: attempt };
       if (!c.retryable) {
@@ -100,7 +107,27 @@ export async function callWithRetry<T>(target: CallTarget, policy: RetryPolicy, 
       if (c.retryAfterMs !== undefined && c.retryAfterMs > policy.maxRetryAfterMs) {
         throw new QdrantUnavailableError(failure, `${c.reason}; the server asks to retry after ${Math.round(c.retryAfterMs / 1000)} s, longer than the ${policy.maxRetryAfterMs} ms this store waits`, error);
       }
-      await sleep(Math.max(c.retryAfterMs ?? 0, backoffMs(policy, attempt - 1)));
+      await untilAborted(sleep(Math.max(c.retryAfterMs ?? 0, backoffMs(policy, attempt - 1))), signal);
     }
   }
+}
+
+/** Resolves with `wait`, or rejects with the signal's reason as soon as it fires. */
+function untilAborted(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return wait;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    wait.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

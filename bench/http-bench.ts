@@ -39,6 +39,8 @@ const HELP = `usage: npm run bench -- [options]
   --concurrency N    embedImage requests kept in flight (default 8)
   --env K=V          extra server environment, repeatable (e.g. --env CLIP_IMAGE_WORKERS=2)
   --out FILE         JSON report (default .bench/http-bench-<time>.json)
+  --dtype fp32|q8     precision for all three: the server's CLIP_DTYPE, the bare sessions' files
+                     (onnx/*_model_quantized.onnx for q8) and transformers.js's dtype (default fp32)
   --skip-transformers  skip the peer`;
 
 const { values: args } = parseArgs({
@@ -52,6 +54,7 @@ const { values: args } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
     'skip-transformers': { type: 'boolean', default: false },
+    dtype: { type: 'string', default: 'fp32' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -76,6 +79,11 @@ const SECONDS = positive('seconds', args.seconds);
 const ROUNDS = Math.round(positive('rounds', args.rounds));
 const CONCURRENCY = Math.round(positive('concurrency', args.concurrency));
 const BATCH = 8;
+if (args.dtype !== 'fp32' && args.dtype !== 'q8') {
+  console.error(`--dtype must be fp32 or q8, got ${args.dtype}`);
+  process.exit(2);
+}
+const DTYPE: 'fp32' | 'q8' = args.dtype;
 const SERVER_ENV: Record<string, string> = Object.fromEntries(
   args.env.map((kv) => {
     const at = kv.indexOf('=');
@@ -86,6 +94,7 @@ const SERVER_ENV: Record<string, string> = Object.fromEntries(
     return [kv.slice(0, at), kv.slice(at + 1)];
   }),
 );
+SERVER_ENV.CLIP_DTYPE ??= DTYPE;
 const OUT = path.resolve(args.out ?? path.join(REPO_ROOT, '.bench', `http-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`));
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +401,7 @@ async function peer(spec: ClipModelSpec, images: readonly Uint8Array[]) {
   tf.env.allowLocalModels = true;
   tf.env.localModelPath = path.dirname(spec.dir) + path.sep;
   const id = path.basename(spec.dir);
-  const opts = { local_files_only: true, dtype: 'fp32' as const, device: 'cpu' as const };
+  const opts = { local_files_only: true, dtype: DTYPE, device: 'cpu' as const };
   const processor = await tf.AutoProcessor.from_pretrained(id, { local_files_only: true });
   const vision = await tf.CLIPVisionModelWithProjection.from_pretrained(id, opts);
   const tokenizer = await tf.AutoTokenizer.from_pretrained(id, { local_files_only: true });
@@ -437,7 +446,7 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const spec = await resolveModelFolder(MODEL_DIR, 'fp32');
+  const spec = await resolveModelFolder(MODEL_DIR, DTYPE === 'q8' ? 'quantized' : 'fp32');
   const textThreads = Number(SERVER_ENV.CLIP_TEXT_THREADS ?? process.env.CLIP_TEXT_THREADS ?? 2);
   console.log(`model   ${spec.dir}`);
   console.log(`machine ${os.cpus().length} CPUs, Node ${process.version}, ${SECONDS} s per phase, ${ROUNDS} rounds, ${CONCURRENCY} requests in flight, server env ${JSON.stringify(SERVER_ENV)}`);

@@ -113,20 +113,13 @@ async function runSize(pages: number): Promise<void> {
     const store = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench' });
     await store.init();
     const fillStart = performance.now();
-    // Ingest memory: RSS sampled every second while filling (bounded means flat, not growing with the corpus).
-    const rss = { start: process.memoryUsage().rss, peak: 0, samples: [] as number[] };
-    const sampler = setInterval(() => {
-      const now = process.memoryUsage().rss;
-      rss.peak = Math.max(rss.peak, now);
-      rss.samples.push(now);
-    }, 1000);
-    const { corpus, sources } = await fill(store, pages);
-    clearInterval(sampler);
+    // Ingest memory: RSS after every document (bounded means flat, not growing with the corpus).
+    const { corpus, sources, rssSamples } = await fill(store, pages);
     const fillMs = performance.now() - fillStart;
     await store.close();
     const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
-    const quarter = (q: number) => rss.samples[Math.min(rss.samples.length - 1, Math.floor((q * rss.samples.length) / 4))] ?? rss.start;
-    console.log(`ingest memory: RSS ${mb(rss.start)} at start, ${mb(quarter(1))} / ${mb(quarter(2))} / ${mb(quarter(3))} at 25/50/75 % of the fill, peak ${mb(rss.peak)}`);
+    const quarter = (q: number) => rssSamples[Math.min(rssSamples.length - 1, Math.floor((q * rssSamples.length) / 4))]!;
+    console.log(`ingest memory: RSS ${mb(rssSamples[0]!)} at start, ${mb(quarter(1))} / ${mb(quarter(2))} / ${mb(quarter(3))} / ${mb(rssSamples.at(-1)!)} at 25/50/75/100 % of the fill, peak ${mb(rssSamples.reduce((m, v) => Math.max(m, v), 0))}`);
 
     const openStart = performance.now();
     const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench' });

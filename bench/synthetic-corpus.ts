@@ -161,13 +161,15 @@ export function makeQueries(corpus: Corpus, sources: QuerySource[], count: numbe
   return { text, image };
 }
 
-export async function fill(store: KnowledgeStore, pages: number): Promise<{ corpus: Corpus; sources: QuerySource[] }> {
+export async function fill(store: KnowledgeStore, pages: number): Promise<{ corpus: Corpus; sources: QuerySource[]; rssSamples: number[] }> {
   const corpus = makeCorpus(pages);
   const sources: QuerySource[] = [];
   const keepEvery = Math.max(1, Math.floor(pages / 2000));
   let added = 0;
   let docNo = 0;
   const started = Date.now();
+  // RSS after every document: the store's writes are synchronous, so a timer would never fire meanwhile.
+  const rssSamples: number[] = [process.memoryUsage().rss];
   while (added < pages) {
     const n = Math.min(PAGES_PER_DOCUMENT, pages - added);
     const docPages: NewPage[] = [];
@@ -192,11 +194,12 @@ export async function fill(store: KnowledgeStore, pages: number): Promise<{ corp
       });
     }
     added += n;
+    rssSamples.push(process.memoryUsage().rss);
     if (process.stdout.isTTY) process.stdout.write(`\r  filling: ${added}/${pages} pages, ${((Date.now() - started) / 1000).toFixed(0)} s`);
     else if (pages >= 100_000 && added % Math.floor(pages / 10) < n) console.log(`  filling: ${added}/${pages} pages, ${((Date.now() - started) / 1000).toFixed(0)} s, RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
   }
   if (process.stdout.isTTY) process.stdout.write('\n');
-  return { corpus, sources };
+  return { corpus, sources, rssSamples };
 }
 
 export function percentile(values: number[], p: number): number {

@@ -35,7 +35,7 @@ const HIT_FIELDS = 'score matchedBy snippet document { id title } page { number 
 const SEARCH = `query($text: String, $image: Upload, $limit: Int) { search(text: $text, image: $image, limit: $limit) { noGoodMatch hits { ${HIT_FIELDS} } } }`;
 const ASK = 'query($question: String, $image: Upload) { ask(question: $question, image: $image) { text mode citations { marker snippet document { id title } page { number } photo { id } } } }';
 
-type Hit = { document: { id: string } | null; page: { number: number; text: string } | null; photo: { id: string } | null; snippet: string | null };
+type Hit = { document: { id: string; title: string } | null; page: { number: number; text: string } | null; photo: { id: string } | null; snippet: string | null };
 type SearchData = { search: { noGoodMatch: boolean; hits: Hit[] } };
 
 describeWithQdrantSchema('requests per search on Qdrant', () => {

@@ -62,6 +62,9 @@ function recallAt10(fast: Candidate[], exact: Candidate[], fastScoresAreExact: b
 interface Timings {
   text: number[];
   image: number[];
+  /** CPU ms of the same calls: the store works on this thread, so on a shared machine this is what a quiet one would take. */
+  textCpu: number[];
+  imageCpu: number[];
   calls: Record<string, number[]>;
 }
 
@@ -69,6 +72,12 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
   const calls: Record<string, number[]> = { searchChunks: [], searchLexical: [], searchIdentifiers: [], searchImages: [], 'searchChunks(image)': [] };
   const text: number[] = [];
   const image: number[] = [];
+  const textCpu: number[] = [];
+  const imageCpu: number[] = [];
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   const results: { chunks: Candidate[]; lexical: Candidate[]; images: Candidate[]; imageChunks: Candidate[] }[] = [];
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -79,18 +88,22 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
   for (let i = 0; i < Math.min(count, queries.text.length); i++) {
     const q = queries.text[i]!;
     const t0 = performance.now();
+    const c0 = cpuMs();
     const chunks = await timed('searchChunks', () => store.searchChunks(q.vector, LIMIT));
     const lexical = await timed('searchLexical', () => store.searchLexical(q.text, LIMIT));
     if (q.identifiers.length > 0) await timed('searchIdentifiers', () => store.searchIdentifiers(q.identifiers, LIMIT));
     text.push(performance.now() - t0);
+    textCpu.push(cpuMs() - c0);
     const v = queries.image[i]!;
     const t1 = performance.now();
+    const c1 = cpuMs();
     const images = await timed('searchImages', () => store.searchImages(v, LIMIT));
     const imageChunks = await timed('searchChunks(image)', () => store.searchChunks(v, LIMIT));
     image.push(performance.now() - t1);
+    imageCpu.push(cpuMs() - c1);
     results.push({ chunks, lexical, images, imageChunks });
   }
-  return { text, image, calls, results };
+  return { text, image, textCpu, imageCpu, calls, results };
 }
 
 function fileSize(file: string): number {
@@ -140,6 +153,8 @@ async function runSize(pages: number): Promise<void> {
     const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
     console.log(row('text  (chunks+lexical+identifiers)', f.text));
     console.log(row('image (images+chunks)', f.image));
+    console.log(row('text  CPU (quiet-machine latency)', f.textCpu));
+    console.log(row('image CPU', f.imageCpu));
     for (const [name, values] of Object.entries(f.calls)) console.log(row(`  ${name}`, values));
     console.log('baseline: exact vector scans, exact BM25');
     console.log(row('text  (chunks+lexical+identifiers)', e.text));

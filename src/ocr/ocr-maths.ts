@@ -51,15 +51,20 @@ const DET_STD = [0.229, 0.224, 0.225];
 
 /** RGB bytes (already resized) → [1,3,H,W] BGR tensor normalised with ImageNet mean/std, as PaddleOCR does. */
 export function detectionTensor(rgb: Uint8Array, width: number, height: number): Float32Array {
+  const out = new Float32Array(3 * width * height);
+  fillDetectionRows(rgb, width, height, out, 0, height);
+  return out;
+}
+
+/** Rows [fromRow, toRow) of detectionTensor into `out` (a caller can fill a large image a slice at a time). */
+export function fillDetectionRows(rgb: Uint8Array, width: number, height: number, out: Float32Array, fromRow: number, toRow: number): void {
   const plane = width * height;
-  const out = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) {
+  for (let i = fromRow * width; i < Math.min(toRow, height) * width; i++) {
     for (let c = 0; c < 3; c++) {
       // Channel c of the BGR tensor is RGB channel 2 - c; PaddleOCR applies mean[c] to BGR channel c.
       out[c * plane + i] = (rgb[i * 3 + (2 - c)]! / 255 - DET_MEAN[c]!) / DET_STD[c]!;
     }
   }
-  return out;
 }
 
 /**

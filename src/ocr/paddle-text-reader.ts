@@ -21,7 +21,7 @@ import {
   ctcDecode,
   dbBoxes,
   detectionSize,
-  detectionTensor,
+  fillDetectionRows,
   parseDictionary,
   recognitionTensor,
   recognitionWidth,
@@ -58,6 +58,10 @@ const MAX_REGIONS = 64;
 /** Crops per recognition run, and the widest crop (longer lines are squeezed). */
 const REC_BATCH = 8;
 const REC_MAX_WIDTH = 1600;
+/** Rows of the detection tensor built between two turns of the event loop. */
+const SLICE_ROWS = 64;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class PaddleTextReader implements TextReader {
   private inFlight = 0;
@@ -164,7 +168,13 @@ export class PaddleTextReader implements TextReader {
   private async detect(rgb: Buffer, width: number, height: number): Promise<PixelBox[]> {
     const size = detectionSize(width, height);
     const resized = await sharp(rgb, { raw: { width, height, channels: 3 } }).resize(size.width, size.height, { fit: 'fill' }).raw().toBuffer();
-    const tensor = detectionTensor(resized, size.width, size.height);
+    // Built a slice of rows at a time, the event loop served between slices: at ~30 ms for a
+    // 960-px image in one go, it would hold back interactive requests (embedText's p95).
+    const tensor = new Float32Array(3 * size.width * size.height);
+    for (let row = 0; row < size.height; row += SLICE_ROWS) {
+      fillDetectionRows(resized, size.width, size.height, tensor, row, row + SLICE_ROWS);
+      await yieldToEventLoop();
+    }
     const out = await this.detector.run({ x: { type: 'float32', data: tensor.buffer as ArrayBuffer, dims: [1, 3, size.height, size.width] } });
     const [, , mapHeight, mapWidth] = out.dims as [number, number, number, number];
     return dbBoxes(out.data, mapWidth, mapHeight, width, height);
@@ -189,9 +199,21 @@ export class PaddleTextReader implements TextReader {
       signal?.throwIfAborted();
       const batch = order.slice(start, start + REC_BATCH).map((i) => crops[i]!);
       const batchWidth = Math.max(REC_MIN_WIDTH, ...batch.map((c) => c.width));
-      const tensor = recognitionTensor(batch, batchWidth);
+      // A crop at a time, as above.
+      const plane = 3 * REC_HEIGHT * batchWidth;
+      const tensor = new Float32Array(batch.length * plane);
+      for (const [n, crop] of batch.entries()) {
+        tensor.set(recognitionTensor([crop], batchWidth), n * plane);
+        await yieldToEventLoop();
+      }
       const out = await this.recognizer.run({ x: { type: 'float32', data: tensor.buffer as ArrayBuffer, dims: [batch.length, 3, REC_HEIGHT, batchWidth] } });
-      const decoded = ctcDecode(out.data, out.dims, this.classes);
+      // One crop's timesteps at a time (each ~3 ms over 6625 classes), the event loop served between them.
+      const [, steps, numClasses] = out.dims as [number, number, number];
+      const decoded: { text: string; confidence: number }[] = [];
+      for (let b = 0; b < batch.length; b++) {
+        decoded.push(...ctcDecode(out.data.subarray(b * steps * numClasses, (b + 1) * steps * numClasses), [1, steps, numClasses], this.classes));
+        await yieldToEventLoop();
+      }
       decoded.forEach((d, k) => {
         const index = order[start + k]!;
         regions[index] = { text: d.text, confidence: Math.round(d.confidence * 10_000) / 10_000, box: relativeBox(crops[index]!.box, width, height) };

@@ -252,7 +252,8 @@ export class AnswerService {
     } else {
       warnings.push('No language model is configured (OPENAI_BASE_URL / LLM_MODEL): the answer quotes the most relevant sentences.');
     }
-    const extractive = extractiveAnswer(question, sources);
+    // The identifiers read on a photo say what it is about, as identifiers typed in the question do.
+    const extractive = extractiveAnswer([question, ...(result.readText?.identifiers ?? [])].filter((part) => part.length > 0).join(' '), sources);
     yield {
       kind: 'answer',
       answer: this.moderated({

@@ -37,7 +37,7 @@ const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, '.
 async function ingestLibrary(url: string): Promise<void> {
   const ingest = 'mutation($file: Upload!) { ingestDocument(file: $file) { id } }';
   const files: [Uint8Array, string][] = [
-    [await makePdf([['XV-300 Centrifugal Pump', 'Installation, operation and maintenance manual'], ['Impeller clearance and wear rings', 'Check the clearance every 4000 hours.']], 'XV-300 Pump Manual'), 'xv300.pdf'],
+    [await makePdf([['Read the safety instructions before any work.', 'XV-300 Centrifugal Pump, installation and maintenance.'], ['Impeller clearance and wear rings', 'Check the clearance every 4000 hours.']], 'XV-300 Pump Manual'), 'xv300.pdf'],
     [Buffer.from(PUMP_MANUAL_MD), 'p200.md'],
     [await makePdf([['Spare parts list, page 1', 'GR-88 Lithium grease cartridge', 'BR-12 Bearing set'], ['Spare parts list, page 2', 'PK-3310 Gasket kit for pump casings', 'OR-55 O-ring set'], ['Spare parts list, page 3', 'FL-9 Oil filter']], 'Spare Parts List'), 'parts.pdf'],
     [Buffer.from('# BV-50 Ball Valve Manual\n\nThe BV-50 ball valve closes with a quarter turn. Lubricate the stem yearly.\n'), 'bv50.md'],
@@ -109,6 +109,8 @@ describe('search(image:) reads the photo', () => {
     const res = await gqlUpload<{ ask: { text: string; citations: { document: { title: string } | null }[] } }>(server.url, ASK, { image: { bytes: fixture('nameplate-photo.jpg'), name: 'plate.jpg' } });
     expect(res.errors).toBeUndefined();
     expect(res.data!.ask.citations.map((c) => c.document?.title)).toContain('XV-300 Pump Manual');
+    // The extractive answer quotes what the sources say about the identifier read (not the page's first sentence).
+    expect(res.data!.ask.text).toMatch(/^XV-300 Centrifugal Pump/);
   }, 60_000);
 
   it('bad images keep the codes embedImage gives them, and the server stays healthy', async () => {

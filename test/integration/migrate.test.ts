@@ -44,6 +44,8 @@ describeWithQdrantSchema('fieldscope migrate --to qdrant', () => {
         text: `Document ${d} page ${p}: replace the seal kit ${d}${p}-B on pump P-${d}00${p === 2 ? ' with the wombatword tool' : ''}.`,
         image: p === 1 ? null : axis(d * 3 + p, d + 1, 0.3),
         thumbnailKey: p === 1 ? null : undefined,
+        // A scanned page read by OCR keeps saying so in Qdrant.
+        ...(p === 1 ? { textSource: 'ocr' as const } : {}),
         chunks: [
           { text: `seal kit ${d}${p}`, vector: axis(d * 3 + p + 1, d, 0.2) },
           { text: `pump P-${d}00`, vector: axis(d * 3 + p + 2, d + 2, 0.4) },
@@ -55,7 +57,9 @@ describeWithQdrantSchema('fieldscope migrate --to qdrant', () => {
       documentIds.push(doc.document.id);
     }
     for (let i = 0; i < 3; i++) {
-      const photo = newPhoto({ caption: i === 1 ? null : `corroded flange ${i} okapiword`, vector: axis(20 + i), chunks: i === 1 ? [] : [{ text: `corroded flange ${i}`, vector: axis(25 + i) }], identifiers: [`FL-${i}`], metadata: { site: 'north' } });
+      const photo = newPhoto({ caption: i === 1 ? null : `corroded flange ${i} okapiword`, vector: axis(20 + i), chunks: i === 1 ? [] : [{ text: `corroded flange ${i}`, vector: axis(25 + i) }], identifiers: [`FL-${i}`], metadata: { site: 'north' },
+        // What was read on a photo travels with it.
+        readText: i === 2 ? { text: 'FLANGE FL-2', identifiers: ['FL-2'], regions: [{ text: 'FLANGE FL-2', confidence: 0.97, box: [0.1, 0.2, 0.5, 0.1] }], codes: [{ format: 'QR_CODE', value: 'FL-2' }] } : null });
       await sqlite.addPhoto(photo);
       photoIds.push(photo.photo.id);
     }
@@ -106,6 +110,8 @@ describeWithQdrantSchema('fieldscope migrate --to qdrant', () => {
       expect(await qdrant.getPages(id)).toEqual(await sqlite.getPages(id));
     }
     for (const id of photoIds) expect(await qdrant.getPhoto(id)).toEqual(await sqlite.getPhoto(id));
+    expect((await qdrant.getPhoto(photoIds[2]!))?.readText?.identifiers).toEqual(['FL-2']);
+    expect((await qdrant.getPages(documentIds[0]!)).map((p) => p.textSource)).toEqual(['file', 'ocr', 'file']);
     expect(await qdrant.isBlobReferenced(`thumbs/${documentIds[0]}/1.png`)).toBe(true);
 
     // Same answers per signal: every target with its score (whole lists, so ties cannot reorder a cut-off).

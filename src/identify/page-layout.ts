@@ -14,11 +14,15 @@
  * Coarser grids (24–48 px) and binarised grids overlap between the two groups; 64 px does not.
  *
  * Lookup at scale: each signature also gets a 64-bit SimHash key (Charikar, STOC 2002: the signs
- * of 64 fixed random projections of the mean-centred signature; the Hamming distance between two
- * keys estimates the angle between the signatures, i.e. their correlation). The stores index the
- * key's eight 8-bit bands like the difference hash's (multi-index hashing: a key within 7 bits
- * shares at least one band), keep candidates whose key is within LAYOUT_KEY_MAX_DISTANCE, and
- * only then compare the signatures. A copy at correlation 0.978 differs by ~4 key bits.
+ * of 64 fixed random projections; the Hamming distance between two keys estimates the angle
+ * between the projected vectors). The vector projected is the signature without its row and
+ * column means (double-centred): pages of one manual share margins and line pitch, and keys of
+ * the raw signature clustered so tightly that a lookup read a third of all pages (measured,
+ * bench/layout-lookup-bench.ts); what is left (where lines and words end) is each page's own.
+ * The stores index the key's eight 8-bit bands like the difference hash's (multi-index hashing:
+ * a key within 7 bits shares at least one band), keep candidates whose key is within
+ * LAYOUT_KEY_MAX_DISTANCE, and only then compare the signatures. Copies measured 0–4 key bits
+ * apart.
  *
  * Limit (measured, documented): two fillings of the same printed form that differ in a few words
  * correlate 0.98–0.999, as closely as a re-scan; the closest still ranks first, but such a page
@@ -36,7 +40,8 @@ export const LAYOUT_BYTES = LAYOUT_SIDE * LAYOUT_SIDE;
 export const LAYOUT_COPY_CORRELATION = 0.95;
 /**
  * Keys further apart than this are not compared. Correlation 0.95 is an angle of 0.32 rad, an
- * expected 6.5 differing bits of 64 (sd ≈ 2.4); 16 bits is four deviations beyond it.
+ * expected 6.5 differing bits of 64 (sd ≈ 2.4); 16 bits is four deviations beyond it (copies
+ * measured 0–4 bits apart).
  */
 export const LAYOUT_KEY_MAX_DISTANCE = 16;
 
@@ -114,17 +119,33 @@ const PROJECTIONS: Float32Array[] = (() => {
   return Array.from({ length: 64 }, () => Float32Array.from({ length: LAYOUT_BYTES }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform())));
 })();
 
+/** The signature without what pages of one kind share: the mean of each row (text lines, blank bands) and of each column (margins). */
+function residual(signature: Uint8Array): Float32Array {
+  const n = LAYOUT_SIDE;
+  const rows = new Float32Array(n);
+  const cols = new Float32Array(n);
+  let all = 0;
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      const v = signature[y * n + x]!;
+      rows[y]! += v / n;
+      cols[x]! += v / n;
+      all += v / (n * n);
+    }
+  const out = new Float32Array(LAYOUT_BYTES);
+  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) out[y * n + x] = signature[y * n + x]! - rows[y]! - cols[x]! + all;
+  return out;
+}
+
 function layoutKey(signature: Uint8Array): string {
-  let mean = 0;
-  for (const v of signature) mean += v;
-  mean /= signature.length;
+  const centred = residual(signature);
   let hex = '';
   for (let nibble = 0; nibble < 16; nibble++) {
     let value = 0;
     for (let bit = 0; bit < 4; bit++) {
       const projection = PROJECTIONS[nibble * 4 + bit]!;
       let dot = 0;
-      for (let i = 0; i < LAYOUT_BYTES; i++) dot += (signature[i]! - mean) * projection[i]!;
+      for (let i = 0; i < LAYOUT_BYTES; i++) dot += centred[i]! * projection[i]!;
       value = (value << 1) | (dot > 0 ? 1 : 0);
     }
     hex += value.toString(16);

@@ -23,8 +23,7 @@ import { InvalidInputError } from '../errors.js';
 import { pageKey, type Candidate, type DocumentRecord, type HitRecords, type KnowledgeStore, type PageRecord, type PhotoRecord, type SearchFilter } from '../store/knowledge-store.js';
 import { fuse, isNearCopy, READ_EVIDENCE, standOut, type FusedHit, type FusionMethod, type MatchKind, type ReadEvidence, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
-import { imageLayout as pageLayout } from '../identify/page-layout.js';
-import { informativeHash } from '../identify/perceptual-hash.js';
+import { nearCopyKeys } from '../identify/page-layout.js';
 import { extractIdentifiers, normalizeIdentifier } from './identifiers.js';
 import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
 import { identifierConfidences } from '../ocr/read-text-result.js';
@@ -158,9 +157,11 @@ export class SearchService {
     const read = reading ? await reading.result : null;
     query.signal?.throwIfAborted();
     // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
-    const imageHash = image ? await informativeHash(image) : null;
-    // Always looked up: only mostly white pages and photos keep a layout, and a copy of one is found by it.
-    const imageLayout = image ? await pageLayout(image) : null;
+    // As stored: the difference hash when informative, else (a page of text, a scan) the layout
+    // signature, so an image query does one near-copy lookup, not two.
+    const keys = image ? await nearCopyKeys(image) : null;
+    const imageHash = keys?.hash ?? null;
+    const imageLayout = keys?.layout ?? null;
     const perSignal = Math.max(limit * 3, 30);
     const filter = normalizedFilter(query.filter);
     const identifiers = text ? extractIdentifiers(text) : [];

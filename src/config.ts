@@ -11,6 +11,7 @@ import { ConfigError } from './errors.js';
 import type { S3BlobSettings } from './blob/s3-blob-store.js';
 import type { PostgresSettings } from './postgres/postgres-database.js';
 import type { QdrantStoreSettings } from './store/create-store.js';
+import { parseTrustProxy, type TrustProxySetting } from './server/trusted-proxy.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -34,6 +35,19 @@ const envSchema = z.object({
   PORT: int(0, 65535).default(4000),
   /** Interface to bind. Loopback by default: exposing the server is a deliberate choice. */
   HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Peers whose X-Forwarded-For names the client (rate-limit buckets, logs): unset trusts nobody;
+   * a hop count, or a comma-separated list of addresses / CIDR ranges / loopback|linklocal|uniquelocal
+   * (Express's `trust proxy`; see src/server/trusted-proxy.ts).
+   */
+  TRUST_PROXY: z.string().transform((value, ctx) => {
+    try {
+      return parseTrustProxy(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      return z.NEVER;
+    }
+  }).optional(),
   /** Where the knowledge base, blobs and downloaded models live. */
   DATA_DIR: z.string().min(1).default('./data'),
   /** Where uploads are buffered while a request runs; emptied at start-up (leftovers of a killed process). Defaults to DATA_DIR/tmp. */
@@ -254,7 +268,7 @@ export const SETTING_NAMES: readonly string[] = Object.keys(envSchema.shape);
 
 export interface Config {
   env: Env['NODE_ENV'];
-  http: { port: number; host: string; maxRequestBytes: number; shutdownGraceMs: number };
+  http: { port: number; host: string; maxRequestBytes: number; shutdownGraceMs: number; trustProxy: TrustProxySetting };
   dataDir: string;
   /** Folder of upload temp files, swept at start-up (see src/server/upload-temp.ts). */
   uploadTmpDir: string;
@@ -352,7 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     env: e.NODE_ENV,
-    http: { port: e.PORT, host: e.HOST, maxRequestBytes: e.MAX_REQUEST_BYTES, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    http: { port: e.PORT, host: e.HOST, maxRequestBytes: e.MAX_REQUEST_BYTES, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, trustProxy: e.TRUST_PROXY ?? { kind: 'none' } },
     dataDir,
     uploadTmpDir: path.resolve(e.UPLOAD_TMP_DIR ?? path.join(dataDir, 'tmp')),
     models: {

@@ -23,6 +23,7 @@ import { guardSchema, newOperationTrace, type OperationTrace } from './operation
 import { operationLabel, topLevelFieldsOf } from './operation-fields.js';
 import { FIELD_ROLES } from '../auth/permissions.js';
 import { attachWebSocketTransport } from './ws-transport.js';
+import { clientAddressOf, compileTrust } from './trusted-proxy.js';
 import { testModelPlugin } from './test-model-flag.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
 import { isAppError, UnavailableError } from '../errors.js';
@@ -122,6 +123,8 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     trace: scope.trace,
   });
 
+  // Who the client is behind a trusted proxy (TRUST_PROXY): the same rule for HTTP (req.ip) and WebSocket.
+  const trustProxy = compileTrust(config.http.trustProxy);
   // One set of rate-limit buckets for every transport: a key's WebSocket operations and HTTP requests share its bucket.
   const rateLimit = sharedRateLimit({ requestsPerMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst });
   // GraphQL over WebSocket (askStream, and any other operation) on the same path, through the same gates.
@@ -137,6 +140,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     audit: core.audit,
     servicesFor: (tenant) => core.servicesFor(tenant),
     contextFor: context,
+    clientAddress: (request) => clientAddressOf(request, trustProxy),
     admit: (principal, remoteAddress) => rateLimit.admit(principal.keyName, remoteAddress),
     onOperationDone: ({ fields, outcome, seconds }) =>
       metrics.graphqlDuration.observe({ operation: operationLabel(fields, isSchemaField), outcome: outcome === 'ok' ? 'ok' : 'error' }, seconds),
@@ -172,6 +176,8 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
 
   const app = express();
   app.disable('x-powered-by');
+  // req.ip (rate-limit buckets, the request log) reads X-Forwarded-For only from TRUST_PROXY's peers.
+  app.set('trust proxy', trustProxy);
   app.use(securityHeaders({ explorerHtml: explorerPage, explorerPath: '/explorer' }));
 
   app.use((req, res, next) => {
@@ -180,7 +186,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
       const seconds = (performance.now() - started) / 1000;
       const route = req.route?.path ?? (req.path.startsWith('/graphql') ? '/graphql' : req.path.startsWith('/metrics') ? '/metrics' : 'other');
       metrics.httpDuration.observe({ method: req.method, route: String(route), status: String(res.statusCode) }, seconds);
-      logger.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      logger.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1000), client: req.ip }, 'request');
     });
     next();
   });

@@ -13,7 +13,7 @@
  * graphql-ws only offers hooks around its own executor, so each gate is one of its hooks; the
  * decisions themselves are the shared functions HTTP uses (nothing re-implemented here).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql/index.js';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -51,6 +51,8 @@ export interface WsTransportOptions {
   servicesFor: (tenant: string) => Promise<Services>;
   /** The context of one operation (the same builder HTTP uses). */
   contextFor: (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace }) => GraphQLContext;
+  /** The client's address from the upgrade request (TRUST_PROXY's rule, as HTTP's req.ip); default: the socket's peer. */
+  clientAddress?: (request: IncomingMessage) => string | undefined;
   /** Charges the caller's rate-limit bucket (shared with HTTP); absent when rate limiting is off. */
   admit?: (principal: Principal, remoteAddress: string | undefined) => RateDecision;
   /** Called once per executed operation (metrics). */
@@ -140,7 +142,8 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
           return [refusal(error)];
         }
         if (o.admit) {
-          const decision = o.admit(principal, ctx.extra.request.socket.remoteAddress);
+          const request = ctx.extra.request;
+          const decision = o.admit(principal, o.clientAddress ? o.clientAddress(request) : request.socket.remoteAddress);
           if (!decision.allowed) {
             const seconds = Math.ceil(decision.retryAfterMs / 1000);
             const limited = new AppError(RATE_LIMITED, 'UNAVAILABLE', `Too many requests: retry in ${seconds} s.`, { details: { retryAfterMs: decision.retryAfterMs } });

@@ -22,11 +22,18 @@ export interface WsTestClient {
   dispose(): Promise<void>;
 }
 
-export function wsClient(httpUrl: string, key: string | null): WsTestClient {
+/** `headers` go on the upgrade request (e.g. the X-Forwarded-For a proxy would add). */
+export function wsClient(httpUrl: string, key: string | null, headers?: Record<string, string>): WsTestClient {
   let connections = 0;
   const client = createClient({
     url: `${httpUrl.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(address: string | URL, protocols?: string | string[]) {
+            super(address, protocols, { headers });
+          }
+        }
+      : WebSocket,
     retryAttempts: 0,
     lazy: true,
     // Keep the one socket open between operations, as a long-lived client (the attack) does.

@@ -9,6 +9,7 @@
  * build still have to be run where Docker is.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { BlockList } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -27,10 +28,12 @@ interface Service {
   healthcheck?: { test: string[] | string };
   profiles?: string[];
   ports?: string[];
+  networks?: Record<string, { ipv4_address?: string }>;
 }
 interface Compose {
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
+  networks?: Record<string, { ipam?: { config?: { subnet?: string }[] } }>;
 }
 
 const composeText = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
@@ -117,6 +120,22 @@ describe('docker-compose.yml', () => {
     expect(app.ports).toBeUndefined();
     const published = Object.entries(compose.services).filter(([, s]) => s.ports).map(([name]) => name);
     expect(published).toEqual(['proxy']);
+  });
+
+  it('makes the replicas believe X-Forwarded-For from nginx only, at its fixed address in the compose subnet', () => {
+    const proxyIp = interpolate(compose.services.proxy!.networks?.default?.ipv4_address ?? '');
+    const subnet = interpolate(compose.networks?.default?.ipam?.config?.[0]?.subnet ?? '');
+    expect(proxyIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const trust = loadConfig({ TRUST_PROXY: interpolate(compose.services.app!.environment!.TRUST_PROXY ?? '') }).http.trustProxy;
+    expect(trust).toEqual({ kind: 'addresses', addresses: [proxyIp] });
+    const [base = '', bits = ''] = subnet.split('/');
+    const composeSubnet = new BlockList();
+    composeSubnet.addSubnet(base, Number(bits));
+    expect(composeSubnet.check(proxyIp), `${proxyIp} in ${subnet}`).toBe(true);
+    // nginx appends the peer it saw to X-Forwarded-For (the entry the app reads), and passes the scheme and WebSocket upgrades.
+    const conf = readFileSync(path.join(REPO_ROOT, 'deploy', 'nginx.conf'), 'utf8');
+    expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
+    expect(conf).toMatch(/proxy_set_header X-Forwarded-Proto \$scheme;/);
   });
 
   it('gives the app only settings that src/config.ts reads', () => {

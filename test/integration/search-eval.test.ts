@@ -120,6 +120,11 @@ describeWithQdrantSchema('fieldscope eval search on Qdrant (the schema-validatin
     // text: chunks, images, BM25 (+ identifiers); image: images, chunks, and hash bands (informative hash) or layout bands (a mostly white image); both: all of them.
     expect(Math.min(...sizes)).toBeGreaterThanOrEqual(3);
     expect(Math.max(...sizes)).toBe(7);
+    // Layout lookups (the scan queries) bring back keys only; the 4 KB signatures of near keys come in a get_points request.
+    const searches = batches.flatMap((r) => (r.body as { searches: { with_payload?: unknown }[] }).searches);
+    expect(searches.filter((q) => JSON.stringify(q.with_payload) === '["image_layout_key"]').length).toBeGreaterThan(0);
+    expect(searches.some((q) => JSON.stringify(q.with_payload ?? []).includes('"image_layout"'))).toBe(false);
+    expect(qdrant.requests.filter((r) => r.operation === 'get_points').length).toBeGreaterThan(0);
   }, 240_000);
 });
 

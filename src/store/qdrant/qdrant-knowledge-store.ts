@@ -233,12 +233,16 @@ function imageLayoutFields(layout: ImageLayout | null | undefined, what: string)
 }
 
 /** Stored layouts that copy the query's (key within LAYOUT_KEY_MAX_DISTANCE, then correlation), best first. */
+function keyIsNear(payload: Payload, layout: ImageLayout): boolean {
+  const key = str(payload, 'image_layout_key');
+  return key !== undefined && isDifferenceHash(key) && hammingDistance(layout.key, key) <= LAYOUT_KEY_MAX_DISTANCE;
+}
+
 function copiesByLayout<P extends { payload: Payload }>(points: P[], layout: ImageLayout, limit: number): (P & { correlation: number })[] {
   return points
     .flatMap((p) => {
-      const key = str(p.payload, 'image_layout_key');
       const encoded = str(p.payload, 'image_layout');
-      if (key === undefined || encoded === undefined || !isDifferenceHash(key) || hammingDistance(layout.key, key) > LAYOUT_KEY_MAX_DISTANCE) return [];
+      if (encoded === undefined || !keyIsNear(p.payload, layout)) return [];
       const signature = new Uint8Array(Buffer.from(encoded, 'base64'));
       if (signature.length !== layout.signature.length) return [];
       const correlation = layoutCorrelation(layout.signature, signature);
@@ -1039,15 +1043,28 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     if (!conditions || limit === 0) return [];
     const points = await this.scrollAll(
       this.visible(matchAny('type', ['page', 'photo']), matchAny('image_layout_bands', bandKeys(layout.key)), ...conditions),
-      ['type', 'document_id', 'page_number', 'photo_id', 'image_layout_key', 'image_layout'],
+      ['image_layout_key'],
       this.identifierScanLimit,
     );
     return this.layoutCandidates(points, layout, limit);
   }
 
-  private layoutCandidates(points: { payload?: unknown }[], layout: ImageLayout, limit: number): Candidate[] {
+  /**
+   * Band matches carry only their keys (pages of one template share bands: a lookup can match
+   * thousands); the 4 KB signatures are read for the few keys near the query's, in one
+   * get_points request made only when there are any.
+   */
+  private async layoutCandidates(points: { id: string | number; payload?: unknown }[], layout: ImageLayout, limit: number, signal?: AbortSignal): Promise<Candidate[]> {
+    const near = points.filter((p) => keyIsNear((p.payload ?? {}) as Payload, layout)).map((p) => p.id);
+    if (near.length === 0) return [];
+    const read = await this.call(
+      'get_points',
+      (c) => c.retrieve(this.collection, { ids: near, with_payload: ['type', 'document_id', 'page_number', 'photo_id', 'image_layout_key', 'image_layout'] }),
+      undefined,
+      signal,
+    );
     return copiesByLayout(
-      points.map((p) => ({ payload: (p.payload ?? {}) as Payload })),
+      read.map((p) => ({ payload: (p.payload ?? {}) as Payload })),
       layout,
       limit,
     ).flatMap((r) => {
@@ -1124,6 +1141,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     const conditions = this.searchConditions(filter);
     if (!conditions || limit === 0) return out;
     const pagesAndPhotos = matchAny('type', ['page', 'photo']);
+    let layoutMatches: Schemas['ScoredPoint'][] = [];
     const searches: Schemas['QueryRequest'][] = [];
     const readers: ((points: Schemas['ScoredPoint'][]) => void)[] = [];
     const ask = (request: Schemas['QueryRequest'], take: (points: Schemas['ScoredPoint'][]) => void) => {
@@ -1166,10 +1184,7 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
         (points) => (out.imageHash = this.hashCandidates(points, hash, image.maxHashDistance, limit)),
       );
       const layout = image.layout;
-      if (layout) ask(
-        { filter: this.visible(pagesAndPhotos, matchAny('image_layout_bands', bandKeys(layout.key)), ...conditions), limit: this.identifierScanLimit, with_payload: [...HIT_PAYLOAD.filter((f) => f !== 'text'), 'image_layout_key', 'image_layout'] },
-        (points) => (out.imageLayout = this.layoutCandidates(points, layout, limit)),
-      );
+      if (layout) ask({ filter: this.visible(pagesAndPhotos, matchAny('image_layout_bands', bandKeys(layout.key)), ...conditions), limit: this.identifierScanLimit, with_payload: ['image_layout_key'] }, (points) => (layoutMatches = points));
     }
     if (read) {
       lexical(read.words, (c) => (out.readLexical = c));
@@ -1178,6 +1193,8 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     if (searches.length === 0) return out;
     const results = await this.call('query_batch_points', (c) => c.queryBatch(this.collection, { searches }), undefined, options.signal);
     results.forEach((result, i) => readers[i]?.(result.points));
+    // Signatures only for keys near the query's: one more request, and only when there are any.
+    if (image?.layout && layoutMatches.length > 0) out.imageLayout = await this.layoutCandidates(layoutMatches, image.layout, limit, options.signal);
     return out;
   }
 }

@@ -25,9 +25,15 @@ export interface AuditEntryRecord {
   documentIds: string[];
   photoIds: string[];
   durationMs: number;
+  /**
+   * The caller's address: the connection's peer, or the client a trusted proxy forwarded
+   * (TRUST_PROXY, src/server/trusted-proxy.ts). Null for entries written before it was recorded.
+   */
+  clientAddress: string | null;
 }
 
-export type NewAuditEntry = Omit<AuditEntryRecord, 'seq'>;
+/** A new entry: `clientAddress` may be left out (null) by writers that have no connection, such as migration. */
+export type NewAuditEntry = Omit<AuditEntryRecord, 'seq' | 'clientAddress'> & { clientAddress?: string | null };
 
 export interface AuditQuery {
   first: number;

@@ -23,6 +23,7 @@ interface Row {
   document_ids: string[];
   photo_ids: string[];
   duration_ms: number;
+  client_address: string | null;
 }
 
 const fromRow = (r: Row): AuditEntryRecord => ({
@@ -38,6 +39,7 @@ const fromRow = (r: Row): AuditEntryRecord => ({
   documentIds: r.document_ids,
   photoIds: r.photo_ids,
   durationMs: r.duration_ms,
+  clientAddress: r.client_address,
 });
 
 const APPEND = `
@@ -46,8 +48,8 @@ WITH next AS (
   ON CONFLICT (tenant) DO UPDATE SET last_seq = audit_counters.last_seq + 1
   RETURNING last_seq
 )
-INSERT INTO audit_entries (tenant, seq, at, key_name, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms)
-SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM next`;
+INSERT INTO audit_entries (tenant, seq, at, key_name, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms, client_address)
+SELECT $1, next.last_seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM next`;
 
 export interface PostgresAuditStoreOptions {
   /** Where an entry that cannot be written goes instead, at error level. */
@@ -80,6 +82,7 @@ export class PostgresAuditStore implements AuditStore {
         JSON.stringify(e.documentIds),
         JSON.stringify(e.photoIds),
         Math.round(e.durationMs),
+        e.clientAddress ?? null,
       ]);
     } catch (error) {
       this.options.logger?.error({ err: error, auditEntry: e }, 'audit entry could not be written; it is kept in this log line instead');

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS audit (
   at TEXT NOT NULL, key_name TEXT NOT NULL, tenant TEXT NOT NULL, role TEXT NOT NULL,
   operation TEXT NOT NULL, operation_name TEXT, outcome TEXT NOT NULL, query TEXT,
   document_ids TEXT NOT NULL, photo_ids TEXT NOT NULL, duration_ms INTEGER NOT NULL,
-  tenant_seq INTEGER
+  tenant_seq INTEGER, client_address TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_key ON audit (key_name, seq);
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit (tenant, seq);
@@ -36,6 +36,8 @@ function migrateTenantSeq(db: Database.Database): void {
   const columns = db.prepare('PRAGMA table_info(audit)').all() as { name: string }[];
   db.transaction(() => {
     if (!columns.some((c) => c.name === 'tenant_seq')) db.exec('ALTER TABLE audit ADD COLUMN tenant_seq INTEGER');
+    // Logs written before client addresses were recorded: their entries keep NULL (unknown).
+    if (!columns.some((c) => c.name === 'client_address')) db.exec('ALTER TABLE audit ADD COLUMN client_address TEXT');
     const missing = db.prepare('SELECT 1 FROM audit WHERE tenant_seq IS NULL LIMIT 1').get();
     if (missing) {
       db.exec('DROP TRIGGER IF EXISTS audit_no_update');
@@ -62,6 +64,7 @@ interface Row {
   document_ids: string;
   photo_ids: string;
   duration_ms: number;
+  client_address: string | null;
 }
 
 const fromRow = (r: Row): AuditEntryRecord => ({
@@ -77,6 +80,7 @@ const fromRow = (r: Row): AuditEntryRecord => ({
   documentIds: JSON.parse(r.document_ids) as string[],
   photoIds: JSON.parse(r.photo_ids) as string[],
   durationMs: r.duration_ms,
+  clientAddress: r.client_address ?? null,
 });
 
 export interface SqliteAuditStoreOptions {
@@ -118,9 +122,9 @@ export class SqliteAuditStore implements AuditStore {
       // processes on one file) cannot take the same number; the unique index would refuse it anyway.
       db.transaction(() => {
         db.prepare(
-          `INSERT INTO audit (at, key_name, tenant, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms, tenant_seq)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(tenant_seq), 0) + 1 FROM audit WHERE tenant = ?))`,
-        ).run(e.at, e.keyName, e.tenant, e.role, e.operation, e.operationName, e.outcome, e.query, JSON.stringify(e.documentIds), JSON.stringify(e.photoIds), Math.round(e.durationMs), e.tenant);
+          `INSERT INTO audit (at, key_name, tenant, role, operation, operation_name, outcome, query, document_ids, photo_ids, duration_ms, client_address, tenant_seq)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(tenant_seq), 0) + 1 FROM audit WHERE tenant = ?))`,
+        ).run(e.at, e.keyName, e.tenant, e.role, e.operation, e.operationName, e.outcome, e.query, JSON.stringify(e.documentIds), JSON.stringify(e.photoIds), Math.round(e.durationMs), e.clientAddress ?? null, e.tenant);
       }).immediate();
     } catch (error) {
       this.options.storage?.noteFailure(error, 'audit log');

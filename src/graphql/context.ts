@@ -35,4 +35,6 @@ export interface GraphQLContext {
   signal: AbortSignal;
   /** What the operation touched, for its audit entry (filled in by the guarded schema). */
   trace: OperationTrace;
+  /** The caller's address for its audit entry (TRUST_PROXY applied); absent where no connection is known. */
+  clientAddress?: string;
 }

@@ -67,4 +67,9 @@ CREATE TRIGGER audit_entries_no_change BEFORE UPDATE OR DELETE ON audit_entries 
 CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries FOR EACH STATEMENT EXECUTE FUNCTION fieldscope_audit_append_only();
 `,
   },
+  {
+    version: 2,
+    name: 'audit entries record the client address',
+    sql: `ALTER TABLE audit_entries ADD COLUMN client_address text;`,
+  },
 ];

@@ -111,7 +111,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     },
   };
   const signer = registry ? new FileUrlSigner(config.auth.fileUrlSecret, config.auth.fileUrlTtlSeconds) : null;
-  const context = (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace }): GraphQLContext => ({
+  const context = (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace; clientAddress?: string }): GraphQLContext => ({
     // File URLs name the caller's tenant, inside the signature.
     fileUrl: (key: string) => (signer ? signer.url(principal.tenant, key) : `/files/${key}`),
     services,
@@ -121,6 +121,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     principal,
     signal: scope.signal,
     trace: scope.trace,
+    clientAddress: scope.clientAddress,
   });
 
   // Who the client is behind a trusted proxy (TRUST_PROXY): the same rule for HTTP (req.ip) and WebSocket.
@@ -278,8 +279,8 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     operationTimeout({ ...deadlines, maxTokens: armor.limits.maxTokens }),
     tenantServices,
     expressMiddleware(apollo, {
-      context: async ({ res }) =>
-        context(res.locals.principal as Principal, res.locals.services as Services, { signal: operationSignalOf(res) ?? new AbortController().signal, trace: newOperationTrace() }),
+      context: async ({ req, res }) =>
+        context(res.locals.principal as Principal, res.locals.services as Services, { signal: operationSignalOf(res) ?? new AbortController().signal, trace: newOperationTrace(), clientAddress: req.ip }),
     }),
   );
 

@@ -104,6 +104,7 @@ export function auditPlugin(audit: AuditStore): ApolloServerPlugin<GraphQLContex
             outcome,
             trace: contextValue.trace,
             startedAt,
+            clientAddress: contextValue.clientAddress,
           });
         },
       };

@@ -96,6 +96,8 @@ export interface OperationOutcome {
   outcome: string;
   trace: OperationTrace;
   startedAt: number;
+  /** The caller's address (TRUST_PROXY applied), when the transport knows it. */
+  clientAddress?: string | null;
 }
 
 /** One audit entry for one operation, whatever the transport. Resolves once it is stored; never rejects. */
@@ -115,5 +117,6 @@ export function auditOperation(audit: AuditStore, o: OperationOutcome): Promise<
     documentIds: [...o.trace.documentIds].slice(0, 100),
     photoIds: [...o.trace.photoIds].slice(0, 100),
     durationMs: performance.now() - o.startedAt,
+    clientAddress: o.clientAddress ?? null,
   });
 }

@@ -2,7 +2,7 @@
  * Which peer may tell us the client's address (TRUST_PROXY). Behind a load balancer every request
  * arrives from the proxy, so without this every client without an API key would share the proxy's
  * rate-limit bucket; trusting X-Forwarded-For from anyone, on the other hand, lets a client pick its
- * own bucket. So: trust nothing by default, and read X-Forwarded-For only when the request comes
+ * own bucket (and audit entries name the proxy, or a forged address). So: trust nothing by default, and read X-Forwarded-For only when the request comes
  * from a peer the operator named.
  *
  * The rules are Express's own `trust proxy` (the `proxy-addr` package Express uses): the address

@@ -50,7 +50,7 @@ export interface WsTransportOptions {
   audit: AuditStore;
   servicesFor: (tenant: string) => Promise<Services>;
   /** The context of one operation (the same builder HTTP uses). */
-  contextFor: (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace }) => GraphQLContext;
+  contextFor: (principal: Principal, services: Services, scope: { signal: AbortSignal; trace: OperationTrace; clientAddress?: string }) => GraphQLContext;
   /** The client's address from the upgrade request (TRUST_PROXY's rule, as HTTP's req.ip); default: the socket's peer. */
   clientAddress?: (request: IncomingMessage) => string | undefined;
   /** Charges the caller's rate-limit bucket (shared with HTTP); absent when rate limiting is off. */
@@ -71,6 +71,7 @@ interface Operation {
   controller: AbortController;
   startedAt: number;
   outcome: string;
+  clientAddress: string | undefined;
 }
 
 interface Connection {
@@ -90,8 +91,9 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
   // The operation behind an execution's context, so the deadline can abort its signal.
   const byContext = new WeakMap<object, Operation>();
 
-  const audited = (principal: Principal, args: ExecutionArgs | null, payload: { operationName?: unknown; variables?: unknown }, outcome: string, startedAt: number, trace = newOperationTrace()) => {
+  const audited = (principal: Principal, clientAddress: string | undefined, args: ExecutionArgs | null, payload: { operationName?: unknown; variables?: unknown }, outcome: string, startedAt: number, trace = newOperationTrace()) => {
     void auditOperation(o.audit, {
+      clientAddress,
       principal,
       document: args?.document,
       operation: args ? getOperationAST(args.document, args.operationName) : null,
@@ -141,31 +143,32 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
           setImmediate(() => ctx.extra.socket.close(WS_FORBIDDEN, 'Forbidden: the API key is no longer valid'));
           return [refusal(error)];
         }
+        const request = ctx.extra.request;
+        const clientAddress = o.clientAddress ? o.clientAddress(request) : request.socket.remoteAddress;
         if (o.admit) {
-          const request = ctx.extra.request;
-          const decision = o.admit(principal, o.clientAddress ? o.clientAddress(request) : request.socket.remoteAddress);
+          const decision = o.admit(principal, clientAddress);
           if (!decision.allowed) {
             const seconds = Math.ceil(decision.retryAfterMs / 1000);
             const limited = new AppError(RATE_LIMITED, 'UNAVAILABLE', `Too many requests: retry in ${seconds} s.`, { details: { retryAfterMs: decision.retryAfterMs } });
-            audited(principal, null, payload, RATE_LIMITED, startedAt);
+            audited(principal, clientAddress, null, payload, RATE_LIMITED, startedAt);
             return [refusal(limited)];
           }
         }
         const prepared = o.armor.prepareOperation(o.schema, payload, { introspection: o.introspection });
         if (Array.isArray(prepared)) {
-          audited(principal, null, payload, errorCodeOf(prepared[0]!), startedAt);
+          audited(principal, clientAddress, null, payload, errorCodeOf(prepared[0]!), startedAt);
           return prepared;
         }
         const args = prepared as ExecutionArgs;
         const operation = getOperationAST(args.document, args.operationName);
         if (!operation) {
           const error = new GraphQLError('Unable to identify the operation: name it with operationName.', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } });
-          audited(principal, args, payload, 'OPERATION_RESOLUTION_FAILURE', startedAt);
+          audited(principal, clientAddress, args, payload, 'OPERATION_RESOLUTION_FAILURE', startedAt);
           return [error];
         }
         const forbidden = refuseForbidden(principal, args.document, operation);
         if (forbidden) {
-          audited(principal, args, payload, forbidden.code, startedAt);
+          audited(principal, clientAddress, args, payload, forbidden.code, startedAt);
           return [refusal(forbidden)];
         }
         let services: Services;
@@ -174,12 +177,12 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
         } catch (error) {
           o.logger.error({ err: error, tenant: principal.tenant }, 'cannot open the tenant space');
           const unavailable = new AppError('UNAVAILABLE', 'UNAVAILABLE', `The knowledge base of tenant "${principal.tenant}" cannot be opened; the server log says why.`);
-          audited(principal, args, payload, unavailable.code, startedAt);
+          audited(principal, clientAddress, args, payload, unavailable.code, startedAt);
           return [refusal(unavailable)];
         }
         const controller = new AbortController();
         const trace = newOperationTrace();
-        const contextValue = o.contextFor(principal, services, { signal: controller.signal, trace });
+        const contextValue = o.contextFor(principal, services, { signal: controller.signal, trace, clientAddress });
         const op: Operation = {
           principal,
           args,
@@ -189,6 +192,7 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
           controller,
           startedAt,
           outcome: 'ok',
+          clientAddress,
         };
         connection.operations.set(id, op);
         byContext.set(contextValue, op);
@@ -213,7 +217,7 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
         connection.operations.delete(id);
         // Completed by the client (or finished): whatever still runs for it stops.
         if (!op.controller.signal.aborted) op.controller.abort(new Error('The operation completed.'));
-        audited(op.principal, op.args, { operationName: op.operationName, variables: op.variables }, op.outcome, op.startedAt, op.trace);
+        audited(op.principal, op.clientAddress, op.args, { operationName: op.operationName, variables: op.variables }, op.outcome, op.startedAt, op.trace);
         const operation = getOperationAST(op.args.document, op.args.operationName);
         o.onOperationDone?.({ fields: operation ? topLevelFieldsOf(op.args.document, operation) : [], outcome: op.outcome, seconds: (performance.now() - op.startedAt) / 1000 });
       },

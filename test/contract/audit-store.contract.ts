@@ -30,6 +30,7 @@ export function auditEntry(fields: Partial<NewAuditEntry> = {}): NewAuditEntry {
     documentIds: ['doc-1', 'doc-2'],
     photoIds: ['photo-1'],
     durationMs: 12,
+    clientAddress: '198.51.100.7',
     ...fields,
   };
 }
@@ -44,6 +45,14 @@ export function defineAuditStoreContract(name: string, makeBacking: () => Promis
     });
     afterEach(async () => {
       await backing.cleanup();
+    });
+
+    it('keeps the client address, and null for an entry written without one', async () => {
+      await log.append(auditEntry({ clientAddress: '2001:db8::1' }));
+      const { clientAddress: _omitted, ...withoutAddress } = auditEntry();
+      await log.append(withoutAddress);
+      const page = await log.list({ tenant: 'acme', first: 10 });
+      expect(page.items.map((e) => e.clientAddress)).toEqual([null, '2001:db8::1']);
     });
 
     it('gives back what was appended, newest first, numbered 1, 2, 3 per tenant', async () => {

@@ -65,12 +65,16 @@ describe('an audit log written before per-tenant numbering', () => {
     expect((await log.list({ tenant: 'a', first: 10 })).items.map((e) => [e.seq, e.operation])).toEqual([[3, 'a3'], [2, 'a2'], [1, 'a1']]);
     expect((await log.list({ tenant: 'b', first: 10 })).items.map((e) => [e.seq, e.operation])).toEqual([[2, 'b2'], [1, 'b1']]);
     await log.append({ at: '2026-01-02T00:00:00Z', keyName: 'k', tenant: 'b', role: 'admin', operation: 'b3', operationName: null, outcome: 'ok', query: null, documentIds: [], photoIds: [], durationMs: 1 });
-    expect((await log.list({ tenant: 'b', first: 1 })).items[0]).toMatchObject({ seq: 3, operation: 'b3' });
+    expect((await log.list({ tenant: 'b', first: 1 })).items[0]).toMatchObject({ seq: 3, operation: 'b3', clientAddress: null });
+    // Entries from before client addresses were recorded read as null; new ones keep theirs.
+    await log.append({ at: '2026-01-03T00:00:00Z', keyName: 'k', tenant: 'b', role: 'admin', operation: 'b4', operationName: null, outcome: 'ok', query: null, documentIds: [], photoIds: [], durationMs: 1, clientAddress: '198.51.100.4' });
+    expect((await log.list({ tenant: 'b', first: 10 })).items.map((e) => e.clientAddress)).toEqual(['198.51.100.4', null, null, null]);
     await log.close();
     // Opening again changes nothing, and the database still refuses changes.
     const again = new SqliteAuditStore(file);
     await again.init();
     expect((await again.list({ tenant: 'a', first: 10 })).items.map((e) => e.seq)).toEqual([3, 2, 1]);
+    expect((await again.list({ tenant: 'b', first: 1 })).items[0]).toMatchObject({ seq: 4, clientAddress: '198.51.100.4' });
     await again.close();
     const db = new Database(file);
     expect(() => db.prepare("UPDATE audit SET key_name = 'x'").run()).toThrow(/append-only/);

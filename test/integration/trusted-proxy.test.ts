@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
 import { spawnServer } from '../helpers/process.js';
 import { TINY_MODEL_DIR, gql, startTestServer } from '../helpers/server.js';
 import { wsClient, type WsTestClient } from '../helpers/ws.js';
@@ -21,6 +22,19 @@ async function httpStatuses(url: string, headers: Record<string, string>, n: num
   const statuses: number[] = [];
   for (let i = 0; i < n; i++) statuses.push((await gql(url, ME, {}, headers)).status);
   return statuses;
+}
+
+/** The client addresses of the open server's audit entries, oldest first (read from its audit file, past any rate limit). */
+async function auditedAddresses(dataDir: string): Promise<(string | null)[]> {
+  const audit = new SqliteAuditStore(path.join(dataDir, 'audit.db'));
+  await audit.init();
+  try {
+    // The HTTP entry is stored before its answer; a WebSocket one just after: wait for the writes to settle.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return (await audit.list({ tenant: 'default', first: 100 })).items.reverse().map((e) => e.clientAddress);
+  } finally {
+    await audit.close();
+  }
 }
 
 async function wsCodes(socket: WsTestClient, n: number): Promise<(string | undefined)[]> {
@@ -48,6 +62,8 @@ describe('TRUST_PROXY unset: X-Forwarded-For is not believed', () => {
     const socket = wsClient(server.url, null, xff('198.51.100.4'));
     sockets.push(socket);
     expect(await wsCodes(socket, 1)).toEqual(['RATE_LIMITED']);
+    // Audited under the peer's address, never a forged one (HTTP's 3 answered calls, the WebSocket refusal).
+    expect(await auditedAddresses(server.dataDir)).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.1']);
   });
 });
 
@@ -79,6 +95,18 @@ describe('TRUST_PROXY=127.0.0.1: each forwarded client has its own bucket', () =
     expect(await wsCodes(second, 3)).toEqual([undefined, undefined, undefined]);
     // The same client over HTTP is in the bucket its socket emptied.
     expect((await gql(server.url, ME, {}, xff('198.51.100.20'))).status).toBe(429);
+  });
+
+  it('records the forwarded client in the audit log, over HTTP and WebSocket', async () => {
+    const addresses = await auditedAddresses(server.dataDir);
+    // HTTP: 3 + 3 answered calls and the proxy's own; WebSocket: 4 (one refused) + 3.
+    expect(addresses).toEqual([
+      ...Array<string>(3).fill('198.51.100.10'),
+      ...Array<string>(3).fill('198.51.100.11'),
+      '127.0.0.1',
+      ...Array<string>(4).fill('198.51.100.20'),
+      ...Array<string>(3).fill('198.51.100.21'),
+    ]);
   });
 });
 

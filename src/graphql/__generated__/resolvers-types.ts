@@ -59,6 +59,8 @@ export type AskEvent = Answer | AnswerDelta;
 export type AuditEntry = {
   __typename?: 'AuditEntry';
   at: Scalars['DateTime']['output'];
+  /** The caller's address: the connection's peer, or the client a trusted proxy (TRUST_PROXY) forwarded. Null on entries written before addresses were recorded. */
+  clientAddress?: Maybe<Scalars['String']['output']>;
   documentIds: Array<Scalars['ID']['output']>;
   durationMs: Scalars['Int']['output'];
   keyName: Scalars['String']['output'];
@@ -886,6 +888,7 @@ export type AskEventResolvers<ContextType = GraphQLContext, ParentType extends R
 
 export type AuditEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  clientAddress?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   documentIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
   durationMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   keyName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

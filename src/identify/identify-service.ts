@@ -310,8 +310,12 @@ export class IdentifyService {
    * on to every later copy.
    */
   async indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<string | null> {
-    const { hash, informative } = await perceptualHash(bytes);
-    const duplicateOf = informative ? await this.nearestCopy(photo.id, hash, vector) : await this.nearestLayoutCopy(photo.id, bytes);
+    const { hash, informative, lookup } = await perceptualHash(bytes);
+    // Near the informative boundary a re-encoded copy may fall either side of it: its hash is still
+    // looked up among the stored (informative) ones before its layout (perceptual-hash.ts).
+    const duplicateOf = informative
+      ? await this.nearestCopy(photo.id, hash, vector)
+      : ((lookup ? await this.nearestCopy(photo.id, hash, null) : null) ?? (await this.nearestLayoutCopy(photo.id, bytes)));
     await this.records.putPhotoHash({ photoId: photo.id, hash, duplicateOf });
     return duplicateOf;
   }
@@ -323,11 +327,12 @@ export class IdentifyService {
     return other?.target.kind === 'photo' ? other.target.photoId : null;
   }
 
-  private async nearestCopy(photoId: string, hash: string | null, vector: Float32Array): Promise<string | null> {
+  /** By hash, then (given a vector) by embedding; null vector: by hash only. */
+  private async nearestCopy(photoId: string, hash: string | null, vector: Float32Array | null): Promise<string | null> {
     const maxDistance = this.settings.maxHashDistance;
     const otherPhoto = (c: Candidate): string | null => (c.target.kind === 'photo' && c.target.photoId !== photoId ? c.target.photoId : null);
     let match = hash ? ((await this.store.searchImageHash(hash, maxDistance, 5, { kinds: ['photo'] })).map(otherPhoto).find((id) => id !== null) ?? null) : null;
-    if (!match) {
+    if (!match && vector) {
       const similar = (await this.store.searchImages(vector, 3, { kinds: ['photo'] })).filter((c) => otherPhoto(c) !== null);
       const model = this.encoder.model;
       const [best, runnerUp] = similar;

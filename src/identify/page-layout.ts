@@ -78,6 +78,17 @@ export async function nearCopyKeys(image: Uint8Array): Promise<{ hash: string | 
   return informative ? { hash, layout: null } : { hash: null, layout };
 }
 
+/**
+ * What an image QUERY (or a photo being linked to its original) is looked up by: the hash while
+ * it is close enough to informative to match a stored informative hash (perceptual-hash.ts
+ * MAX_WEAK_BITS_LOOKUP), and the layout whenever the image could have been stored by its layout.
+ * Near the boundary both are looked up, so a re-encode that crosses it still finds its original.
+ */
+export async function queryNearCopyKeys(image: Uint8Array): Promise<{ hash: string | null; layout: ImageLayout | null }> {
+  const { hash, informative, lookup } = await perceptualHash(image);
+  return { hash: lookup ? hash : null, layout: informative ? null : await imageLayout(image) };
+}
+
 /** Pearson correlation of two signatures (−1..1); 0 when either is flat (a blank image copies nothing). */
 export function layoutCorrelation(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== LAYOUT_BYTES || b.length !== LAYOUT_BYTES) throw new Error(`A layout signature has ${LAYOUT_BYTES} bytes.`);

@@ -24,13 +24,22 @@ export async function differenceHash(image: Uint8Array): Promise<string> {
 const WEAK_STEP = 2;
 /** A hash with more weak comparisons than this carries too little to call two images copies. */
 const MAX_WEAK_BITS = 24;
+/**
+ * A query (or a newly ingested photo) looks its hash up while it has at most this many weak
+ * comparisons. Hysteresis: a copy of a stored image re-encoded or resized can turn a few of its
+ * borderline comparisons weak (measured: 24 → 26 for a JPEG q60 at 75 % size), and would
+ * otherwise lose its informative original. Stored hashes are only ever informative ones, so the
+ * extra weak bits of the query are compared against strong bits of the stored hash.
+ */
+const MAX_WEAK_BITS_LOOKUP = 32;
 
 /**
  * The difference hash and whether it is informative: at most MAX_WEAK_BITS of its 64 bits come
  * from neighbours within WEAK_STEP grey levels. Uninformative hashes (blank or text-only pages,
- * flat images) are kept for the record but never used to call two images copies.
+ * flat images) are kept for the record but never used to call two images copies. `lookup` says
+ * whether the hash may still be looked up among stored (informative) hashes: see MAX_WEAK_BITS_LOOKUP.
  */
-export async function perceptualHash(image: Uint8Array): Promise<{ hash: string; informative: boolean }> {
+export async function perceptualHash(image: Uint8Array): Promise<{ hash: string; informative: boolean; lookup: boolean }> {
   const pixels = await sharp(image).rotate().greyscale().resize(9, 8, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
   let bits = 0n;
   let weak = 0;
@@ -42,7 +51,7 @@ export async function perceptualHash(image: Uint8Array): Promise<{ hash: string;
       if (Math.abs(left - right) < WEAK_STEP) weak++;
     }
   }
-  return { hash: bits.toString(16).padStart(16, '0'), informative: weak <= MAX_WEAK_BITS };
+  return { hash: bits.toString(16).padStart(16, '0'), informative: weak <= MAX_WEAK_BITS, lookup: weak <= MAX_WEAK_BITS_LOOKUP };
 }
 
 export function hammingDistance(a: string, b: string): number {

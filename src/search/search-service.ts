@@ -23,7 +23,7 @@ import { InvalidInputError } from '../errors.js';
 import { pageKey, type Candidate, type DocumentRecord, type HitRecords, type KnowledgeStore, type PageRecord, type PhotoRecord, type SearchFilter } from '../store/knowledge-store.js';
 import { fuse, isNearCopy, READ_EVIDENCE, standOut, type FusedHit, type FusionMethod, type MatchKind, type ReadEvidence, type SignalList } from './fusion.js';
 import { normalizeText } from '../text/normalize-text.js';
-import { nearCopyKeys } from '../identify/page-layout.js';
+import { queryNearCopyKeys } from '../identify/page-layout.js';
 import { extractIdentifiers, normalizeIdentifier } from './identifiers.js';
 import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
 import { identifierConfidences } from '../ocr/read-text-result.js';
@@ -158,8 +158,8 @@ export class SearchService {
     query.signal?.throwIfAborted();
     // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
     // As stored: the difference hash when informative, else (a page of text, a scan) the layout
-    // signature, so an image query does one near-copy lookup, not two.
-    const keys = image ? await nearCopyKeys(image) : null;
+    // signature; an image near the boundary looks up both (identify/page-layout.ts queryNearCopyKeys).
+    const keys = image ? await queryNearCopyKeys(image) : null;
     const imageHash = keys?.hash ?? null;
     const imageLayout = keys?.layout ?? null;
     const perSignal = Math.max(limit * 3, 30);

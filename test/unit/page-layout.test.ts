@@ -4,8 +4,9 @@
  */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { checkImageLayout, imageLayout, isLayoutCopy, LAYOUT_BYTES, LAYOUT_KEY_MAX_DISTANCE, layoutCorrelation, layoutOf, nearCopyKeys } from '../../src/identify/page-layout.js';
+import { checkImageLayout, imageLayout, isLayoutCopy, LAYOUT_BYTES, LAYOUT_KEY_MAX_DISTANCE, layoutCorrelation, layoutOf, nearCopyKeys, queryNearCopyKeys } from '../../src/identify/page-layout.js';
 import { hammingDistance } from '../../src/identify/perceptual-hash.js';
+import { quadrantImage } from '../helpers/images.js';
 
 function ruled(rows: number[]): Uint8Array {
   const page = new Uint8Array(LAYOUT_BYTES).fill(250);
@@ -51,5 +52,22 @@ describe('layout signature', () => {
     expect(() => checkImageLayout({ ...good, key: 'ABC' }, 'INVALID_INPUT', 'the query')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     expect(() => checkImageLayout({ ...good, signature: new Uint8Array(3) }, 'INVALID_RECORD', 'page 1')).toThrow(expect.objectContaining({ code: 'INVALID_RECORD' }));
     expect(() => checkImageLayout(good, 'INVALID_INPUT', 'the query')).not.toThrow();
+  });
+
+  it('a query near the informative boundary still looks up the hash its stored original was kept by', async () => {
+    // Measured: this photo has 24 weak comparisons (informative, stored by hash); its 300-px JPEG
+    // q60 copy has more (uninformative), so looking up by layout alone would lose the original.
+    const original = await (await quadrantImage(400, 300)).jpeg({ quality: 92 }).toBuffer();
+    const copy = await sharp(original).resize(300).jpeg({ quality: 60 }).toBuffer();
+    const stored = await nearCopyKeys(original);
+    expect(stored.hash).not.toBeNull();
+    expect((await nearCopyKeys(copy)).hash).toBeNull();
+    const query = await queryNearCopyKeys(copy);
+    expect(query.hash).not.toBeNull();
+    expect(hammingDistance(query.hash!, stored.hash!)).toBeLessThanOrEqual(6);
+    expect(query.layout).not.toBeNull();
+    // A blank page is far from informative: layout only, so it can never match a stored hash.
+    const blank = await sharp({ create: { width: 200, height: 280, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    expect(await queryNearCopyKeys(blank)).toMatchObject({ hash: null });
   });
 });

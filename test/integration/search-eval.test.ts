@@ -117,9 +117,10 @@ describeWithQdrantSchema('fieldscope eval search on Qdrant (the schema-validatin
     expect(batches).toHaveLength(report.queries);
     expect(qdrant.requests.filter((r) => r.operation === 'query_points_groups')).toHaveLength(0);
     const sizes = batches.map((r) => ((r.body as { searches: unknown[] }).searches ?? []).length);
-    // text: chunks, images, BM25 (+ identifiers); image: images, chunks, and hash bands (informative hash) or layout bands (a mostly white image); both: all of them.
+    // text: chunks, images, BM25 (+ identifiers); image: images, chunks, and hash bands (informative hash) or layout bands (a mostly white image),
+    // or both for an image near the boundary (page-layout.ts queryNearCopyKeys); both text and image: all of them.
     expect(Math.min(...sizes)).toBeGreaterThanOrEqual(3);
-    expect(Math.max(...sizes)).toBe(7);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(8);
     // Layout lookups (the scan queries) bring back keys only; the 4 KB signatures of near keys come in a get_points request.
     const searches = batches.flatMap((r) => (r.body as { searches: { with_payload?: unknown }[] }).searches);
     expect(searches.filter((q) => JSON.stringify(q.with_payload) === '["image_layout_key"]').length).toBeGreaterThan(0);

@@ -25,6 +25,7 @@ import { FIELD_ROLES } from '../auth/permissions.js';
 import { attachWebSocketTransport } from './ws-transport.js';
 import { clientAddressOf, compileTrust } from './trusted-proxy.js';
 import { testModelPlugin } from './test-model-flag.js';
+import { auditRefusalsBeforeApollo, markReachedApollo, RefusalAudit } from './refusal-audit.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
 import { isAppError, UnavailableError } from '../errors.js';
 import { resolvers } from '../graphql/resolvers.js';
@@ -128,6 +129,8 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
   const trustProxy = compileTrust(config.http.trustProxy);
   // One set of rate-limit buckets for every transport: a key's WebSocket operations and HTTP requests share its bucket.
   const rateLimit = sharedRateLimit({ requestsPerMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst });
+  // HTTP requests refused before Apollo (rate limit, body limits, tenant unavailable) are audited here, rate-limit refusals coalesced.
+  const refusals = new RefusalAudit(core.audit, logger);
   // GraphQL over WebSocket (askStream, and any other operation) on the same path, through the same gates.
   const wsTransport = attachWebSocketTransport({
     schema,
@@ -143,6 +146,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     contextFor: context,
     clientAddress: (request) => clientAddressOf(request, trustProxy),
     admit: (principal, remoteAddress) => rateLimit.admit(principal.keyName, remoteAddress),
+    auditRateLimited: (refused) => refusals.record(refused),
     onOperationDone: ({ fields, outcome, seconds }) =>
       metrics.graphqlDuration.observe({ operation: operationLabel(fields, isSchemaField), outcome: outcome === 'ok' ? 'ok' : 'error' }, seconds),
     logger,
@@ -167,7 +171,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
       authorizationPlugin(),
       auditPlugin(core.audit),
       testModelPlugin(core.health.testModel),
-      { async serverWillStart() { return { async drainServer() { await wsTransport.dispose(); } }; } },
+      { async serverWillStart() { return { async drainServer() { await wsTransport.dispose(); refusals.dispose(); } }; } },
     ],
   });
   await apollo.start();
@@ -271,6 +275,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
   app.use(
     '/graphql',
     authMiddleware(registry),
+    auditRefusalsBeforeApollo(refusals),
     rateLimit.middleware,
     express.json({ limit: config.http.maxRequestBytes }),
     // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
@@ -279,8 +284,10 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     operationTimeout({ ...deadlines, maxTokens: armor.limits.maxTokens }),
     tenantServices,
     expressMiddleware(apollo, {
-      context: async ({ req, res }) =>
-        context(res.locals.principal as Principal, res.locals.services as Services, { signal: operationSignalOf(res) ?? new AbortController().signal, trace: newOperationTrace(), clientAddress: req.ip }),
+      context: async ({ req, res }) => {
+        markReachedApollo(res.locals);
+        return context(res.locals.principal as Principal, res.locals.services as Services, { signal: operationSignalOf(res) ?? new AbortController().signal, trace: newOperationTrace(), clientAddress: req.ip });
+      },
     }),
   );
 

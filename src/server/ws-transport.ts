@@ -8,7 +8,8 @@
  * 4. the shared authorization check (operation-guard.ts), before anything runs;
  * 5. a deadline with an AbortSignal in the context, aborted at the deadline, when the client
  *    completes the operation or when the socket closes, so services stop their work;
- * 6. one audit entry per operation, allowed or refused, with the code the client saw.
+ * 6. one audit entry per operation, allowed or refused, with the code the client saw (rate-limit
+ *    refusals through `auditRateLimited` when given: coalesced per caller per second, as over HTTP).
  *
  * graphql-ws only offers hooks around its own executor, so each gate is one of its hooks; the
  * decisions themselves are the shared functions HTTP uses (nothing re-implemented here).
@@ -25,6 +26,7 @@ import { AppError } from '../errors.js';
 import { errorCodeOf } from './format-error.js';
 import { deadlineExecutors, RATE_LIMITED, type GraphQLArmor, type OperationTimeoutOptions } from './hardening.js';
 import { authenticate } from './auth-plugins.js';
+import type { RefusedRequest } from './refusal-audit.js';
 import { auditOperation, newOperationTrace, refuseForbidden, type OperationTrace } from './operation-guard.js';
 import { topLevelFieldsOf } from './operation-fields.js';
 import type { GraphQLFormattedError } from 'graphql';
@@ -55,6 +57,8 @@ export interface WsTransportOptions {
   clientAddress?: (request: IncomingMessage) => string | undefined;
   /** Charges the caller's rate-limit bucket (shared with HTTP); absent when rate limiting is off. */
   admit?: (principal: Principal, remoteAddress: string | undefined) => RateDecision;
+  /** Audits a rate-limit refusal (HTTP's coalescing RefusalAudit, refusal-audit.ts); default: one entry each. */
+  auditRateLimited?: (refused: RefusedRequest) => void;
   /** Called once per executed operation (metrics). */
   onOperationDone?: (done: { fields: string[]; outcome: string; seconds: number }) => void;
   logger: Logger;
@@ -150,7 +154,8 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
           if (!decision.allowed) {
             const seconds = Math.ceil(decision.retryAfterMs / 1000);
             const limited = new AppError(RATE_LIMITED, 'UNAVAILABLE', `Too many requests: retry in ${seconds} s.`, { details: { retryAfterMs: decision.retryAfterMs } });
-            audited(principal, clientAddress, null, payload, RATE_LIMITED, startedAt);
+            if (o.auditRateLimited) o.auditRateLimited({ principal, clientAddress, outcome: RATE_LIMITED, startedAt });
+            else audited(principal, clientAddress, null, payload, RATE_LIMITED, startedAt);
             return [refusal(limited)];
           }
         }

@@ -7,13 +7,15 @@
  * rendering a large knowledge base's PDFs again takes long enough to deserve progress and to be
  * run when the operator chooses. Resumable and safe while the server runs.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createCore } from '../core/create-core.js';
 import { isAppError } from '../errors.js';
 import type { BackfillItem } from '../ingest/backfill-image-keys.js';
 import { createLogger } from '../observability/logger.js';
-import { DEFAULT_TENANT, tenantNameProblem } from '../tenancy/tenant-spaces.js';
+import { sqliteFile } from '../store/create-store.js';
+import { DEFAULT_TENANT, tenantDataDir, tenantNameProblem } from '../tenancy/tenant-spaces.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
 
 const USAGE = `Usage: fieldscope backfill image-keys [--tenant NAME]
@@ -49,6 +51,14 @@ function describe(item: BackfillItem): string {
   }
 }
 
+/** Why there is nothing to backfill at DATA_DIR for this tenant (SQLite store), or null. */
+function missingKnowledgeBase(dataDir: string, tenant: string): string | null {
+  const file = sqliteFile(tenantDataDir(dataDir, tenant));
+  if (existsSync(file)) return null;
+  const whose = tenant === DEFAULT_TENANT ? 'the default tenant' : `tenant "${tenant}"`;
+  return `fieldscope backfill cannot run: no knowledge base of ${whose} at ${file} (DATA_DIR=${dataDir}); nothing was created. Check DATA_DIR and --tenant.`;
+}
+
 export async function runBackfillCommand(argv: string[], io: Partial<BackfillCommandIO> = {}): Promise<number> {
   const out: BackfillCommandIO = { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr, env: io.env ?? process.env };
   let values: { help?: boolean; tenant?: string };
@@ -71,6 +81,10 @@ export async function runBackfillCommand(argv: string[], io: Partial<BackfillCom
   let core: Awaited<ReturnType<typeof createCore>>;
   try {
     const config = loadConfig(out.env);
+    // A backfill completes an existing knowledge base: opening one that is not there would create
+    // it empty and report "0 hashed" (a mistyped DATA_DIR or tenant looking like a finished run).
+    const missing = config.store.kind === 'sqlite' ? missingKnowledgeBase(config.dataDir, tenant) : null;
+    if (missing) return void out.stderr.write(`${missing}\n`), 1;
     core = await createCore(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
   } catch (error) {
     out.stderr.write(`fieldscope backfill cannot run: ${isAppError(error) ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}\n`);

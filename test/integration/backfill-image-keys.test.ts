@@ -4,7 +4,7 @@
  * migrated from schema 1 has them) are not found by a copy of themselves; after the backfill
  * they are, a rerun has nothing left to do, and bad usage is refused.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -98,5 +98,23 @@ describe('fieldscope backfill image-keys', () => {
     expect((await run([])).code).toBe(2);
     expect((await run(['everything'])).code).toBe(2);
     expect((await run(['image-keys', '--tenant', '../x'])).code).toBe(2);
+  });
+
+  it('refuses a DATA_DIR or tenant without a knowledge base (exit 1) and creates nothing there', async () => {
+    // A mistyped DATA_DIR used to get a new, empty knowledge base and "0 hashed ... (exit 0)":
+    // the operator was told the backfill was done while the real store was never looked at.
+    const missing = path.join(dataDir, 'no-such-dir');
+    const out = sink();
+    const err = sink();
+    const code = await runBackfillCommand(['image-keys'], { stdout: out.stream, stderr: err.stream, env: { ...env, DATA_DIR: missing } });
+    expect(code).toBe(1);
+    expect(err.text()).toContain('no knowledge base');
+    expect(err.text()).toContain(missing);
+    expect(existsSync(missing)).toBe(false);
+
+    const tenant = await run(['image-keys', '--tenant', 'acme']);
+    expect(tenant.code).toBe(1);
+    expect(tenant.stderr).toContain('tenant "acme"');
+    expect(existsSync(path.join(dataDir, 'tenants', 'acme'))).toBe(false);
   });
 });

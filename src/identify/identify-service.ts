@@ -32,6 +32,7 @@ import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
 import { identifierConfidences } from '../ocr/read-text-result.js';
 import { READ_EVIDENCE } from '../search/fusion.js';
 import { extractIdentifiers, normalizeIdentifier } from '../search/identifiers.js';
+import { identifierKeys, resolveGluedIdentifiers } from '../search/glued-identifiers.js';
 
 export interface IdentifySettings {
   /** A top score below this is not confident. */
@@ -167,8 +168,10 @@ export class IdentifyService {
       stopReading.abort();
       throw error;
     }
-    const read = reading ? await reading : null;
+    const plainRead = reading ? await reading : null;
     signal?.throwIfAborted();
+    // Identifiers OCR glued to a neighbouring word count when a label carries them (search/glued-identifiers.ts).
+    const read = plainRead ? resolveGluedForLabels(plainRead, labels) : null;
     const zeroShot = labelVectors.map((v) => CLIP_LOGIT_SCALE * dot(imageVector, v));
     const { logits: shot, confirmations } = this.fewShot(imageVector, labels, zeroShot, feedback);
     const { logits, readIdentifiers, sure } = readPull(labels, zeroShot, shot, read);
@@ -493,6 +496,16 @@ export class IdentifyService {
       feedbackId: null,
     };
   }
+}
+
+/**
+ * The read photo with, after each read identifier no label carries, the longest identifier a
+ * label does carry that OCR glued to a neighbouring word ("TYPEP-200PUMP" → P-200). Pure.
+ */
+export function resolveGluedForLabels(read: ReadTextResult, labels: readonly string[]): ReadTextResult {
+  const carried = new Set(labels.flatMap((label) => [...identifierKeys(label)]));
+  const identifiers = resolveGluedIdentifiers(read.identifiers, (key) => carried.has(key));
+  return identifiers.length === read.identifiers.length ? read : { ...read, identifiers };
 }
 
 /**

@@ -48,7 +48,7 @@ export function assembleReadText(regions: readonly TextRegion[], rawCodes: reado
  * QR code or barcode (the symbology's checksum verified it). An identifier never spans two
  * regions: the text joins regions with line breaks, where identifiers end.
  */
-export function identifierConfidences(read: Pick<ReadTextResult, 'regions' | 'codes'>): Map<string, number> {
+export function identifierConfidences(read: Pick<ReadTextResult, 'regions' | 'codes'> & { identifiers?: readonly string[] }): Map<string, number> {
   const out = new Map<string, number>();
   const note = (text: string, confidence: number) => {
     for (const id of extractIdentifiers(text)) {
@@ -58,5 +58,14 @@ export function identifierConfidences(read: Pick<ReadTextResult, 'regions' | 'co
   };
   for (const region of read.regions) note(region.text, region.confidence);
   for (const code of read.codes) note(code.value, 1);
+  // An identifier resolved from a glued token (search/glued-identifiers.ts) is part of one
+  // region's or code's characters: it is as sure as the surest that holds it.
+  for (const id of read.identifiers ?? []) {
+    const key = normalizeIdentifier(id);
+    if (out.has(key)) continue;
+    const holders = [...read.regions.map((r) => ({ text: r.text, confidence: r.confidence })), ...read.codes.map((c) => ({ text: c.value, confidence: 1 }))];
+    const best = Math.max(0, ...holders.filter((h) => normalizeIdentifier(h.text).includes(key)).map((h) => h.confidence));
+    if (best > 0) out.set(key, best);
+  }
   return out;
 }

@@ -16,7 +16,8 @@ export function normalizeIdentifier(identifier: string): string {
   return normalizeText(identifier).toUpperCase().replace(/[^A-Z0-9]/g, '');
 }
 
-function isIdentifier(token: string): boolean {
+/** Whether one token (no spaces) is identifier-shaped: letters and digits, not a plain number, year or measurement. */
+export function isIdentifier(token: string): boolean {
   if (token.length < 3 || token.length > 40) return false;
   const hasDigit = /\d/.test(token);
   const hasLetter = /[A-Za-z]/.test(token);

@@ -28,6 +28,10 @@ import { extractIdentifiers, normalizeIdentifier } from './identifiers.js';
 import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
 import { identifierConfidences } from '../ocr/read-text-result.js';
 import { contentTerms, excerpt, termCoverage } from './snippet.js';
+import { gluedCandidates, identifierKeys, resolveGluedIdentifiers } from './glued-identifiers.js';
+
+/** Targets read back when resolving glued identifiers: the identifiers they carry are the ones known. */
+const GLUED_LOOKUP_TARGETS = 200;
 
 export interface SearchQuery {
   text?: string | null;
@@ -154,7 +158,11 @@ export class SearchService {
       throw error;
     }
     query.signal?.throwIfAborted();
-    const read = reading ? await reading.result : null;
+    const plainRead = reading ? await reading.result : null;
+    query.signal?.throwIfAborted();
+    const filter = normalizedFilter(query.filter);
+    // Identifiers OCR glued to a neighbouring word, resolved against what this knowledge base holds.
+    const read = plainRead ? await this.resolveGlued(plainRead, filter, query.signal) : null;
     query.signal?.throwIfAborted();
     // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
     // As stored: the difference hash when informative, else (a page of text, a scan) the layout
@@ -163,7 +171,6 @@ export class SearchService {
     const imageHash = keys?.hash ?? null;
     const imageLayout = keys?.layout ?? null;
     const perSignal = Math.max(limit * 3, 30);
-    const filter = normalizedFilter(query.filter);
     const identifiers = text ? extractIdentifiers(text) : [];
     // One call for every signal: on Qdrant one Query API request, on SQLite local reads.
     const readWords = read ? read.text.replace(/\s+/g, ' ').trim().slice(0, this.settings.maxQueryChars) : '';
@@ -195,7 +202,7 @@ export class SearchService {
             { signal: 'CROSS_MODAL' as const, candidates: found.imageChunks },
           ]
         : []),
-      ...(read ? this.readLists(read, found.readIdentifiers, found.readLexical) : []),
+      ...(read ? this.readLists(read, plainRead!.identifiers.length, found.readIdentifiers, found.readLexical) : []),
     ];
 
     // A mostly white query image (uninformative hash): only its layout signature may call a copy.
@@ -230,9 +237,25 @@ export class SearchService {
     return { result, cancel: () => stop.abort() };
   }
 
+  /**
+   * The read photo with, after each read identifier this knowledge base does not hold, the
+   * longest identifier it does hold that OCR glued to a neighbouring word ("TYPEP-200PUMP" →
+   * P-200; search/glued-identifiers.ts). One extra identifier lookup, only when a read token
+   * has a glued letter run; the variants that no page or photo carries are dropped.
+   */
+  private async resolveGlued(read: ReadTextResult, filter: SearchFilter | undefined, signal: AbortSignal | undefined): Promise<ReadTextResult> {
+    const variants = gluedCandidates(read.identifiers);
+    if (variants.length === 0) return read;
+    const held = await this.store.searchIdentifiers([...read.identifiers, ...variants], GLUED_LOOKUP_TARGETS, filter);
+    signal?.throwIfAborted();
+    const known = new Set(held.flatMap((c) => [...identifierKeys(c.matchedText ?? '')]));
+    const identifiers = resolveGluedIdentifiers(read.identifiers, (key) => known.has(key));
+    return identifiers.length === read.identifiers.length ? read : { ...read, identifiers };
+  }
+
   /** The IDENTIFIER and KEYWORD lists of what was read, marked as read (fusion.ts READ_EVIDENCE). */
-  private readLists(read: ReadTextResult, identifierCandidates: Candidate[], wordCandidates: Candidate[]): SignalList[] {
-    const evidence = readEvidence(read);
+  private readLists(read: ReadTextResult, identifiersRead: number, identifierCandidates: Candidate[], wordCandidates: Candidate[]): SignalList[] {
+    const evidence = readEvidence(read, identifiersRead);
     return [
       { signal: 'IDENTIFIER', candidates: identifierCandidates, read: evidence },
       { signal: 'KEYWORD', candidates: wordCandidates, read: evidence },
@@ -297,10 +320,10 @@ function abortion(signal: AbortSignal): Promise<never> {
  * How to believe what was read: a candidate found by read identifiers is as sure as the surest
  * of the identifiers it matched (the store names them, as the page spells them, in matchedText).
  */
-export function readEvidence(read: ReadTextResult): ReadEvidence {
+export function readEvidence(read: ReadTextResult, identifiersRead = read.identifiers.length): ReadEvidence {
   const confidences = identifierConfidences(read);
   return {
-    identifiers: read.identifiers.length,
+    identifiers: identifiersRead,
     confidence: (c) => Math.max(0, ...(c.matchedText ?? '').split(', ').map((id) => confidences.get(normalizeIdentifier(id)) ?? 0)),
   };
 }

@@ -62,6 +62,18 @@ describe('search(image:) reads the photo', () => {
 
   const search = (bytes: Uint8Array, name = 'photo.jpg', text?: string) => gqlUpload<SearchData>(server.url, SEARCH, { image: { bytes, name, type: 'image/jpeg' } }, text ? { text } : {});
 
+  it('a blurred plate OCR reads with its words run together ("TYPEP-200PUMP") still finds the P-200 manual first', async () => {
+    // The eval set's glare-and-blur plate (demo/ocr-eval/make-set.ts): "TYPE P-200 PUMP" is read without its spaces.
+    const res = await search(readFileSync(path.join(import.meta.dirname, '../../demo/ocr-eval/images/plate-02.jpg')));
+    expect(res.errors).toBeUndefined();
+    const { hits, readText } = res.data!.search;
+    expect(readText!.text).toContain('TYPEP-200PUMP');
+    // What was read stays as read; the identifier the knowledge base holds is added after it.
+    expect(readText!.identifiers).toEqual(expect.arrayContaining(['TYPEP-200PUMP', 'P-200']));
+    expect(hits[0]!.document?.title).toBe('P-200 Centrifugal Pump Service Manual');
+    expect(hits[0]!.matchedBy).toContain('IDENTIFIER');
+  }, 60_000);
+
   it('a photographed nameplate finds the manual of its model first, and says what it read', async () => {
     const res = await search(fixture('nameplate-photo.jpg'));
     expect(res.errors).toBeUndefined();

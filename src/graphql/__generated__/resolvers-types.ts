@@ -537,7 +537,13 @@ export type QueryTagImageArgs = {
 export type ReadText = {
   __typename?: 'ReadText';
   codes: Array<ScannedCode>;
-  /** Part numbers, models and document codes found in the text and the codes, each once, as written. */
+  /**
+   * Part numbers, models and document codes found in the text and the codes, each once, as written.
+   * Where the photo was read against a knowledge base (search's and identifyPart's readText), a read
+   * token OCR glued to a neighbouring word ("TYPEP-200PUMP" for "TYPE P-200 PUMP") that the
+   * knowledge base (identifyPart: a label) does not hold is followed by the longest identifier inside
+   * it that it does hold (P-200). Nothing else is added; readText itself reports the plain extraction.
+   */
   identifiers: Array<Scalars['String']['output']>;
   regions: Array<TextRegion>;
   /** The regions' texts in reading order, one line each. */

@@ -14,8 +14,17 @@
  * Both go through the server's own services (createCore), so the figures are the product's.
  *
  * Printed: character accuracy (1 − edits ÷ characters, white space collapsed; see
- * ocr/read-accuracy.ts), identifier recall (the expected identifiers search could then match),
- * code recall (format and value exact), per kind and overall, and seconds per item.
+ * ocr/read-accuracy.ts), identifier recall (the expected identifiers readText extracts: what
+ * search could then match), code recall (format and value exact), per kind and overall, and
+ * seconds per item.
+ *
+ * "With KB" recall: search and identifyPart also resolve read tokens OCR glued to a neighbouring
+ * word ("TYPEP-200PUMP") against the identifiers the knowledge base holds (search/glued-identifiers.ts).
+ * readText has no knowledge base, so its own figure cannot show that; the second figure reads each
+ * item against a knowledge base holding every identifier of the whole set (each item's are its
+ * answer, the others' are distractors): the best case, where the tenant has every part's manual.
+ * "Added, not on the item" counts identifiers that resolution added and the item does not carry
+ * (junk it let through); it should stay 0.
  *
  * Every line is checked before anything runs: bad lines are reported with their line numbers and
  * the command exits 2. Exit codes: 0 with a report; 3 when a --min-… floor is not met; 1 when it
@@ -32,7 +41,8 @@ import { createCore, type Core } from '../core/create-core.js';
 import { DEMO_DIR } from '../demo/load-demo.js';
 import { isAppError } from '../errors.js';
 import { characterAccuracy, identifiersFound, scoreText, type TextScore } from '../ocr/read-accuracy.js';
-import { extractIdentifiers } from '../search/identifiers.js';
+import { extractIdentifiers, normalizeIdentifier } from '../search/identifiers.js';
+import { resolveGluedIdentifiers } from '../search/glued-identifiers.js';
 import type { OutStream } from './terminal.js';
 
 export const DEFAULT_OCR_SET = path.join(DEMO_DIR, 'ocr-eval');
@@ -123,7 +133,7 @@ export interface ItemResult {
   kind: Kind;
   /** Null when the item has no text to compare (a code alone). */
   text: TextScore | null;
-  identifiers: { expected: string[]; found: string[] };
+  identifiers: { expected: string[]; found: string[]; foundWithKb: string[]; addedNotExpected: string[] };
   codes: { expected: number; found: number };
   seconds: number;
   /** What was read (joined pages for a document). */
@@ -134,6 +144,10 @@ export interface Figures {
   items: number;
   characterAccuracy: number | null;
   identifierRecall: number | null;
+  /** Recall when read tokens are resolved against a knowledge base holding the set's identifiers (see the header). */
+  identifierRecallWithKb: number | null;
+  /** Identifiers the resolution added that the item does not carry. */
+  addedNotExpected: number;
   codeRecall: number | null;
 }
 
@@ -150,17 +164,20 @@ function figures(results: readonly ItemResult[]): Figures {
   const texts = results.flatMap((r) => (r.text ? [r.text] : []));
   const expectedIds = results.reduce((n, r) => n + r.identifiers.expected.length, 0);
   const foundIds = results.reduce((n, r) => n + r.identifiers.found.length, 0);
+  const foundWithKb = results.reduce((n, r) => n + r.identifiers.foundWithKb.length, 0);
   const expectedCodes = results.reduce((n, r) => n + r.codes.expected, 0);
   const foundCodes = results.reduce((n, r) => n + r.codes.found, 0);
   return {
     items: results.length,
     characterAccuracy: texts.length > 0 ? characterAccuracy(texts) : null,
     identifierRecall: expectedIds > 0 ? foundIds / expectedIds : null,
+    identifierRecallWithKb: expectedIds > 0 ? foundWithKb / expectedIds : null,
+    addedNotExpected: results.reduce((n, r) => n + r.identifiers.addedNotExpected.length, 0),
     codeRecall: expectedCodes > 0 ? foundCodes / expectedCodes : null,
   };
 }
 
-async function evaluateItem(core: Core, folder: string, item: OcrSetItem): Promise<ItemResult> {
+async function evaluateItem(core: Core, folder: string, item: OcrSetItem, setKeys: ReadonlySet<string>): Promise<ItemResult> {
   const bytes = new Uint8Array(await readFile(path.resolve(folder, item.file)));
   const started = performance.now();
   let read: string;
@@ -181,12 +198,22 @@ async function evaluateItem(core: Core, folder: string, item: OcrSetItem): Promi
     expectedText = item.text ?? null;
   }
   const seconds = (performance.now() - started) / 1000;
+  // Pages are ingested, so their identifiers are the knowledge base's own: no resolution to do.
+  const withKb = item.pages ? identifiers : resolveGluedIdentifiers(identifiers, (key) => setKeys.has(key));
+  const expectedKeys = new Set(item.identifiers.map(normalizeIdentifier));
+  const plainKeys = new Set(identifiers.map(normalizeIdentifier));
+  const added = withKb.filter((id) => !plainKeys.has(normalizeIdentifier(id)));
   const wantCodes = item.codes ?? [];
   return {
     id: item.id,
     kind: item.kind,
     text: expectedText === null ? null : scoreText(expectedText, read),
-    identifiers: { expected: item.identifiers, found: identifiersFound(item.identifiers, identifiers) },
+    identifiers: {
+      expected: item.identifiers,
+      found: identifiersFound(item.identifiers, identifiers),
+      foundWithKb: identifiersFound(item.identifiers, withKb),
+      addedNotExpected: added.filter((id) => !expectedKeys.has(normalizeIdentifier(id))),
+    },
     codes: { expected: wantCodes.length, found: wantCodes.filter((w) => codes.some((c) => c.format === w.format && c.value === w.value)).length },
     seconds,
     read,
@@ -195,7 +222,8 @@ async function evaluateItem(core: Core, folder: string, item: OcrSetItem): Promi
 
 export async function evaluateOcr(core: Core, folder: string, items: readonly OcrSetItem[], subset: 'all' | 'ci'): Promise<OcrEvalReport> {
   const results: ItemResult[] = [];
-  for (const item of items) results.push(await evaluateItem(core, folder, item));
+  const setKeys = new Set(items.flatMap((item) => item.identifiers.map(normalizeIdentifier)));
+  for (const item of items) results.push(await evaluateItem(core, folder, item, setKeys));
   const byKind: Partial<Record<Kind, Figures>> = {};
   for (const kind of KINDS) {
     const of = results.filter((r) => r.kind === kind);
@@ -211,16 +239,21 @@ export function formatOcrReport(r: OcrEvalReport): string {
   const lines = [
     `OCR eval: ${r.set} (${r.subset === 'ci' ? 'CI subset' : 'all items'}, ${r.overall.items} items, ${r.secondsPerItem.toFixed(2)} s per item)`,
     '',
-    'kind      items  char accuracy  identifier recall  code recall',
-    ...rows.map(([name, f]) => `${name.padEnd(9)} ${String(f.items).padStart(5)}  ${pct(f.characterAccuracy).padStart(13)}  ${pct(f.identifierRecall).padStart(17)}  ${pct(f.codeRecall).padStart(11)}`),
+    'kind      items  char accuracy  identifier recall  with KB  code recall',
+    ...rows.map(([name, f]) => `${name.padEnd(9)} ${String(f.items).padStart(5)}  ${pct(f.characterAccuracy).padStart(13)}  ${pct(f.identifierRecall).padStart(17)}  ${pct(f.identifierRecallWithKb).padStart(7)}  ${pct(f.codeRecall).padStart(11)}`),
+    '',
+    `"with KB": read tokens OCR glued to a word resolved against a knowledge base holding the set's identifiers (as search and identifyPart do); added, not on the item: ${r.overall.addedNotExpected}`,
     '',
     'Items with errors:',
   ];
-  const wrong = r.items.filter((i) => (i.text && i.text.edits > 0) || i.identifiers.found.length < i.identifiers.expected.length || i.codes.found < i.codes.expected);
+  const wrong = r.items.filter((i) => (i.text && i.text.edits > 0) || i.identifiers.found.length < i.identifiers.expected.length || i.identifiers.addedNotExpected.length > 0 || i.codes.found < i.codes.expected);
   if (wrong.length === 0) lines.push('  none');
   for (const i of wrong) {
     const missing = i.identifiers.expected.filter((id) => !i.identifiers.found.includes(id));
-    lines.push(`  ${i.id}: ${i.text ? `${i.text.edits} edits / ${i.text.chars} chars` : 'no text'}${missing.length > 0 ? `; identifiers missed: ${missing.join(', ')}` : ''}${i.codes.found < i.codes.expected ? `; codes missed: ${i.codes.expected - i.codes.found}` : ''}; read ${JSON.stringify(i.read.slice(0, 120))}`);
+    const missingKb = i.identifiers.expected.filter((id) => !i.identifiers.foundWithKb.includes(id));
+    const kb = missing.length > 0 ? ` (with KB: ${missingKb.length > 0 ? `missed ${missingKb.join(', ')}` : 'none missed'})` : '';
+    const junk = i.identifiers.addedNotExpected.length > 0 ? `; added, not on the item: ${i.identifiers.addedNotExpected.join(', ')}` : '';
+    lines.push(`  ${i.id}: ${i.text ? `${i.text.edits} edits / ${i.text.chars} chars` : 'no text'}${missing.length > 0 ? `; identifiers missed: ${missing.join(', ')}${kb}` : ''}${junk}${i.codes.found < i.codes.expected ? `; codes missed: ${i.codes.expected - i.codes.found}` : ''}; read ${JSON.stringify(i.read.slice(0, 120))}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -40,6 +40,32 @@ describe('fieldscope eval ocr', () => {
     expect(report.items.find((i) => i.kind === 'scan')!.read).toContain('4471-B');
   }, 240_000);
 
+  it('reports recall with a knowledge base: a glued read token resolves only to an identifier the set holds', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-ocr-set-'));
+    copyFileSync(path.join(DEFAULT_OCR_SET, 'images', 'plate-02.jpg'), path.join(dir, 'glued.jpg'));
+    copyFileSync(path.join(DEFAULT_OCR_SET, 'images', 'plate-05.jpg'), path.join(dir, 'unknown.jpg'));
+    writeFileSync(
+      path.join(dir, 'set.jsonl'),
+      [
+        // Read "TYPEP-200PUMP": P-200 is in the set's knowledge base.
+        JSON.stringify({ id: 'glued', file: 'glued.jpg', kind: 'plate', text: 'TYPE P-200 PUMP', identifiers: ['P-200'] }),
+        // Read "COMPRESSORAC-50": AC-50 is not in it (the set claims XV-300), so nothing may be added.
+        JSON.stringify({ id: 'unknown', file: 'unknown.jpg', kind: 'plate', text: 'MODEL XV-300', identifiers: ['XV-300'] }),
+      ].join('\n'),
+    );
+    const res = await run([dir, '--json']);
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout) as OcrEvalReport;
+    const [glued, unknown] = report.items;
+    expect(glued!.read).toContain('TYPEP-200PUMP');
+    expect(glued!.identifiers.found).toEqual([]);
+    expect(glued!.identifiers.foundWithKb).toEqual(['P-200']);
+    expect(unknown!.identifiers.foundWithKb).toEqual([]);
+    expect(report.overall.addedNotExpected).toBe(0);
+    expect(report.overall.identifierRecall).toBe(0);
+    expect(report.overall.identifierRecallWithKb).toBe(0.5);
+  }, 120_000);
+
   it('reports each bad set line with its number and exits 2 without reading anything', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-ocr-set-'));
     mkdirSync(path.join(dir, 'images'));

@@ -89,6 +89,17 @@ export class UnavailableError extends AppError {
   }
 }
 
+/**
+ * The client went away (closed the HTTP connection or the WebSocket) while its operation ran: the
+ * operation is stopped with this reason. The client's doing, not a server failure, so it has a
+ * stable code (the audit's outcome) and is not logged as an unexpected error.
+ */
+export class ClientClosedError extends AppError {
+  constructor(message = 'The client closed the connection.') {
+    super('CLIENT_CLOSED_REQUEST', 'BAD_USER_INPUT', message);
+  }
+}
+
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
 }

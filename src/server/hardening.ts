@@ -40,7 +40,7 @@ import {
   // the file keeps GraphQLError/GraphQLSchema from one instance everywhere (validate() and graphql-ws check instanceof).
 } from 'graphql/index.js';
 import helmet, { type HelmetOptions } from 'helmet';
-import { AppError } from '../errors.js';
+import { AppError, ClientClosedError } from '../errors.js';
 import { rootFieldsOf } from './operation-fields.js';
 import { TokenBucketStore } from './token-bucket.js';
 
@@ -507,7 +507,7 @@ export function operationTimeout(options: OperationTimeoutOptions = {}): Request
     res.once('finish', () => clearTimeout(timer));
     res.once('close', () => {
       clearTimeout(timer);
-      if (!controller.signal.aborted && !res.writableFinished) controller.abort(new Error('The client closed the connection.'));
+      if (!controller.signal.aborted && !res.writableFinished) controller.abort(new ClientClosedError());
     });
     next();
   };

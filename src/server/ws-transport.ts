@@ -22,7 +22,7 @@ import { WebSocketServer } from 'ws';
 import { UnauthenticatedError, type ApiKeyRegistry, type Principal } from '../auth/api-keys.js';
 import type { AuditStore } from '../audit/audit-store.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
-import { AppError } from '../errors.js';
+import { AppError, ClientClosedError } from '../errors.js';
 import { errorCodeOf } from './format-error.js';
 import { deadlineExecutors, RATE_LIMITED, type GraphQLArmor, type OperationTimeoutOptions } from './hardening.js';
 import { authenticate } from './auth-plugins.js';
@@ -131,7 +131,7 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
         ctx.extra.connection = connection;
         // A closed socket stops the work of every operation still running on it.
         ctx.extra.socket.once('close', () => {
-          for (const op of connection.operations.values()) op.controller.abort(new Error('The client closed the WebSocket.'));
+          for (const op of connection.operations.values()) op.controller.abort(new ClientClosedError('The client closed the WebSocket.'));
         });
         return true;
       },

@@ -199,7 +199,7 @@ async function evaluateItem(core: Core, folder: string, item: OcrSetItem, setKey
   }
   const seconds = (performance.now() - started) / 1000;
   // Pages are ingested, so their identifiers are the knowledge base's own: no resolution to do.
-  const withKb = item.pages ? identifiers : resolveGluedIdentifiers(identifiers, (key) => setKeys.has(key));
+  const withKb = item.pages ? identifiers : resolveGluedIdentifiers(identifiers, [setKeys]);
   const expectedKeys = new Set(item.identifiers.map(normalizeIdentifier));
   const plainKeys = new Set(identifiers.map(normalizeIdentifier));
   const added = withKb.filter((id) => !plainKeys.has(normalizeIdentifier(id)));

@@ -503,8 +503,7 @@ export class IdentifyService {
  * label does carry that OCR glued to a neighbouring word ("TYPEP-200PUMP" → P-200). Pure.
  */
 export function resolveGluedForLabels(read: ReadTextResult, labels: readonly string[]): ReadTextResult {
-  const carried = new Set(labels.flatMap((label) => [...identifierKeys(label)]));
-  const identifiers = resolveGluedIdentifiers(read.identifiers, (key) => carried.has(key));
+  const identifiers = resolveGluedIdentifiers(read.identifiers, labels.map(identifierKeys));
   return identifiers.length === read.identifiers.length ? read : { ...read, identifiers };
 }
 

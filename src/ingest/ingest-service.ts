@@ -19,6 +19,7 @@ import { inspectImage } from '../clip/image-decode.js';
 import { TooLargeError } from '../errors.js';
 import { nearCopyKeys } from '../identify/page-layout.js';
 import { extractIdentifiers } from '../search/identifiers.js';
+import { resolveGluedInStore } from '../search/glued-identifiers.js';
 import { checkMetadata } from '../store/metadata-limits.js';
 import { normalizeJsonStrings, normalizeText, truncateText } from '../text/normalize-text.js';
 import type { ChunkInput, DocumentKind, DocumentRecord, JsonObject, KnowledgeStore, NewPage, PhotoRecord } from '../store/knowledge-store.js';
@@ -300,7 +301,7 @@ export class IngestService {
     const [[imageVector], { hash: imageHash, layout: imageLayout }, readText] = await Promise.all([
       this.encoder.embedImages([bytes], { signal }),
       nearCopyKeys(bytes),
-      this.reader ? this.reader.readText(bytes, signal ? { signal } : {}) : Promise.resolve(null),
+      this.reader ? this.reader.readText(bytes, signal ? { signal } : {}).then((read) => resolveGluedInStore(read, this.store)) : Promise.resolve(null),
     ]);
     // A blocked upload is refused before anything is written.
     const screening = await this.moderation?.assertImageAllowed(imageVector!, 'upload');

@@ -7,12 +7,17 @@
  * The word boundary that was lost lies somewhere inside the token's leading or trailing run of
  * letters, and nothing in the characters says where. So we do not guess: `gluedVariants` lists
  * every shorter identifier-shaped token that starts/ends inside those runs, and
- * `resolveGluedIdentifiers` keeps, per read token the knowledge base does not hold, only the
+ * `resolveGluedIdentifiers` keeps, per read token the knowledge base does not hold in its own right, only the
  * longest variant it does hold (the fewest letters cut). A variant therefore never invents an
  * identifier: it can only name one the tenant's knowledge base (or label set) already carries.
  * Only for READ text: a typed query has its spaces.
  */
 import { extractIdentifiers, isIdentifier, normalizeIdentifier } from './identifiers.js';
+import type { ReadTextResult } from '../ocr/text-reader.js';
+import type { KnowledgeStore, SearchFilter } from '../store/knowledge-store.js';
+
+/** Targets read back when resolving against a store: the identifiers they carry are the ones known. */
+const LOOKUP_TARGETS = 200;
 
 /** Letters of a glued run considered for a cut: a longer run is a sentence, not a lost space. */
 export const MAX_GLUED_LETTERS = 16;
@@ -49,10 +54,14 @@ export function gluedCandidates(identifiers: readonly string[]): string[] {
 }
 
 /**
- * The read identifiers plus, after each one the knowledge base does not hold, its longest variant
- * that it does hold (`known` takes a normalised identifier). Read identifiers are kept as read.
+ * The read identifiers plus, after each one, its longest variant the knowledge base holds, unless
+ * the knowledge base holds the read token itself as an identifier in its own right. `targets`:
+ * the normalised identifiers each page, photo or label carries. A target carrying the read token
+ * together with one of its variants (a photo of the same plate, stored with its resolution) is a
+ * glued reading, not a distinct identifier, so it does not stop the resolution. Read identifiers
+ * are kept as read.
  */
-export function resolveGluedIdentifiers(identifiers: readonly string[], known: (key: string) => boolean): string[] {
+export function resolveGluedIdentifiers(identifiers: readonly string[], targets: ReadonlyArray<ReadonlySet<string>>): string[] {
   const out: string[] = [];
   const keys = new Set<string>();
   const add = (id: string) => {
@@ -63,8 +72,12 @@ export function resolveGluedIdentifiers(identifiers: readonly string[], known: (
   };
   for (const id of identifiers) {
     add(id);
-    if (known(normalizeIdentifier(id))) continue;
-    const variant = gluedVariants(id).find((v) => known(normalizeIdentifier(v)));
+    const variants = gluedVariants(id);
+    if (variants.length === 0) continue;
+    const key = normalizeIdentifier(id);
+    const variantKeys = variants.map(normalizeIdentifier);
+    if (targets.some((t) => t.has(key) && !variantKeys.some((k) => t.has(k)))) continue;
+    const variant = variants.find((_, i) => targets.some((t) => t.has(variantKeys[i]!)));
     if (variant) add(variant);
   }
   return out;
@@ -73,4 +86,17 @@ export function resolveGluedIdentifiers(identifiers: readonly string[], known: (
 /** Normalised identifiers of a text (e.g. a label or a store's matchedText). */
 export function identifierKeys(text: string): Set<string> {
   return new Set(extractIdentifiers(text).map(normalizeIdentifier));
+}
+
+/**
+ * What was read, with its glued identifiers resolved against what a knowledge base holds (one
+ * identifier lookup, only when a read token has a glued letter run; search and ingestPhoto use
+ * it). Known = carried by one of the LOOKUP_TARGETS targets holding most of the lookup's keys.
+ */
+export async function resolveGluedInStore(read: ReadTextResult, store: Pick<KnowledgeStore, 'searchIdentifiers'>, filter?: SearchFilter): Promise<ReadTextResult> {
+  const variants = gluedCandidates(read.identifiers);
+  if (variants.length === 0) return read;
+  const held = await store.searchIdentifiers([...read.identifiers, ...variants], LOOKUP_TARGETS, filter);
+  const identifiers = resolveGluedIdentifiers(read.identifiers, held.map((c) => identifierKeys(c.matchedText ?? '')));
+  return identifiers.length === read.identifiers.length ? read : { ...read, identifiers };
 }

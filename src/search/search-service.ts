@@ -28,10 +28,7 @@ import { extractIdentifiers, normalizeIdentifier } from './identifiers.js';
 import type { ReadTextResult, TextReader } from '../ocr/text-reader.js';
 import { identifierConfidences } from '../ocr/read-text-result.js';
 import { contentTerms, excerpt, termCoverage } from './snippet.js';
-import { gluedCandidates, identifierKeys, resolveGluedIdentifiers } from './glued-identifiers.js';
-
-/** Targets read back when resolving glued identifiers: the identifiers they carry are the ones known. */
-const GLUED_LOOKUP_TARGETS = 200;
+import { resolveGluedInStore } from './glued-identifiers.js';
 
 export interface SearchQuery {
   text?: string | null;
@@ -162,7 +159,7 @@ export class SearchService {
     query.signal?.throwIfAborted();
     const filter = normalizedFilter(query.filter);
     // Identifiers OCR glued to a neighbouring word, resolved against what this knowledge base holds.
-    const read = plainRead ? await this.resolveGlued(plainRead, filter, query.signal) : null;
+    const read = plainRead ? await resolveGluedInStore(plainRead, this.store, filter) : null;
     query.signal?.throwIfAborted();
     // After the encoder has accepted the image, so a bad upload keeps the encoder's error code.
     // As stored: the difference hash when informative, else (a page of text, a scan) the layout
@@ -235,22 +232,6 @@ export class SearchService {
     // A search that fails before awaiting the read must not leave a rejected promise behind.
     result.catch(() => undefined);
     return { result, cancel: () => stop.abort() };
-  }
-
-  /**
-   * The read photo with, after each read identifier this knowledge base does not hold, the
-   * longest identifier it does hold that OCR glued to a neighbouring word ("TYPEP-200PUMP" →
-   * P-200; search/glued-identifiers.ts). One extra identifier lookup, only when a read token
-   * has a glued letter run; the variants that no page or photo carries are dropped.
-   */
-  private async resolveGlued(read: ReadTextResult, filter: SearchFilter | undefined, signal: AbortSignal | undefined): Promise<ReadTextResult> {
-    const variants = gluedCandidates(read.identifiers);
-    if (variants.length === 0) return read;
-    const held = await this.store.searchIdentifiers([...read.identifiers, ...variants], GLUED_LOOKUP_TARGETS, filter);
-    signal?.throwIfAborted();
-    const known = new Set(held.flatMap((c) => [...identifierKeys(c.matchedText ?? '')]));
-    const identifiers = resolveGluedIdentifiers(read.identifiers, (key) => known.has(key));
-    return identifiers.length === read.identifiers.length ? read : { ...read, identifiers };
   }
 
   /** The IDENTIFIER and KEYWORD lists of what was read, marked as read (fusion.ts READ_EVIDENCE). */

@@ -144,6 +144,22 @@ describe('search(image:) reads the photo', () => {
     // And reading still works after them.
     expect((await search(fixture('part-label-photo.jpg'))).data!.search.readText!.identifiers).toContain('PK-3310');
   }, 90_000);
+
+  // Last: it adds a photo to the knowledge base.
+  it('ingestPhoto resolves a glued reading too: the plate photo is found by "P-200", and the same plate searched again still finds the manual', async () => {
+    const plate = readFileSync(path.join(import.meta.dirname, '../../demo/ocr-eval/images/plate-02.jpg'));
+    const ingest = 'mutation($file: Upload!) { ingestPhoto(file: $file) { id readText { identifiers } } }';
+    const res = await gqlUpload<{ ingestPhoto: { id: string; readText: { identifiers: string[] } } }>(server.url, ingest, { file: { bytes: plate, name: 'plate.jpg' } });
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.ingestPhoto.readText.identifiers).toEqual(expect.arrayContaining(['TYPEP-200PUMP', 'P-200']));
+    const byText = await gql<{ search: { hits: { photo: { id: string } | null }[] } }>(server.url, 'query { search(text: "P-200", limit: 10) { hits { photo { id } } } }');
+    expect(byText.data!.search.hits.map((h) => h.photo?.id)).toContain(res.data!.ingestPhoto.id);
+    // The stored photo carries "TYPEP-200PUMP" beside P-200: a glued reading, not a distinct identifier.
+    const again = await search(plate);
+    expect(again.data!.search.readText!.identifiers).toContain('P-200');
+    const titles = again.data!.search.hits.map((h) => h.document?.title ?? null);
+    expect(titles.find((t) => t !== null)).toBe('P-200 Centrifugal Pump Service Manual');
+  }, 60_000);
 });
 
 describe('search(image:) with OCR=off', () => {

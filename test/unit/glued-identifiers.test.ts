@@ -8,10 +8,8 @@ import { extractIdentifiers, normalizeIdentifier } from '../../src/search/identi
 import { identifierConfidences } from '../../src/ocr/read-text-result.js';
 import { readPull, resolveGluedForLabels } from '../../src/identify/identify-service.js';
 
-const knowing = (...ids: string[]) => {
-  const keys = new Set(ids.map(normalizeIdentifier));
-  return (key: string) => keys.has(key);
-};
+/** A knowledge base of one target per identifier given. */
+const knowing = (...ids: string[]) => ids.map((id) => new Set([normalizeIdentifier(id)]));
 
 describe('gluedVariants', () => {
   it('lists identifiers starting or ending inside a glued letter run, fewest letters cut first', () => {
@@ -46,6 +44,13 @@ describe('resolveGluedIdentifiers', () => {
   it('adds nothing the knowledge base does not hold (no junk), and nothing when the token itself is known', () => {
     expect(resolveGluedIdentifiers(['TYPEP-200PUMP', 'COMPRESSORAC-50'], knowing('XV-300'))).toEqual(['TYPEP-200PUMP', 'COMPRESSORAC-50']);
     expect(resolveGluedIdentifiers(['XV300'], knowing('XV300', 'V300'))).toEqual(['XV300']);
+  });
+
+  it('a target carrying the glued token with its resolution (a stored photo of the plate) does not stop the resolution', () => {
+    const photo = new Set(['TYPEP200PUMP', 'P200']);
+    expect(resolveGluedIdentifiers(['TYPEP-200PUMP'], [photo, ...knowing('P-200')])).toEqual(['TYPEP-200PUMP', 'P-200']);
+    // A target holding the token alone (an identifier in its own right) does.
+    expect(resolveGluedIdentifiers(['TYPEP-200PUMP'], [new Set(['TYPEP200PUMP']), ...knowing('P-200')])).toEqual(['TYPEP-200PUMP']);
   });
 
   it('candidates to look up are every variant once', () => {

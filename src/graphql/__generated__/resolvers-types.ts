@@ -539,10 +539,11 @@ export type ReadText = {
   codes: Array<ScannedCode>;
   /**
    * Part numbers, models and document codes found in the text and the codes, each once, as written.
-   * Where the photo was read against a knowledge base (search's and identifyPart's readText), a read
-   * token OCR glued to a neighbouring word ("TYPEP-200PUMP" for "TYPE P-200 PUMP") that the
-   * knowledge base (identifyPart: a label) does not hold is followed by the longest identifier inside
-   * it that it does hold (P-200). Nothing else is added; readText itself reports the plain extraction.
+   * Where the photo was read against a knowledge base (search's, ingestPhoto's and identifyPart's
+   * readText), a read token OCR glued to a neighbouring word ("TYPEP-200PUMP" for "TYPE P-200 PUMP")
+   * that the knowledge base (identifyPart: a label) does not hold as an identifier of its own is
+   * followed by the longest identifier inside it that it does hold (P-200). Nothing else is added;
+   * readText itself reports the plain extraction.
    */
   identifiers: Array<Scalars['String']['output']>;
   regions: Array<TextRegion>;

@@ -16,7 +16,7 @@ import type { BlobStore } from '../blob/blob-store.js';
 import { putMany } from '../blob/put-many.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { inspectImage } from '../clip/image-decode.js';
-import { TooLargeError } from '../errors.js';
+import { InvalidImageError, TooLargeError } from '../errors.js';
 import { nearCopyKeys } from '../identify/page-layout.js';
 import { extractIdentifiers } from '../search/identifiers.js';
 import { resolveGluedInStore } from '../search/glued-identifiers.js';
@@ -400,7 +400,15 @@ export class IngestService {
       case 'image': {
         // A scan or a photo of a page: one page, searchable by image.
         await inspectImage(bytes, { maxBytes: this.settings.maxImageBytes, maxPixels: this.settings.maxImagePixels });
-        const thumbnail = await sharp(bytes).rotate().resize(this.settings.thumbnailLongSide, this.settings.thumbnailLongSide, { fit: 'inside' }).webp().toBuffer();
+        // The header was read; the pixels may still end early or be damaged: that is the file's fault.
+        const thumbnail = await sharp(bytes)
+          .rotate()
+          .resize(this.settings.thumbnailLongSide, this.settings.thumbnailLongSide, { fit: 'inside' })
+          .webp()
+          .toBuffer()
+          .catch((cause: unknown) => {
+            throw new InvalidImageError('INVALID_IMAGE', 'The image could not be decoded (it is corrupt or truncated).', { cause });
+          });
         // OCR reads the original (full resolution); with OCR=off the page has no text.
         return { kind: 'image', format: detected.format, extracted: { title: null, pages: [{ number: 1, text: '', image: bytes, thumbnail, ocrImage: this.reader ? bytes : null }] } };
       }

@@ -189,4 +189,16 @@ describe('knowledge base over GraphQL', () => {
     const res = await gqlUpload(server.url, INGEST_PHOTO, { file: { bytes: await jpeg(64, 64).then((b) => b.subarray(0, 100)) } });
     expect(errorCode(res)).toBe('INVALID_IMAGE');
   });
+
+  it('a truncated JPEG ingested as a document (a page image) is INVALID_IMAGE, stores nothing, server healthy', async () => {
+    // The header reads fine (so the type and size checks pass); the pixels end early. It was
+    // sharp's raw error, masked as INTERNAL_SERVER_ERROR.
+    const good = await jpeg(320, 240);
+    const before = await gql<{ documents: { totalCount: number } }>(server.url, '{ documents(first: 1) { totalCount } }');
+    const res = await gqlUpload(server.url, INGEST_DOC, { file: { bytes: good.subarray(0, Math.floor(good.length / 2)), name: 'scan.jpg' } });
+    expect(errorCode(res)).toBe('INVALID_IMAGE');
+    const after = await gql<{ documents: { totalCount: number } }>(server.url, '{ documents(first: 1) { totalCount } }');
+    expect(after.data?.documents.totalCount).toBe(before.data?.documents.totalCount);
+    expect((await fetch(new URL('/health', server.url))).status).toBe(200);
+  });
 });

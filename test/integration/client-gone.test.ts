@@ -1,8 +1,8 @@
 /**
  * A client that goes away mid-operation is the client's doing, not a server failure: the
- * operation stops with the stable code CLIENT_CLOSED_REQUEST (what the audit records as its
- * "unexpected error" with a stack for it (operators alert on
- * those). Real server on 127.0.0.1, a real multipart ingest of a long PDF cut off by the client.
+ * operation stops with the stable code CLIENT_CLOSED_REQUEST, and the server logs no
+ * "unexpected error" with a stack for it (operators alert on those). Real server process on
+ * 127.0.0.1, a real multipart ingest of a long PDF cut off by the client.
  */
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -112,7 +112,7 @@ export async function resolveModelFolder(dir: string, variant: ModelVariant = 'f
     if (size === null || size === 0) {
       throw new ModelLoadError(
         `Model file ${path.join(abs, rel)} is ${size === 0 ? 'empty' : 'missing'}` +
-          (variant === 'quantized' && rel.includes('_quantized') ? ' (CLIP_MODEL_VARIANT=quantized needs the *_quantized.onnx files)' : '') +
+          (variant === 'quantized' && rel.includes('_quantized') ? ' (CLIP_DTYPE=q8 needs the *_quantized.onnx files; `/usr/bin/python3 models/scripts/quantize_clip.py <folder>` writes them from the fp32 graphs)' : '') +
           '. Pull the model again (`fieldscope models pull <name>`) or copy the complete folder.',
       );
     }

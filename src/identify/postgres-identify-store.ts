@@ -9,84 +9,8 @@
  */
 import type { PostgresDatabase, Queryable } from '../postgres/postgres-database.js';
 import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, ReviewItemRecord, ReviewStatus } from './identify-store.js';
+import { COLUMN, feedbackFromRow, REVIEW_FIELDS, reviewFromRow, vectorFromBytes, vectorToBytes, type FeedbackRow, type ReviewRow } from './identify-rows.js';
 
-const toBytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-const fromBytes = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-
-interface ReviewRow {
-  id: string;
-  kind: ReviewItemRecord['kind'];
-  status: ReviewStatus;
-  identification_id: string | null;
-  photo_id: string | null;
-  reason: string;
-  created_at: string;
-  claimed_by: string | null;
-  claimed_at: string | null;
-  resolved_by: string | null;
-  resolved_at: string | null;
-  resolution_label: string | null;
-  resolution_note: string | null;
-  feedback_id: string | null;
-}
-
-const reviewFromRow = (r: ReviewRow): ReviewItemRecord => ({
-  id: r.id,
-  kind: r.kind,
-  status: r.status,
-  identificationId: r.identification_id,
-  photoId: r.photo_id,
-  reason: r.reason,
-  createdAt: r.created_at,
-  claimedBy: r.claimed_by,
-  claimedAt: r.claimed_at,
-  resolvedBy: r.resolved_by,
-  resolvedAt: r.resolved_at,
-  resolutionLabel: r.resolution_label,
-  resolutionNote: r.resolution_note,
-  feedbackId: r.feedback_id,
-});
-
-/** Column of each record field; the only names that reach SQL text (values always go as parameters). */
-const COLUMN: Record<keyof ReviewItemRecord, string> = {
-  id: 'id',
-  kind: 'kind',
-  status: 'status',
-  identificationId: 'identification_id',
-  photoId: 'photo_id',
-  reason: 'reason',
-  createdAt: 'created_at',
-  claimedBy: 'claimed_by',
-  claimedAt: 'claimed_at',
-  resolvedBy: 'resolved_by',
-  resolvedAt: 'resolved_at',
-  resolutionLabel: 'resolution_label',
-  resolutionNote: 'resolution_note',
-  feedbackId: 'feedback_id',
-};
-const REVIEW_FIELDS = Object.keys(COLUMN) as (keyof ReviewItemRecord)[];
-
-interface FeedbackRow {
-  id: string;
-  label: string;
-  photo_id: string | null;
-  identification_id: string | null;
-  image_vector: Buffer;
-  given_by: string;
-  created_at: string;
-  undone_at: string | null;
-}
-
-const feedbackFromRow = (r: FeedbackRow): FeedbackRecord => ({
-  id: r.id,
-  label: r.label,
-  photoId: r.photo_id,
-  identificationId: r.identification_id,
-  imageVector: fromBytes(r.image_vector),
-  givenBy: r.given_by,
-  createdAt: r.created_at,
-  undoneAt: r.undone_at,
-});
 
 const REVIEW_SELECT = `SELECT ${REVIEW_FIELDS.map((k) => COLUMN[k]).join(', ')} FROM review_items`;
 
@@ -100,7 +24,7 @@ async function insertReviewItem(db: Queryable, tenant: string, r: ReviewItemReco
 async function insertFeedback(db: Queryable, tenant: string, r: FeedbackRecord): Promise<void> {
   await db.query(
     'INSERT INTO feedback (tenant, id, label, photo_id, identification_id, image_vector, given_by, created_at, undone_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-    [tenant, r.id, r.label, r.photoId, r.identificationId, toBytes(r.imageVector), r.givenBy, r.createdAt, r.undoneAt],
+    [tenant, r.id, r.label, r.photoId, r.identificationId, vectorToBytes(r.imageVector), r.givenBy, r.createdAt, r.undoneAt],
   );
 }
 
@@ -123,7 +47,7 @@ export class PostgresIdentifyStore implements IdentifyStore {
         this.tenant,
         r.id,
         r.photoId,
-        toBytes(r.imageVector),
+        vectorToBytes(r.imageVector),
         JSON.stringify(r.candidates),
         r.confident,
         r.createdAt,
@@ -139,7 +63,7 @@ export class PostgresIdentifyStore implements IdentifyStore {
     );
     const row = rows[0];
     if (!row) return null;
-    return { id: row.id, photoId: row.photo_id, imageVector: fromBytes(row.image_vector), candidates: row.candidates, confident: row.confident, createdAt: row.created_at };
+    return { id: row.id, photoId: row.photo_id, imageVector: vectorFromBytes(row.image_vector), candidates: row.candidates, confident: row.confident, createdAt: row.created_at };
   }
 
   async addFeedback(r: FeedbackRecord): Promise<void> {

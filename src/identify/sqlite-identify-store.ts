@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { openSideDatabase } from '../store/sqlite/open-database.js';
 import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, ReviewItemRecord, ReviewStatus } from './identify-store.js';
+import { COLUMN, feedbackFromRow, reviewFromRow, vectorFromBytes, vectorToBytes, type FeedbackRow, type ReviewRow } from './identify-rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS identifications (
@@ -25,81 +26,6 @@ CREATE INDEX IF NOT EXISTS review_items_status ON review_items (status, seq);
 CREATE TABLE IF NOT EXISTS photo_hashes (photo_id TEXT PRIMARY KEY, hash TEXT NOT NULL, duplicate_of TEXT);
 `;
 
-const toBlob = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-const fromBlob = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-
-interface ReviewRow {
-  id: string;
-  kind: ReviewItemRecord['kind'];
-  status: ReviewStatus;
-  identification_id: string | null;
-  photo_id: string | null;
-  reason: string;
-  created_at: string;
-  claimed_by: string | null;
-  claimed_at: string | null;
-  resolved_by: string | null;
-  resolved_at: string | null;
-  resolution_label: string | null;
-  resolution_note: string | null;
-  feedback_id: string | null;
-}
-
-const reviewFromRow = (r: ReviewRow): ReviewItemRecord => ({
-  id: r.id,
-  kind: r.kind,
-  status: r.status,
-  identificationId: r.identification_id,
-  photoId: r.photo_id,
-  reason: r.reason,
-  createdAt: r.created_at,
-  claimedBy: r.claimed_by,
-  claimedAt: r.claimed_at,
-  resolvedBy: r.resolved_by,
-  resolvedAt: r.resolved_at,
-  resolutionLabel: r.resolution_label,
-  resolutionNote: r.resolution_note,
-  feedbackId: r.feedback_id,
-});
-
-const COLUMN: Record<keyof ReviewItemRecord, string> = {
-  id: 'id',
-  kind: 'kind',
-  status: 'status',
-  identificationId: 'identification_id',
-  photoId: 'photo_id',
-  reason: 'reason',
-  createdAt: 'created_at',
-  claimedBy: 'claimed_by',
-  claimedAt: 'claimed_at',
-  resolvedBy: 'resolved_by',
-  resolvedAt: 'resolved_at',
-  resolutionLabel: 'resolution_label',
-  resolutionNote: 'resolution_note',
-  feedbackId: 'feedback_id',
-};
-
-interface FeedbackRow {
-  id: string;
-  label: string;
-  photo_id: string | null;
-  identification_id: string | null;
-  image_vector: Buffer;
-  given_by: string;
-  created_at: string;
-  undone_at: string | null;
-}
-
-const feedbackFromRow = (r: FeedbackRow): FeedbackRecord => ({
-  id: r.id,
-  label: r.label,
-  photoId: r.photo_id,
-  identificationId: r.identification_id,
-  imageVector: fromBlob(r.image_vector),
-  givenBy: r.given_by,
-  createdAt: r.created_at,
-  undoneAt: r.undone_at,
-});
 
 export class SqliteIdentifyStore implements IdentifyStore {
   private db: Database.Database | null = null;
@@ -126,7 +52,7 @@ export class SqliteIdentifyStore implements IdentifyStore {
       db.prepare('INSERT INTO identifications (id, photo_id, image_vector, candidates, confident, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
         r.id,
         r.photoId,
-        toBlob(r.imageVector),
+        vectorToBytes(r.imageVector),
         JSON.stringify(r.candidates),
         r.confident ? 1 : 0,
         r.createdAt,
@@ -143,7 +69,7 @@ export class SqliteIdentifyStore implements IdentifyStore {
     return {
       id: row.id,
       photoId: row.photo_id,
-      imageVector: fromBlob(row.image_vector),
+      imageVector: vectorFromBytes(row.image_vector),
       candidates: JSON.parse(row.candidates) as IdentificationRecord['candidates'],
       confident: row.confident === 1,
       createdAt: row.created_at,
@@ -157,7 +83,7 @@ export class SqliteIdentifyStore implements IdentifyStore {
   private insertFeedback(r: FeedbackRecord): void {
     this.conn
       .prepare('INSERT INTO feedback (id, label, photo_id, identification_id, image_vector, given_by, created_at, undone_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.id, r.label, r.photoId, r.identificationId, toBlob(r.imageVector), r.givenBy, r.createdAt, r.undoneAt);
+      .run(r.id, r.label, r.photoId, r.identificationId, vectorToBytes(r.imageVector), r.givenBy, r.createdAt, r.undoneAt);
   }
 
   async getFeedback(id: string): Promise<FeedbackRecord | null> {

@@ -28,6 +28,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { readModelJson, resolveModelFolder, type ClipModelSpec } from '../src/clip/model-files.js';
 import { ClipTokenizer, padBatch } from '../src/clip/tokenize.js';
+import { seededRandom as prng } from '../src/demo/seeded-random.js';
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -153,17 +154,6 @@ function loadMeter(serverPid: () => number | undefined): () => Load {
 // ---------------------------------------------------------------------------------------------
 // Inputs: distinct images from real photos, distinct sentences
 
-/** A small seeded PRNG (mulberry32): the same run makes the same images. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Photo-sized JPEGs (0.3–1.9 MP), each a different crop, size, flip and tint of a real photo. */
 async function makeImages(count: number): Promise<Uint8Array[]> {

@@ -18,6 +18,7 @@ import bwipjs from 'bwip-js';
 import sharp from 'sharp';
 import { extractIdentifiers } from '../../src/search/identifiers.js';
 import { renderNoTextPhoto, renderPlate, scannedPdf } from '../../test/helpers/ocr-images.js';
+import { seededRandom as random } from '../../src/demo/seeded-random.js';
 
 const DIR = path.dirname(fileURLToPath(import.meta.url));
 
@@ -34,17 +35,6 @@ interface Look {
   jpeg: number;
 }
 
-/** A small seeded generator (mulberry32), so noise is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The 3×3 homography taking the unit square's corners to `to` (solved as the usual 8×8 system). */
 function homography(from: Corners, to: Corners): number[] {

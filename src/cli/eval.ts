@@ -34,6 +34,7 @@ import { createCore, type Core } from '../core/create-core.js';
 import { runOcrEvalCommand } from './eval-ocr.js';
 import { runSearchEvalCommand } from './eval-search.js';
 import { TerminalStatus, type OutStream } from './terminal.js';
+import { seededRandom } from '../demo/seeded-random.js';
 
 const USAGE = `Usage: fieldscope eval <labelled-folder> [--k 1,3,5] [--seed 1] [--json]
        fieldscope eval search [set-folder] [--store sqlite|qdrant] [--json] [--min-recall3 R]
@@ -223,17 +224,6 @@ function parseKs(text: string): number[] {
   return [...new Set(values)].sort((a, b) => a - b);
 }
 
-/** mulberry32: a small seeded generator, so a run can be repeated exactly. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];

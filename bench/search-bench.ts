@@ -2,6 +2,11 @@
  * Search latency and recall of the SQLite knowledge store at scale.
  *
  *   npx tsx bench/search-bench.ts [--pages 10000,100000] [--queries 200] [--baseline-queries 50] [--keep]
+ *   npx tsx bench/search-bench.ts --pages 1000000 --db /tmp/fs-1m/fieldscope.db
+ *
+ * `--db FILE` (one size only) fills FILE and keeps it, with what the queries are drawn from in
+ * FILE.corpus.json; a later run with the same FILE skips the fill (a 1M fill takes ~20 min) and
+ * times the code as it is now against the same data and the same queries.
  *
  * For each size: fills a temporary store with synthetic pages (CLIP-like vectors: a shared
  * per-modality offset + a topic cluster + page and chunk noise, dim 512; ~4 chunks a page;
@@ -12,7 +17,7 @@
  * for the default store and for a brute-force baseline (exact vector scans, exact BM25), and
  * reports recall@10 of the default store against the baseline for every approximate path.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { QdrantClient } from '@qdrant/js-client-rest';
@@ -20,7 +25,7 @@ import { loadConfig } from '../src/config.js';
 import { createKnowledgeStore } from '../src/store/create-store.js';
 import type { Candidate, HitTarget, KnowledgeStore } from '../src/store/knowledge-store.js';
 import { SqliteKnowledgeStore } from '../src/store/sqlite/sqlite-knowledge-store.js';
-import { DIM, fill, makeQueries, percentile, type TextQuery } from './synthetic-corpus.js';
+import { DIM, fill, loadQuerySources, makeQueries, percentile, reseed, saveQuerySources, type Corpus, type QuerySource, type TextQuery } from './synthetic-corpus.js';
 
 const LIMIT = 30; // what the search service asks each signal for at limit 10
 
@@ -35,6 +40,8 @@ const SIZES = arg('pages', '10000,100000')
 const QUERIES = Number(arg('queries', '200'));
 const BASELINE_QUERIES = Number(arg('baseline-queries', '50'));
 const KEEP = process.argv.includes('--keep');
+const DB = arg('db', '');
+if (DB && SIZES.length !== 1) throw new Error('--db takes one --pages size.');
 
 // ---- measurement ----
 function ms(v: number): string {
@@ -119,20 +126,34 @@ function fileSize(file: string): number {
 }
 
 async function runSize(pages: number): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-bench-'));
-  const file = path.join(dir, 'fieldscope.db');
+  const dir = DB ? path.dirname(path.resolve(DB)) : mkdtempSync(path.join(os.tmpdir(), 'fieldscope-bench-'));
+  const file = DB ? path.resolve(DB) : path.join(dir, 'fieldscope.db');
+  const sidecar = `${file}.corpus.json`;
   try {
     console.log(`\n== ${pages.toLocaleString('en')} pages ==`);
-    const store = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench' });
-    await store.init();
-    const fillStart = performance.now();
-    // Ingest memory: RSS after every document (bounded means flat, not growing with the corpus).
-    const { corpus, sources, rssSamples } = await fill(store, pages);
-    const fillMs = performance.now() - fillStart;
-    await store.close();
-    const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
-    const quarter = (q: number) => rssSamples[Math.min(rssSamples.length - 1, Math.floor((q * rssSamples.length) / 4))]!;
-    console.log(`ingest memory: RSS ${mb(rssSamples[0]!)} at start, ${mb(quarter(1))} / ${mb(quarter(2))} / ${mb(quarter(3))} / ${mb(rssSamples.at(-1)!)} at 25/50/75/100 % of the fill, peak ${mb(rssSamples.reduce((m, v) => Math.max(m, v), 0))}`);
+    let corpus: Corpus;
+    let sources: QuerySource[];
+    let fillMs = Number.NaN;
+    if (DB && existsSync(file) && existsSync(sidecar)) {
+      ({ corpus, sources } = loadQuerySources(sidecar));
+      console.log(`reusing ${file} (filled by an earlier run; fill time and ingest memory are in that run's output)`);
+    } else {
+      if (DB && existsSync(file)) throw new Error(`${file} exists without ${sidecar}: remove it, or name a new file.`);
+      if (DB) mkdirSync(dir, { recursive: true });
+      const store = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench' });
+      await store.init();
+      const fillStart = performance.now();
+      // Ingest memory: RSS after every document (bounded means flat, not growing with the corpus).
+      const filled = await fill(store, pages);
+      ({ corpus, sources } = filled);
+      const { rssSamples } = filled;
+      fillMs = performance.now() - fillStart;
+      await store.close();
+      if (DB) saveQuerySources(sidecar, corpus, sources);
+      const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+      const quarter = (q: number) => rssSamples[Math.min(rssSamples.length - 1, Math.floor((q * rssSamples.length) / 4))]!;
+      console.log(`ingest memory: RSS ${mb(rssSamples[0]!)} at start, ${mb(quarter(1))} / ${mb(quarter(2))} / ${mb(quarter(3))} / ${mb(rssSamples.at(-1)!)} at 25/50/75/100 % of the fill, peak ${mb(rssSamples.reduce((m, v) => Math.max(m, v), 0))}`);
+    }
 
     const openStart = performance.now();
     const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench' });
@@ -141,9 +162,10 @@ async function runSize(pages: number): Promise<void> {
     const exact = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorSearch: 'exact', lexicalRankBudget: Number.POSITIVE_INFINITY });
     await exact.init();
 
+    reseed(20261130); // the same queries whether the corpus was just filled or reused
     const queries = makeQueries(corpus, sources, QUERIES);
     const chunkCount = pages * 4;
-    console.log(`fill: ${(fillMs / 1000).toFixed(1)} s (~${chunkCount.toLocaleString('en')} chunks, ${(pages / 100).toLocaleString('en')} photos); DB size ${(fileSize(file) / 1e6).toFixed(0)} MB; reopen + index load ${ms(openMs)}`);
+    console.log(`fill: ${Number.isNaN(fillMs) ? "reused" : `${(fillMs / 1000).toFixed(1)} s`} (~${chunkCount.toLocaleString('en')} chunks, ${(pages / 100).toLocaleString('en')} photos); DB size ${(fileSize(file) / 1e6).toFixed(0)} MB; reopen + index load ${ms(openMs)}`);
 
     await timeQueries(fast, queries, 10); // warm-up
     const f = await timeQueries(fast, queries, QUERIES);
@@ -175,7 +197,7 @@ async function runSize(pages: number): Promise<void> {
     await fast.close();
     await exact.close();
   } finally {
-    if (KEEP) console.log(`kept ${file}`);
+    if (KEEP || DB) console.log(`kept ${file}`);
     else rmSync(dir, { recursive: true, force: true });
   }
 }

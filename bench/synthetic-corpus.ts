@@ -3,6 +3,7 @@
  * topic cluster + page and chunk noise), page text from a Zipf-weighted word list with part
  * numbers, ~4 chunks a page, one photo per 100 pages. Deterministic (seeded).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { extractIdentifiers } from '../src/search/identifiers.js';
 import type { KnowledgeStore, NewDocument, NewPage } from '../src/store/knowledge-store.js';
 
@@ -17,6 +18,11 @@ function random(): number {
   return seed / 4294967296;
 }
 let spare: number | null = null;
+/** Restarts the generator, so the queries drawn after a fresh fill and after reopening a kept one are the same. */
+export function reseed(value: number): void {
+  seed = value >>> 0;
+  spare = null;
+}
 function gaussian(): number {
   if (spare !== null) {
     const s = spare;
@@ -200,6 +206,25 @@ export async function fill(store: KnowledgeStore, pages: number): Promise<{ corp
   }
   if (process.stdout.isTTY) process.stdout.write('\n');
   return { corpus, sources, rssSamples };
+}
+
+/** What makeQueries needs of a filled corpus, saved beside a kept database so a later run can reuse it. */
+export function saveQuerySources(file: string, corpus: Corpus, sources: QuerySource[]): void {
+  const f32 = (v: Float32Array): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  const json = { textMean: f32(corpus.textMean), imageMean: f32(corpus.imageMean), sources: sources.map((s) => ({ pageVector: f32(s.pageVector), words: s.words, partNumbers: s.partNumbers })) };
+  writeFileSync(file, JSON.stringify(json));
+}
+
+export function loadQuerySources(file: string): { corpus: Corpus; sources: QuerySource[] } {
+  const f32 = (b64: string): Float32Array => {
+    const bytes = Buffer.from(b64, 'base64');
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  };
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { textMean: string; imageMean: string; sources: { pageVector: string; words: string[]; partNumbers: string[] }[] };
+  return {
+    corpus: { textMean: f32(json.textMean), imageMean: f32(json.imageMean), topics: [] },
+    sources: json.sources.map((s) => ({ pageVector: f32(s.pageVector), words: s.words, partNumbers: s.partNumbers })),
+  };
 }
 
 export function percentile(values: number[], p: number): number {

@@ -23,7 +23,7 @@ import { guardSchema, newOperationTrace, type OperationTrace } from './operation
 import { operationLabel, topLevelFieldsOf } from './operation-fields.js';
 import { FIELD_ROLES } from '../auth/permissions.js';
 import { attachWebSocketTransport } from './ws-transport.js';
-import { clientAddressOf, compileTrust } from './trusted-proxy.js';
+import { clientAddressMiddleware, clientAddressOf, compileTrust } from './trusted-proxy.js';
 import { testModelPlugin } from './test-model-flag.js';
 import { auditRefusalsBeforeApollo, markReachedApollo, RefusalAudit } from './refusal-audit.js';
 import type { GraphQLContext, Services } from '../graphql/context.js';
@@ -183,6 +183,8 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
   app.disable('x-powered-by');
   // req.ip (rate-limit buckets, the request log) reads X-Forwarded-For only from TRUST_PROXY's peers.
   app.set('trust proxy', trustProxy);
+  // …and never as text that is not an IP address (a malformed chain falls back to the nearest trusted hop).
+  app.use(clientAddressMiddleware(trustProxy));
   app.use(securityHeaders({ explorerHtml: explorerPage, explorerPath: '/explorer' }));
 
   app.use((req, res, next) => {

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Request, RequestHandler, Response } from 'express';
@@ -318,9 +318,13 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
-/** The address a client's bucket is keyed by: IPv4 as is, IPv6 by its /64 (one subscriber's usual allocation). */
+/**
+ * The address a client's bucket is keyed by: IPv4 as is, IPv6 by its /64 (one subscriber's usual
+ * allocation). Text that is not an IP address (never expected: trusted-proxy.ts filters forwarded
+ * entries) keys no bucket of its own.
+ */
 export function clientAddress(ip: string | undefined): string {
-  if (!ip) return 'unknown';
+  if (!ip || isIP(ip) === 0) return 'unknown';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped) return mapped[1]!;
   if (!isIPv6(ip)) return ip;

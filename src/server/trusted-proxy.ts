@@ -7,9 +7,9 @@
  *
  * The rules are Express's own `trust proxy` (the `proxy-addr` package Express uses): the address
  * list is walked from the socket's peer back through X-Forwarded-For, and the client is the first
- * address that is not trusted. HTTP uses it through `app.set('trust proxy', …)` (`req.ip`); the
- * WebSocket upgrade request, which Express never sees, goes through `clientAddressOf` with the same
- * compiled function, so both transports agree on who a client is.
+ * address that is not trusted. Both transports go through `clientAddressOf` with the same compiled
+ * function (HTTP's `req.ip` by `clientAddressMiddleware`; the WebSocket upgrade request, which Express
+ * never sees, directly), so they agree on who a client is.
  *
  * Accepted values (parsed once, at start-up; anything else stops the server with a clear message):
  * - unset, empty, `false` or `0`: trust nothing; the client is the socket's peer (the default);
@@ -17,8 +17,17 @@
  * - a comma-separated list of addresses, CIDR ranges (`172.28.0.0/16`) and the names `loopback`,
  *   `linklocal`, `uniquelocal` (proxy-addr's): trust exactly those peers.
  * `true` (Express's "trust everyone") is refused: it would let any client forge its address.
+ *
+ * One rule proxy-addr lacks: a forwarded entry that is not an IP address (`<script>`, `foo`,
+ * `1.2.3.4:80`) is never the client. proxy-addr returns the first untrusted entry whatever it is, so
+ * a trusted proxy passing on a client's garbage would put that text in the audit log and give it a
+ * rate-limit bucket of its own. Here the walk stops at the first entry `net.isIP` refuses and the
+ * client is the hop before it: the nearest trusted, valid address (at worst the socket's peer).
+ * HTTP gets the same answer through `clientAddressMiddleware`, which replaces Express's `req.ip`.
  */
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import type { RequestHandler } from 'express';
 import proxyaddr from 'proxy-addr';
 
 /** The parsed setting: kept as data in the configuration, compiled where requests are served. */
@@ -68,8 +77,31 @@ export function compileTrust(setting: TrustProxySetting): TrustFunction {
   }
 }
 
-/** The client's address of a raw Node request (the WebSocket upgrade), by the same rules Express applies to `req.ip`. */
+/**
+ * The client's address of a request by TRUST_PROXY's rule: walk from the socket's peer back through
+ * X-Forwarded-For while the hop is trusted; the client is the first untrusted address, or the last
+ * one if all are trusted. An entry that is not an IP address ends the walk at the hop before it.
+ */
 export function clientAddressOf(request: IncomingMessage, trust: TrustFunction): string | undefined {
   if (!request.socket.remoteAddress) return undefined;
-  return proxyaddr(request, trust);
+  // Without a trust function proxy-addr lists every address: [peer, nearest forwarded, …, farthest].
+  const chain = proxyaddr.all(request);
+  for (let hop = 0; hop < chain.length; hop++) {
+    const address = chain[hop]!;
+    if (isIP(address) === 0) return hop === 0 ? undefined : chain[hop - 1];
+    if (hop === chain.length - 1 || !trust(address, hop)) return address;
+  }
+  return undefined;
+}
+
+/**
+ * Express middleware setting `req.ip` by `clientAddressOf`, so the rate limit, the request log and
+ * the audit see the same client as the WebSocket transport. Mount it first. (`app.set('trust proxy')`
+ * stays for what else Express derives from forwarded headers.)
+ */
+export function clientAddressMiddleware(trust: TrustFunction): RequestHandler {
+  return (req, _res, next) => {
+    Object.defineProperty(req, 'ip', { value: clientAddressOf(req, trust), configurable: true, enumerable: true });
+    next();
+  };
 }

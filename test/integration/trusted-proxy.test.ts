@@ -124,6 +124,37 @@ describe('TRUST_PROXY=127.0.0.1: each forwarded client has its own bucket', () =
   });
 });
 
+describe('TRUST_PROXY=127.0.0.1 forwarding something that is not an IP address', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const sockets: WsTestClient[] = [];
+  beforeAll(async () => {
+    server = await startTestServer({ ...LIMITS, TRUST_PROXY: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await Promise.all(sockets.map((s) => s.dispose()));
+    await server?.close();
+  });
+
+  it('counts the call against the proxy and audits the proxy, never the forwarded text, over HTTP and WebSocket', async () => {
+    // Each malformed chain falls back to the trusted proxy (the socket's peer): one bucket of 3 for all of them,
+    // where the old code gave each string a bucket of its own.
+    expect((await gql(server.url, ME, {}, xff('<script>'))).status).toBe(200);
+    expect((await gql(server.url, ME, {}, xff('foo'))).status).toBe(200);
+    expect((await gql(server.url, ME, {}, xff('1.2.3.4, bar'))).status).toBe(200);
+    expect((await gql(server.url, ME, {}, xff('198.51.100.1:80'))).status).toBe(429);
+    expect((await gql(server.url, ME)).status).toBe(429);
+    const socket = wsClient(server.url, null, xff('<img src=x>'));
+    sockets.push(socket);
+    expect(await wsCodes(socket, 1)).toEqual(['RATE_LIMITED']);
+    // A well-formed forwarded client still has a bucket of its own.
+    expect((await gql(server.url, ME, {}, xff('198.51.100.30'))).status).toBe(200);
+    const { answered, refused } = await auditedAddresses(server.dataDir);
+    expect(answered).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1', '198.51.100.30']);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(refused)).toEqual(new Set(['127.0.0.1']));
+  });
+});
+
 describe('TRUST_PROXY at start-up', () => {
   it('stops the server on a bad value with a message naming the setting', async () => {
     for (const value of ['true', 'not-an-address', '10.0.0.0/99', '127.0.0.1,,10.0.0.1', '11']) {

@@ -135,6 +135,9 @@ describe('clientAddress (what an anonymous client is keyed by)', () => {
     ['2001:db8::1', '2001:db8:0:0::/64'],
     ['::1', '0:0:0:0::/64'],
     [undefined, 'unknown'],
+    // Text that is not an address keys no bucket of its own (trusted-proxy.ts never lets it through).
+    ['<script>', 'unknown'],
+    ['1.2.3.4, bar', 'unknown'],
   ])('%s → %s', (ip, expected) => {
     expect(clientAddress(ip)).toBe(expected);
   });

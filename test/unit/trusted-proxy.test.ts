@@ -56,4 +56,21 @@ describe('the client address of a request', () => {
     expect(clientOf('1', '10.0.0.1', '198.51.100.1, 10.0.0.2')).toBe('10.0.0.2');
     expect(clientOf('2', '10.0.0.1', '198.51.100.1, 10.0.0.2')).toBe('198.51.100.1');
   });
+
+  it('never takes a forwarded entry that is not an IP address: it falls back to the nearest trusted hop', () => {
+    // A trusted proxy forwarding garbage (its client sent it, or the proxy is misconfigured): the proxy is the client.
+    for (const garbage of ['<script>', 'foo', '1.2.3.4:5678', '[::1]', 'unknown', '1.2.3.4 bar'])
+      expect(clientOf('127.0.0.1', '127.0.0.1', garbage), garbage).toBe('127.0.0.1');
+    // Garbage nearer than a valid address stops the walk there: what lies beyond it was never vouched for.
+    expect(clientOf('127.0.0.1', '127.0.0.1', '1.2.3.4, bar')).toBe('127.0.0.1');
+    expect(clientOf('loopback', '127.0.0.1', '198.51.100.1, <script>')).toBe('127.0.0.1');
+    // Garbage beyond the first untrusted address is never reached.
+    expect(clientOf('127.0.0.1', '127.0.0.1', 'bar, 198.51.100.1')).toBe('198.51.100.1');
+    // Hop counts trust any address, so a garbage hop is where they stop too: the last valid hop is the client.
+    expect(clientOf('1', '10.0.0.1', '<script>')).toBe('10.0.0.1');
+    expect(clientOf('2', '10.0.0.1', 'bar, 10.0.0.2')).toBe('10.0.0.2');
+    expect(clientOf('2', '10.0.0.1', '198.51.100.1, foo')).toBe('10.0.0.1');
+    // IPv6 forwarded clients are addresses like any other.
+    expect(clientOf('127.0.0.1', '127.0.0.1', '2001:db8::1')).toBe('2001:db8::1');
+  });
 });

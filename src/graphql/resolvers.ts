@@ -34,30 +34,30 @@ export const resolvers: Resolvers = {
     health: (_parent, _args, { services }) => services.health.report(),
     embedText: async (_parent, { texts }, { services, signal }) => (await services.embeddings.embedTexts(texts, signal)).map(toEmbedding),
     embedImage: async (_parent, { image }, { services, limits, signal }) => {
-      const file = await readUpload(image, limits.maxUploadBytes);
+      const file = await readUpload(image, limits.maxUploadBytes, signal);
       return toEmbedding(await services.embeddings.embedImage(file.bytes, signal));
     },
     embedImages: async (_parent, { images }, { services, limits, signal }) => {
       services.embeddings.checkImageCount(images.length);
-      const files = await readUploads(images, { maxBytesEach: limits.maxUploadBytes, maxBytesTotal: limits.maxImagesBytes });
+      const files = await readUploads(images, { maxBytesEach: limits.maxUploadBytes, maxBytesTotal: limits.maxImagesBytes }, signal);
       return (await services.embeddings.embedImages(files.map((f) => f.bytes), signal)).map(toEmbedding);
     },
-    readText: async (_parent, { image }, { services, limits, signal }) => services.reading.readText((await readUpload(image, limits.maxUploadBytes)).bytes, signal),
+    readText: async (_parent, { image }, { services, limits, signal }) => services.reading.readText((await readUpload(image, limits.maxUploadBytes, signal)).bytes, signal),
     search: async (_parent, { text, image, filter, limit }, { services, limits, signal }) => {
-      const file = image ? await readUpload(image, limits.maxUploadBytes) : null;
+      const file = image ? await readUpload(image, limits.maxUploadBytes, signal) : null;
       return services.search.search({ text: text ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter), limit: limit ?? 10, signal });
     },
     ask: async (_parent, { question, image, filter }, { services, limits, signal }) => {
-      const file = image ? await readUpload(image, limits.maxUploadBytes) : null;
+      const file = image ? await readUpload(image, limits.maxUploadBytes, signal) : null;
       return services.answers.ask({ question: question ?? null, image: file?.bytes ?? null, filter: toStoreFilter(filter), signal });
     },
-    caption: async (_parent, { image }, { services, limits, signal }) => services.answers.caption((await readUpload(image, limits.maxUploadBytes)).bytes, signal),
+    caption: async (_parent, { image }, { services, limits, signal }) => services.answers.caption((await readUpload(image, limits.maxUploadBytes, signal)).bytes, signal),
     identifyPart: async (_parent, { image, candidates, limit }, { services, limits, signal }) =>
-      services.identify.identifyPart({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, candidates: candidates ?? null, limit: limit ?? 5, signal }),
+      services.identify.identifyPart({ image: (await readUpload(image, limits.maxUploadBytes, signal)).bytes, candidates: candidates ?? null, limit: limit ?? 5, signal }),
     tagImage: async (_parent, { image, labels, threshold }, { services, limits, signal }) =>
-      services.identify.tagImage({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, labels, threshold: threshold ?? null, signal }),
+      services.identify.tagImage({ image: (await readUpload(image, limits.maxUploadBytes, signal)).bytes, labels, threshold: threshold ?? null, signal }),
     similarPhotos: async (_parent, { image, limit, threshold }, { services, limits, signal }) =>
-      services.identify.similarPhotos({ image: (await readUpload(image, limits.maxUploadBytes)).bytes, limit: limit ?? 10, threshold: threshold ?? null, signal }),
+      services.identify.similarPhotos({ image: (await readUpload(image, limits.maxUploadBytes, signal)).bytes, limit: limit ?? 10, threshold: threshold ?? null, signal }),
     reviewQueue: async (_parent, { first, after, status }, { services }) => {
       const page = await services.identify.reviewQueue({ first: first ?? null, after: after ?? null, status: status ?? null });
       return {
@@ -90,13 +90,13 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     ingestDocument: async (_parent, { file, input }, { services, limits, logger, signal }) => {
-      const upload = await readUpload(file, limits.maxDocumentBytes);
+      const upload = await readUpload(file, limits.maxDocumentBytes, signal);
       const { document, created } = await services.ingest.ingestDocument({ bytes: upload.bytes, filename: upload.filename, title: input?.title ?? null, metadata: input?.metadata ?? null, signal });
       logger.info({ documentId: document.id, created, pages: document.pageCount }, created ? 'document ingested' : 'document already present');
       return { ...document, wasDuplicate: !created };
     },
     ingestPhoto: async (_parent, { file, input }, { services, limits, logger, signal }) => {
-      const upload = await readUpload(file, limits.maxUploadBytes);
+      const upload = await readUpload(file, limits.maxUploadBytes, signal);
       const { photo, created } = await services.ingest.ingestPhoto({ bytes: upload.bytes, filename: upload.filename, caption: input?.caption ?? null, metadata: input?.metadata ?? null, signal });
       logger.info({ photoId: photo.id, created }, created ? 'photo ingested' : 'photo already present');
       return { ...photo, wasDuplicate: !created };

@@ -1,7 +1,7 @@
 /**
  * Search latency and recall of the SQLite knowledge store at scale.
  *
- *   npx tsx bench/search-bench.ts [--pages 10000,100000] [--queries 200] [--baseline-queries 50] [--keep]
+ *   npx tsx bench/search-bench.ts [--pages 10000,100000] [--queries 200] [--baseline-queries 50] [--keep] [--rescore N[,M…]] [--no-sizes]
  *   npx tsx bench/search-bench.ts --pages 1000000 --db /tmp/fs-1m/fieldscope.db
  *
  * `--db FILE` (one size only) fills FILE and keeps it, with what the queries are drawn from in
@@ -14,8 +14,14 @@
  * then times the calls the search service makes, sequentially, as it makes them:
  *   text  = searchChunks + searchLexical + searchIdentifiers (identifiers only when the text has some)
  *   image = searchImages + searchChunks
- * for the default store and for a brute-force baseline (exact vector scans, exact BM25), and
- * reports recall@10 of the default store against the baseline for every approximate path.
+ * for the default store, with where each vector search spent its time (Hamming pass, selection,
+ * refine, exact rescoring; median over the queries), and the database's size per table.
+ *
+ * Recall@10 of every approximate path against an exact baseline: for the vector paths, one
+ * sequential pass over all stored vectors scores every baseline query at once
+ * (exact-vector-baseline.ts), so 50+ queries cost about one scan; for BM25, the exact FTS5
+ * ranking per query. `--rescore N[,M…]` sets how many vectors a search rescores exactly; with
+ * several values, each gets its own latency and recall line (to trade recall against latency); `--no-sizes` skips the per-table sizes (they read the whole file).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +31,8 @@ import { loadConfig } from '../src/config.js';
 import { createKnowledgeStore } from '../src/store/create-store.js';
 import type { Candidate, HitTarget, KnowledgeStore } from '../src/store/knowledge-store.js';
 import { SqliteKnowledgeStore } from '../src/store/sqlite/sqlite-knowledge-store.js';
+import type { SearchStages } from '../src/store/sqlite/vector-space.js';
+import { exactTopTargets, sizePerTable, targetKeys } from './exact-vector-baseline.js';
 import { DIM, fill, loadQuerySources, makeQueries, percentile, reseed, saveQuerySources, type Corpus, type QuerySource, type TextQuery } from './synthetic-corpus.js';
 
 const LIMIT = 30; // what the search service asks each signal for at limit 10
@@ -41,6 +49,9 @@ const QUERIES = Number(arg('queries', '200'));
 const BASELINE_QUERIES = Number(arg('baseline-queries', '50'));
 const KEEP = process.argv.includes('--keep');
 const DB = arg('db', '');
+/** Rescore counts to compare (`--rescore 1000,400`); the first is used for the main figures. */
+const RESCORE: (number | undefined)[] = arg('rescore', '') ? arg('rescore', '').split(',').map(Number) : [undefined];
+const SIZES_PER_TABLE = !process.argv.includes('--no-sizes');
 if (DB && SIZES.length !== 1) throw new Error('--db takes one --pages size.');
 
 // ---- measurement ----
@@ -49,22 +60,29 @@ function ms(v: number): string {
 }
 const key = (t: HitTarget): string => (t.kind === 'page' ? `${t.documentId}#${t.pageNumber}` : `photo:${t.photoId}`);
 
+interface Keyed {
+  key: string;
+  score: number;
+}
+
 /**
  * Share of the exact top 10 the fast top 10 recovers; a fast hit whose exact score ties the
- * exact 10th counts (ties are ordered arbitrarily).
+ * exact 10th counts (ties are ordered arbitrarily). Exact scores of fast hits come from the
+ * fast path itself when it rescored exactly, else from the exact list.
  */
-function recallAt10(fast: Candidate[], exact: Candidate[], fastScoresAreExact: boolean): number {
+function recallAt10(fast: Keyed[], exact: Keyed[], fastScoresAreExact: boolean): number {
   const want = exact.slice(0, 10);
   if (want.length === 0) return 1;
   const cutoff = want[want.length - 1]!.score - 1e-6;
-  const exactScore = new Map(exact.map((c) => [key(c.target), c.score]));
+  const exactScore = new Map(exact.map((c) => [c.key, c.score]));
   let hits = 0;
   for (const c of fast.slice(0, want.length)) {
-    const score = fastScoresAreExact ? c.score : exactScore.get(key(c.target));
+    const score = fastScoresAreExact ? c.score : exactScore.get(c.key);
     if (score !== undefined && score >= cutoff) hits++;
   }
   return hits / want.length;
 }
+const keyed = (candidates: Candidate[]): Keyed[] => candidates.map((c) => ({ key: key(c.target), score: c.score }));
 
 interface Timings {
   text: number[];
@@ -73,6 +91,8 @@ interface Timings {
   textCpu: number[];
   imageCpu: number[];
   calls: Record<string, number[]>;
+  /** Per vector call: where the indexed search spent its time (SQLite store only). */
+  stages: Record<string, SearchStages[]>;
 }
 
 async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; image: Float32Array[] }, count: number): Promise<Timings & { results: { chunks: Candidate[]; lexical: Candidate[]; images: Candidate[]; imageChunks: Candidate[] }[] }> {
@@ -86,10 +106,15 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
     return (u.user + u.system) / 1000;
   };
   const results: { chunks: Candidate[]; lexical: Candidate[]; images: Candidate[]; imageChunks: Candidate[] }[] = [];
+  const stages: Record<string, SearchStages[]> = { searchChunks: [], searchImages: [], 'searchChunks(image)': [] };
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     const out = await fn();
     calls[name]!.push(performance.now() - t);
+    if (stages[name] && store instanceof SqliteKnowledgeStore) {
+      const last = store.lastSearchStages()[name === 'searchImages' ? 'image' : 'chunk'];
+      if (last) stages[name]!.push(last);
+    }
     return out;
   };
   for (let i = 0; i < Math.min(count, queries.text.length); i++) {
@@ -110,7 +135,7 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
     imageCpu.push(cpuMs() - c1);
     results.push({ chunks, lexical, images, imageChunks });
   }
-  return { text, image, textCpu, imageCpu, calls, results };
+  return { text, image, textCpu, imageCpu, calls, stages, results };
 }
 
 function fileSize(file: string): number {
@@ -156,7 +181,7 @@ async function runSize(pages: number): Promise<void> {
     }
 
     const openStart = performance.now();
-    const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench' });
+    const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', rescoreCandidates: RESCORE[0] });
     await fast.init();
     const openMs = performance.now() - openStart;
     const exact = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorSearch: 'exact', lexicalRankBudget: Number.POSITIVE_INFINITY });
@@ -165,35 +190,77 @@ async function runSize(pages: number): Promise<void> {
     reseed(20261130); // the same queries whether the corpus was just filled or reused
     const queries = makeQueries(corpus, sources, QUERIES);
     const chunkCount = pages * 4;
-    console.log(`fill: ${Number.isNaN(fillMs) ? "reused" : `${(fillMs / 1000).toFixed(1)} s`} (~${chunkCount.toLocaleString('en')} chunks, ${(pages / 100).toLocaleString('en')} photos); DB size ${(fileSize(file) / 1e6).toFixed(0)} MB; reopen + index load ${ms(openMs)}`);
+    console.log(`fill: ${Number.isNaN(fillMs) ? 'reused' : `${(fillMs / 1000).toFixed(1)} s`} (~${chunkCount.toLocaleString('en')} chunks, ${(pages / 100).toLocaleString('en')} photos); DB size ${(fileSize(file) / 1e6).toFixed(0)} MB; reopen + index load ${ms(openMs)}`);
+    if (SIZES_PER_TABLE) {
+      const sizes = sizePerTable(file);
+      const mb = (b: number): string => `${(b / 1e6).toFixed(0)} MB`;
+      console.log(`size per table (pages / payload): ${sizes.filter((t) => t.bytes >= 1e6).map((t) => `${t.name} ${mb(t.bytes)} / ${mb(t.payload)}`).join(', ')}`);
+    }
 
     await timeQueries(fast, queries, 10); // warm-up
     const f = await timeQueries(fast, queries, QUERIES);
-    await timeQueries(exact, queries, 3); // warm-up
-    const e = await timeQueries(exact, queries, BASELINE_QUERIES);
 
     const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
+    console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${RESCORE[0] ? `; rescoring ${RESCORE[0]} vectors per search` : ''}`);
     console.log(row('text  (chunks+lexical+identifiers)', f.text));
     console.log(row('image (images+chunks)', f.image));
     console.log(row('text  CPU (quiet-machine latency)', f.textCpu));
     console.log(row('image CPU', f.imageCpu));
     for (const [name, values] of Object.entries(f.calls)) console.log(row(`  ${name}`, values));
-    console.log('baseline: exact vector scans, exact BM25');
-    console.log(row('text  (chunks+lexical+identifiers)', e.text));
-    console.log(row('image (images+chunks)', e.image));
-    for (const [name, values] of Object.entries(e.calls)) console.log(row(`  ${name}`, values));
-
-    const recall = { searchChunks: [] as number[], searchLexical: [] as number[], searchImages: [] as number[], 'searchChunks(image)': [] as number[] };
-    for (let i = 0; i < e.results.length; i++) {
-      const a = f.results[i]!;
-      const b = e.results[i]!;
-      recall.searchChunks.push(recallAt10(a.chunks, b.chunks, true));
-      recall.searchLexical.push(recallAt10(a.lexical, b.lexical, false));
-      recall.searchImages.push(recallAt10(a.images, b.images, true));
-      recall['searchChunks(image)'].push(recallAt10(a.imageChunks, b.imageChunks, true));
+    for (const [name, list] of Object.entries(f.stages)) {
+      if (list.length === 0) continue;
+      const p50 = (pick: (s: SearchStages) => number): string => percentile(list.map(pick), 50).toFixed(1);
+      console.log(
+        `  ${name.padEnd(20)} stages p50: hamming ${p50((s) => s.hammingMs)} ms, select ${p50((s) => s.selectMs)} ms, refine ${p50((s) => s.refineMs)} ms, rescore ${p50((s) => s.rescoreMs)} ms (${list[0]!.rescored} of ${list[0]!.scanned.toLocaleString('en')} vectors)`,
+      );
     }
-    const mean = (v: number[]): number => v.reduce((x, y) => x + y, 0) / v.length;
-    console.log(`recall@10 vs baseline (n=${e.results.length}): ${Object.entries(recall).map(([k, v]) => `${k} ${mean(v).toFixed(3)} (min ${Math.min(...v).toFixed(1)})`).join(', ')}`);
+
+    // Baseline: exact BM25 per query; exact vectors for all baseline queries in one pass per space.
+    const n = Math.min(BASELINE_QUERIES, f.results.length);
+    const lexical: Candidate[][] = [];
+    const lexicalMs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      lexical.push(await exact.searchLexical(queries.text[i]!.text, LIMIT));
+      lexicalMs.push(performance.now() - t);
+    }
+    const passStart = performance.now();
+    const textVectors = queries.text.slice(0, n).map((q) => q.vector);
+    const imageVectors = queries.image.slice(0, n);
+    const chunkHits = exactTopTargets(file, 'chunk', [...textVectors, ...imageVectors], LIMIT);
+    const chunkPassMs = performance.now() - passStart;
+    const imageHits = exactTopTargets(file, 'image', imageVectors, LIMIT);
+    const imagePassMs = performance.now() - passStart - chunkPassMs;
+    const keys = targetKeys(file, [...new Set([...chunkHits, ...imageHits].flat().map((h) => h.targetId))]);
+    const exactKeyed = (hits: { targetId: number; score: number }[]): Keyed[] => hits.map((h) => ({ key: keys.get(h.targetId)!, score: h.score }));
+    console.log('baseline: exact BM25 per query; exact vectors, every baseline query in one pass per space');
+    console.log(row('  searchLexical', lexicalMs));
+    console.log(`  exact vector passes: chunks ${(chunkPassMs / 1000).toFixed(1)} s for ${2 * n} queries, images ${(imagePassMs / 1000).toFixed(1)} s for ${n} queries`);
+
+    const recallOf = (results: typeof f.results): string => {
+      const recall = { searchChunks: [] as number[], searchLexical: [] as number[], searchImages: [] as number[], 'searchChunks(image)': [] as number[] };
+      for (let i = 0; i < n; i++) {
+        const a = results[i]!;
+        recall.searchChunks.push(recallAt10(keyed(a.chunks), exactKeyed(chunkHits[i]!), true));
+        recall.searchLexical.push(recallAt10(keyed(a.lexical), keyed(lexical[i]!), false));
+        recall.searchImages.push(recallAt10(keyed(a.images), exactKeyed(imageHits[i]!), true));
+        recall['searchChunks(image)'].push(recallAt10(keyed(a.imageChunks), exactKeyed(chunkHits[n + i]!), true));
+      }
+      const mean = (v: number[]): number => v.reduce((x, y) => x + y, 0) / v.length;
+      return `recall@10 vs baseline (n=${n}): ${Object.entries(recall).map(([k, v]) => `${k} ${mean(v).toFixed(3)} (min ${Math.min(...v).toFixed(1)})`).join(', ')}`;
+    };
+    console.log(recallOf(f.results));
+    // Other rescore counts, timed after the baseline's passes (which read the whole file).
+    for (const count of RESCORE.slice(1)) {
+      fast.rescoreCandidates = count;
+      const r = await timeQueries(fast, queries, QUERIES);
+      const p50 = (name: string): string => ms(percentile(r.calls[name]!, 50));
+      const rescoreP50 = (name: string): string => ms(percentile(r.stages[name]!.map((st) => st.rescoreMs), 50));
+      console.log(
+        `rescoring ${count}: p50 searchChunks ${p50('searchChunks')} (rescore ${rescoreP50('searchChunks')}), searchImages ${p50('searchImages')} (rescore ${rescoreP50('searchImages')}), searchChunks(image) ${p50('searchChunks(image)')}; load ${os.loadavg()[0]!.toFixed(2)}`,
+      );
+      console.log(`  ${recallOf(r.results)}`);
+    }
     await fast.close();
     await exact.close();
   } finally {

@@ -40,7 +40,18 @@ export interface IndexRow {
   code: Uint8Array;
 }
 
+/** Where one search's time went, per pass (ms of wall time on the calling thread). */
+export interface PassTimes {
+  /** Pass 1a: Hamming distances of every code (WebAssembly). */
+  hammingMs: number;
+  /** Pass 1b: the filter, and picking the `coarseK` nearest from the distances (JS, O(n)). */
+  selectMs: number;
+  /** Pass 2: the asymmetric estimate over the `coarseK`. */
+  refineMs: number;
+}
+
 export interface IndexCandidates {
+  times: PassTimes;
   rowIds: number[];
   targetIds: number[];
   /** True when every allowed row is among the candidates (the caller's rescoring is then exact). */
@@ -143,10 +154,12 @@ export class BinaryCodeIndex {
     if (query.length !== this.dim) throw new Error(`query of ${query.length} dimensions, expected ${this.dim}`);
     const n = this.count;
     const outOffset = this.codesOffset + this.capacity * this.stride;
+    const t0 = performance.now();
     const queryBytes = new Uint8Array(this.memory.buffer, 0, this.stride);
     queryBytes.fill(0);
     queryBytes.set(quantize(query, null));
     if (n > 0) this.scan(this.codesOffset, n, this.lanes, 0, outOffset);
+    const t1 = performance.now();
     const distances = new Uint16Array(this.memory.buffer, outOffset, n);
 
     // Rows the search may not return get a distance beyond any real one.
@@ -179,6 +192,7 @@ export class BinaryCodeIndex {
       }
     }
 
+    const t2 = performance.now();
     // Pass 2: asymmetric scores (float query · ±1 code) for the coarse candidates.
     let chosen: Int32Array = coarse;
     if (take > refineK) {
@@ -203,7 +217,8 @@ export class BinaryCodeIndex {
       rowIds[k] = this.rowIds[chosen[k]!]!;
       targetIds[k] = this.targetIds[chosen[k]!]!;
     }
-    return { rowIds, targetIds, complete: chosen.length === allowedCount };
+    const times = { hammingMs: t1 - t0, selectMs: t2 - t1, refineMs: performance.now() - t2 };
+    return { times, rowIds, targetIds, complete: chosen.length === allowedCount };
   }
 
   private allowedPredicate(filter: RowFilter | null): (i: number) => boolean {

@@ -43,7 +43,7 @@ import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
 import { runMigrations } from './migrations.js';
 import { quickCheck, unreadableDatabase } from './open-database.js';
 import { compileFilter, type CompiledFilter } from './search-filter.js';
-import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type ScoredRow } from './vector-space.js';
+import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type ScoredRow, type SearchStages } from './vector-space.js';
 import { createdMs, decodeCursor, encodeCursor } from '../record-cursor.js';
 import { toDocument, toPhoto, type DocumentRow, type PhotoRow } from './rows.js';
 
@@ -62,6 +62,11 @@ export interface SqliteKnowledgeStoreOptions {
   exactSearchThreshold?: number;
   /** 'auto' (default) as above; 'exact' always scans every vector (baselines, debugging). */
   vectorSearch?: 'auto' | 'exact';
+  /**
+   * Vectors rescored exactly per indexed search (the survivors of the coarse passes). Default:
+   * `candidateCounts` in vector-space.ts. For benchmarks that trade recall against latency.
+   */
+  rescoreCandidates?: number;
   /**
    * A cap on the work of one unfiltered lexical query: the pages FTS5 may rank (~1.5 µs each),
    * counted over the query's terms, rarest first (default 100 000; a pasted paragraph of 30
@@ -101,6 +106,8 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   private readonly exactThreshold: number;
   private readonly exactOnly: boolean;
   private readonly lexicalBudget: number;
+  /** Vectors rescored exactly per indexed search (undefined: the default); see the option. */
+  rescoreCandidates: number | undefined;
   /** Set by checkIntegrity when the file is damaged: the store is then not ready. */
   private damage: string | null = null;
 
@@ -109,6 +116,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     this.exactThreshold = options.exactSearchThreshold ?? DEFAULT_EXACT_THRESHOLD;
     this.exactOnly = options.vectorSearch === 'exact';
     this.lexicalBudget = options.lexicalRankBudget ?? DEFAULT_LEXICAL_BUDGET;
+    this.rescoreCandidates = options.rescoreCandidates;
   }
 
   get dim(): number {
@@ -181,6 +189,11 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       if (storedDim !== this.options.dim) throw new VectorSizeMismatchError(this.options.file, storedDim, this.options.dim);
       if (storedModel !== this.options.modelId) throw new EmbeddingModelMismatchError(this.options.file, storedModel ?? '(unknown)', this.options.modelId);
     }).immediate();
+  }
+
+  /** Where the last indexed search of each space spent its time (benchmarks). */
+  lastSearchStages(): { chunk: SearchStages | null; image: SearchStages | null } {
+    return { chunk: this.chunkSpace?.lastStages ?? null, image: this.imageSpace?.lastStages ?? null };
   }
 
   async close(): Promise<void> {
@@ -548,7 +561,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     const compiled = compileFilter(db, filter);
     if (!this.exactOnly) this.syncIndexes();
     const useIndex = !this.exactOnly && space.useIndex(this.exactThreshold);
-    return space.search(query, limit, compiled, useIndex);
+    return space.search(query, limit, compiled, useIndex, this.rescoreCandidates);
   }
 
   async searchChunks(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]> {

@@ -17,7 +17,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { SourceKind } from '../knowledge-store.js';
-import { BinaryCodeIndex, KIND_CODES, quantize, type RowFilter } from './binary-index.js';
+import { BinaryCodeIndex, KIND_CODES, quantize, type PassTimes, type RowFilter } from './binary-index.js';
 
 export interface VectorSpaceSpec {
   name: 'chunk' | 'image';
@@ -44,9 +44,18 @@ export interface SpaceFilter {
 }
 
 /** How many candidates the coarse passes keep, for a request of `limit` targets. */
-export function candidateCounts(limit: number): { coarseK: number; refineK: number } {
-  const refineK = Math.max(1000, limit * 25);
+export function candidateCounts(limit: number, rescored?: number): { coarseK: number; refineK: number } {
+  const refineK = rescored ?? Math.max(1000, limit * 25);
   return { coarseK: refineK * 4, refineK };
+}
+
+/** Where the last indexed search of a space spent its time (for benchmarks and probes). */
+export interface SearchStages extends PassTimes {
+  /** Reading and scoring the survivors' float vectors (SQLite). */
+  rescoreMs: number;
+  /** Codes scanned, and vectors rescored exactly. */
+  scanned: number;
+  rescored: number;
 }
 
 function vectorBlob(v: Float32Array): Buffer {
@@ -66,6 +75,8 @@ function ownerOf(documentSeq: number | null, photoSeq: number | null): number {
 
 export class VectorSpace {
   readonly index: BinaryCodeIndex;
+  /** Stages of the last search that went through the index (null: none yet). */
+  lastStages: SearchStages | null = null;
   private center: Float32Array | null = null;
   private readonly centerKey: string;
   private readonly insertVector: Database.Statement;
@@ -192,13 +203,16 @@ export class VectorSpace {
   }
 
   /** Nearest rows to the normalised `query`, best row per target, `limit` targets. */
-  search(query: Float32Array, limit: number, filter: SpaceFilter | null, useIndex: boolean): ScoredRow[] {
+  search(query: Float32Array, limit: number, filter: SpaceFilter | null, useIndex: boolean, rescoreCount?: number): ScoredRow[] {
     if (useIndex && this.center) {
       const centered = new Float32Array(this.dim);
       for (let i = 0; i < this.dim; i++) centered[i] = query[i]! - this.center[i]!;
-      const { coarseK, refineK } = candidateCounts(limit);
+      const { coarseK, refineK } = candidateCounts(limit, rescoreCount);
       const found = this.index.candidates(centered, filter ? filter.rowFilter() : null, coarseK, refineK);
-      return this.rescore(query, found.rowIds, found.targetIds, limit);
+      const t = performance.now();
+      const rows = this.rescore(query, found.rowIds, found.targetIds, limit);
+      this.lastStages = { ...found.times, rescoreMs: performance.now() - t, scanned: this.index.size, rescored: found.rowIds.length };
+      return rows;
     }
     return this.exactScan(query, limit, filter);
   }

@@ -98,6 +98,27 @@ export function centerCropOffset(width: number, height: number, crop: { width: n
   return { left: Math.trunc((width - crop.width) / 2), top: Math.trunc((height - crop.height) / 2) };
 }
 
+/** The `size` rectangle at `at` of interleaved RGB pixels `width` wide (rows copied as they are). */
+export function cropRgb(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  at: { left: number; top: number },
+  size: { width: number; height: number },
+): Uint8Array {
+  if (at.left < 0 || at.top < 0 || at.left + size.width > width || at.top + size.height > height) {
+    throw new RangeError(`a ${size.width}×${size.height} crop at (${at.left}, ${at.top}) does not fit in ${width}×${height}`);
+  }
+  if (size.width === width && size.height === height) return rgb;
+  const out = new Uint8Array(size.width * size.height * 3);
+  const rowBytes = size.width * 3;
+  for (let y = 0; y < size.height; y++) {
+    const from = ((at.top + y) * width + at.left) * 3;
+    out.set(rgb.subarray(from, from + rowBytes), y * rowBytes);
+  }
+  return out;
+}
+
 /**
  * Interleaved RGB bytes (HWC) → normalised planar float tensor (CHW) written into `out` at `offset`.
  * Writing into a caller-owned buffer lets a batch be assembled without copies.

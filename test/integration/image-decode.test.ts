@@ -2,10 +2,12 @@
  * Decoding real encoded images with sharp: orientation, colour formats and hostile files,
  * checked against what PIL's convert('RGB') would give.
  */
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeToClipRgb, inspectImage } from '../../src/clip/image-decode.js';
-import { parsePreprocessorConfig } from '../../src/clip/preprocess.js';
+import { centerCropOffset, parsePreprocessorConfig, resizedSize } from '../../src/clip/preprocess.js';
+import { referencePath } from '../helpers/shared.js';
 import { pngBomb, quadrantImage, SVG } from '../helpers/images.js';
 
 const cfg = parsePreprocessorConfig({});
@@ -70,6 +72,34 @@ describe('decodeToClipRgb', () => {
       const img = await (await quadrantImage(w, h)).png().toBuffer();
       expect((await decodeToClipRgb(img, cfg, limits)).length).toBe(224 * 224 * 3);
     }
+  });
+});
+
+describe('decodeToClipRgb on large photos (JPEG shrink-on-load, crop cut after the resize)', () => {
+  it('a 12 MP photo stored sideways (EXIF orientation 6) decodes like the same photo stored upright', async () => {
+    // The centre crop is cut from the resized pixels in the displayed frame; a crop taken in the
+    // stored frame would cut the wrong band of this image (its blue channel is a left-to-right ramp).
+    const upright = await (await quadrantImage(4000, 3000)).jpeg({ quality: 90 }).toBuffer();
+    const sideways = await sharp(upright).rotate(270).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toBuffer();
+    expect(await inspectImage(sideways, limits)).toMatchObject({ width: 4000, height: 3000 });
+    const expected = await decodeToClipRgb(upright, cfg, limits);
+    const decoded = await decodeToClipRgb(sideways, cfg, limits);
+    expect(meanAbsDiff(decoded, expected)).toBeLessThan(1);
+    expect(pixel(decoded, 10, 10)[0]).toBeLessThan(40); // top left is the dark-red quadrant, not another one
+    expect(pixel(decoded, 213, 213)[1]).toBeGreaterThan(190);
+  });
+
+  it('a large JPEG comes out close to resizing it from full resolution, as the reference pipeline does', async () => {
+    const photo = await sharp(readFileSync(referencePath('photos', 'chelsea.png'))).resize(3000, 2000, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer();
+    const full = await sharp(photo).raw().toBuffer({ resolveWithObject: true });
+    const size = resizedSize(full.info.width, full.info.height, cfg.resize!);
+    const { left, top } = centerCropOffset(size.width, size.height, cfg.crop!);
+    const reference = await sharp(full.data, { raw: { width: full.info.width, height: full.info.height, channels: 3 } })
+      .resize(size.width, size.height, { fit: 'fill', kernel: cfg.kernel })
+      .extract({ left, top, width: 224, height: 224 })
+      .raw()
+      .toBuffer();
+    expect(meanAbsDiff(await decodeToClipRgb(photo, cfg, limits), reference)).toBeLessThan(1); // measured 0.3 grey levels
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { centerCropOffset, parsePreprocessorConfig, resizedSize, rgbToNormalizedChw } from '../../src/clip/preprocess.js';
+import { centerCropOffset, cropRgb, parsePreprocessorConfig, resizedSize, rgbToNormalizedChw } from '../../src/clip/preprocess.js';
 
 const CLIP_CONFIG = {
   crop_size: { height: 224, width: 224 },
@@ -66,5 +66,33 @@ describe('normalisation to a planar tensor', () => {
 
   it('rejects a pixel buffer of the wrong size', () => {
     expect(() => rgbToNormalizedChw(new Uint8Array(5), 2, 1, { rescale: 1, mean: [0, 0, 0], std: [1, 1, 1] })).toThrow(/expected 6/);
+  });
+});
+
+describe('cropRgb (the centre crop, cut after sharp has resized)', () => {
+  // A 5×4 image whose every byte says where it came from: R = x, G = y, B = 7.
+  const width = 5;
+  const height = 4;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rgb.set([x, y, 7], (y * width + x) * 3);
+
+  it('copies exactly the rectangle at the offset', () => {
+    const out = cropRgb(rgb, width, height, { left: 1, top: 2 }, { width: 3, height: 2 });
+    expect([...out]).toEqual([1, 2, 7, 2, 2, 7, 3, 2, 7, 1, 3, 7, 2, 3, 7, 3, 3, 7]);
+  });
+
+  it('is the identity when the crop is the whole image', () => {
+    expect(cropRgb(rgb, width, height, { left: 0, top: 0 }, { width, height })).toBe(rgb);
+  });
+
+  it('with centerCropOffset takes the same pixels as transformers centre crop', () => {
+    const at = centerCropOffset(width, height, { width: 2, height: 2 });
+    expect(at).toEqual({ left: 1, top: 1 });
+    expect([...cropRgb(rgb, width, height, at, { width: 2, height: 2 })]).toEqual([1, 1, 7, 2, 1, 7, 1, 2, 7, 2, 2, 7]);
+  });
+
+  it('refuses a rectangle that does not fit', () => {
+    expect(() => cropRgb(rgb, width, height, { left: 3, top: 0 }, { width: 3, height: 2 })).toThrow(RangeError);
+    expect(() => cropRgb(rgb, width, height, { left: 0, top: -1 }, { width: 3, height: 2 })).toThrow(RangeError);
   });
 });

@@ -6,7 +6,8 @@
  *
  * Workers are kept between documents (starting one loads tsx and pdfjs: one to two seconds on a
  * busy machine) and ended after IDLE_MS without work; an idle worker never keeps the process
- * alive. The page clock starts once the worker is ready: its start-up is not the document's cost.
+ * alive. The page clock starts once the worker is ready: its start-up is not the document's cost
+ * (the worker loads pdfjs, by reading a one-page PDF, before it says it is ready).
  */
 import { Worker } from 'node:worker_threads';
 import { DocumentTooComplexError, DocumentTooLargeError, EncryptedDocumentError, InvalidDocumentError } from './errors.js';

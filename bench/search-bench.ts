@@ -3,6 +3,8 @@
  *
  *   npx tsx bench/search-bench.ts [--pages 10000,100000] [--queries 200] [--baseline-queries 50] [--keep] [--rescore N[,M…]] [--no-sizes]
  *   npx tsx bench/search-bench.ts --pages 1000000 --db /tmp/fs-1m/fieldscope.db
+ *   npx tsx bench/search-bench.ts [--pages 10000,100000] [--queries 200] [--baseline-queries 50] [--keep]
+ *   npx tsx bench/search-bench.ts --pages 1000000 --db /tmp/fs-1m/fieldscope.db [--lexical-recall 40]
  *
  * `--db FILE` (one size only) fills FILE and keeps it, with what the queries are drawn from in
  * FILE.corpus.json; a later run with the same FILE skips the fill (a 1M fill takes ~20 min) and
@@ -52,6 +54,8 @@ const DB = arg('db', '');
 /** Rescore counts to compare (`--rescore 1000,400`); the first is used for the main figures. */
 const RESCORE: (number | undefined)[] = arg('rescore', '') ? arg('rescore', '').split(',').map(Number) : [undefined];
 const SIZES_PER_TABLE = !process.argv.includes('--no-sizes');
+/** `--lexical-recall N`: also time searchLexical alone, fast and exact, on N queries, and its recall@10 (no exact vector scans). */
+const LEXICAL_RECALL = Number(arg('lexical-recall', '0'));
 if (DB && SIZES.length !== 1) throw new Error('--db takes one --pages size.');
 
 // ---- measurement ----
@@ -138,6 +142,40 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
   return { text, image, textCpu, imageCpu, calls, stages, results };
 }
 
+function reseededQueries(corpus: Corpus, sources: QuerySource[], count: number): { text: TextQuery[]; image: Float32Array[] } {
+  reseed(20261130);
+  return makeQueries(corpus, sources, count);
+}
+
+/** searchLexical alone: the default store against exact BM25 (one FTS5 OR over every term), query by query. */
+async function lexicalRecall(fast: KnowledgeStore, exact: KnowledgeStore, queries: TextQuery[]): Promise<void> {
+  const fastMs: number[] = [];
+  const fastCpu: number[] = [];
+  const exactMs: number[] = [];
+  const recall: number[] = [];
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  for (const q of queries.slice(0, 10)) await fast.searchLexical(q.text, LIMIT); // warm-up
+  for (const q of queries) {
+    const t0 = performance.now();
+    const c0 = cpuMs();
+    const got = await fast.searchLexical(q.text, LIMIT);
+    fastCpu.push(cpuMs() - c0);
+    fastMs.push(performance.now() - t0);
+    const t1 = performance.now();
+    const want = await exact.searchLexical(q.text, LIMIT);
+    exactMs.push(performance.now() - t1);
+    recall.push(recallAt10(keyed(got), keyed(want), true));
+  }
+  const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
+  console.log(row('searchLexical alone', fastMs));
+  console.log(row('searchLexical alone, CPU', fastCpu));
+  console.log(row('searchLexical exact (FTS5 OR)', exactMs));
+  console.log(`searchLexical recall@10 vs exact BM25 over every term (n=${recall.length}): ${(recall.reduce((a, b) => a + b, 0) / recall.length).toFixed(3)} (min ${Math.min(...recall).toFixed(1)}, exact top 10 in ${recall.filter((r) => r === 1).length})`);
+}
+
 function fileSize(file: string): number {
   let total = 0;
   for (const suffix of ['', '-wal', '-shm']) {
@@ -184,7 +222,7 @@ async function runSize(pages: number): Promise<void> {
     const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', rescoreCandidates: RESCORE[0] });
     await fast.init();
     const openMs = performance.now() - openStart;
-    const exact = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorSearch: 'exact', lexicalRankBudget: Number.POSITIVE_INFINITY });
+    const exact = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorSearch: 'exact', lexicalSearch: 'exact' });
     await exact.init();
 
     reseed(20261130); // the same queries whether the corpus was just filled or reused
@@ -197,6 +235,10 @@ async function runSize(pages: number): Promise<void> {
       console.log(`size per table (pages / payload): ${sizes.filter((t) => t.bytes >= 1e6).map((t) => `${t.name} ${mb(t.bytes)} / ${mb(t.payload)}`).join(', ')}`);
     }
 
+    if (LEXICAL_RECALL > 0) {
+      const lexical = reseededQueries(corpus, sources, Math.max(QUERIES, LEXICAL_RECALL));
+      await lexicalRecall(fast, exact, lexical.text.slice(0, LEXICAL_RECALL));
+    }
     await timeQueries(fast, queries, 10); // warm-up
     const f = await timeQueries(fast, queries, QUERIES);
 

@@ -7,6 +7,9 @@
 import type Database from 'better-sqlite3';
 import { StoreSchemaTooNewError } from '../store-errors.js';
 
+/** The lexical index's tokenizer (migration 1); lexical-top-k.ts tokenizes with it too. Never change it in place. */
+export const LEXICAL_TOKENIZE = 'porter unicode61 remove_diacritics 2';
+
 export interface Migration {
   version: number;
   description: string;
@@ -119,7 +122,7 @@ export const MIGRATIONS: readonly Migration[] = [
         text,
         content = 'targets',
         content_rowid = 'id',
-        tokenize = 'porter unicode61 remove_diacritics 2'
+        tokenize = '${LEXICAL_TOKENIZE}'
       );
       CREATE TRIGGER targets_lexical_insert AFTER INSERT ON targets BEGIN
         INSERT INTO lexical (rowid, text) VALUES (new.id, new.text);

@@ -40,6 +40,7 @@ import { checkImageLayout, isLayoutCopy, LAYOUT_KEY_MAX_DISTANCE, layoutCorrelat
 import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
 import { contentTerms, termCoverage } from '../../search/snippet.js';
 import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
+import { LexicalTopK } from './lexical-top-k.js';
 import { runMigrations } from './migrations.js';
 import { quickCheck, unreadableDatabase } from './open-database.js';
 import { compileFilter, type CompiledFilter } from './search-filter.js';
@@ -75,6 +76,24 @@ export interface SqliteKnowledgeStoreOptions {
    * signals still see them. The rarest term is always kept, and one-term and filtered queries
    * are never cut. Terms on more than half the pages are always left out when another term
    * remains (their BM25 weight is zero). `Infinity` = no cap.
+   * 'auto' (default): the exact BM25 top k by a plan of conjunctions (lexical-top-k.ts) that
+   * ranks only the pages that can reach it. 'exact': one FTS5 OR over every term, ranking every
+   * matching page (baselines, debugging; ~1 s a query at 1M pages).
+   */
+  lexicalSearch?: 'auto' | 'exact';
+  /**
+   * Conjunction queries one lexical search may run before it returns the best found without
+   * the proof that it is exact (default 64; a 3-term query needs ~3).
+   */
+  lexicalPlanBudget?: number;
+  /**
+   * Only for queries of more weighted terms than the plan takes (over 8, e.g. a pasted
+   * paragraph): a cap on the pages FTS5 may rank (~1.5 µs each), counted over the query's
+   * terms, rarest first (default 100 000). Terms beyond it are left out of the lexical signal;
+   * they are the commonest, with the smallest BM25 weight, and the dense signals still see them.
+   * The rarest term is always kept, and filtered queries are never cut. Terms on more than half
+   * the pages are always left out when another term remains (their BM25 weight is ~0).
+   * `Infinity` = no cap.
    */
   lexicalRankBudget?: number;
   /** How long a write waits for another process's write lock. Default 5000 ms. */
@@ -84,6 +103,7 @@ export interface SqliteKnowledgeStoreOptions {
 const DOCUMENT_KINDS = new Set<string>(Object.keys(KIND_CODES).filter((k) => k !== 'photo'));
 const DEFAULT_EXACT_THRESHOLD = 10_000;
 const DEFAULT_LEXICAL_BUDGET = 100_000;
+const DEFAULT_LEXICAL_PLAN_BUDGET = 64;
 
 function metadataJson(metadata: JsonObject): string {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidInputError('INVALID_RECORD', 'metadata must be a JSON object.');
@@ -108,6 +128,9 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   private readonly lexicalBudget: number;
   /** Vectors rescored exactly per indexed search (undefined: the default); see the option. */
   rescoreCandidates: number | undefined;
+  private readonly lexicalExact: boolean;
+  private readonly lexicalPlanBudget: number;
+  private lexicalTopK: LexicalTopK | null = null;
   /** Set by checkIntegrity when the file is damaged: the store is then not ready. */
   private damage: string | null = null;
 
@@ -117,6 +140,8 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     this.exactOnly = options.vectorSearch === 'exact';
     this.lexicalBudget = options.lexicalRankBudget ?? DEFAULT_LEXICAL_BUDGET;
     this.rescoreCandidates = options.rescoreCandidates;
+    this.lexicalExact = options.lexicalSearch === 'exact';
+    this.lexicalPlanBudget = Math.max(1, Math.floor(options.lexicalPlanBudget ?? DEFAULT_LEXICAL_PLAN_BUDGET));
   }
 
   get dim(): number {
@@ -147,6 +172,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       this.chunkSpace = new VectorSpace(db, CHUNK_SPACE, this.options.dim);
       this.imageSpace = new VectorSpace(db, IMAGE_SPACE, this.options.dim);
       this.db = db;
+      this.lexicalTopK = new LexicalTopK(db, this.lexicalPlanBudget);
       // An exact-only store never reads the coarse index: skip loading it.
       if (!this.exactOnly) this.syncIndexes(true);
     } catch (error) {
@@ -202,6 +228,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     // Drop the coarse indexes with their memory; init() builds them again.
     this.chunkSpace = null;
     this.imageSpace = null;
+    this.lexicalTopK = null;
     db?.close();
   }
 
@@ -617,38 +644,45 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       range = found;
     }
 
-    const kept = compiled ? phrases : this.prunePhrases(db, phrases);
-    if (kept.length === 0) return [];
-    const match = kept.join(' OR ');
-    const rows = (
-      compiled
+    // FTS5, best first, over the filter's pages: [rowid, bm25] (bm25 is negative, lower is better).
+    const rank = (expression: string, count: number): [number, number][] =>
+      (compiled
         ? db
             .prepare(
               `SELECT lexical.rowid, bm25(lexical) AS score FROM lexical JOIN targets t ON t.id = lexical.rowid
                WHERE lexical MATCH ? AND lexical.rowid BETWEEN ? AND ? AND ${compiled.sql} ORDER BY score, lexical.rowid LIMIT ?`,
             )
             .raw()
-            .all(match, range[0], range[1], ...compiled.params, limit)
-        : db
-            .prepare('SELECT rowid, bm25(lexical) AS score FROM lexical WHERE lexical MATCH ? ORDER BY score, rowid LIMIT ?')
-            .raw()
-            .all(match, limit)
-    ) as [number, number][];
+            .all(expression, range[0], range[1], ...compiled.params, count)
+        : db.prepare('SELECT rowid, bm25(lexical) AS score FROM lexical WHERE lexical MATCH ? ORDER BY score, rowid LIMIT ?').raw().all(expression, count)) as [number, number][];
+    const everyTerm = (kept: string[]): [number, number][] => rank(kept.join(' OR '), limit).map(([id, bm25]) => [id, -bm25]);
+
+    let rows: [number, number][];
+    if (this.lexicalExact) rows = everyTerm(phrases);
+    else {
+      const top = this.lexicalTopK!.search(phrases, limit, rank);
+      if (top === null) rows = everyTerm(compiled ? phrases : this.prunePhrases(db, phrases));
+      // Fewer than `limit` pages hold a weighted term: the rest of the answer is pages holding only
+      // weightless ones, ordered by ~1e-6 of score. Ranked when cheap (a filter, or a small
+      // corpus); at scale (the terms on > `lexicalRankBudget` pages) left out, as they always were.
+      else if (top.rows.length < limit && top.weightless.length > 0 && (compiled || top.weightlessPages <= this.lexicalBudget)) rows = everyTerm(phrases);
+      else rows = top.rows;
+    }
     if (rows.length === 0) return [];
     const ids = rows.map(([id]) => id);
     const targets = this.describeTargets(db, ids);
     const texts = new Map(db.prepare('SELECT id, text FROM targets WHERE id IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(ids)) as [number, string][]);
-    const words = phraseWords(kept);
+    const words = phraseWords(phrases);
     const terms = contentTerms(query);
-    return rows.flatMap(([id, rank]) => {
+    return rows.flatMap(([id, score]) => {
       const target = targets.get(id);
       const text = texts.get(id) ?? '';
-      return target ? [{ target, score: -rank, matchedText: excerptAround(text, words), coverage: termCoverage(terms, text) }] : [];
+      return target ? [{ target, score, matchedText: excerptAround(text, words), coverage: termCoverage(terms, text) }] : [];
     });
   }
 
   /**
-   * The terms of an unfiltered query worth ranking by: FTS5's BM25 gives a term on more than
+   * For queries of more weighted terms than the exact plan takes: the terms of an unfiltered query worth ranking by: FTS5's BM25 gives a term on more than
    * half the pages an IDF of ~0 (it clamps log((N − n + ½)/(n + ½)) at 1e-6), so such terms
    * change no score and only make FTS5 rank every page that has them — they are dropped while
    * another term remains. Then, rarest first, terms are kept while the pages they match fit

@@ -200,7 +200,7 @@ export class OnnxClipEncoder implements ClipEncoder {
     };
 
     const started: OnnxSessionWorker[] = [];
-    const startWorker = async (kind: 'text' | 'vision', nice: number, threads: number) => {
+    const startWorker = async (kind: 'text' | 'vision', nice: number, threads: number, threadName: string) => {
       const file = kind === 'text' ? spec.text.file : spec.vision.file;
       const worker = await OnnxSessionWorker.start({
         modelPath: path.join(spec.dir, file),
@@ -209,6 +209,7 @@ export class OnnxClipEncoder implements ClipEncoder {
         nice,
         inputs: kind === 'text' ? [spec.text.inputIds, ...(spec.text.attentionMask ? [spec.text.attentionMask] : [])] : [spec.vision.input],
         output: kind === 'text' ? spec.text.output : spec.vision.output,
+        threadName,
       });
       started.push(worker);
       return worker;
@@ -241,12 +242,12 @@ export class OnnxClipEncoder implements ClipEncoder {
         return splitRows(result.data, result.dims, rows.length);
       };
 
-      const text = textLane('text', await startWorker('text', 0, options.textThreads));
+      const text = textLane('text', await startWorker('text', 0, options.textThreads, 'clip-text'));
       const backgroundText = options.backgroundTextWorker
-        ? textLane('background_text', await startWorker('text', options.imageNice, options.textThreads))
+        ? textLane('background_text', await startWorker('text', options.imageNice, options.textThreads, 'clip-text-bg'))
         : text;
       const imageWorkers: OnnxSessionWorker[] = [];
-      for (let i = 0; i < options.imageWorkers; i++) imageWorkers.push(await startWorker('vision', options.imageNice, options.imageThreads));
+      for (let i = 0; i < options.imageWorkers; i++) imageWorkers.push(await startWorker('vision', options.imageNice, options.imageThreads, `clip-vision-${i}`));
       const pixels = preprocess.outputWidth * preprocess.outputHeight;
       const image: Lane<Uint8Array> = {
         workers: imageWorkers,

@@ -27,6 +27,8 @@ export interface SessionWorkerOptions {
   nice: number;
   inputs: string[];
   output: string;
+  /** Linux thread name (≤ 15 characters) of the worker and its ORT threads, seen in `top -H`. */
+  threadName?: string;
 }
 
 type WorkerMessage =
@@ -57,7 +59,7 @@ export class OnnxSessionWorker {
   /** Starts the worker and waits until its session is loaded and its tensor names check out. */
   static async start(options: SessionWorkerOptions): Promise<OnnxSessionWorker> {
     const worker = new Worker(WORKER_URL, {
-      workerData: { modelPath: options.modelPath, threads: options.threads, nice: options.nice, output: options.output },
+      workerData: { modelPath: options.modelPath, threads: options.threads, nice: options.nice, output: options.output, threadName: options.threadName },
     });
     const ready = await awaitReady<WorkerMessage>(worker, 'the ONNX worker').catch(async (cause: unknown) => {
       await worker.terminate();

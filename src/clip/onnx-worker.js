@@ -11,6 +11,7 @@
  * Plain JavaScript (checked by tsc via @ts-check) because a worker is started from a file
  * path, and the same file must run under tsx, vitest and plain node.
  */
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
@@ -20,8 +21,21 @@ import * as ort from 'onnxruntime-node';
 const port = parentPort;
 if (!port) throw new Error('onnx-worker must run as a worker thread');
 
-/** @type {{ modelPath: string, threads: number, nice: number, output: string }} */
+/** @type {{ modelPath: string, threads: number, nice: number, output: string, threadName?: string }} */
 const options = workerData;
+
+/**
+ * Names this thread (Linux, best effort) before the session exists, so the ORT pool threads it
+ * creates inherit the name: `top -H` and /proc/PID/task/TID/comm then say which encoder uses the
+ * CPU (every thread of a Node process is otherwise called "node").
+ */
+if (options.threadName) {
+  try {
+    writeFileSync('/proc/thread-self/comm', options.threadName.slice(0, 15));
+  } catch {
+    // not Linux, or /proc not mounted: the name is only a convenience
+  }
+}
 
 /**
  * How much lower than the process this thread runs. Relative, not absolute: a server started

@@ -71,6 +71,7 @@ export class PaddleTextReader implements TextReader {
         nice: options.nice,
         inputs: ['x'],
         output: 'sigmoid_0.tmp_0',
+        threadName: 'ocr-detect',
       });
       started.push(detector);
       const recognizer = await OnnxSessionWorker.start({
@@ -80,6 +81,7 @@ export class PaddleTextReader implements TextReader {
         nice: options.nice,
         inputs: ['x'],
         output: 'softmax_11.tmp_0',
+        threadName: 'ocr-recognize',
       });
       started.push(recognizer);
       const codes = await ZxingCodeReader.start(options.nice);

@@ -1,0 +1,165 @@
+/**
+ * Probe: where one `embedText` request's time goes in the server, per thread, in CPU time and in
+ * time spent runnable but waiting for a core (so it can be read on a busy machine, where wall
+ * time is mostly other people's work). Starts the server as `npm run bench` does, then runs
+ * blocks of calls, alternating: `{ health }` over HTTP, `embedText` over HTTP, a bare text
+ * `session.run` in this process (the bench's floor). Per block and per call it reads
+ * /proc/PID/task/TID/schedstat of the server's threads (the ONNX workers name theirs: clip-text,
+ * clip-vision-0, …) and of this process's threads.
+ *
+ *   npx tsx bench/probes/text-path.ts --model /tmp/b32 [--calls 100] [--blocks 4] [--env K=V …]
+ *
+ * Prints, per kind of call: wall p50, then per thread group CPU ms per call and run-queue wait ms
+ * per call. "embedText − health" on the main thread is the server's own work for an embedText
+ * beyond the HTTP + GraphQL floor; clip-text CPU against the bare run's CPU says whether inference
+ * in the worker costs more than in a bare session.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { readModelJson, resolveModelFolder } from '../../src/clip/model-files.js';
+import { ClipTokenizer, padBatch } from '../../src/clip/tokenize.js';
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string', default: '/tmp/b32' },
+    calls: { type: 'string', default: '100' },
+    blocks: { type: 'string', default: '4' },
+    env: { type: 'string', multiple: true, default: [] },
+    'text-threads': { type: 'string', default: '2' },
+    kinds: { type: 'string', default: 'health,embedText,bare' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+  },
+});
+const REPO = path.resolve(import.meta.dirname, '..', '..');
+const CALLS = Number(args.calls);
+const BLOCKS = Number(args.blocks);
+const THREADS = Number(args['text-threads']);
+const EXTRA_ENV = Object.fromEntries(args.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+
+interface ThreadStat {
+  name: string;
+  cpuNs: number;
+  waitNs: number;
+}
+
+/** Per-thread CPU and run-queue wait (ns) of a process, the main thread named "main". */
+function threadStats(pid: number): Map<number, ThreadStat> {
+  const out = new Map<number, ThreadStat>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = Number(tid) === pid ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const [cpu, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+      out.set(Number(tid), { name, cpuNs: cpu!, waitNs: wait! });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU and wait per group of threads (by name) between two snapshots, in ms per call. */
+function perCall(a: Map<number, ThreadStat>, b: Map<number, ThreadStat>, calls: number): Record<string, { cpu: number; wait: number }> {
+  const groups: Record<string, { cpu: number; wait: number }> = {};
+  for (const [tid, s1] of b) {
+    const s0 = a.get(tid) ?? { cpuNs: 0, waitNs: 0 };
+    const g = (groups[s1.name] ??= { cpu: 0, wait: 0 });
+    g.cpu += (s1.cpuNs - s0.cpuNs) / 1e6 / calls;
+    g.wait += (s1.waitNs - s0.waitNs) / 1e6 / calls;
+  }
+  for (const k of Object.keys(groups)) if (groups[k]!.cpu < 0.005 && groups[k]!.wait < 0.005) delete groups[k];
+  return groups;
+}
+
+const WORDS = ['corroded', 'cracked', 'leaking', 'worn', 'loose', 'bent', 'scorched', 'rusty', 'noisy', 'broken', 'dented', 'frayed'];
+const PARTS = ['flange', 'valve', 'bearing housing', 'drive belt', 'gasket', 'impeller', 'pressure gauge', 'coupling', 'seal', 'motor mount', 'filter', 'hose'];
+const sentence = (i: number) => `a ${WORDS[i % 12]} ${PARTS[Math.floor(i / 12) % 12]} on the inlet side of the pump number ${i}`;
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-text-probe-'));
+const child = spawn(process.execPath, [...args['node-arg']!, '--import', 'tsx', path.join(REPO, 'src', 'main.ts')], {
+  cwd: REPO,
+  env: { ...process.env, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, CLIP_MODEL: path.resolve(args.model!), CLIP_AUTO_PULL: 'false', LOAD_DEMO: 'false', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', CLIP_TEXT_THREADS: String(THREADS), ...EXTRA_ENV },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const url = await new Promise<string>((resolve, reject) => {
+  let out = '';
+  const onData = (c: Buffer) => {
+    out += c.toString();
+    const m = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(out);
+    if (m) {
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      resolve(m[1]!);
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out.slice(-2000)}`)));
+});
+
+async function gql(query: string, variables: Record<string, unknown> = {}): Promise<void> {
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { errors?: { message: string }[] };
+  if (body.errors?.length) throw new Error(body.errors[0]!.message);
+}
+
+const spec = await resolveModelFolder(path.resolve(args.model!), 'fp32');
+const json = await readModelJson(spec);
+const tokenizer = new ClipTokenizer({ tokenizerJson: json.tokenizerJson, tokenizerConfigJson: json.tokenizerConfigJson });
+const session = await ort.InferenceSession.create(path.join(spec.dir, spec.text.file), {
+  intraOpNumThreads: THREADS,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+});
+const bare = async (i: number) => {
+  const b = padBatch([tokenizer.encode(sentence(i), 77)], { contextLength: 77, fixedLength: spec.text.fixedLength, padId: spec.text.padId ?? tokenizer.eosId });
+  const feeds: Record<string, ort.Tensor> = { [spec.text.inputIds]: new ort.Tensor('int64', b.ids, [b.batch, b.length]) };
+  if (spec.text.attentionMask) feeds[spec.text.attentionMask] = new ort.Tensor('int64', b.attentionMask, [b.batch, b.length]);
+  const out = await session.run(feeds);
+  for (const t of Object.values(out)) t.dispose();
+};
+
+const allKinds: Record<string, (i: number) => Promise<void>> = {
+  health: () => gql('{ health { status } }'),
+  embedText: (i) => gql('query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(i)] }),
+  bare,
+};
+const kinds = Object.fromEntries(args.kinds!.split(',').map((k) => [k, allKinds[k]!]));
+type Sample = { wall: number[]; server: Record<string, { cpu: number; wait: number }>; self: Record<string, { cpu: number; wait: number }>; load: number };
+const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+let n = 1_000_000;
+for (let i = 0; i < 20; i++) for (const k of Object.values(kinds)) await k(n++); // warm up
+for (let block = 0; block < BLOCKS; block++) {
+  for (const [name, call] of Object.entries(kinds)) {
+    const wall: number[] = [];
+    const s0 = threadStats(child.pid!);
+    const b0 = threadStats(process.pid);
+    for (let i = 0; i < CALLS; i++) {
+      const t = performance.now();
+      await call(n++);
+      wall.push(performance.now() - t);
+    }
+    samples[name]!.push({ wall, server: perCall(s0, threadStats(child.pid!), CALLS), self: perCall(b0, threadStats(process.pid), CALLS), load: os.loadavg()[0]! });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const f = (v: number) => v.toFixed(2);
+for (const [name, ss] of Object.entries(samples)) {
+  const wall = median(ss.flatMap((s) => s.wall));
+  const groups = new Set(ss.flatMap((s) => [...Object.keys(s.server).map((k) => `server:${k}`), ...Object.keys(s.self).map((k) => `probe:${k}`)]));
+  const parts = [...groups].sort().map((g) => {
+    const [side, k] = g.split(':') as ['server' | 'probe', string];
+    const pick = (s: Sample) => (side === 'server' ? s.server : s.self)[k] ?? { cpu: 0, wait: 0 };
+    return `${g} cpu ${f(median(ss.map((s) => pick(s).cpu)))} wait ${f(median(ss.map((s) => pick(s).wait)))}`;
+  });
+  console.log(`${name.padEnd(10)} wall p50 ${f(wall)} ms | per call (ms, median of ${ss.length} blocks of ${CALLS}): ${parts.join(' | ')} | loadavg ${ss.map((s) => s.load.toFixed(1)).join(' ')}`);
+}
+await session.release();
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+rmSync(dataDir, { recursive: true, force: true });

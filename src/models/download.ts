@@ -305,6 +305,19 @@ async function downloadWithRetries(ctx: PullContext, file: ModelManifestFile, in
 
 type DownloadOutcome = Omit<PulledFile, 'bytesTransferred' | 'durationMs'>;
 
+/**
+ * A part file that already holds the whole file (`bytes` of it): checked against the manifest's
+ * SHA-256 and renamed into place, with no request. Null when the checksum differs (the caller
+ * discards the part and starts over).
+ */
+async function adoptCompletePart(ctx: PullContext, file: ModelManifestFile, part: string, dest: string, bytes: number): Promise<DownloadOutcome | null> {
+  ctx.emit({ type: 'check', file: file.path, bytes });
+  const actual = await hashFile(part, createHash('sha256'), bytes, ctx.signal, file.path);
+  if (file.sha256 !== null && actual !== file.sha256) return null;
+  await rename(part, dest);
+  return { path: file.path, status: 'resumed', size: bytes, sha256: actual, verified: file.sha256 !== null };
+}
+
 async function downloadOnce(
   ctx: PullContext,
   file: ModelManifestFile,
@@ -325,12 +338,8 @@ async function downloadOnce(
   }
   if (offset > 0 && offset === file.size) {
     // A complete part left by an earlier run (e.g. interrupted before the rename): verify it, no request.
-    ctx.emit({ type: 'check', file: file.path, bytes: offset });
-    const actual = await hashFile(part, createHash('sha256'), offset, ctx.signal, file.path);
-    if (file.sha256 === null || actual === file.sha256) {
-      await rename(part, dest);
-      return { path: file.path, status: 'resumed', size: offset, sha256: actual, verified: file.sha256 !== null };
-    }
+    const adopted = await adoptCompletePart(ctx, file, part, dest, offset);
+    if (adopted) return adopted;
     await rm(part, { force: true });
     ctx.emit({ type: 'restart', file: file.path, reason: 'complete partial file had the wrong checksum' });
     offset = 0;
@@ -361,12 +370,8 @@ async function downloadOnce(
           throw new ModelSizeMismatchError(file.path, file.size, total, redactUrl(url));
         }
         if (total === offset) {
-          ctx.emit({ type: 'check', file: file.path, bytes: offset });
-          const actual = await hashFile(part, createHash('sha256'), offset, ctx.signal, file.path);
-          if (file.sha256 === null || actual === file.sha256) {
-            await rename(part, dest);
-            return { path: file.path, status: 'resumed', size: offset, sha256: actual, verified: file.sha256 !== null };
-          }
+          const adopted = await adoptCompletePart(ctx, file, part, dest, offset);
+          if (adopted) return adopted;
         }
         await rm(part, { force: true });
         ctx.emit({ type: 'restart', file: file.path, reason: `server answered 416 to a resume from byte ${offset}` });

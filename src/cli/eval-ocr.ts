@@ -30,14 +30,13 @@
  * the command exits 2. Exit codes: 0 with a report; 3 when a --min-… floor is not met; 1 when it
  * cannot run (configuration, models); 2 for bad arguments or a bad set.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { z } from 'zod';
-import { loadConfig, type Config } from '../config.js';
-import { createCore, type Core } from '../core/create-core.js';
+import { loadConfig } from '../config.js';
+import type { Core } from '../core/create-core.js';
+import { openThrowawayCore, type ThrowawayCore } from './throwaway-core.js';
 import { DEMO_DIR } from '../demo/load-demo.js';
 import { isAppError } from '../errors.js';
 import { characterAccuracy, identifiersFound, scoreText, type TextScore } from '../ocr/read-accuracy.js';
@@ -309,25 +308,18 @@ export async function runOcrEvalCommand(argv: string[], io: Partial<OcrEvalIO> =
   if (subset === 'ci') items = items.filter((i) => i.ci === true);
   if (items.length === 0) return void out.stderr.write(`fieldscope eval ocr: the set in ${folder} has no items marked "ci".\n`), 2;
 
-  let dataDir: string | null = null;
-  let core: Core | null = null;
+  let scratch: ThrowawayCore;
   try {
     const userConfig = loadConfig(out.env);
     if (!userConfig.ocr.enabled) throw new Error('OCR=off: there is nothing to measure. Unset OCR or set OCR=on.');
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'fieldscope-eval-ocr-'));
-    const config: Config = { ...userConfig, dataDir, store: { kind: 'sqlite', qdrant: undefined }, loadDemo: false, auth: { ...userConfig.auth, keysFile: undefined } };
-    const level = config.logLevel === 'info' ? 'warn' : config.logLevel;
-    core = await createCore(config, pino({ level, base: { service: 'fieldscope' } }, pino.destination(2)));
-    await core.storeReady;
+    scratch = await openThrowawayCore(userConfig, 'ocr');
   } catch (error) {
-    await core?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
     out.stderr.write(`fieldscope eval ocr cannot run: ${describeError(error)}\n`);
     return 1;
   }
 
   try {
-    const report = await evaluateOcr(core, folder, items, subset);
+    const report = await evaluateOcr(scratch.core, folder, items, subset);
     out.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatOcrReport(report));
     const below: string[] = [];
     if (typeof minChars === 'number' && (report.overall.characterAccuracy ?? 0) < minChars) below.push(`character accuracy ${pct(report.overall.characterAccuracy).trim()} is below --min-char-accuracy ${minChars}`);
@@ -341,7 +333,6 @@ export async function runOcrEvalCommand(argv: string[], io: Partial<OcrEvalIO> =
     out.stderr.write(`fieldscope eval ocr failed: ${describeError(error)}\n`);
     return 1;
   } finally {
-    await core.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await scratch.dispose();
   }
 }

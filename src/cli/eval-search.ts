@@ -27,12 +27,10 @@
  * below it; 1 when it cannot run (configuration, model, store); 2 for bad arguments or a bad set.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { pino } from 'pino';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { loadConfig, type Config } from '../config.js';
@@ -40,9 +38,10 @@ import { DEMO_DIR } from '../demo/load-demo.js';
 import { isAppError } from '../errors.js';
 import { FUSION_METHODS, type FusionMethod, type MatchKind } from '../search/fusion.js';
 import { rankingMetrics, type JudgedRanking, type RankingMetrics } from '../search/retrieval-metrics.js';
-import { createCore, type Core } from '../core/create-core.js';
+import type { Core } from '../core/create-core.js';
 import { collectionName } from '../store/qdrant/qdrant-collection.js';
 import type { HitTarget, JsonObject } from '../store/knowledge-store.js';
+import { openThrowawayCore, type ThrowawayCore } from './throwaway-core.js';
 import type { OutStream } from './terminal.js';
 
 export const DEFAULT_SEARCH_SET = path.join(DEMO_DIR, 'search-eval');
@@ -458,12 +457,10 @@ export async function runSearchEvalCommand(argv: string[], io: Partial<SearchEva
     return 2;
   }
 
-  let dataDir: string | null = null;
-  let core: Core | null = null;
+  let scratch: ThrowawayCore;
   let dropCollection: (() => Promise<void>) | null = null;
   try {
     const userConfig = loadConfig(out.env);
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'fieldscope-eval-search-'));
     let storeConfig: Config['store'] = { kind: 'sqlite', qdrant: undefined };
     if (store === 'qdrant') {
       const qdrant = userConfig.store.qdrant;
@@ -476,19 +473,14 @@ export async function runSearchEvalCommand(argv: string[], io: Partial<SearchEva
         await client.deleteCollection(collectionName(prefix));
       };
     }
-    const config: Config = { ...userConfig, dataDir, store: storeConfig, loadDemo: false, auth: { ...userConfig.auth, keysFile: undefined } };
-    const level = config.logLevel === 'info' ? 'warn' : config.logLevel;
-    core = await createCore(config, pino({ level, base: { service: 'fieldscope' } }, pino.destination(2)));
-    await core.storeReady;
+    scratch = await openThrowawayCore(userConfig, 'search', storeConfig);
   } catch (error) {
-    await core?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
     out.stderr.write(`fieldscope eval search cannot run: ${describeError(error)}\n`);
     return 1;
   }
 
   try {
-    const report = await evaluateSearch(core, set, store, fusion);
+    const report = await evaluateSearch(scratch.core, set, store, fusion);
     out.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatSearchReport(report));
     const recall3 = report.metrics.all.fused?.recall[3] ?? 0;
     if (minRecall !== null && recall3 < minRecall) {
@@ -504,8 +496,7 @@ export async function runSearchEvalCommand(argv: string[], io: Partial<SearchEva
     out.stderr.write(`fieldscope eval search failed: ${describeError(error)}\n`);
     return 1;
   } finally {
-    await core.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await scratch.dispose();
     await dropCollection?.().catch((error: unknown) => out.stderr.write(`fieldscope eval search: could not delete the throwaway Qdrant collection: ${describeError(error)}\n`));
   }
 }

@@ -229,11 +229,6 @@ async function runSize(pages: number): Promise<void> {
     const queries = makeQueries(corpus, sources, QUERIES);
     const chunkCount = pages * 4;
     console.log(`fill: ${Number.isNaN(fillMs) ? 'reused' : `${(fillMs / 1000).toFixed(1)} s`} (~${chunkCount.toLocaleString('en')} chunks, ${(pages / 100).toLocaleString('en')} photos); DB size ${(fileSize(file) / 1e6).toFixed(0)} MB; reopen + index load ${ms(openMs)}`);
-    if (SIZES_PER_TABLE) {
-      const sizes = sizePerTable(file);
-      const mb = (b: number): string => `${(b / 1e6).toFixed(0)} MB`;
-      console.log(`size per table (pages / payload): ${sizes.filter((t) => t.bytes >= 1e6).map((t) => `${t.name} ${mb(t.bytes)} / ${mb(t.payload)}`).join(', ')}`);
-    }
 
     if (LEXICAL_RECALL > 0) {
       const lexical = reseededQueries(corpus, sources, Math.max(QUERIES, LEXICAL_RECALL));
@@ -302,6 +297,12 @@ async function runSize(pages: number): Promise<void> {
         `rescoring ${count}: p50 searchChunks ${p50('searchChunks')} (rescore ${rescoreP50('searchChunks')}), searchImages ${p50('searchImages')} (rescore ${rescoreP50('searchImages')}), searchChunks(image) ${p50('searchChunks(image)')}; load ${os.loadavg()[0]!.toFixed(2)}`,
       );
       console.log(`  ${recallOf(r.results)}`);
+    }
+    // Last: it reads the whole file, which would change what the timed searches find cached.
+    if (SIZES_PER_TABLE) {
+      const sizes = sizePerTable(file);
+      const mb = (b: number): string => `${(b / 1e6).toFixed(0)} MB`;
+      console.log(`size per table (pages / payload): ${sizes.filter((t) => t.bytes >= 1e6).map((t) => `${t.name} ${mb(t.bytes)} / ${mb(t.payload)}`).join(', ')}`);
     }
     await fast.close();
     await exact.close();

@@ -40,8 +40,8 @@ for (const q of queries) {
 
 // Our kernel: codes in WebAssembly memory, one u16 distance per code, then a partial selection.
 const lanes = bytes / 16;
-const memory = createWasmMemory(Math.ceil((rows * bytes + bytes + rows * 2) / 65536) + 1);
-const scan = createSimdHammingScan(memory);
+const memory = createWasmMemory(Math.ceil((rows * bytes + bytes + rows * 2 + 4 + (lanes * 128 + 1) * 4) / 65536) + 1);
+const scan = createSimdHammingScan(memory, lanes);
 if (!scan) throw new Error('no WebAssembly SIMD here');
 const heap = new Uint8Array(memory.buffer);
 heap.set(queries[0]!, 0);
@@ -52,11 +52,12 @@ let agree = 0;
 queries.forEach((q, qi) => {
   new Uint8Array(memory.buffer).set(q, 0);
   const t = performance.now();
-  scan(bytes, rows, lanes, 0, out);
+  const histogram = (out + rows * 2 + 3) & ~3;
+  const hist = new Uint32Array(memory.buffer, histogram, 513);
+  hist.fill(0);
+  scan(bytes, rows, lanes, 0, out, histogram);
   const d = new Uint16Array(memory.buffer, out, rows);
-  // k smallest distances by counting (distances are 0..512): what binary-index.ts does in effect.
-  const hist = new Uint32Array(513);
-  for (let i = 0; i < rows; i++) hist[d[i]!]!++;
+  // k smallest distances by counting (distances are 0..512): what binary-index.ts does.
   let cut = 0;
   for (let seen = 0; cut <= 512 && seen + hist[cut]! < k; cut++) seen += hist[cut]!;
   const picked: number[] = [];

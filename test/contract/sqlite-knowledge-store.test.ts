@@ -412,6 +412,36 @@ describe('SqliteKnowledgeStore (file-specific)', () => {
   });
 });
 
+describe('SQLite page size', () => {
+  const pageSize = (file: string): number => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.pragma('page_size', { simple: true }) as number;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('a new file gets 8 KiB pages (three 512-dim vectors a page, not one in 4 KiB); a file made with 4 KiB pages keeps them and works', async () => {
+    const fresh = path.join(tempDir(), 'fieldscope.db');
+    const store = await openStore({ file: fresh });
+    await store.addDocument(newDocument({ pages: [{ text: 'a', image: axis(1), chunks: [{ text: 'a', vector: axis(1) }] }] }));
+    await store.close();
+    expect(pageSize(fresh)).toBe(8192);
+
+    const old = path.join(tempDir(), 'fieldscope.db');
+    const raw = new Database(old);
+    raw.pragma('page_size = 4096');
+    raw.exec('VACUUM');
+    raw.close();
+    const reopened = await openStore({ file: old });
+    await reopened.addDocument(newDocument({ pages: [{ text: 'b', image: axis(2), chunks: [{ text: 'b', vector: axis(2) }] }] }));
+    expect((await reopened.searchChunks(axis(2), 1))[0]?.matchedText).toBe('b');
+    await reopened.close();
+    expect(pageSize(old)).toBe(4096);
+  });
+});
+
 afterAll(() => {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });

@@ -98,7 +98,7 @@ export class BinaryCodeIndex {
     this.lanes = Math.ceil(this.codeBytes / 16);
     this.stride = this.lanes * 16;
     this.codesOffset = this.stride;
-    const simd = options.simd === false ? null : createSimdHammingScan(this.memory);
+    const simd = options.simd === false ? null : createSimdHammingScan(this.memory, this.lanes);
     this.usesSimd = simd !== null;
     this.scan = simd ?? createJsHammingScan(this.memory);
   }
@@ -155,25 +155,29 @@ export class BinaryCodeIndex {
     const n = this.count;
     const outOffset = this.codesOffset + this.capacity * this.stride;
     const t0 = performance.now();
+    const maxDistance = this.lanes * 128;
+    // Distances, then the histogram of distances (4-byte aligned) after them.
+    const histogramOffset = (outOffset + this.capacity * 2 + 3) & ~3;
+    const histogram = new Uint32Array(this.memory.buffer, histogramOffset, maxDistance + 1);
+    histogram.fill(0);
     const queryBytes = new Uint8Array(this.memory.buffer, 0, this.stride);
     queryBytes.fill(0);
     queryBytes.set(quantize(query, null));
-    if (n > 0) this.scan(this.codesOffset, n, this.lanes, 0, outOffset);
+    if (n > 0) this.scan(this.codesOffset, n, this.lanes, 0, outOffset, histogramOffset);
     const t1 = performance.now();
     const distances = new Uint16Array(this.memory.buffer, outOffset, n);
 
-    // Rows the search may not return get a distance beyond any real one.
-    const maxDistance = this.lanes * 128;
+    // Rows the search may not return get a distance beyond any real one (and leave the histogram).
     if (filter || this.dead > 0) {
       const allowed = this.allowedPredicate(filter);
-      for (let i = 0; i < n; i++) if (!allowed(i)) distances[i] = EXCLUDED;
+      for (let i = 0; i < n; i++) {
+        if (!allowed(i)) {
+          histogram[distances[i]!]!--;
+          distances[i] = EXCLUDED;
+        }
+      }
     }
-    // Pass 1: a histogram of distances gives the cut-off for the coarseK nearest, in O(n).
-    const histogram = new Uint32Array(maxDistance + 1);
-    for (let i = 0; i < n; i++) {
-      const d = distances[i]!;
-      if (d <= maxDistance) histogram[d]!++;
-    }
+    // Pass 1: the histogram gives the cut-off for the coarseK nearest; one more pass collects them.
     let allowedCount = 0;
     for (let d = 0; d <= maxDistance; d++) allowedCount += histogram[d]!;
     const take = Math.min(coarseK, allowedCount);
@@ -287,8 +291,8 @@ export class BinaryCodeIndex {
   private ensureCapacity(needed: number): void {
     if (needed <= this.capacity) return;
     const capacity = Math.max(needed, this.capacity * 2, MIN_CAPACITY);
-    // Codes, then scratch for one u16 distance per code.
-    const bytes = this.codesOffset + capacity * this.stride + capacity * 2;
+    // Codes, then scratch for one u16 distance per code, then the histogram of distances.
+    const bytes = this.codesOffset + capacity * this.stride + capacity * 2 + 4 + (this.lanes * 128 + 1) * 4;
     const pages = Math.ceil(bytes / PAGE);
     const current = this.memory.buffer.byteLength / PAGE;
     if (pages > current) this.memory.grow(pages - current);

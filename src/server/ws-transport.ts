@@ -203,6 +203,14 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
         byContext.set(contextValue, op);
         return { ...args, contextValue };
       },
+      // The outcome of a query or mutation, seen here because onNext is skipped when the socket closed
+      // while it ran (graphql-ws drops the result): its entry then says how it ended, not "ok".
+      onOperation: (ctx, id, _payload, _args, result) => {
+        // graphql-ws passes the awaited result: a stream (subscription) or one ExecutionResult.
+        if ('then' in result || Symbol.asyncIterator in result || !result.errors?.[0]) return;
+        const op = ctx.extra.connection?.operations.get(id);
+        if (op && op.outcome === 'ok') op.outcome = errorCodeOf(result.errors[0]);
+      },
       onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors) return withTestModelFlag(result, o.testModel);
         const op = ctx.extra.connection?.operations.get(id);

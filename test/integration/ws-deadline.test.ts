@@ -22,8 +22,10 @@ import { attachWebSocketTransport } from '../../src/server/ws-transport.js';
 import { wsClient } from '../helpers/ws.js';
 
 const aborted: { field: string; reason: string }[] = [];
+const started: string[] = [];
 const waitForAbort = (field: string, signal: AbortSignal) =>
   new Promise<never>((_resolve, reject) => {
+    started.push(field);
     signal.addEventListener('abort', () => {
       aborted.push({ field, reason: signal.reason instanceof Error ? signal.reason.message : String(signal.reason) });
       reject(signal.reason);
@@ -33,8 +35,11 @@ const waitForAbort = (field: string, signal: AbortSignal) =>
 // Field names from the permission table, so the guarded schema knows them.
 const schema = guardSchema(
   makeExecutableSchema({
-    typeDefs: 'type Query { search: String, me: String } type Subscription { askStream: String }',
+    typeDefs: 'type Query { search: String, me: String } type Mutation { deleteDocument: String } type Subscription { askStream: String }',
     resolvers: {
+      Mutation: {
+        deleteDocument: (_p: unknown, _a: unknown, ctx: GraphQLContext) => waitForAbort('deleteDocument', ctx.signal),
+      },
       Query: {
         search: (_p: unknown, _a: unknown, ctx: GraphQLContext) => waitForAbort('search', ctx.signal),
         me: () => 'me',
@@ -106,15 +111,37 @@ describe('the WebSocket transport aborts the operation signal', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(aborted.map((a) => a.field)).toEqual(['askStream']);
 
+    started.length = 0;
     const closing = wsClient(url, null);
     void closing.run('{ search }');
-    await new Promise((r) => setTimeout(r, 50));
+    // Closed once the resolver runs (a fixed wait was too short on a loaded machine).
+    await expect.poll(() => started).toEqual(['search']);
     await closing.dispose();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(aborted.map((a) => a.field)).toEqual(['askStream', 'search']);
+    await expect.poll(() => aborted.map((a) => a.field)).toEqual(['askStream', 'search']);
     expect(aborted[1]!.reason).toMatch(/closed the WebSocket/);
     await client.dispose();
     // Both were audited with the principal of the open server.
     expect((await audit.list({ tenant: OPEN_PRINCIPAL.tenant, first: 10 })).items.map((e) => e.operation)).toEqual(expect.arrayContaining(['search', 'askStream']));
+  });
+
+  it('audits an operation cut off by the deadline or by the socket closing once, saying so (not "ok")', async () => {
+    const outcomesOf = async (operation: string) =>
+      (await audit.list({ tenant: OPEN_PRINCIPAL.tenant, first: 100 })).items.filter((e) => e.operation === operation).map((e) => e.outcome);
+    // The deadline (150 ms): the client is answered TIMEOUT, and so says the audit.
+    const client = wsClient(url, null);
+    expect((await client.run('mutation { deleteDocument }')).code).toBe('TIMEOUT');
+    await expect.poll(() => outcomesOf('deleteDocument')).toEqual(['TIMEOUT']);
+    await client.dispose();
+
+    // The client leaves while the mutation runs: nobody is answered, and the entry says why it ended.
+    started.length = 0;
+    const closing = wsClient(url, null);
+    void closing.run('mutation { deleteDocument }');
+    await expect.poll(() => started).toEqual(['deleteDocument']);
+    await closing.dispose();
+    await expect.poll(() => outcomesOf('deleteDocument')).toHaveLength(2);
+    // Time for a second entry of the same operation, were one coming.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await outcomesOf('deleteDocument')).toEqual(['CLIENT_CLOSED_REQUEST', 'TIMEOUT']);
   });
 });

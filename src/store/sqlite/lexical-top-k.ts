@@ -24,8 +24,8 @@
  *   order they can change (those within their total bound, ε, of θ): term frequency from
  *   `highlight()` on that one page, page length from the index's own `docsize` and averages.
  *   Those scores then equal FTS5's up to floating-point rounding (the sum's order differs).
- * - idf needs each phrase's page count: counted once per phrase (capped at half the pages)
- *   and cached until the index changes (its structure record changes on every write).
+ * - idf needs each phrase's page count: counted once per phrase and cached until the index
+ *   changes (its structure record changes on every write).
  *
  * Limits (the caller's fallbacks): more than MAX_PLAN_TERMS weighted terms (2^n sets), or
  * `planBudget` conjunctions run before θ closes the plan (`complete` is then false: the best
@@ -59,7 +59,7 @@ export interface TopK {
   complete: boolean;
   /** Phrases left out of the conjunctions as weightless (on at least half the pages). */
   weightless: string[];
-  /** Pages the weightless phrases match, summed (each counted up to half the pages + 1). */
+  /** Pages the weightless phrases match, summed. */
   weightlessPages: number;
   /** Conjunction queries run. */
   conjunctions: number;
@@ -115,12 +115,11 @@ export class LexicalTopK {
     this.averageLength = rows > 0 ? tokens / rows : 0;
   }
 
-  /** Pages holding the phrase, counted up to half the pages + 1 (past that the idf is the floor whatever the count). */
+  /** Pages holding the phrase (a plain count(*): twice as fast as one capped by a LIMIT subquery, whose rows go through the VM). */
   private pageCount(phrase: string): number {
     let n = this.pageCounts.get(phrase);
     if (n === undefined) {
-      const cap = Math.floor(this.totalRows / 2) + 1;
-      n = this.db.prepare('SELECT count(*) FROM (SELECT 1 FROM lexical WHERE lexical MATCH ? LIMIT ?)').pluck().get(phrase, cap) as number;
+      n = this.db.prepare('SELECT count(*) FROM lexical WHERE lexical MATCH ?').pluck().get(phrase) as number;
       this.pageCounts.set(phrase, n);
     }
     return n;

@@ -7,8 +7,8 @@
  * and took RSS to 7.9 GB. Here a document is parsed in a thread of its own, started with a heap
  * limit; the parent ends it when a page takes too long or the heap limit is hit, and /health and
  * queries go on meanwhile. A worker reads one document at a time and is kept for the next one
- * (starting one costs one to two seconds: tsx and pdfjs load); one that hit a limit is ended,
- * which frees everything pdfjs built.
+ * (starting one costs one to two seconds: tsx and pdfjs load, all before it says ready); one that
+ * hit a limit is ended, which frees everything pdfjs built.
  *
  * Plain JavaScript (checked by tsc via @ts-check) because a worker is started from a file path;
  * it registers tsx itself (as bin/fieldscope.js does) so it runs under tsx, vitest and plain node.
@@ -21,7 +21,10 @@ if (!port) throw new Error('pdf-worker must run as a worker thread');
 register();
 
 /** @type {typeof import('./pdf.js')} */
-const { extractPdf } = await import('./pdf.js');
+const { extractPdf, warmUpPdfJs } = await import('./pdf.js');
+// Load pdfjs (and what it loads on first use) now: the parent's page clock starts at "ready", and
+// loading it lazily put seconds of start-up into the first document's "page 0" on a busy machine.
+await warmUpPdfJs();
 
 // One document at a time; the parent sends the next only after this one's answer.
 port.on('message', async (/** @type {{ id: number, bytes: Uint8Array, options: import('./pdf.js').PdfOptions }} */ input) => {

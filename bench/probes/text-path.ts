@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     'text-threads': { type: 'string', default: '2' },
     kinds: { type: 'string', default: 'health,embedText,bare' },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    'image-load': { type: 'string', default: '0' },
   },
 });
 const REPO = path.resolve(import.meta.dirname, '..', '..');
@@ -128,7 +129,30 @@ const allKinds: Record<string, (i: number) => Promise<void>> = {
   embedText: (i) => gql('query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(i)] }),
   bare,
 };
-const kinds = Object.fromEntries(args.kinds!.split(',').map((k) => [k, allKinds[k]!]));
+/** `health` right after a bare run in this process (its caches evicted, as embedText's are): the cold floor. */
+const coldHealth = async (i: number) => {
+  await bare(i);
+  await allKinds.health!(i);
+};
+const kinds = Object.fromEntries(args.kinds!.split(',').map((k) => [k, k === 'coldHealth' ? coldHealth : allKinds[k]!]));
+/** `--image-load N`: N embedImage requests kept in flight meanwhile (each photo made distinct by trailing bytes, so no cache answers). */
+const IMAGE_LOAD = Number(args['image-load']);
+const photosDir = path.join(REPO, 'test', 'fixtures', 'reference', 'photos');
+const photos = readdirSync(photosDir).filter((f) => /\.jpe?g$/i.test(f)).map((f) => readFileSync(path.join(photosDir, f)));
+let imageStop = false;
+let imagesDone = 0;
+const imageLoops = Array.from({ length: IMAGE_LOAD }, async (_, k) => {
+  for (let i = k; !imageStop; i += IMAGE_LOAD) {
+    const bytes = Buffer.concat([photos[i % photos.length]!, Buffer.from(`distinct ${i}`)]);
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query: 'query ($image: Upload!) { embedImage(image: $image) { dim } }', variables: { image: null } }));
+    form.append('map', JSON.stringify({ 0: ['variables.image'] }));
+    form.append('0', new Blob([bytes], { type: 'image/jpeg' }), 'photo.jpg');
+    const res = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true' } });
+    await res.arrayBuffer();
+    imagesDone++;
+  }
+});
 type Sample = { wall: number[]; server: Record<string, { cpu: number; wait: number }>; self: Record<string, { cpu: number; wait: number }>; load: number };
 const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
 let n = 1_000_000;
@@ -147,6 +171,11 @@ for (let block = 0; block < BLOCKS; block++) {
   }
 }
 
+imageStop = true;
+await Promise.all(imageLoops);
+if (IMAGE_LOAD > 0) console.log(`images embedded meanwhile: ${imagesDone}`);
+const pctl = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
+for (const [name, ss] of Object.entries(samples)) console.log(`${name} wall p95 ${pctl(ss.flatMap((s) => s.wall), 0.95).toFixed(2)} ms`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (v: number) => v.toFixed(2);
 for (const [name, ss] of Object.entries(samples)) {

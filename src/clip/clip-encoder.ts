@@ -19,6 +19,7 @@ import { OnnxSessionWorker, type WireTensor } from './onnx-session-worker.js';
 import { parsePreprocessorConfig, rgbToNormalizedChw, type ImagePreprocessConfig } from './preprocess.js';
 import { decodeToClipRgb, type ImageLimits } from './image-decode.js';
 import { Slots } from '../workers/slots.js';
+import { throttledLowerThreadPriority } from '../workers/thread-priority.js';
 import { ClipTokenizer, padBatch, type TextTensorSpec } from './tokenize.js';
 
 export interface ModelInfo {
@@ -167,6 +168,11 @@ export class OnnxClipEncoder implements ClipEncoder {
   private cache: LRUCache<string, Float32Array> | null = null;
   private readonly inFlight = new Set<InFlight>();
   private readonly decodeSlots = new Slots(DECODE_SLOTS);
+  /**
+   * libvips (sharp) starts its own worker threads at the process's priority: after decodes they
+   * are set to CLIP_IMAGE_NICE like image inference, so decodes yield the cores to text queries.
+   */
+  private readonly niceDecoders: () => void;
   private dimension = 0;
 
   private constructor(
@@ -176,7 +182,9 @@ export class OnnxClipEncoder implements ClipEncoder {
     private readonly preprocess: ImagePreprocessConfig,
     private readonly lanes: Lanes,
     private readonly options: EncoderOptions,
-  ) {}
+  ) {
+    this.niceDecoders = throttledLowerThreadPriority('libvips worker', options.imageNice);
+  }
 
   /** Loads the model (workers, tokenizer, preprocessing), warms it up and checks the vector size. */
   static async load(spec: ClipModelSpec, options: EncoderOptions): Promise<OnnxClipEncoder> {
@@ -338,6 +346,7 @@ export class OnnxClipEncoder implements ClipEncoder {
       const started = performance.now();
       const rgbs = await Promise.all(missing.map((bytes) => this.decodeSlots.run(() => decodeToClipRgb(bytes, this.preprocess, this.options.imageLimits), options.signal)));
       observer.observeStage('decode_image', (performance.now() - started) / 1000);
+      this.niceDecoders();
       options.signal?.throwIfAborted();
       return submitInSlices(this.lanes.image.batcher, rgbs, { owner: options.cacheScope, signal: options.signal, sliceSize: SLICE_BATCHES * this.options.imageBatch });
     });

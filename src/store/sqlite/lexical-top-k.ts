@@ -42,6 +42,8 @@ const B = 0.75;
 const FLOOR_IDF = 1e-6;
 /** Weighted terms up to which the subset plan runs (2^8 − 1 sets at most). */
 export const MAX_PLAN_TERMS = 8;
+/** Page counts kept at most (one entry per distinct phrase searched since the index last changed). */
+const MAX_CACHED_COUNTS = 20_000;
 /** Relative slack on bounds, so floating-point rounding of FTS5's sums cannot fool a comparison. */
 const SLACK = 1e-9;
 
@@ -120,6 +122,7 @@ export class LexicalTopK {
     let n = this.pageCounts.get(phrase);
     if (n === undefined) {
       n = this.db.prepare('SELECT count(*) FROM lexical WHERE lexical MATCH ?').pluck().get(phrase) as number;
+      if (this.pageCounts.size >= MAX_CACHED_COUNTS) this.pageCounts.clear();
       this.pageCounts.set(phrase, n);
     }
     return n;

@@ -663,17 +663,18 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
         : db.prepare('SELECT rowid, bm25(lexical) AS score FROM lexical WHERE lexical MATCH ? ORDER BY score, rowid LIMIT ?').raw().all(expression, count)) as [number, number][];
     const everyTerm = (kept: string[]): [number, number][] => rank(kept.join(' OR '), limit).map(([id, bm25]) => [id, -bm25]);
 
-    let rows: [number, number][];
-    if (this.lexicalExact) rows = everyTerm(phrases);
-    else {
+    // One read transaction: the plan's several queries see one snapshot of the index (a commit by
+    // another process between them would change idf halfway through the proof).
+    const rows = db.transaction((): [number, number][] => {
+      if (this.lexicalExact) return everyTerm(phrases);
       const top = this.lexicalTopK!.search(phrases, limit, rank);
-      if (top === null) rows = everyTerm(compiled ? phrases : this.prunePhrases(db, phrases));
+      if (top === null) return everyTerm(compiled ? phrases : this.prunePhrases(db, phrases));
       // Fewer than `limit` pages hold a weighted term: the rest of the answer is pages holding only
       // weightless ones, ordered by ~1e-6 of score. Ranked when cheap (a filter, or a small
       // corpus); at scale (the terms on > `lexicalRankBudget` pages) left out, as they always were.
-      else if (top.rows.length < limit && top.weightless.length > 0 && (compiled || top.weightlessPages <= this.lexicalBudget)) rows = everyTerm(phrases);
-      else rows = top.rows;
-    }
+      if (top.rows.length < limit && top.weightless.length > 0 && (compiled || top.weightlessPages <= this.lexicalBudget)) return everyTerm(phrases);
+      return top.rows;
+    })();
     if (rows.length === 0) return [];
     const ids = rows.map(([id]) => id);
     const targets = this.describeTargets(db, ids);

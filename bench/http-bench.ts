@@ -131,10 +131,46 @@ const machineBusyTicks = (): number => {
   return f.reduce((t, v, i) => (i === 3 || i === 4 ? t : t + v), 0);
 };
 
+/**
+ * The server's CPU ticks by kind of thread: `main` (HTTP, GraphQL, hashing, tensor assembly),
+ * `inference` (the niced image workers and the ORT threads they start), `libvips` (sharp's
+ * decode/resize threads) and `other` (libuv pool, text worker, V8 helpers). Says where a
+ * server's CPU per image goes, which stays meaningful when other processes load the machine.
+ */
+type ThreadTicks = Record<'main' | 'inference' | 'libvips' | 'other', number>;
+function serverThreadTicks(pid: number): ThreadTicks {
+  const out: ThreadTicks = { main: 0, inference: 0, libvips: 0, other: 0 };
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  const stat = (tid: string) => {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return { comm: f.slice(f.indexOf('(') + 1, f.lastIndexOf(')')), nice: Number(g[16]), ticks: Number(g[11]) + Number(g[12]) };
+    } catch {
+      return null;
+    }
+  };
+  const mainNice = stat(String(pid))?.nice ?? 0;
+  for (const tid of tids) {
+    const t = stat(tid);
+    if (!t) continue;
+    const kind = tid === String(pid) ? 'main' : t.nice > mainNice ? 'inference' : /vips/i.test(t.comm) ? 'libvips' : 'other';
+    out[kind] += t.ticks;
+  }
+  return out;
+}
+
 /** CPU use during a phase: this bench, the server, and everything else on the machine (in cores). */
 interface Load {
   benchCores: number;
   serverCores: number;
+  /** The server's cores by kind of thread (see serverThreadTicks). */
+  serverThreadCores: ThreadTicks;
   otherCores: number;
   loadavg1: number;
 }
@@ -143,11 +179,17 @@ function loadMeter(serverPid: () => number | undefined): () => Load {
   const pid = serverPid();
   const t0 = performance.now();
   const [m0, b0, s0] = [machineBusyTicks(), ticksOf('self'), pid ? ticksOf(pid) : 0];
+  const th0 = pid ? serverThreadTicks(pid) : null;
   return () => {
     const secs = (performance.now() - t0) / 1000;
     const [m1, b1, s1] = [machineBusyTicks(), ticksOf('self'), pid ? ticksOf(pid) : 0];
+    const th1 = pid ? serverThreadTicks(pid) : null;
     const cores = (t: number) => Math.round((t / CLK_TCK / secs) * 100) / 100;
-    return { benchCores: cores(b1 - b0), serverCores: cores(s1 - s0), otherCores: cores(Math.max(0, m1 - m0 - (b1 - b0) - (s1 - s0))), loadavg1: os.loadavg()[0]! };
+    // Threads that ended during the phase drop out of th1, so the split can sum to a little less than serverCores.
+    const serverThreadCores = Object.fromEntries(
+      (['main', 'inference', 'libvips', 'other'] as const).map((k) => [k, th0 && th1 ? cores(Math.max(0, th1[k] - th0[k])) : 0]),
+    ) as ThreadTicks;
+    return { benchCores: cores(b1 - b0), serverCores: cores(s1 - s0), serverThreadCores, otherCores: cores(Math.max(0, m1 - m0 - (b1 - b0) - (s1 - s0))), loadavg1: os.loadavg()[0]! };
   };
 }
 
@@ -499,7 +541,7 @@ async function main(): Promise<void> {
     // 2. Images: server, ceiling and peer alternate in rounds.
     /** CPU ms per image; null when the phase finished no image (starved by other processes). */
     const perImage = (cores: number, ips: number) => (ips > 0 ? Math.round((cores / ips) * 10000) / 10 : null);
-    const rounds: { server: number; ceiling: number; peer: number | null; cpuMsPerImage: Record<string, number | null>; serverLoad: Load; ceilingLoad: Load; peerLoad: Load | null; stages: Record<string, { n: number; mean: number }> }[] = [];
+    const rounds: { server: number; ceiling: number; peer: number | null; cpuMsPerImage: Record<string, number | null>; serverCpuMsPerImageByThread: Record<string, number | null>; serverLoad: Load; ceilingLoad: Load; peerLoad: Load | null; stages: Record<string, { n: number; mean: number }> }[] = [];
     const slice = SECONDS / ROUNDS;
     for (let r = 0; r < ROUNDS; r++) {
       meter = loadMeter(serverPid);
@@ -516,14 +558,16 @@ async function main(): Promise<void> {
       const peerLoad = tf ? meter() : null;
       // CPU per image is steadier than images/s on a shared machine: it says how much work each
       // image costs, whoever else wants the cores.
+      const byThread = Object.fromEntries(Object.entries(serverLoad.serverThreadCores).map(([k, v]) => [k, perImage(v, s.imagesPerSecond)]));
       const cpuMs = { server: perImage(serverLoad.serverCores, s.imagesPerSecond), client: perImage(serverLoad.benchCores, s.imagesPerSecond), ceiling: perImage(ceilingLoad.benchCores, c.imagesPerSecond), peer: p ? perImage(peerLoad!.benchCores, p.imagesPerSecond) : null };
-      rounds.push({ server: s.imagesPerSecond, ceiling: c.imagesPerSecond, peer: p?.imagesPerSecond ?? null, cpuMsPerImage: cpuMs, serverLoad, ceilingLoad, peerLoad, stages });
+      rounds.push({ server: s.imagesPerSecond, ceiling: c.imagesPerSecond, peer: p?.imagesPerSecond ?? null, cpuMsPerImage: cpuMs, serverCpuMsPerImageByThread: byThread, serverLoad, ceilingLoad, peerLoad, stages });
       console.log(
         `images  round ${r + 1}: server ${f1(s.imagesPerSecond)}/s ${loadNote(serverLoad)}; bare vision ${f1(c.imagesPerSecond)}/s ${loadNote(ceilingLoad)}` +
           (p ? `; transformers.js ${f1(p.imagesPerSecond)}/s ${loadNote(peerLoad!)}` : ''),
       );
       const f = (v: number | null) => (v === null ? 'n/a (no image finished)' : f1(v));
       console.log(`        CPU ms per image: server ${f(cpuMs.server)} (+ client ${f(cpuMs.client)}), bare vision ${f(cpuMs.ceiling)}${p ? `, transformers.js ${f(cpuMs.peer)}` : ''}`);
+      console.log(`        server CPU ms per image by thread: ${Object.entries(byThread).map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
       console.log(`        server stages (mean ms; batch = mean items): ${Object.entries(stages).map(([k, v]) => `${k} ${v.mean} (n ${v.n})`).join(', ')}`);
     }
     const mean = (xs: number[]) => xs.reduce((t, v) => t + v, 0) / xs.length;

@@ -16,6 +16,14 @@ export interface MicroBatcherOptions<I, O> {
   maxBatch: number;
   /** How long the first item of a partial batch may wait for company. */
   maxWaitMs: number;
+  /**
+   * While another runner is busy, a batch smaller than `minBatch` waits up to `maxWaitMs` for
+   * company instead of starting at once. The cores are in use then anyway, and tiny batches cost
+   * more per item (ViT-B/32 on one thread: ~30% more CPU per image at batch 1 than at 4), so two
+   * runners fed by a stream of requests settle on fuller batches. When every runner is idle a
+   * batch still starts at once: a lone request is never held.
+   */
+  fillWhileBusy?: { minBatch: number; maxWaitMs: number };
   maxQueue: number;
   /** Most items one owner may have waiting (default maxQueue: no share). */
   maxQueuePerOwner?: number;
@@ -47,6 +55,8 @@ export class MicroBatcher<I, O> {
   private readonly waitingByOwner = new Map<string, number>();
   private readonly idle: number[];
   private timer: NodeJS.Timeout | null = null;
+  /** When an idle runner began holding a small batch back (fillWhileBusy); null when not holding. */
+  private holdingSince: number | null = null;
   /** Rolling average batch time, for the retry hint. */
   private avgBatchMs = 50;
 
@@ -149,21 +159,34 @@ export class MicroBatcher<I, O> {
   }
 
   private pump(): void {
+    if (this.queue.length === 0) this.holdingSince = null;
     while (this.idle.length > 0 && this.queue.length > 0) {
-      const oldest = this.queue[0]!;
-      const waited = performance.now() - oldest.enqueuedAt;
-      if (this.queue.length < this.options.maxBatch && waited < this.options.maxWaitMs) {
-        this.timer ??= setTimeout(() => {
-          this.timer = null;
-          this.pump();
-        }, this.options.maxWaitMs - waited);
-        return;
+      if (this.queue.length < this.options.maxBatch) {
+        const now = performance.now();
+        const waited = now - this.queue[0]!.enqueuedAt;
+        if (waited < this.options.maxWaitMs) return this.pumpIn(this.options.maxWaitMs - waited);
+        const fill = this.options.fillWhileBusy;
+        const anotherBusy = this.idle.length < this.options.runners.length;
+        if (fill && anotherBusy && this.queue.length < fill.minBatch) {
+          this.holdingSince ??= now;
+          const held = now - this.holdingSince;
+          if (held < fill.maxWaitMs) return this.pumpIn(fill.maxWaitMs - held);
+        }
       }
+      this.holdingSince = null;
       const runnerIndex = this.idle.shift()!;
       const batch = this.takeBatch();
       for (const e of batch) this.release(e.owner, 1);
       void this.runBatch(runnerIndex, batch);
     }
+  }
+
+  /** Pumps again in `ms` (unless a pump is already due); events (a submission, a finished batch) pump sooner. */
+  private pumpIn(ms: number): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.pump();
+    }, ms);
   }
 
   private async runBatch(runnerIndex: number, batch: Entry<I, O>[]): Promise<void> {

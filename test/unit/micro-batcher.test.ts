@@ -134,3 +134,74 @@ describe('MicroBatcher', () => {
     expect(peak).toBeLessThanOrEqual(10);
   });
 });
+
+describe('MicroBatcher fillWhileBusy (several runners fed by a stream of requests)', () => {
+  /** Two runners whose batches finish when the test says so; records each batch. */
+  function twoGatedRunners(fillWhileBusy?: { minBatch: number; maxWaitMs: number }) {
+    const batches: number[][] = [];
+    const gates: (() => void)[] = [];
+    const run = async (xs: number[]) => {
+      batches.push(xs);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return xs;
+    };
+    const b = new MicroBatcher<number, number>({ name: 'image', maxBatch: 8, maxWaitMs: 0, maxQueue: 100, runners: [run, run], ...(fillWhileBusy ? { fillWhileBusy } : {}) });
+    return { b, batches, gates };
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+
+  it('holds a small batch back while the other runner is busy, and starts it once it reaches minBatch', async () => {
+    const { b, batches, gates } = twoGatedRunners({ minBatch: 3, maxWaitMs: 10_000 });
+    const first = b.submit([1]); // both idle: runs at once, alone
+    await tick();
+    expect(batches).toEqual([[1]]);
+    const rest = [b.submit([2]), b.submit([3])];
+    await tick();
+    expect(batches).toHaveLength(1); // 2 items < minBatch while runner 1 is busy: held
+    rest.push(b.submit([4]));
+    await tick();
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    gates.forEach((g) => g());
+    await expect(first).resolves.toEqual([1]);
+    await expect(Promise.all(rest)).resolves.toEqual([[2], [3], [4]]);
+  });
+
+  it('holds no longer than maxWaitMs', async () => {
+    const { b, batches, gates } = twoGatedRunners({ minBatch: 4, maxWaitMs: 30 });
+    const first = b.submit([1]);
+    await tick();
+    const lone = b.submit([2]);
+    await tick();
+    expect(batches).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(batches).toEqual([[1], [2]]);
+    gates.forEach((g) => g());
+    await Promise.all([first, lone]);
+  });
+
+  it('starts a held batch as soon as the busy runner frees up', async () => {
+    const { b, batches, gates } = twoGatedRunners({ minBatch: 4, maxWaitMs: 10_000 });
+    const first = b.submit([1]);
+    await tick();
+    const held = b.submit([2, 3]);
+    await tick();
+    expect(batches).toHaveLength(1);
+    gates[0]!(); // runner 1 done: nobody is busy, so waiting would only leave cores idle
+    await expect(first).resolves.toEqual([1]);
+    await tick();
+    expect(batches).toEqual([[1], [2, 3]]);
+    gates[1]!();
+    await expect(held).resolves.toEqual([2, 3]);
+  });
+
+  it('without fillWhileBusy an idle runner takes a lone item at once (the old behaviour)', async () => {
+    const { b, batches, gates } = twoGatedRunners();
+    const first = b.submit([1]);
+    await tick();
+    const lone = b.submit([2]);
+    await tick();
+    expect(batches).toEqual([[1], [2]]);
+    gates.forEach((g) => g());
+    await Promise.all([first, lone]);
+  });
+});

@@ -133,8 +133,8 @@ const machineBusyTicks = (): number => {
 
 /**
  * The server's CPU ticks by kind of thread: `main` (HTTP, GraphQL, hashing, tensor assembly),
- * `inference` (the niced image workers and the ORT threads they start), `libvips` (sharp's
- * decode/resize threads) and `other` (libuv pool, text worker, V8 helpers). Says where a
+ * `libvips` (sharp's decode/resize threads, by name), `inference` (other threads running below the
+ * process's priority: the image workers and the ORT threads they start) and `other` (libuv pool, text worker, V8 helpers). Says where a
  * server's CPU per image goes, which stays meaningful when other processes load the machine.
  */
 type ThreadTicks = Record<'main' | 'inference' | 'libvips' | 'other', number>;
@@ -159,7 +159,8 @@ function serverThreadTicks(pid: number): ThreadTicks {
   for (const tid of tids) {
     const t = stat(tid);
     if (!t) continue;
-    const kind = tid === String(pid) ? 'main' : t.nice > mainNice ? 'inference' : /vips/i.test(t.comm) ? 'libvips' : 'other';
+    // libvips threads are named; they may be niced too (decodes yield to text queries), so name first.
+    const kind = tid === String(pid) ? 'main' : /vips/i.test(t.comm) ? 'libvips' : t.nice > mainNice ? 'inference' : 'other';
     out[kind] += t.ticks;
   }
   return out;

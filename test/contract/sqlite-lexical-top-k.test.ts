@@ -95,6 +95,29 @@ describe('lexical top k: the plan equals FTS5 bm25 over every term', () => {
     for (let q = 0; q < 150; q++) await expectSame(randomQuery(), [3, 10][q % 2]!, filters[q % filters.length]);
   });
 
+  it('with the conjunction budget spent before the proof, returns pages with their exact scores, best first', async () => {
+    const budgeted = new SqliteKnowledgeStore({ file: path.join(dir, 'fieldscope.db'), dim: CONTRACT_DIM, modelId: CONTRACT_MODEL_ID, lexicalPlanBudget: 1 });
+    await budgeted.init();
+    try {
+      let differed = 0;
+      for (let q = 0; q < 100; q++) {
+        const query = randomQuery();
+        const got = await budgeted.searchLexical(query, 5);
+        const every = new Map((await exact.searchLexical(query, 1000)).map((h) => [key(h.target), h.score]));
+        const want = await exact.searchLexical(query, 5);
+        if (ranked(got).join() !== ranked(want).join()) differed++;
+        for (let i = 0; i < got.length; i++) {
+          expect(got[i]!.score, query).toBeCloseTo(every.get(key(got[i]!.target))!, 12);
+          if (i > 0) expect(got[i]!.score).toBeLessThanOrEqual(got[i - 1]!.score);
+        }
+      }
+      // One conjunction is often not enough: the budget really cut plans short (else this test shows nothing).
+      expect(differed).toBeGreaterThan(0);
+    } finally {
+      await budgeted.close();
+    }
+  });
+
   it('breaks exact ties by page order, as FTS5 does', async () => {
     const doc = newDocument({ id: 'ties', pages: Array.from({ length: 12 }, () => ({ text: 'okapiword gasket pump pump' })) });
     await fast.addDocument(doc);

@@ -105,9 +105,11 @@ function skipPast(text: string, end: string): string {
  * defeat it and are avoided here: an `extract()` in the pipeline of an EXIF-rotated image (sharp
  * then rotates the full-size image first: a 12 MP phone photo took 178 ms of CPU instead of 26),
  * so the centre crop is cut from the resized pixels afterwards (`cropRgb`); and an alpha channel
- * (materialised first, below; JPEGs have none). `fastShrinkOnLoad: false` keeps at least a 2×
- * reduction for the bicubic resize after the DCT shrink, so the result stays close to the
- * reference (PIL) pipeline, which resizes from full resolution.
+ * (materialised first, below; JPEGs have none). sharp's default (fastShrinkOnLoad) shrinks in the
+ * DCT as far as the target allows; keeping ≥ 2× for the bicubic step instead (fastShrinkOnLoad:
+ * false) brought the pixels closer to resizing from full resolution (mean |diff| 0.15 vs 0.34
+ * grey levels) but left embeddings the same to 5 decimals and parity with PyTorch unchanged,
+ * for 18–65% more decode CPU; see bench/README.md.
  */
 export async function decodeToClipRgb(bytes: Uint8Array, cfg: ImagePreprocessConfig, limits: ImageLimits): Promise<Uint8Array> {
   const info = await inspectImage(bytes, limits);
@@ -126,7 +128,7 @@ export async function decodeToClipRgb(bytes: Uint8Array, cfg: ImagePreprocessCon
   let height = info.height;
   if (cfg.resize) {
     const size = resizedSize(width, height, cfg.resize);
-    pipeline = pipeline.resize(size.width, size.height, { fit: 'fill', kernel: cfg.kernel, fastShrinkOnLoad: false });
+    pipeline = pipeline.resize(size.width, size.height, { fit: 'fill', kernel: cfg.kernel });
     ({ width, height } = size);
   }
   let out: { data: Buffer; info: OutputInfo };

@@ -7,8 +7,8 @@
  *
  * How (a MaxScore argument over term subsets, with FTS5 doing all the scoring):
  * - A page's score is a sum over the query's phrases of idf × tf-part, each part at most
- *   idf × (k1 + 1) (`bound`). So a page whose matched phrases are the set S scores at most
- *   ub(S) = Σ bound over S.
+ *   idf × (k1 + 1), or the phrase's best score alone once a plan has ranked it alone (`bound`).
+ *   So a page whose matched phrases are the set S scores at most ub(S) = Σ bound over S.
  * - `"a" AND "b"` ranked by FTS5's bm25 gives each page the sum over a and b only: for a page
  *   that holds exactly {a, b} of the query's phrases that is its full score, to the bit (absent
  *   phrases add +0.0; the order of the sum is the query's). For a page that holds more, it is
@@ -89,6 +89,12 @@ export function fts5Idf(rows: number, hits: number): number {
 export class LexicalTopK {
   private statsKey: Buffer | null = null;
   private readonly pageCounts = new Map<string, number>();
+  /**
+   * A phrase's best single-term score over the whole index, learnt for free when an unfiltered
+   * plan ranks the phrase alone (its top page); a tighter bound than idf × (k1 + 1) for later
+   * queries. Dropped with the page counts when the index changes.
+   */
+  private readonly bestAlone = new Map<string, number>();
   private totalRows = 0;
   private averageLength = 0;
 
@@ -106,6 +112,7 @@ export class LexicalTopK {
     if (this.statsKey?.equals(key)) return;
     this.statsKey = key;
     this.pageCounts.clear();
+    this.bestAlone.clear();
     if (averages.length === 0) {
       this.totalRows = 0;
       this.averageLength = 0;
@@ -122,7 +129,10 @@ export class LexicalTopK {
     let n = this.pageCounts.get(phrase);
     if (n === undefined) {
       n = this.db.prepare('SELECT count(*) FROM lexical WHERE lexical MATCH ?').pluck().get(phrase) as number;
-      if (this.pageCounts.size >= MAX_CACHED_COUNTS) this.pageCounts.clear();
+      if (this.pageCounts.size >= MAX_CACHED_COUNTS) {
+        this.pageCounts.clear();
+        this.bestAlone.clear();
+      }
       this.pageCounts.set(phrase, n);
     }
     return n;
@@ -130,9 +140,10 @@ export class LexicalTopK {
 
   /**
    * The best `limit` pages for the OR of `phrases` (query order), or null when the query has more
-   * weighted terms than the plan takes (the caller falls back).
+   * weighted terms than the plan takes (the caller falls back). `filtered`: `rank` sees only some
+   * pages (then its results teach nothing about the whole index).
    */
-  search(phrases: readonly string[], limit: number, rank: RankConjunction): TopK | null {
+  search(phrases: readonly string[], limit: number, rank: RankConjunction, filtered = false): TopK | null {
     this.refresh();
     const rows = this.totalRows;
     const live = phrases.map((phrase, i) => ({ phrase, i, hits: this.pageCount(phrase) })).filter((p) => p.hits > 0);
@@ -148,7 +159,7 @@ export class LexicalTopK {
 
     const epsilon = weightless.length * FLOOR_IDF * (K1 + 1) * (1 + SLACK);
     const m = weighted.length;
-    const bound = weighted.map((p) => p.idf * (K1 + 1));
+    const bound = weighted.map((p) => Math.min(p.idf * (K1 + 1), this.bestAlone.get(p.phrase) ?? Number.POSITIVE_INFINITY));
     const sets: { mask: number; ub: number; size: number }[] = [];
     for (let mask = 1; mask < 1 << m; mask++) {
       let ub = 0;
@@ -178,7 +189,9 @@ export class LexicalTopK {
       }
       const expression = weighted.filter((_, j) => set.mask & (1 << j)).map((p) => p.phrase).join(' AND ');
       conjunctions++;
-      for (const [id, bm25] of this.rankBand(expression, limit, epsilon, rank)) {
+      const found = this.rankBand(expression, limit, epsilon, rank);
+      if (set.size === 1 && !filtered && found.length > 0) this.bestAlone.set(expression, -found[0]![1]);
+      for (const [id, bm25] of found) {
         const score = -bm25;
         if (!((best.get(id) ?? Number.NEGATIVE_INFINITY) >= score)) best.set(id, score);
       }

@@ -667,7 +667,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     // another process between them would change idf halfway through the proof).
     const rows = db.transaction((): [number, number][] => {
       if (this.lexicalExact) return everyTerm(phrases);
-      const top = this.lexicalTopK!.search(phrases, limit, rank);
+      const top = this.lexicalTopK!.search(phrases, limit, rank, Boolean(compiled));
       if (top === null) return everyTerm(compiled ? phrases : this.prunePhrases(db, phrases));
       // Fewer than `limit` pages hold a weighted term: the rest of the answer is pages holding only
       // weightless ones, ordered by ~1e-6 of score. Ranked when cheap (a filter, or a small

@@ -1,7 +1,7 @@
 /**
  * Search latency and recall of the SQLite knowledge store at scale.
  *
- *   npx tsx bench/search-bench.ts [--pages 10000,100000] [--queries 200] [--baseline-queries 50] [--keep] [--rescore N[,M…]] [--no-sizes]
+ *   npx tsx bench/search-bench.ts [--pages 10000,100000] [--queries 200] [--baseline-queries 50] [--keep] [--rescore N[/C][,M…]] [--no-sizes] [--baseline-cache FILE]
  *   npx tsx bench/search-bench.ts --pages 1000000 --db /tmp/fs-1m/fieldscope.db
  *   npx tsx bench/search-bench.ts [--pages 10000,100000] [--queries 200] [--baseline-queries 50] [--keep]
  *   npx tsx bench/search-bench.ts --pages 1000000 --db /tmp/fs-1m/fieldscope.db [--lexical-recall 40]
@@ -25,7 +25,7 @@
  * ranking per query. `--rescore N[,M…]` sets how many vectors a search rescores exactly; with
  * several values, each gets its own latency and recall line (to trade recall against latency); `--no-sizes` skips the per-table sizes (they read the whole file).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { QdrantClient } from '@qdrant/js-client-rest';
@@ -33,7 +33,7 @@ import { loadConfig } from '../src/config.js';
 import { createKnowledgeStore } from '../src/store/create-store.js';
 import type { Candidate, HitTarget, KnowledgeStore } from '../src/store/knowledge-store.js';
 import { SqliteKnowledgeStore } from '../src/store/sqlite/sqlite-knowledge-store.js';
-import type { SearchStages } from '../src/store/sqlite/vector-space.js';
+import type { CandidateCounts, SearchStages } from '../src/store/sqlite/vector-space.js';
 import { exactTopTargets, sizePerTable, targetKeys } from './exact-vector-baseline.js';
 import { DIM, fill, loadQuerySources, makeQueries, percentile, reseed, saveQuerySources, type Corpus, type QuerySource, type TextQuery } from './synthetic-corpus.js';
 
@@ -51,9 +51,19 @@ const QUERIES = Number(arg('queries', '200'));
 const BASELINE_QUERIES = Number(arg('baseline-queries', '50'));
 const KEEP = process.argv.includes('--keep');
 const DB = arg('db', '');
-/** Rescore counts to compare (`--rescore 1000,400`); the first is used for the main figures. */
-const RESCORE: (number | undefined)[] = arg('rescore', '') ? arg('rescore', '').split(',').map(Number) : [undefined];
+/** Candidate counts to compare (`--rescore 1000,400/4000`: rescored[/kept by the Hamming pass, default 4×]); the first is used for the main figures. */
+const RESCORE: (CandidateCounts | undefined)[] = arg('rescore', '')
+  ? arg('rescore', '')
+      .split(',')
+      .map((v) => {
+        const [rescore, coarse] = v.split('/').map(Number);
+        return { rescore: rescore!, coarse: coarse ?? rescore! * 4 };
+      })
+  : [undefined];
+const label = (c: CandidateCounts): string => `${c.rescore}/${c.coarse}`;
 const SIZES_PER_TABLE = !process.argv.includes('--no-sizes');
+/** `--baseline-cache FILE`: keep the exact results there and reuse them (the 1M passes take minutes). */
+const BASELINE_CACHE = arg('baseline-cache', '');
 /** `--lexical-recall N`: also time searchLexical alone, fast and exact, on N queries, and its recall@10 (no exact vector scans). */
 const LEXICAL_RECALL = Number(arg('lexical-recall', '0'));
 if (DB && SIZES.length !== 1) throw new Error('--db takes one --pages size.');
@@ -85,6 +95,16 @@ function recallAt10(fast: Keyed[], exact: Keyed[], fastScoresAreExact: boolean):
     if (score !== undefined && score >= cutoff) hits++;
   }
   return hits / want.length;
+}
+/** The exact answers of the first `n` queries, keyed (what recall compares against). */
+interface Baseline {
+  file: string;
+  n: number;
+  limit: number;
+  lexical: Keyed[][];
+  chunks: Keyed[][];
+  imageChunks: Keyed[][];
+  images: Keyed[][];
 }
 const keyed = (candidates: Candidate[]): Keyed[] => candidates.map((c) => ({ key: key(c.target), score: c.score }));
 
@@ -219,7 +239,7 @@ async function runSize(pages: number): Promise<void> {
     }
 
     const openStart = performance.now();
-    const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', rescoreCandidates: RESCORE[0] });
+    const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorCandidates: RESCORE[0] });
     await fast.init();
     const openMs = performance.now() - openStart;
     const exact = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorSearch: 'exact', lexicalSearch: 'exact' });
@@ -238,7 +258,7 @@ async function runSize(pages: number): Promise<void> {
     const f = await timeQueries(fast, queries, QUERIES);
 
     const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
-    console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${RESCORE[0] ? `; rescoring ${RESCORE[0]} vectors per search` : ''}`);
+    console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${RESCORE[0] ? `; candidates ${label(RESCORE[0])} (rescored/coarse)` : ''}`);
     console.log(row('text  (chunks+lexical+identifiers)', f.text));
     console.log(row('image (images+chunks)', f.image));
     console.log(row('text  CPU (quiet-machine latency)', f.textCpu));
@@ -248,40 +268,49 @@ async function runSize(pages: number): Promise<void> {
       if (list.length === 0) continue;
       const p50 = (pick: (s: SearchStages) => number): string => percentile(list.map(pick), 50).toFixed(1);
       console.log(
-        `  ${name.padEnd(20)} stages p50: hamming ${p50((s) => s.hammingMs)} ms, select ${p50((s) => s.selectMs)} ms, refine ${p50((s) => s.refineMs)} ms, rescore ${p50((s) => s.rescoreMs)} ms (${list[0]!.rescored} of ${list[0]!.scanned.toLocaleString('en')} vectors)`,
+        `  ${name.padEnd(20)} stages p50: hamming ${p50((s) => s.hammingMs)} ms, select ${p50((s) => s.selectMs)} ms, refine ${p50((s) => s.refineMs)} ms, rescore ${p50((s) => s.rescoreMs)} ms (${list[0]!.rescored} rescored of ${list[0]!.scanned.toLocaleString('en')} vectors)`,
       );
     }
 
     // Baseline: exact BM25 per query; exact vectors for all baseline queries in one pass per space.
     const n = Math.min(BASELINE_QUERIES, f.results.length);
-    const lexical: Candidate[][] = [];
-    const lexicalMs: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = performance.now();
-      lexical.push(await exact.searchLexical(queries.text[i]!.text, LIMIT));
-      lexicalMs.push(performance.now() - t);
+    let baseline: Baseline;
+    if (BASELINE_CACHE && existsSync(BASELINE_CACHE)) {
+      baseline = JSON.parse(readFileSync(BASELINE_CACHE, 'utf8')) as Baseline;
+      if (baseline.file !== file || baseline.n !== n || baseline.limit !== LIMIT) throw new Error(`${BASELINE_CACHE} holds the baseline of another run (${baseline.file}, n=${baseline.n}, limit ${baseline.limit}): remove it.`);
+      console.log(`baseline: read from ${BASELINE_CACHE}`);
+    } else {
+      const lexicalMs: number[] = [];
+      const lexical: Keyed[][] = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        lexical.push(keyed(await exact.searchLexical(queries.text[i]!.text, LIMIT)));
+        lexicalMs.push(performance.now() - t);
+      }
+      const passStart = performance.now();
+      const textVectors = queries.text.slice(0, n).map((q) => q.vector);
+      const imageVectors = queries.image.slice(0, n);
+      const chunkHits = exactTopTargets(file, 'chunk', [...textVectors, ...imageVectors], LIMIT);
+      const chunkPassMs = performance.now() - passStart;
+      const imageHits = exactTopTargets(file, 'image', imageVectors, LIMIT);
+      const imagePassMs = performance.now() - passStart - chunkPassMs;
+      const keys = targetKeys(file, [...new Set([...chunkHits, ...imageHits].flat().map((h) => h.targetId))]);
+      const exactKeyed = (hits: { targetId: number; score: number }[]): Keyed[] => hits.map((h) => ({ key: keys.get(h.targetId)!, score: h.score }));
+      baseline = { file, n, limit: LIMIT, lexical, chunks: chunkHits.slice(0, n).map(exactKeyed), imageChunks: chunkHits.slice(n).map(exactKeyed), images: imageHits.map(exactKeyed) };
+      if (BASELINE_CACHE) writeFileSync(BASELINE_CACHE, JSON.stringify(baseline));
+      console.log('baseline: exact BM25 per query; exact vectors, every baseline query in one pass per space');
+      console.log(row('  searchLexical', lexicalMs));
+      console.log(`  exact vector passes: chunks ${(chunkPassMs / 1000).toFixed(1)} s for ${2 * n} queries, images ${(imagePassMs / 1000).toFixed(1)} s for ${n} queries`);
     }
-    const passStart = performance.now();
-    const textVectors = queries.text.slice(0, n).map((q) => q.vector);
-    const imageVectors = queries.image.slice(0, n);
-    const chunkHits = exactTopTargets(file, 'chunk', [...textVectors, ...imageVectors], LIMIT);
-    const chunkPassMs = performance.now() - passStart;
-    const imageHits = exactTopTargets(file, 'image', imageVectors, LIMIT);
-    const imagePassMs = performance.now() - passStart - chunkPassMs;
-    const keys = targetKeys(file, [...new Set([...chunkHits, ...imageHits].flat().map((h) => h.targetId))]);
-    const exactKeyed = (hits: { targetId: number; score: number }[]): Keyed[] => hits.map((h) => ({ key: keys.get(h.targetId)!, score: h.score }));
-    console.log('baseline: exact BM25 per query; exact vectors, every baseline query in one pass per space');
-    console.log(row('  searchLexical', lexicalMs));
-    console.log(`  exact vector passes: chunks ${(chunkPassMs / 1000).toFixed(1)} s for ${2 * n} queries, images ${(imagePassMs / 1000).toFixed(1)} s for ${n} queries`);
 
     const recallOf = (results: typeof f.results): string => {
       const recall = { searchChunks: [] as number[], searchLexical: [] as number[], searchImages: [] as number[], 'searchChunks(image)': [] as number[] };
       for (let i = 0; i < n; i++) {
         const a = results[i]!;
-        recall.searchChunks.push(recallAt10(keyed(a.chunks), exactKeyed(chunkHits[i]!), true));
-        recall.searchLexical.push(recallAt10(keyed(a.lexical), keyed(lexical[i]!), false));
-        recall.searchImages.push(recallAt10(keyed(a.images), exactKeyed(imageHits[i]!), true));
-        recall['searchChunks(image)'].push(recallAt10(keyed(a.imageChunks), exactKeyed(chunkHits[n + i]!), true));
+        recall.searchChunks.push(recallAt10(keyed(a.chunks), baseline.chunks[i]!, true));
+        recall.searchLexical.push(recallAt10(keyed(a.lexical), baseline.lexical[i]!, false));
+        recall.searchImages.push(recallAt10(keyed(a.images), baseline.images[i]!, true));
+        recall['searchChunks(image)'].push(recallAt10(keyed(a.imageChunks), baseline.imageChunks[i]!, true));
       }
       const mean = (v: number[]): number => v.reduce((x, y) => x + y, 0) / v.length;
       return `recall@10 vs baseline (n=${n}): ${Object.entries(recall).map(([k, v]) => `${k} ${mean(v).toFixed(3)} (min ${Math.min(...v).toFixed(1)})`).join(', ')}`;
@@ -289,12 +318,12 @@ async function runSize(pages: number): Promise<void> {
     console.log(recallOf(f.results));
     // Other rescore counts, timed after the baseline's passes (which read the whole file).
     for (const count of RESCORE.slice(1)) {
-      fast.rescoreCandidates = count;
+      fast.vectorCandidates = count;
       const r = await timeQueries(fast, queries, QUERIES);
       const p50 = (name: string): string => ms(percentile(r.calls[name]!, 50));
       const rescoreP50 = (name: string): string => ms(percentile(r.stages[name]!.map((st) => st.rescoreMs), 50));
       console.log(
-        `rescoring ${count}: p50 searchChunks ${p50('searchChunks')} (rescore ${rescoreP50('searchChunks')}), searchImages ${p50('searchImages')} (rescore ${rescoreP50('searchImages')}), searchChunks(image) ${p50('searchChunks(image)')}; load ${os.loadavg()[0]!.toFixed(2)}`,
+        `candidates ${label(count!)}: p50 searchChunks ${p50('searchChunks')} (rescore ${rescoreP50('searchChunks')}), searchImages ${p50('searchImages')} (rescore ${rescoreP50('searchImages')}), searchChunks(image) ${p50('searchChunks(image)')}; load ${os.loadavg()[0]!.toFixed(2)}`,
       );
       console.log(`  ${recallOf(r.results)}`);
     }

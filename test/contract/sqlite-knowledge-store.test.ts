@@ -401,6 +401,21 @@ describe('SqliteKnowledgeStore (file-specific)', () => {
       expect((await store.searchImages(axis(1), 3, { kinds: ['html'] })).map((c) => c.target)).toEqual([target]);
     });
 
+    it('says where an indexed search spent its time, and takes other candidate counts', async () => {
+      const store = await track(await openStore({ file, exactSearchThreshold: 0 }));
+      expect(store.lastSearchStages()).toEqual({ chunk: null, image: null });
+      const pages: PageSpec[] = Array.from({ length: 50 }, (_, i) => ({ text: `p${i}`, image: axis(1 + (i % 5), 2, 0.01 * i), chunks: [{ text: `c${i}`, vector: axis(1 + (i % 7), 3, 0.01 * i) }] }));
+      await store.addDocument(newDocument({ pages }));
+      await store.searchChunks(axis(1), 5);
+      const stages = store.lastSearchStages().chunk!;
+      expect(stages).toMatchObject({ scanned: 50, rescored: 50 });
+      for (const ms of [stages.hammingMs, stages.selectMs, stages.refineMs, stages.rescoreMs]) expect(ms).toBeGreaterThanOrEqual(0);
+      store.vectorCandidates = { coarse: 20, rescore: 7 };
+      const hits = await store.searchImages(axis(1), 5);
+      expect(store.lastSearchStages().image).toMatchObject({ scanned: 50, rescored: 7 });
+      expect(hits).toHaveLength(5);
+    });
+
     it('photos added after the index exists are found by it', async () => {
       const store = await track(await openStore({ file, exactSearchThreshold: 0 }));
       await store.addDocument(newDocument({ pages: [{ text: 'a', image: axis(1), chunks: [{ text: 'a', vector: axis(1) }] }] }));

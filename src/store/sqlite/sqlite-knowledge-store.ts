@@ -44,7 +44,7 @@ import { LexicalTopK } from './lexical-top-k.js';
 import { runMigrations } from './migrations.js';
 import { quickCheck, unreadableDatabase } from './open-database.js';
 import { compileFilter, type CompiledFilter } from './search-filter.js';
-import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type ScoredRow, type SearchStages } from './vector-space.js';
+import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type CandidateCounts, type ScoredRow, type SearchStages } from './vector-space.js';
 import { createdMs, decodeCursor, encodeCursor } from '../record-cursor.js';
 import { toDocument, toPhoto, type DocumentRow, type PhotoRow } from './rows.js';
 
@@ -64,10 +64,11 @@ export interface SqliteKnowledgeStoreOptions {
   /** 'auto' (default) as above; 'exact' always scans every vector (baselines, debugging). */
   vectorSearch?: 'auto' | 'exact';
   /**
-   * Vectors rescored exactly per indexed search (the survivors of the coarse passes). Default:
-   * `candidateCounts` in vector-space.ts. For benchmarks that trade recall against latency.
+   * How many candidates an indexed search keeps: `coarse` after the Hamming pass, `rescore`
+   * after the refine pass (read and scored exactly). Default: `candidateCounts` in
+   * vector-space.ts. For benchmarks that trade recall against latency.
    */
-  rescoreCandidates?: number;
+  vectorCandidates?: CandidateCounts;
   /**
    * A cap on the work of one unfiltered lexical query: the pages FTS5 may rank (~1.5 µs each),
    * counted over the query's terms, rarest first (default 100 000; a pasted paragraph of 30
@@ -127,8 +128,8 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   private readonly exactThreshold: number;
   private readonly exactOnly: boolean;
   private readonly lexicalBudget: number;
-  /** Vectors rescored exactly per indexed search (undefined: the default); see the option. */
-  rescoreCandidates: number | undefined;
+  /** Candidate counts of indexed searches (undefined: the default); see the option. */
+  vectorCandidates: CandidateCounts | undefined;
   private readonly lexicalExact: boolean;
   private readonly lexicalPlanBudget: number;
   private lexicalTopK: LexicalTopK | null = null;
@@ -140,7 +141,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     this.exactThreshold = options.exactSearchThreshold ?? DEFAULT_EXACT_THRESHOLD;
     this.exactOnly = options.vectorSearch === 'exact';
     this.lexicalBudget = options.lexicalRankBudget ?? DEFAULT_LEXICAL_BUDGET;
-    this.rescoreCandidates = options.rescoreCandidates;
+    this.vectorCandidates = options.vectorCandidates;
     this.lexicalExact = options.lexicalSearch === 'exact';
     this.lexicalPlanBudget = Math.max(1, Math.floor(options.lexicalPlanBudget ?? DEFAULT_LEXICAL_PLAN_BUDGET));
   }
@@ -594,7 +595,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     const compiled = compileFilter(db, filter);
     if (!this.exactOnly) this.syncIndexes();
     const useIndex = !this.exactOnly && space.useIndex(this.exactThreshold);
-    return space.search(query, limit, compiled, useIndex, this.rescoreCandidates);
+    return space.search(query, limit, compiled, useIndex, this.vectorCandidates);
   }
 
   async searchChunks(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]> {

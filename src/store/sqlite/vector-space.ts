@@ -6,9 +6,14 @@
  *   space's centre (`*_codes`, written once a centre exists);
  * - small spaces (≤ `exactThreshold` vectors, or a store built with `vectorSearch: 'exact'`): an exact scan in SQLite
  *   (sqlite-vec's `vec_distance_cosine`), filters in the WHERE clause;
- * - larger spaces: the in-memory BinaryCodeIndex proposes `refineK` candidates (filter applied
- *   inside its scan), which are rescored exactly from the float vectors. The candidate counts
- *   were chosen on clustered synthetic data (bench/search-bench.ts) for recall@10 ≥ 0.95.
+ * - larger spaces: the in-memory BinaryCodeIndex proposes `rescore` candidates (filter applied
+ *   inside its scan), which are rescored exactly from the float vectors (one random page read
+ *   each). `candidateCounts` says how many, and the recall measured for them at 1M pages.
+ *
+ * Where the time goes at 1M pages (4M chunk vectors; docs/search.md, "Vector search in the
+ * embedded store"): the Hamming pass reads every code (256 MB) and is ~3/4 of a chunk search;
+ * the rescoring reads are most of the rest. The next large step is a partitioned index (IVF
+ * over the codes), so that a search reads a few percent of them.
  *
  * The centre is the mean vector of the space when it first outgrows `exactThreshold` (CLIP
  * embeddings of one modality share a large common component, and bits relative to the mean
@@ -43,10 +48,24 @@ export interface SpaceFilter {
   rowFilter(): RowFilter;
 }
 
-/** How many candidates the coarse passes keep, for a request of `limit` targets. */
-export function candidateCounts(limit: number, rescored?: number): { coarseK: number; refineK: number } {
-  const refineK = rescored ?? Math.max(1000, limit * 25);
-  return { coarseK: refineK * 4, refineK };
+export interface CandidateCounts {
+  /** Kept by the Hamming pass. */
+  coarse: number;
+  /** Kept by the refine pass, then read and scored exactly. */
+  rescore: number;
+}
+
+/**
+ * How many candidates the passes keep, for a request of `limit` targets. Measured at 1M pages
+ * (4M chunk vectors, 50 queries against the exact baseline; bench/README.md): rescoring 1000
+ * gave recall@10 1.000 / 1.000 / 0.982 (text→chunks, image→images, image→chunks), 400 gave
+ * 1.000 / 1.000 / 0.976, 250 gave 0.996 / 1.000 / 0.958; each rescored vector is a random
+ * page read, the cost that grows when the file outgrows the page cache.
+ */
+export function candidateCounts(limit: number, override?: CandidateCounts): CandidateCounts {
+  if (override) return override;
+  const rescore = Math.max(400, limit * 12);
+  return { coarse: rescore * 4, rescore };
 }
 
 /** Where the last indexed search of a space spent its time (for benchmarks and probes). */
@@ -203,12 +222,12 @@ export class VectorSpace {
   }
 
   /** Nearest rows to the normalised `query`, best row per target, `limit` targets. */
-  search(query: Float32Array, limit: number, filter: SpaceFilter | null, useIndex: boolean, rescoreCount?: number): ScoredRow[] {
+  search(query: Float32Array, limit: number, filter: SpaceFilter | null, useIndex: boolean, counts?: CandidateCounts): ScoredRow[] {
     if (useIndex && this.center) {
       const centered = new Float32Array(this.dim);
       for (let i = 0; i < this.dim; i++) centered[i] = query[i]! - this.center[i]!;
-      const { coarseK, refineK } = candidateCounts(limit, rescoreCount);
-      const found = this.index.candidates(centered, filter ? filter.rowFilter() : null, coarseK, refineK);
+      const { coarse, rescore } = candidateCounts(limit, counts);
+      const found = this.index.candidates(centered, filter ? filter.rowFilter() : null, coarse, rescore);
       const t = performance.now();
       const rows = this.rescore(query, found.rowIds, found.targetIds, limit);
       this.lastStages = { ...found.times, rescoreMs: performance.now() - t, scanned: this.index.size, rescored: found.rowIds.length };

@@ -176,6 +176,20 @@ await Promise.all(imageLoops);
 if (IMAGE_LOAD > 0) console.log(`images embedded meanwhile: ${imagesDone}`);
 const pctl = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
 for (const [name, ss] of Object.entries(samples)) console.log(`${name} wall p95 ${pctl(ss.flatMap((s) => s.wall), 0.95).toFixed(2)} ms`);
+// Priorities as they stand: the nice value of each named thread group of the server.
+const nices = new Map<string, Set<number>>();
+for (const tid of readdirSync(`/proc/${child.pid}/task`)) {
+  try {
+    const name = Number(tid) === child.pid ? 'main' : readFileSync(`/proc/${child.pid}/task/${tid}/comm`, 'utf8').trim();
+    const stat = readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
+    const set = nices.get(name) ?? new Set<number>();
+    set.add(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    nices.set(name, set);
+  } catch {
+    // ended meanwhile
+  }
+}
+console.log(`server thread nice values: ${[...nices].map(([k, v]) => `${k} ${[...v].join('/')}`).join(', ')}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (v: number) => v.toFixed(2);
 for (const [name, ss] of Object.entries(samples)) {

@@ -15,6 +15,7 @@
  * in the worker costs more than in a bare session.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,6 +130,23 @@ const allKinds: Record<string, (i: number) => Promise<void>> = {
   embedText: (i) => gql('query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(i)] }),
   bare,
 };
+/** `health` through node:http with a keep-alive agent instead of fetch (undici): the client's share of the round trip. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const healthBody = JSON.stringify({ query: '{ health { status } }' });
+allKinds.healthHttp = () =>
+  new Promise<void>((resolve, reject) => {
+    const req = http.request(`${url}/graphql`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(healthBody) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as { errors?: { message: string }[] };
+        if (body.errors?.length) reject(new Error(body.errors[0]!.message));
+        else resolve();
+      });
+    });
+    req.on('error', reject);
+    req.end(healthBody);
+  });
 /** `health` right after a bare run in this process (its caches evicted, as embedText's are): the cold floor. */
 const coldHealth = async (i: number) => {
   await bare(i);

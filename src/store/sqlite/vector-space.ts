@@ -12,8 +12,9 @@
  *
  * Where the time goes at 1M pages (4M chunk vectors; docs/search.md, "Vector search in the
  * embedded store"): the Hamming pass reads every code (256 MB) and is ~3/4 of a chunk search;
- * the rescoring reads are most of the rest. The next large step is a partitioned index (IVF
- * over the codes), so that a search reads a few percent of them.
+ * the rescoring reads are most of the rest. Reading fewer codes is the next step, but lists of
+ * the codes themselves (k-modes IVF) lose too much recall (bench/probes/ivf-codes.ts); a
+ * partition on the float vectors or a graph index are the candidates.
  *
  * The centre is the mean vector of the space when it first outgrows `exactThreshold` (CLIP
  * embeddings of one modality share a large common component, and bits relative to the mean

@@ -90,7 +90,11 @@ describe('fieldscope eval search on SQLite', () => {
     // The per-signal lists are the same; only the fusion differs.
     expect(baseline.metrics.all.signals.KEYWORD).toEqual(report.metrics.all.signals.KEYWORD);
     expect(report.metrics.all.fused!.recall[3]).toBeGreaterThan(baseline.metrics.all.fused!.recall[3] + 0.2);
-    expect(rankOf(baseline, 'kw-01') ?? 11).toBeGreaterThan(1);
+    // Situations of issue 11 that rank-only fusion still gets wrong on these lists: the page
+    // holding the exact words is not first, and a near-copy photo is not in the top 3. (kw-01 was
+    // the example until the KEYWORD list became exact BM25 over every term: RRF now ranks it first too.)
+    expect(rankOf(baseline, 'kw-02') ?? 11).toBeGreaterThan(1);
+    expect(rankOf(baseline, 'img-06') ?? 11).toBeGreaterThan(3);
   }, 180_000);
 });
 

@@ -9,18 +9,9 @@
  * query is one such vector; results are one f32 per vector at `out`.
  */
 
-export type DotScan = (vectors: number, count: number, lanes: number, query: number, out: number) => void;
+import { createWasmMemory, instantiateKernel, kernelModule, type WasmMemory } from '../src/store/sqlite/wasm-module.js';
 
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+export type DotScan = (vectors: number, count: number, lanes: number, query: number, out: number) => void;
 
 const BLOCK = 0x02;
 const LOOP = 0x03;
@@ -73,31 +64,12 @@ const body: number[] = [
   END,
 ];
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
-const name = (text: string): number[] => [text.length, ...Buffer.from(text, 'ascii')];
-
-const MODULE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
-  ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x01]),
-  ...section(3, [1, 0]),
-  ...section(7, [1, ...name('dot'), 0x00, 0]),
-  ...section(10, [1, ...uleb(body.length), ...body]),
-]);
+const MODULE = kernelModule('dot', 5, body);
 
 /** A kernel over a fresh memory of at least `bytes` bytes. */
 export function createDotKernel(bytes: number): { memory: WasmMemory; dot: DotScan } {
-  const memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) });
-  const instance = new wasm.Instance(new wasm.Module(MODULE), { env: { memory } });
-  return { memory, dot: instance.exports.dot as DotScan };
+  const memory = createWasmMemory(Math.ceil(bytes / 65536));
+  const dot = instantiateKernel(MODULE, 'dot', memory);
+  if (!dot) throw new Error('this Node has no WebAssembly SIMD: the exact baseline needs it');
+  return { memory, dot: dot as DotScan };
 }

@@ -16,27 +16,12 @@
  * bytes each, zero-padded; the query is one code; distances are written as u16; the histogram
  * is `lanes × 128 + 1` u32 counters, incremented (the caller zeroes it).
  */
+import { instantiateKernel, kernelModule, sleb, uleb, type WasmMemory } from './wasm-module.js';
+
+export { createWasmMemory, type WasmMemory } from './wasm-module.js';
 
 /** Scans `count` codes starting at `codes`, writes one u16 distance per code at `out`, and counts each distance in the u32 `histogram`. */
 export type HammingScan = (codes: number, count: number, lanes: number, query: number, out: number, histogram: number) => void;
-
-// The part of the WebAssembly API used here (the project's TS lib has no DOM/WebAssembly types).
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-/** A growable linear memory (64 KiB pages) for the kernel. */
-export function createWasmMemory(pages: number): WasmMemory {
-  return new wasm.Memory({ initial: pages });
-}
 
 const OP = {
   block: 0x02,
@@ -122,57 +107,10 @@ function kernelBody(lanes: number): number[] {
   ];
 }
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-/** Signed LEB128 of a non-negative i32 constant. */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-function section(id: number, content: number[]): number[] {
-  return [id, ...uleb(content.length), ...content];
-}
-function name(text: string): number[] {
-  return [text.length, ...Buffer.from(text, 'ascii')];
-}
-
-function kernelModule(lanes: number): Uint8Array {
-  const body = kernelBody(lanes);
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // type: (i32 ×6) → ()
-    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x01]), // import env.memory, min 1 page
-    ...section(3, [1, 0]), // one function of type 0
-    ...section(7, [1, ...name('hamming'), 0x00, 0]), // export it
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ]);
-}
-
 /** The SIMD kernel for codes of `lanes` × 128 bits bound to `memory`, or null where WebAssembly SIMD is unavailable. */
 export function createSimdHammingScan(memory: WasmMemory, lanes: number): HammingScan | null {
   if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_SIMD_LANES) return null;
-  const bytes = kernelModule(lanes);
-  if (!wasm.validate(bytes)) return null;
-  const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-  const hamming = instance.exports.hamming;
-  if (typeof hamming !== 'function') return null;
-  return hamming as HammingScan;
+  return instantiateKernel(kernelModule('hamming', 6, kernelBody(lanes)), 'hamming', memory) as HammingScan | null;
 }
 
 function popcount32(x: number): number {

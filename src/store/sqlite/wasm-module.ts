@@ -1,0 +1,82 @@
+/**
+ * The smallest WebAssembly module a hand-written kernel needs, and the part of the WebAssembly
+ * API used to run it: one exported function of N i32 parameters and no result, over a memory the
+ * caller imports as `env.memory`. Shared by the Hamming kernel (hamming-kernel.ts) and the bench's
+ * exact-dot kernel (bench/dot-kernel.ts), which write only their function bodies.
+ *
+ * Why by hand: the kernels are a few dozen instructions; a toolchain (wat2wasm, a compiler to
+ * wasm) would be a build step and a dependency for that, and the bytes below are the whole format.
+ */
+
+// The project's TS lib has no DOM/WebAssembly types.
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** A growable linear memory of `pages` × 64 KiB. */
+export function createWasmMemory(pages: number): WasmMemory {
+  return new wasm.Memory({ initial: pages });
+}
+
+/** Unsigned LEB128 (section sizes, counts, memory immediates). */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 of an i32 constant (`i32.const` immediates). */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...uleb(content.length), ...content];
+}
+function name(text: string): number[] {
+  return [text.length, ...Buffer.from(text, 'ascii')];
+}
+
+/**
+ * A module exporting one function `exportName` of `i32Params` i32 parameters and no result,
+ * whose code entry is `body` (its locals declaration, instructions and final `end`).
+ */
+export function kernelModule(exportName: string, i32Params: number, body: number[]): Uint8Array {
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, i32Params, ...new Array<number>(i32Params).fill(0x7f), 0]), // type: (i32 × n) → ()
+    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x01]), // import env.memory, min 1 page
+    ...section(3, [1, 0]), // one function of type 0
+    ...section(7, [1, ...name(exportName), 0x00, 0]), // export it
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}
+
+/** The module's exported function bound to `memory`, or null where this runtime rejects the module (e.g. no SIMD). */
+export function instantiateKernel(bytes: Uint8Array, exportName: string, memory: WasmMemory): ((...args: number[]) => void) | null {
+  if (!wasm.validate(bytes)) return null;
+  const fn = new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports[exportName];
+  return typeof fn === 'function' ? (fn as (...args: number[]) => void) : null;
+}

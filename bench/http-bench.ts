@@ -20,7 +20,6 @@
  *
  * A JSON report is written to --out (default .bench/http-bench-<time>.json). See bench/README.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,6 +30,7 @@ import sharp from 'sharp';
 import { readModelJson, resolveModelFolder, type ClipModelSpec } from '../src/clip/model-files.js';
 import { ClipTokenizer, padBatch } from '../src/clip/tokenize.js';
 import { seededRandom as prng } from '../src/demo/seeded-random.js';
+import { startBenchServer, type BenchServer } from './bench-server.js';
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -247,54 +247,9 @@ function sentence(i: number): string {
 // ---------------------------------------------------------------------------------------------
 // The server under test
 
-interface Server {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startServer(dataDir: string): Promise<Server> {
-  const env = {
-    ...process.env,
-    NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    CLIP_MODEL: MODEL_DIR,
-    CLIP_AUTO_PULL: 'false',
-    LOAD_DEMO: 'false',
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_PER_MINUTE: '0',
-    CLIP_ALLOW_TEST_MODEL: 'true', // lets --model models/tiny-clip check the bench itself
-    ...SERVER_ENV,
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'main.ts')], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume(); // keep draining the log
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the server exited with code ${code} before listening:\n${stderr}${out.slice(-2000)}`)));
-  });
-  return {
-    url,
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+/** The server with this run's model and settings (`--env`); the test model is allowed so `--model models/tiny-clip` checks the bench itself. */
+function startServer(dataDir: string): Promise<BenchServer> {
+  return startBenchServer({ dataDir, model: MODEL_DIR, env: { CLIP_ALLOW_TEST_MODEL: 'true', ...SERVER_ENV } });
 }
 
 async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> {

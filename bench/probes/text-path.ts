@@ -14,7 +14,6 @@
  * beyond the HTTP + GraphQL floor; clip-text CPU against the bare run's CPU says whether inference
  * in the worker costs more than in a bare session.
  */
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +22,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { readModelJson, resolveModelFolder } from '../../src/clip/model-files.js';
 import { ClipTokenizer, padBatch } from '../../src/clip/tokenize.js';
+import { startBenchServer } from '../bench-server.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,25 +81,8 @@ const PARTS = ['flange', 'valve', 'bearing housing', 'drive belt', 'gasket', 'im
 const sentence = (i: number) => `a ${WORDS[i % 12]} ${PARTS[Math.floor(i / 12) % 12]} on the inlet side of the pump number ${i}`;
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-text-probe-'));
-const child = spawn(process.execPath, [...args['node-arg']!, '--import', 'tsx', path.join(REPO, 'src', 'main.ts')], {
-  cwd: REPO,
-  env: { ...process.env, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, CLIP_MODEL: path.resolve(args.model!), CLIP_AUTO_PULL: 'false', LOAD_DEMO: 'false', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', CLIP_TEXT_THREADS: String(THREADS), ...EXTRA_ENV },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  const onData = (c: Buffer) => {
-    out += c.toString();
-    const m = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(out);
-    if (m) {
-      child.stdout!.off('data', onData);
-      child.stdout!.resume();
-      resolve(m[1]!);
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out.slice(-2000)}`)));
-});
+const server = await startBenchServer({ dataDir, model: args.model!, nodeArgs: args['node-arg'], env: { CLIP_TEXT_THREADS: String(THREADS), ...EXTRA_ENV } });
+const { url, child } = server;
 
 async function gql(query: string, variables: Record<string, unknown> = {}): Promise<void> {
   const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
@@ -221,6 +204,5 @@ for (const [name, ss] of Object.entries(samples)) {
   console.log(`${name.padEnd(10)} wall p50 ${f(wall)} ms | per call (ms, median of ${ss.length} blocks of ${CALLS}): ${parts.join(' | ')} | loadavg ${ss.map((s) => s.load.toFixed(1)).join(' ')}`);
 }
 await session.release();
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
+await server.stop();
 rmSync(dataDir, { recursive: true, force: true });

@@ -283,7 +283,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
     graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: Math.max(config.limits.maxUploadFiles, config.limits.maxImagesPerCall) }),
     armor.tokenLimit,
-    operationTimeout({ ...deadlines, maxTokens: armor.limits.maxTokens }),
+    operationTimeout({ ...deadlines, documents: armor.documents }),
     tenantServices,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {

@@ -20,13 +20,9 @@ import type { Request, RequestHandler, Response } from 'express';
 import {
   execute,
   GraphQLError,
-  Lexer,
   NoSchemaIntrospectionCustomRule,
-  parse,
-  Source,
   specifiedRules,
   subscribe,
-  TokenKind,
   validate,
   type DocumentNode,
   type ExecutionArgs,
@@ -41,6 +37,7 @@ import {
 } from 'graphql/index.js';
 import helmet, { type HelmetOptions } from 'helmet';
 import { AppError, ClientClosedError } from '../errors.js';
+import { DocumentCache } from '../graphql/document-cache.js';
 import { rootFieldsOf } from './operation-fields.js';
 import { TokenBucketStore } from './token-bucket.js';
 
@@ -86,21 +83,7 @@ export function documentLimitError(rule: DocumentLimitRule, limit: number, messa
   });
 }
 
-/**
- * Lexical tokens in a GraphQL document (comments excluded, as graphql-js counts them), stopping at
- * `max + 1`: the cost is bounded by the limit, not by the document. A lexing error ends the count
- * (the parser reports it properly later).
- */
-export function countTokens(query: string, max: number = Number.POSITIVE_INFINITY): number {
-  const lexer = new Lexer(new Source(query));
-  let count = 0;
-  try {
-    while (count <= max && lexer.advance().kind !== TokenKind.EOF) count++;
-  } catch {
-    // Syntax error: not this function's business.
-  }
-  return count;
-}
+export { countTokens } from '../graphql/document-cache.js';
 
 function tokenLimitError(limit: number): GraphQLError {
   return documentLimitError('tokens', limit, `Query token limit of ${limit} exceeded.`);
@@ -128,6 +111,8 @@ export interface GraphQLArmor<TContext extends BaseContext = BaseContext> {
   parseOptions: ParseOptions;
   /** Express middleware for /graphql, after the body parsers: 400 QUERY_TOO_COMPLEX (rule `tokens`) before Apollo parses. */
   tokenLimit: RequestHandler;
+  /** Query texts lexed and parsed once under `limits.maxTokens`: shared by `tokenLimit`, `prepareOperation` and `operationTimeout`. */
+  documents: DocumentCache;
   /**
    * For graphql-ws: `onSubscribe: (ctx, _id, payload) => armor.prepareOperation(schema, payload, { introspection })`.
    * Token limit, parse, standard + armor validation (+ no introspection when `introspection` is false), every
@@ -170,10 +155,11 @@ export function graphqlArmorPlugins<TContext extends BaseContext = BaseContext>(
   }).protect();
   const validationRules = armor.validationRules;
   const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
+  const documents = new DocumentCache({ maxTokens: limits.maxTokens });
 
   const tokenLimit: RequestHandler = (req, res, next) => {
     for (const query of queriesOf(req)) {
-      if (countTokens(query, limits.maxTokens) > limits.maxTokens) {
+      if (documents.get(query).kind === 'too-many-tokens') {
         const error = tokenLimitError(limits.maxTokens);
         res.status(400).json({ errors: [{ message: error.message, extensions: error.extensions }] });
         return;
@@ -199,14 +185,10 @@ export function graphqlArmorPlugins<TContext extends BaseContext = BaseContext>(
     if (typeof query !== 'string' || query.length === 0) {
       return [new GraphQLError('The operation has no query.', { extensions: { code: 'BAD_REQUEST' } })];
     }
-    if (countTokens(query, limits.maxTokens) > limits.maxTokens) return [tokenLimitError(limits.maxTokens)];
-    let document: DocumentNode;
-    try {
-      document = parse(query, parseOptions);
-    } catch (error) {
-      if (error instanceof GraphQLError) return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
-      throw error;
-    }
+    const parsed = documents.get(query);
+    if (parsed.kind === 'too-many-tokens') return [tokenLimitError(limits.maxTokens)];
+    if (parsed.kind === 'syntax-error') return [withCode(parsed.error, 'GRAPHQL_PARSE_FAILED')];
+    const { document } = parsed;
     const rules = [...specifiedRules, ...validationRules, ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
     const errors = validate(schema, document, rules);
     if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
@@ -225,6 +207,7 @@ export function graphqlArmorPlugins<TContext extends BaseContext = BaseContext>(
     validationRules,
     parseOptions,
     tokenLimit,
+    documents,
     prepareOperation,
   };
 }
@@ -408,6 +391,8 @@ export interface OperationTimeoutOptions {
   overrides?: Readonly<Record<string, number>>;
   /** Token limit when parsing to find the root fields (only parsed when there are overrides). */
   maxTokens?: number;
+  /** Where parsed query texts are kept (`graphqlArmorPlugins(…).documents`); else a cache of its own under `maxTokens`. */
+  documents?: DocumentCache;
 }
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
@@ -469,18 +454,17 @@ function muzzle(res: Response): void {
 export function operationTimeout(options: OperationTimeoutOptions = {}): RequestHandler {
   checkTimeoutOptions(options);
   const { defaultMs = DEFAULT_OPERATION_TIMEOUT_MS, overrides = {}, maxTokens = DEFAULT_ARMOR_LIMITS.maxTokens } = options;
+  const documents = options.documents ?? new DocumentCache({ maxTokens });
   const hasOverrides = Object.keys(overrides).length > 0;
   const budgetOf = (req: Request): number => {
     if (!hasOverrides) return defaultMs;
     let ms = 0;
     for (const op of operationsOf(req)) {
       if (typeof op.query !== 'string') continue;
-      try {
-        const document = parse(op.query, { noLocation: true, maxTokens });
-        ms = Math.max(ms, operationBudgetMs(document, typeof op.operationName === 'string' ? op.operationName : undefined, { defaultMs, overrides }));
-      } catch {
-        ms = Math.max(ms, defaultMs); // Apollo reports the parse error
-      }
+      const parsed = documents.get(op.query);
+      // A text that does not parse gets the default; Apollo reports the parse error.
+      const opMs = parsed.kind === 'document' ? operationBudgetMs(parsed.document, typeof op.operationName === 'string' ? op.operationName : undefined, { defaultMs, overrides }) : defaultMs;
+      ms = Math.max(ms, opMs);
     }
     return ms || defaultMs;
   };

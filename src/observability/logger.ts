@@ -17,13 +17,24 @@ export const REDACTED_PATHS = [
   '*.password',
 ];
 
+export interface LoggerOptions {
+  /**
+   * Write stdout asynchronously (the server): a log line costs the request's thread no write
+   * system call; lines logged meanwhile go out together. Lines still buffered are written
+   * synchronously when the process exits, by `process.exit`, a signal handler that exits, or an
+   * uncaught exception or rejection (pino's exit hook). Only a SIGKILL can lose the last lines.
+   */
+  asyncStdout?: boolean;
+}
+
 /** Structured JSON logs on stdout (one object per line), secrets redacted by path. */
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(level: string, destination?: NodeJS.WritableStream, { asyncStdout = false }: LoggerOptions = {}): Logger {
   const options = {
     level,
     base: { service: 'fieldscope' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  return asyncStdout ? pino(options, pino.destination({ dest: 1, sync: false })) : pino(options);
 }

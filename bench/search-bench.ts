@@ -13,11 +13,14 @@
  * For each size: fills a temporary store with synthetic pages (CLIP-like vectors: a shared
  * per-modality offset + a topic cluster + page and chunk noise, dim 512; ~4 chunks a page;
  * page text drawn from a Zipf-weighted word list with part numbers; one photo per 100 pages),
- * then times the calls the search service makes, sequentially, as it makes them:
- *   text  = searchChunks + searchLexical + searchIdentifiers (identifiers only when the text has some)
- *   image = searchImages + searchChunks
- * for the default store, with where each vector search spent its time (Hamming pass, selection,
- * refine, exact rescoring; median over the queries), and the database's size per table.
+ * then times the one store call the search service makes per query, `searchSignals`, with the
+ * SignalQuery it builds (perSignal limit 30, identifiers by extractIdentifiers):
+ *   text  = chunks (SEMANTIC) + page images and photos (CROSS_MODAL) + lexical + identifiers
+ *   image = page images and photos (VISUAL) + chunks (CROSS_MODAL)
+ * then each single-signal call alone (the breakdown), with where each vector search spent its
+ * time (Hamming pass, selection, refine, exact rescoring; median over the queries), and the
+ * database's size per table. Runs before 2026-11-30 05:00 timed text as chunks + lexical +
+ * identifiers only, leaving out the CROSS_MODAL searchImages (~23 ms at 1M pages).
  *
  * Recall@10 of every approximate path against an exact baseline: for the vector paths, one
  * sequential pass over all stored vectors scores every baseline query at once
@@ -31,7 +34,9 @@ import path from 'node:path';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { loadConfig } from '../src/config.js';
 import { createKnowledgeStore } from '../src/store/create-store.js';
-import type { Candidate, HitTarget, KnowledgeStore } from '../src/store/knowledge-store.js';
+import { DEFAULT_SEARCH_SETTINGS } from '../src/search/search-service.js';
+import { extractIdentifiers } from '../src/search/identifiers.js';
+import type { Candidate, HitTarget, KnowledgeStore, SignalQuery } from '../src/store/knowledge-store.js';
 import { SqliteKnowledgeStore } from '../src/store/sqlite/sqlite-knowledge-store.js';
 import type { CandidateCounts, SearchStages } from '../src/store/sqlite/vector-space.js';
 import { exactTopTargets, sizePerTable, targetKeys } from './exact-vector-baseline.js';
@@ -119,8 +124,28 @@ interface Timings {
   stages: Record<string, SearchStages[]>;
 }
 
+/** The SignalQuery the search service builds for a text query (search-service.ts `rank`). */
+function textSignalQuery(q: TextQuery): SignalQuery {
+  return { text: { vector: q.vector, words: q.text, identifiers: extractIdentifiers(q.text) }, image: null, read: null };
+}
+
+/**
+ * The SignalQuery the search service builds for an image query. The synthetic queries are vectors
+ * without image bytes, so there is no difference hash or layout to look up (those are index
+ * lookups of a few rows) and nothing read on the photo.
+ */
+function imageSignalQuery(vector: Float32Array): SignalQuery {
+  return { image: { vector, hash: null, maxHashDistance: DEFAULT_SEARCH_SETTINGS.maxHashDistance, layout: null }, text: null, read: null };
+}
+
+/**
+ * Each query through `store.searchSignals`, the one call the search service makes (text: chunks,
+ * images (CROSS_MODAL), lexical, identifiers; image: images, chunks); then, in a second pass, the
+ * same queries signal by signal for the breakdown (each single call is timed alone, after the
+ * whole query ran once, so caches are as warm as in the first pass's later queries).
+ */
 async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; image: Float32Array[] }, count: number): Promise<Timings & { results: { chunks: Candidate[]; lexical: Candidate[]; images: Candidate[]; imageChunks: Candidate[] }[] }> {
-  const calls: Record<string, number[]> = { searchChunks: [], searchLexical: [], searchIdentifiers: [], searchImages: [], 'searchChunks(image)': [] };
+  const calls: Record<string, number[]> = { searchChunks: [], 'searchImages(text)': [], searchLexical: [], searchIdentifiers: [], searchImages: [], 'searchChunks(image)': [] };
   const text: number[] = [];
   const image: number[] = [];
   const textCpu: number[] = [];
@@ -141,23 +166,33 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
     }
     return out;
   };
-  for (let i = 0; i < Math.min(count, queries.text.length); i++) {
+  const n = Math.min(count, queries.text.length);
+  for (let i = 0; i < n; i++) {
     const q = queries.text[i]!;
     const t0 = performance.now();
     const c0 = cpuMs();
-    const chunks = await timed('searchChunks', () => store.searchChunks(q.vector, LIMIT));
-    const lexical = await timed('searchLexical', () => store.searchLexical(q.text, LIMIT));
-    if (q.identifiers.length > 0) await timed('searchIdentifiers', () => store.searchIdentifiers(q.identifiers, LIMIT));
+    const textFound = await store.searchSignals(textSignalQuery(q), LIMIT);
     text.push(performance.now() - t0);
     textCpu.push(cpuMs() - c0);
     const v = queries.image[i]!;
     const t1 = performance.now();
     const c1 = cpuMs();
-    const images = await timed('searchImages', () => store.searchImages(v, LIMIT));
-    const imageChunks = await timed('searchChunks(image)', () => store.searchChunks(v, LIMIT));
+    const imageFound = await store.searchSignals(imageSignalQuery(v), LIMIT);
     image.push(performance.now() - t1);
     imageCpu.push(cpuMs() - c1);
-    results.push({ chunks, lexical, images, imageChunks });
+    results.push({ chunks: textFound.textChunks, lexical: textFound.lexical, images: imageFound.imageImages, imageChunks: imageFound.imageChunks });
+  }
+  // The breakdown: the same calls one by one.
+  for (let i = 0; i < n; i++) {
+    const q = queries.text[i]!;
+    const identifiers = extractIdentifiers(q.text);
+    await timed('searchChunks', () => store.searchChunks(q.vector, LIMIT));
+    await timed('searchImages(text)', () => store.searchImages(q.vector, LIMIT));
+    await timed('searchLexical', () => store.searchLexical(q.text, LIMIT));
+    if (identifiers.length > 0) await timed('searchIdentifiers', () => store.searchIdentifiers(identifiers, LIMIT));
+    const v = queries.image[i]!;
+    await timed('searchImages', () => store.searchImages(v, LIMIT));
+    await timed('searchChunks(image)', () => store.searchChunks(v, LIMIT));
   }
   return { text, image, textCpu, imageCpu, calls, stages, results };
 }
@@ -259,10 +294,10 @@ async function runSize(pages: number): Promise<void> {
 
     const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
     console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${RESCORE[0] ? `; candidates ${label(RESCORE[0])} (rescored/coarse)` : ''}`);
-    console.log(row('text  (chunks+lexical+identifiers)', f.text));
-    console.log(row('image (images+chunks)', f.image));
-    console.log(row('text  CPU (quiet-machine latency)', f.textCpu));
-    console.log(row('image CPU', f.imageCpu));
+    console.log(row('text  searchSignals', f.text));
+    console.log(row('image searchSignals', f.image));
+    console.log(row('text  CPU, all threads', f.textCpu));
+    console.log(row('image CPU, all threads', f.imageCpu));
     for (const [name, values] of Object.entries(f.calls)) console.log(row(`  ${name}`, values));
     for (const [name, list] of Object.entries(f.stages)) {
       if (list.length === 0) continue;
@@ -360,8 +395,8 @@ async function runQdrant(pages: number): Promise<void> {
   await timeQueries(store, queries, 10);
   const q = await timeQueries(store, queries, QUERIES);
   const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
-  console.log(row('text  (chunks+lexical+identifiers)', q.text));
-  console.log(row('image (images+chunks)', q.image));
+  console.log(row('text  searchSignals', q.text));
+  console.log(row('image searchSignals', q.image));
   await store.close();
   const collection = `${config.store.qdrant!.collectionPrefix}points`;
   if (KEEP) console.log(`kept collection ${collection}`);

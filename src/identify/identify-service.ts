@@ -215,7 +215,7 @@ export class IdentifyService {
             ? `Test model (random weights): best "${top.label}" at ${top.score.toFixed(2)} means nothing.`
             : `Unconfident identification: best "${top.label}" at ${top.score.toFixed(2)}, runner-up at ${runnerUp.toFixed(2)}.`,
         });
-    await this.records.addIdentification(identification, reviewItem);
+    await this.records.addIdentification(identification, reviewItem, { signal });
     const reviewItemId = reviewItem?.id ?? null;
     return { id: identification.id, candidates, confident, reviewItemId, readText: read };
   }
@@ -312,14 +312,14 @@ export class IdentifyService {
    * original only when this photo is a copy of the original too, so one wrong link is never passed
    * on to every later copy.
    */
-  async indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<string | null> {
+  async indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array, options: { signal?: AbortSignal | undefined } = {}): Promise<string | null> {
     const { hash, informative, lookup } = await perceptualHash(bytes);
     // Near the informative boundary a re-encoded copy may fall either side of it: its hash is still
     // looked up among the stored (informative) ones before its layout (perceptual-hash.ts).
     const duplicateOf = informative
       ? await this.nearestCopy(photo.id, hash, vector)
       : ((lookup ? await this.nearestCopy(photo.id, hash, null) : null) ?? (await this.nearestLayoutCopy(photo.id, bytes)));
-    await this.records.putPhotoHash({ photoId: photo.id, hash, duplicateOf });
+    await this.records.putPhotoHash({ photoId: photo.id, hash, duplicateOf }, options);
     return duplicateOf;
   }
 
@@ -368,9 +368,9 @@ export class IdentifyService {
   }
 
   /** Opens a review item for an upload the moderation policy flagged. */
-  async flagUpload(input: { photoId: string | null; reasons: readonly string[] }): Promise<ReviewItemRecord> {
+  async flagUpload(input: { photoId: string | null; reasons: readonly string[]; signal?: AbortSignal | undefined }): Promise<ReviewItemRecord> {
     const item = this.newReviewItem(randomUUID(), 'UPLOAD', { identificationId: null, photoId: input.photoId, reason: `Moderation: ${input.reasons.join(' ')}`.slice(0, 2000) });
-    await this.records.addReviewItem(item);
+    await this.records.addReviewItem(item, { signal: input.signal });
     return item;
   }
 

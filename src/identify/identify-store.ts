@@ -59,12 +59,20 @@ export interface PhotoHashRecord {
   duplicateOf: string | null;
 }
 
+/**
+ * The operation a write belongs to. On Postgres its signal firing cancels the statement and rolls
+ * the write back (postgres-database.ts); SQLite writes are synchronous and refuse only to start.
+ */
+export interface RecordWriteOptions {
+  signal?: AbortSignal | undefined;
+}
+
 export interface IdentifyStore {
   init(): Promise<void>;
   close(): Promise<void>;
 
   /** Adds an identification and, when given, the review item opened for it: both or neither. */
-  addIdentification(record: IdentificationRecord, reviewItem?: ReviewItemRecord | null): Promise<void>;
+  addIdentification(record: IdentificationRecord, reviewItem?: ReviewItemRecord | null, options?: RecordWriteOptions): Promise<void>;
   getIdentification(id: string): Promise<IdentificationRecord | null>;
 
   addFeedback(record: FeedbackRecord): Promise<void>;
@@ -74,7 +82,7 @@ export interface IdentifyStore {
   /** Feedback in force (not undone), oldest first: the few-shot cache. */
   activeFeedback(): Promise<FeedbackRecord[]>;
 
-  addReviewItem(record: ReviewItemRecord): Promise<void>;
+  addReviewItem(record: ReviewItemRecord, options?: RecordWriteOptions): Promise<void>;
   getReviewItem(id: string): Promise<ReviewItemRecord | null>;
   /** Newest first; `after` is the id of the last item of the previous page. */
   listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<{ items: ReviewItemRecord[]; totalCount: number; hasNextPage: boolean }>;
@@ -93,7 +101,7 @@ export interface IdentifyStore {
    */
   deleteIdentificationsBefore(cutoff: string): Promise<number>;
 
-  putPhotoHash(record: PhotoHashRecord): Promise<void>;
+  putPhotoHash(record: PhotoHashRecord, options?: RecordWriteOptions): Promise<void>;
   getPhotoHash(photoId: string): Promise<PhotoHashRecord | null>;
   deletePhotoHash(photoId: string): Promise<void>;
 }

@@ -8,18 +8,14 @@
  * the new row and matches nothing, so of any number of concurrent claims exactly one wins.
  */
 import type { PostgresDatabase, Queryable } from '../postgres/postgres-database.js';
-import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, ReviewItemRecord, ReviewStatus } from './identify-store.js';
+import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, RecordWriteOptions, ReviewItemRecord, ReviewStatus } from './identify-store.js';
 import { COLUMN, feedbackFromRow, REVIEW_FIELDS, reviewFromRow, vectorFromBytes, vectorToBytes, type FeedbackRow, type ReviewRow } from './identify-rows.js';
 
 
 const REVIEW_SELECT = `SELECT ${REVIEW_FIELDS.map((k) => COLUMN[k]).join(', ')} FROM review_items`;
 
-async function insertReviewItem(db: Queryable, tenant: string, r: ReviewItemRecord): Promise<void> {
-  await db.query(
-    `INSERT INTO review_items (tenant, ${REVIEW_FIELDS.map((k) => COLUMN[k]).join(', ')}) VALUES ($1, ${REVIEW_FIELDS.map((_, i) => `$${i + 2}`).join(', ')})`,
-    [tenant, ...REVIEW_FIELDS.map((k) => r[k])],
-  );
-}
+const INSERT_REVIEW_ITEM = `INSERT INTO review_items (tenant, ${REVIEW_FIELDS.map((k) => COLUMN[k]).join(', ')}) VALUES ($1, ${REVIEW_FIELDS.map((_, i) => `$${i + 2}`).join(', ')})`;
+const reviewItemValues = (tenant: string, r: ReviewItemRecord): unknown[] => [tenant, ...REVIEW_FIELDS.map((k) => r[k])];
 
 async function insertFeedback(db: Queryable, tenant: string, r: FeedbackRecord): Promise<void> {
   await db.query(
@@ -41,7 +37,7 @@ export class PostgresIdentifyStore implements IdentifyStore {
   /** The pool is shared by every tenant's view; the root closes it. */
   async close(): Promise<void> {}
 
-  async addIdentification(r: IdentificationRecord, reviewItem: ReviewItemRecord | null = null): Promise<void> {
+  async addIdentification(r: IdentificationRecord, reviewItem: ReviewItemRecord | null = null, options: RecordWriteOptions = {}): Promise<void> {
     await this.db.transaction(async (client) => {
       await client.query('INSERT INTO identifications (tenant, id, photo_id, image_vector, candidates, confident, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
         this.tenant,
@@ -52,8 +48,8 @@ export class PostgresIdentifyStore implements IdentifyStore {
         r.confident,
         r.createdAt,
       ]);
-      if (reviewItem) await insertReviewItem(client, this.tenant, reviewItem);
-    });
+      if (reviewItem) await client.query(INSERT_REVIEW_ITEM, reviewItemValues(this.tenant, reviewItem));
+    }, options);
   }
 
   async getIdentification(id: string): Promise<IdentificationRecord | null> {
@@ -85,8 +81,8 @@ export class PostgresIdentifyStore implements IdentifyStore {
     return rows.map(feedbackFromRow);
   }
 
-  async addReviewItem(r: ReviewItemRecord): Promise<void> {
-    await insertReviewItem(this.db, this.tenant, r);
+  async addReviewItem(r: ReviewItemRecord, options: RecordWriteOptions = {}): Promise<void> {
+    await this.db.query(INSERT_REVIEW_ITEM, reviewItemValues(this.tenant, r), options);
   }
 
   async getReviewItem(id: string): Promise<ReviewItemRecord | null> {
@@ -142,10 +138,11 @@ export class PostgresIdentifyStore implements IdentifyStore {
     return rowCount ?? 0;
   }
 
-  async putPhotoHash(r: PhotoHashRecord): Promise<void> {
+  async putPhotoHash(r: PhotoHashRecord, options: RecordWriteOptions = {}): Promise<void> {
     await this.db.query(
       'INSERT INTO photo_hashes (tenant, photo_id, hash, duplicate_of) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, photo_id) DO UPDATE SET hash = EXCLUDED.hash, duplicate_of = EXCLUDED.duplicate_of',
       [this.tenant, r.photoId, r.hash, r.duplicateOf],
+      options,
     );
   }
 

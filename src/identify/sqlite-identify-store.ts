@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openSideDatabase } from '../store/sqlite/open-database.js';
-import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, ReviewItemRecord, ReviewStatus } from './identify-store.js';
+import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, RecordWriteOptions, ReviewItemRecord, ReviewStatus } from './identify-store.js';
 import { COLUMN, feedbackFromRow, reviewFromRow, vectorFromBytes, vectorToBytes, type FeedbackRow, type ReviewRow } from './identify-rows.js';
 
 const SCHEMA = `
@@ -46,7 +46,8 @@ export class SqliteIdentifyStore implements IdentifyStore {
     this.db = null;
   }
 
-  async addIdentification(r: IdentificationRecord, reviewItem: ReviewItemRecord | null = null): Promise<void> {
+  async addIdentification(r: IdentificationRecord, reviewItem: ReviewItemRecord | null = null, options: RecordWriteOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     const db = this.conn;
     db.transaction(() => {
       db.prepare('INSERT INTO identifications (id, photo_id, image_vector, candidates, confident, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
@@ -99,7 +100,8 @@ export class SqliteIdentifyStore implements IdentifyStore {
     return (this.conn.prepare('SELECT * FROM feedback WHERE undone_at IS NULL ORDER BY created_at, id').all() as FeedbackRow[]).map(feedbackFromRow);
   }
 
-  async addReviewItem(r: ReviewItemRecord): Promise<void> {
+  async addReviewItem(r: ReviewItemRecord, options: RecordWriteOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     this.insertReviewItem(r);
   }
 
@@ -158,7 +160,8 @@ export class SqliteIdentifyStore implements IdentifyStore {
       .run(cutoff).changes;
   }
 
-  async putPhotoHash(r: PhotoHashRecord): Promise<void> {
+  async putPhotoHash(r: PhotoHashRecord, options: RecordWriteOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     this.conn.prepare('INSERT OR REPLACE INTO photo_hashes (photo_id, hash, duplicate_of) VALUES (?, ?, ?)').run(r.photoId, r.hash, r.duplicateOf);
   }
 

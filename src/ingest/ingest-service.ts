@@ -138,10 +138,10 @@ function photoIdentifiers(caption: string | null, metadata: JsonObject, readText
 
 /** Told about photos as they come and go (near-duplicate detection keeps its hashes this way). */
 export interface PhotoIndex {
-  indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array): Promise<unknown>;
+  indexPhoto(photo: PhotoRecord, bytes: Uint8Array, vector: Float32Array, options?: { signal?: AbortSignal | undefined }): Promise<unknown>;
   forgetPhoto(photoId: string): Promise<void>;
   /** Opens a review item for an upload the moderation policy wants a person to look at. */
-  flagUpload(input: { photoId: string | null; reasons: readonly string[] }): Promise<unknown>;
+  flagUpload(input: { photoId: string | null; reasons: readonly string[]; signal?: AbortSignal | undefined }): Promise<unknown>;
 }
 
 export class IngestService {
@@ -240,12 +240,11 @@ export class IngestService {
         blobKey,
         createdAt: new Date().toISOString(),
       };
-      const added = await this.store.addDocument({ document, pages });
-      if (added.created && screening?.decision === 'review') {
-        await this.photoIndex?.flagUpload({ photoId: null, reasons: [`Document ${added.document.id} ("${added.document.title}"):`, ...screening.reasons] }).catch(async (error: unknown) => {
-          await this.deleteDocument(added.document.id);
-          throw error;
-        });
+      const added = await this.store.addDocument({ document, pages }, { signal });
+      if (added.created) {
+        await this.completeOrWithdraw(signal, async () => {
+          if (screening?.decision === 'review') await this.photoIndex?.flagUpload({ photoId: null, reasons: [`Document ${added.document.id} ("${added.document.title}"):`, ...screening.reasons], signal });
+        }, () => this.deleteDocument(added.document.id));
       }
       return added;
     } catch (error) {
@@ -324,27 +323,44 @@ export class IngestService {
         readText,
       };
       signal?.throwIfAborted();
-      const added = await this.store.addPhoto({
-        photo,
-        imageVector: imageVector!,
-        chunks: captionChunks.map((text, i) => ({ text, vector: captionVectors[i]! })),
-        identifiers: photoIdentifiers(caption, metadata, readText),
-        imageHash,
-        imageLayout,
-      });
+      const added = await this.store.addPhoto(
+        {
+          photo,
+          imageVector: imageVector!,
+          chunks: captionChunks.map((text, i) => ({ text, vector: captionVectors[i]! })),
+          identifiers: photoIdentifiers(caption, metadata, readText),
+          imageHash,
+          imageLayout,
+        },
+        { signal },
+      );
       if (added.created) {
-        await this.photoIndex?.indexPhoto(added.photo, bytes, imageVector!);
-        if (screening?.decision === 'review') {
-          // Never keep a flagged photo without its review item.
-          await this.photoIndex?.flagUpload({ photoId: added.photo.id, reasons: screening.reasons }).catch(async (error: unknown) => {
-            await this.deletePhoto(added.photo.id);
-            throw error;
-          });
-        }
+        // Never keep a photo without its hash record, nor a flagged one without its review item.
+        await this.completeOrWithdraw(signal, async () => {
+          await this.photoIndex?.indexPhoto(added.photo, bytes, imageVector!, { signal });
+          if (screening?.decision === 'review') await this.photoIndex?.flagUpload({ photoId: added.photo.id, reasons: screening.reasons, signal });
+        }, () => this.deletePhoto(added.photo.id));
       }
       return added;
     } catch (error) {
       await this.releaseBlobs(written);
+      throw error;
+    }
+  }
+
+  /**
+   * The records that go with a file just committed (its photo hash, its review item), then the
+   * deadline checked once more. When either fails, or the operation was aborted meanwhile (the
+   * client is told TIMEOUT or has gone), the file is withdrawn, so the answer and the stored state
+   * agree: an error means nothing stays. The original error is what the caller gets; a withdrawal
+   * that fails too (the store down) leaves the record, as a failed deleteDocument would.
+   */
+  private async completeOrWithdraw(signal: AbortSignal | undefined, complete: () => Promise<void>, withdraw: () => Promise<unknown>): Promise<void> {
+    try {
+      await complete();
+      signal?.throwIfAborted();
+    } catch (error) {
+      await withdraw().catch(() => undefined);
       throw error;
     }
   }

@@ -10,6 +10,12 @@
  *   half-written: Postgres rolls back what a dropped connection did not commit.
  * - The URL is only handed to `pg`; logs and errors name `host:port/database` (the password is in
  *   the URL's user-info part).
+ * - An operation's abort signal (its deadline, its client gone) reaches the server: once it fires,
+ *   the statement running on the operation's connection is cancelled (`pg_cancel_backend`, sent
+ *   over a short-lived connection of its own so a full pool cannot delay it), a transaction never
+ *   commits and is rolled back, and the call rejects with the signal's reason. A connection that
+ *   was sent a cancel is closed, never handed back to the pool, so a cancel that arrives late
+ *   cannot hit the next request's statement.
  */
 import pg from 'pg';
 import { AppError, UnavailableError } from '../errors.js';
@@ -49,9 +55,20 @@ export class DatabaseSchemaTooNewError extends AppError {
   }
 }
 
+/** The operation a call belongs to: once `signal` fires the call stops (see the top of this file). */
+export interface DatabaseCallOptions {
+  signal?: AbortSignal | undefined;
+}
+
 /** What both the database and a transaction's connection offer: one parameterized statement. */
 export interface Queryable {
   query<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** The server process behind a connection (pg reads it from BackendKeyData; its typings omit it). */
+function backendPid(client: pg.PoolClient): number | undefined {
+  const pid = (client as unknown as { processID?: unknown }).processID;
+  return typeof pid === 'number' ? pid : undefined;
 }
 
 export class PostgresDatabase {
@@ -110,9 +127,11 @@ export class PostgresDatabase {
     }
   }
 
-  /** One statement on any pooled connection. */
-  async query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+  /** One statement on any pooled connection; with a signal, on one the signal can cancel. */
+  async query<R extends pg.QueryResultRow>(text: string, params: unknown[] = [], options: DatabaseCallOptions = {}): Promise<pg.QueryResult<R>> {
     this.requireSchema();
+    const { signal } = options;
+    if (signal) return this.onCancellable(signal, (client) => client.query<R>(text, params));
     try {
       return await this.getPool().query<R>(text, params);
     } catch (error) {
@@ -120,10 +139,108 @@ export class PostgresDatabase {
     }
   }
 
-  /** `fn` inside BEGIN … COMMIT on one connection; any failure rolls it all back. */
-  async transaction<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * `fn` inside BEGIN … COMMIT on one connection; any failure rolls it all back. With a signal,
+   * its firing cancels the running statement, refuses the next ones, and rolls back.
+   */
+  async transaction<T>(fn: (client: Queryable) => Promise<T>, options: DatabaseCallOptions = {}): Promise<T> {
     this.requireSchema();
-    return this.inTransaction(fn);
+    const { signal } = options;
+    if (!signal) return this.inTransaction(fn);
+    return this.onCancellable(signal, async (client) => {
+      const guarded: Queryable = {
+        query: <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => {
+          signal.throwIfAborted();
+          return client.query<R>(text, params);
+        },
+      };
+      await client.query('BEGIN');
+      const result = await fn(guarded);
+      // The last moment to give up: past it the transaction is the operation's result.
+      signal.throwIfAborted();
+      await client.query('COMMIT');
+      return result;
+    });
+  }
+
+  /**
+   * `work` on a connection of its own while `signal` may cancel it. Aborted: the statement in
+   * progress is cancelled on the server, the call rejects with `signal.reason`, and the connection
+   * is closed (which also rolls back an open transaction); otherwise failures are as `query`'s.
+   */
+  private async onCancellable<T>(signal: AbortSignal, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    signal.throwIfAborted();
+    const client = await this.connectUnlessAborted(signal);
+    let cancelSent = false;
+    const onAbort = () => {
+      cancelSent = true;
+      void this.cancelBackend(backendPid(client));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let destroy = false;
+    try {
+      const result = await work(client);
+      signal.throwIfAborted();
+      return result;
+    } catch (error) {
+      if (signal.aborted) {
+        destroy = true;
+        throw signal.reason;
+      }
+      destroy = isConnectionFailure(error);
+      // Outside a transaction this is a harmless no-op; inside, it ends the failed one.
+      if (!destroy) {
+        await client.query('ROLLBACK').catch(() => {
+          destroy = true;
+        });
+      }
+      throw this.failure(error);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      client.release(destroy || cancelSent);
+    }
+  }
+
+  /** A pooled connection, or the signal's reason as soon as it fires (a connection that comes later goes back to the pool). */
+  private connectUnlessAborted(signal: AbortSignal): Promise<pg.PoolClient> {
+    return new Promise<pg.PoolClient>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.getPool()
+        .connect()
+        .then(
+          (client) => {
+            signal.removeEventListener('abort', onAbort);
+            if (signal.aborted) {
+              client.release();
+              reject(signal.reason);
+            } else resolve(client);
+          },
+          (error: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(this.failure(error));
+          },
+        );
+    });
+  }
+
+  /**
+   * Asks the server to cancel what backend `pid` is running, over a connection of its own (a full
+   * pool must not hold the cancel up). Best effort: when it fails, the statement ends at
+   * DATABASE_STATEMENT_TIMEOUT_MS, or when its connection is closed.
+   */
+  private async cancelBackend(pid: number | undefined): Promise<void> {
+    if (!pid) return;
+    const canceller = new pg.Client({ connectionString: this.settings.url, connectionTimeoutMillis: this.settings.connectTimeoutMs, application_name: 'fieldscope-cancel' });
+    canceller.on('error', () => undefined);
+    try {
+      await canceller.connect();
+      await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch (error) {
+      this.onIdleError(`could not cancel a statement on Postgres at ${this.location}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      await canceller.end().catch(() => undefined);
+    }
   }
 
   /** Until `init()` has succeeded the tables may not exist: callers get UNAVAILABLE, not "relation does not exist". */

@@ -182,8 +182,9 @@ export interface StoreStatus {
 }
 
 /**
- * For the calls a search makes of a remote store: the operation's abort signal, so that a store
- * that retries (Qdrant) stops once the operation is over. Local stores ignore it.
+ * For the calls a search or an add makes of a remote store: the operation's abort signal, so that
+ * a store that retries (Qdrant) stops once the operation is over. Local stores ignore it (their
+ * writes are one synchronous transaction, which the caller's last check comes before).
  */
 export interface RemoteCallOptions {
   signal?: AbortSignal;
@@ -292,8 +293,12 @@ export interface KnowledgeStore {
    * Atomically adds a document with all its pages, chunks, vectors and identifiers, or nothing. If a document with the same contentHash exists, returns it with created=false and writes nothing.
    * Vectors must have the store's size, finite and not all zero (else INVALID_VECTOR, nothing written); only their direction is kept. An id already used by another file: DUPLICATE_ID.
    */
-  addDocument(input: NewDocument): Promise<{ document: DocumentRecord; created: boolean }>;
-  addPhoto(input: NewPhoto): Promise<{ photo: PhotoRecord; created: boolean }>;
+  /**
+   * All or nothing. `signal` (the ingest's deadline): once it fires a remote store starts no
+   * further write, takes back what this add wrote, and rejects with the signal's reason.
+   */
+  addDocument(input: NewDocument, options?: RemoteCallOptions): Promise<{ document: DocumentRecord; created: boolean }>;
+  addPhoto(input: NewPhoto, options?: RemoteCallOptions): Promise<{ photo: PhotoRecord; created: boolean }>;
   findDocumentByHash(contentHash: string): Promise<DocumentRecord | null>;
   findPhotoByHash(contentHash: string): Promise<PhotoRecord | null>;
   /**

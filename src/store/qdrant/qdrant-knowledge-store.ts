@@ -414,27 +414,27 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     }
   }
 
-  private async first(filter: QdrantFilter, withPayload: string[]): Promise<Point | null> {
-    return (await this.scrollPage(filter, 1, withPayload)).points[0] ?? null;
+  private async first(filter: QdrantFilter, withPayload: string[], signal?: AbortSignal): Promise<Point | null> {
+    return (await this.scrollPage(filter, 1, withPayload, { signal })).points[0] ?? null;
   }
 
-  private async count(filter: QdrantFilter): Promise<number> {
-    return (await this.call('count_points', (c) => c.count(this.collection, { filter, exact: true }))).count;
+  private async count(filter: QdrantFilter, signal?: AbortSignal): Promise<number> {
+    return (await this.call('count_points', (c) => c.count(this.collection, { filter, exact: true }), undefined, signal)).count;
   }
 
-  private async upsert(points: PointStruct[], extra: { updateFilter?: QdrantFilter } = {}): Promise<void> {
+  private async upsert(points: PointStruct[], extra: { updateFilter?: QdrantFilter; signal?: AbortSignal } = {}): Promise<void> {
     for (let i = 0; i < points.length; i += this.batchSize) {
       const batch = points.slice(i, i + this.batchSize);
-      await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, points: batch, update_filter: extra.updateFilter }));
+      await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, points: batch, update_filter: extra.updateFilter }), undefined, extra.signal);
     }
   }
 
-  private async deleteWhere(filter: QdrantFilter): Promise<void> {
-    await this.call('delete_points', (c) => c.delete(this.collection, { wait: true, filter }));
+  private async deleteWhere(filter: QdrantFilter, signal?: AbortSignal): Promise<void> {
+    await this.call('delete_points', (c) => c.delete(this.collection, { wait: true, filter }), undefined, signal);
   }
 
-  private async setPayloadWhere(payload: Payload, filter: QdrantFilter): Promise<void> {
-    await this.call('set_payload', (c) => c.setPayload(this.collection, { wait: true, payload, filter }));
+  private async setPayloadWhere(payload: Payload, filter: QdrantFilter, signal?: AbortSignal): Promise<void> {
+    await this.call('set_payload', (c) => c.setPayload(this.collection, { wait: true, payload, filter }), undefined, signal);
   }
 
   /** Validated, L2-normalised copy of an embedding, as JSON numbers (9 significant digits round-trip a float32). */
@@ -596,10 +596,10 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     }));
   }
 
-  async addDocument(input: NewDocument): Promise<{ document: DocumentRecord; created: boolean }> {
+  async addDocument(input: NewDocument, options: RemoteCallOptions = {}): Promise<{ document: DocumentRecord; created: boolean }> {
     this.open();
     const { record, claim, points } = this.documentPoints(input);
-    const result = await this.addAtomically({ type: 'document', idField: 'document_id', id: record.id, contentHash: record.contentHash, claim, points }, (p) => this.parseDocument(p));
+    const result = await this.addAtomically({ type: 'document', idField: 'document_id', id: record.id, contentHash: record.contentHash, claim, points }, (p) => this.parseDocument(p), options.signal);
     return { document: result.record, created: result.created };
   }
 
@@ -634,10 +634,10 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     return { record, claim, points };
   }
 
-  async addPhoto(input: NewPhoto): Promise<{ photo: PhotoRecord; created: boolean }> {
+  async addPhoto(input: NewPhoto, options: RemoteCallOptions = {}): Promise<{ photo: PhotoRecord; created: boolean }> {
     this.open();
     const { record, claim, points } = this.photoPoints(input);
-    const result = await this.addAtomically({ type: 'photo', idField: 'photo_id', id: record.id, contentHash: record.contentHash, claim, points }, (p) => this.parsePhoto(p));
+    const result = await this.addAtomically({ type: 'photo', idField: 'photo_id', id: record.id, contentHash: record.contentHash, claim, points }, (p) => this.parsePhoto(p), options.signal);
     return { photo: result.record, created: result.created };
   }
 
@@ -685,40 +685,67 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     return record;
   }
 
-  /** The claim/write/commit protocol described at the top of this file. */
+  /**
+   * The claim/write/commit protocol described at the top of this file, under the operation's
+   * `signal`: once it fires no further request starts, and every point this add wrote is deleted
+   * (committed ones too: the caller reports a failure, so the file must not appear). The request
+   * in flight at that moment is not abandoned but answered (or timed out) first, so the delete
+   * comes after the last write this add sent and leaves none of its points behind.
+   */
   private async addAtomically<R>(
     add: { type: 'document' | 'photo'; idField: 'document_id' | 'photo_id'; id: string; contentHash: string; claim: PointStruct; points: PointStruct[] },
     parse: (payload: Payload) => R,
+    signal?: AbortSignal,
+  ): Promise<{ record: R; created: boolean }> {
+    const progress = { wrote: false };
+    try {
+      const result = await this.claimWriteCommit(add, parse, progress, signal);
+      if (result.created) signal?.throwIfAborted();
+      return result;
+    } catch (error) {
+      if (!signal?.aborted) throw error;
+      // Points carrying this add's id are its own (ids are fresh per add; a takeover uses its own id).
+      if (progress.wrote) await this.deleteWhere(filterOf(...this.base(matchValue(add.idField, add.id)))).catch(() => undefined);
+      throw signal.reason;
+    }
+  }
+
+  private async claimWriteCommit<R>(
+    add: { type: 'document' | 'photo'; idField: 'document_id' | 'photo_id'; id: string; contentHash: string; claim: PointStruct; points: PointStruct[] },
+    parse: (payload: Payload) => R,
+    progress: { wrote: boolean },
+    signal: AbortSignal | undefined,
   ): Promise<{ record: R; created: boolean }> {
     const claimFilter = filterOf(...this.base(matchValue('type', add.type), matchValue('content_hash', add.contentHash)));
     const claimFields = [add.idField, 'committed', 'record'];
     const readClaim = async () => {
-      const point = await this.first(claimFilter, claimFields);
+      const point = await this.first(claimFilter, claimFields, signal);
       return point ? { owner: str(point.payload, add.idField), committed: point.payload.committed === true, payload: point.payload } : null;
     };
 
     const existing = await readClaim();
     if (existing?.committed) return { record: parse(existing.payload), created: false };
-    if ((await this.count(this.visible(matchValue('type', add.type), matchValue(add.idField, add.id)))) > 0) {
+    if ((await this.count(this.visible(matchValue('type', add.type), matchValue(add.idField, add.id)), signal)) > 0) {
       throw new InvalidInputError('DUPLICATE_ID', `A ${add.type} with id ${add.id} already exists.`);
     }
     if (existing?.owner !== undefined && existing.owner !== add.id) {
       // An unfinished add of the same file (a crash, or Qdrant went away): take it over.
-      await this.deleteWhere(filterOf(...this.base(matchValue(add.idField, existing.owner), matchValue('committed', false))));
+      await this.deleteWhere(filterOf(...this.base(matchValue(add.idField, existing.owner), matchValue('committed', false))), signal);
     }
     // Never overwrites a committed record: a writer that committed meanwhile keeps the file.
-    await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, ordering: 'medium', points: [add.claim], update_filter: filterOf(matchValue('committed', false)) }));
+    progress.wrote = true;
+    await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, ordering: 'medium', points: [add.claim], update_filter: filterOf(matchValue('committed', false)) }), undefined, signal);
     const claimed = await readClaim();
     if (claimed?.committed) return { record: parse(claimed.payload), created: false };
     if (claimed?.owner !== add.id) throw new UnavailableError(`The same file is being added by another writer (${add.type} ${claimed?.owner ?? 'unknown'}); try again shortly.`);
 
     // Points of an earlier attempt with this id that this attempt may not overwrite (fewer pages or chunks now).
-    await this.deleteWhere({ must: this.base(matchValue(add.idField, add.id), matchValue('committed', false)), must_not: [{ has_id: [add.claim.id] }] });
-    await this.upsert(add.points);
+    await this.deleteWhere({ must: this.base(matchValue(add.idField, add.id), matchValue('committed', false)), must_not: [{ has_id: [add.claim.id] }] }, signal);
+    await this.upsert(add.points, { signal });
     // Another writer may have taken the file over while we wrote: then withdraw instead of committing.
     const before = await readClaim();
     if (before?.owner === add.id) {
-      await this.setPayloadWhere({ committed: true }, filterOf(...this.base(matchValue(add.idField, add.id))));
+      await this.setPayloadWhere({ committed: true }, filterOf(...this.base(matchValue(add.idField, add.id))), signal);
       const final = await readClaim();
       if (final?.owner === add.id && final.committed) return { record: parse(final.payload), created: true };
     }

@@ -15,6 +15,7 @@
  */
 import type { SourceKind } from '../knowledge-store.js';
 import { createJsHammingScan, createSimdHammingScan, createWasmMemory, type HammingScan } from './hamming-kernel.js';
+import { createJsSelect, createSimdSelect, type SelectScan } from './select-kernel.js';
 
 /** Kind codes stored per row, so a `kinds` filter is a bit mask. */
 export const KIND_CODES: Readonly<Record<SourceKind, number>> = { pdf: 0, markdown: 1, html: 2, text: 3, image: 4, photo: 5 };
@@ -44,7 +45,7 @@ export interface IndexRow {
 export interface PassTimes {
   /** Pass 1a: Hamming distances of every code (WebAssembly). */
   hammingMs: number;
-  /** Pass 1b: the filter, and picking the `coarseK` nearest from the distances (JS, O(n)). */
+  /** Pass 1b: the filter (JS, when there is one), and picking the `coarseK` nearest from the distances (WebAssembly). */
   selectMs: number;
   /** Pass 2: the asymmetric estimate over the `coarseK`. */
   refineMs: number;
@@ -79,6 +80,7 @@ export class BinaryCodeIndex {
   private readonly codesOffset: number;
   private readonly memory = createWasmMemory(1);
   private readonly scan: HammingScan;
+  private readonly select: SelectScan;
   readonly usesSimd: boolean;
 
   private count = 0;
@@ -101,6 +103,7 @@ export class BinaryCodeIndex {
     const simd = options.simd === false ? null : createSimdHammingScan(this.memory, this.lanes);
     this.usesSimd = simd !== null;
     this.scan = simd ?? createJsHammingScan(this.memory);
+    this.select = (options.simd === false ? null : createSimdSelect(this.memory)) ?? createJsSelect(this.memory);
   }
 
   /** Live rows. */
@@ -184,17 +187,13 @@ export class BinaryCodeIndex {
     let cutoff = 0;
     let below = 0;
     while (cutoff <= maxDistance && below + histogram[cutoff]! < take) below += histogram[cutoff++]!;
-    let atCutoff = take - below;
-    const coarse = new Int32Array(take);
-    let c = 0;
-    for (let i = 0; i < n && c < take; i++) {
-      const d = distances[i]!;
-      if (d < cutoff) coarse[c++] = i;
-      else if (d === cutoff && atCutoff > 0) {
-        atCutoff--;
-        coarse[c++] = i;
-      }
-    }
+    // Positions go after the histogram; the distances view is not used past this point, as
+    // growing the memory detaches it.
+    const positionsOffset = histogramOffset + (maxDistance + 1) * 4;
+    const pages = Math.ceil((positionsOffset + take * 4) / PAGE) - this.memory.buffer.byteLength / PAGE;
+    if (pages > 0) this.memory.grow(pages);
+    this.select(outOffset, n, cutoff, take - below, positionsOffset);
+    const coarse = new Int32Array(this.memory.buffer.slice(positionsOffset, positionsOffset + take * 4));
 
     const t2 = performance.now();
     // Pass 2: asymmetric scores (float query · ±1 code) for the coarse candidates.

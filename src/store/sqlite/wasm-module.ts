@@ -52,6 +52,55 @@ export function sleb(n: number): number[] {
   }
 }
 
+/** Opcodes the kernels use (https://webassembly.github.io/spec/core/binary/instructions.html). */
+export const OP = {
+  block: 0x02,
+  loop: 0x03,
+  if: 0x04,
+  else: 0x05,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  localGet: 0x20,
+  localSet: 0x21,
+  i32Load: 0x28,
+  i32Load16U: 0x2f,
+  i32Store: 0x36,
+  i32Store16: 0x3b,
+  i32Const: 0x41,
+  i32Eqz: 0x45,
+  i32Eq: 0x46,
+  i32LtU: 0x49,
+  i32GtU: 0x4b,
+  i32GeU: 0x4f,
+  i32Ctz: 0x68,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32And: 0x71,
+  i32Shl: 0x74,
+  simd: 0xfd,
+} as const;
+/** Block type of a block, loop or if that leaves nothing on the stack. */
+export const VOID = 0x40;
+/** Local declaration types. */
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+
+/** A SIMD instruction: the 0xfd prefix, its (LEB128) sub-opcode bytes, then immediates. */
+export function simd(op: readonly number[], ...immediates: number[]): number[] {
+  return [OP.simd, ...op, ...immediates];
+}
+export function get(local: number): number[] {
+  return [OP.localGet, local];
+}
+export function set(local: number): number[] {
+  return [OP.localSet, local];
+}
+/** local += by */
+export function increment(local: number, by: number): number[] {
+  return [...get(local), OP.i32Const, ...sleb(by), OP.i32Add, ...set(local)];
+}
+
 function section(id: number, content: number[]): number[] {
   return [id, ...uleb(content.length), ...content];
 }

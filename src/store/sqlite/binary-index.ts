@@ -5,7 +5,8 @@
  *
  * Search is three passes, each over fewer rows:
  *   1. Hamming distance from the query's bits to every code (WebAssembly SIMD; ~2 ms per 400k
- *      codes of 512 bits), keeping the `coarseK` nearest allowed rows;
+ *      codes of 512 bits), keeping the `coarseK` nearest allowed rows (their positions picked by a
+ *      second WebAssembly kernel, select-kernel.ts);
  *   2. an asymmetric estimate of the dot product (the float query against ±1 codes, through a
  *      256-entry table per code byte), keeping the `refineK` best;
  *   3. exact cosine from the stored float vectors — done by the caller, in SQLite.
@@ -290,7 +291,8 @@ export class BinaryCodeIndex {
   private ensureCapacity(needed: number): void {
     if (needed <= this.capacity) return;
     const capacity = Math.max(needed, this.capacity * 2, MIN_CAPACITY);
-    // Codes, then scratch for one u16 distance per code, then the histogram of distances.
+    // Codes, then scratch for one u16 distance per code, then the histogram of distances (the
+    // selected positions go after it; candidates() grows the memory for them when needed).
     const bytes = this.codesOffset + capacity * this.stride + capacity * 2 + 4 + (this.lanes * 128 + 1) * 4;
     const pages = Math.ceil(bytes / PAGE);
     const current = this.memory.buffer.byteLength / PAGE;

@@ -276,10 +276,54 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): RequestHa
       },
     },
   });
+  const apiHeaders = recordHeaderWrites(api);
+  const explorerHeaders = recordHeaderWrites(explorer);
   return (req, res, next) => {
-    const handler = req.path === explorerPath && (req.method === 'GET' || req.method === 'HEAD') ? explorer : api;
-    handler(req, res, next);
+    replayHeaderWrites(req.path === explorerPath && (req.method === 'GET' || req.method === 'HEAD') ? explorerHeaders : apiHeaders, res);
+    next();
   };
+}
+
+/** One header write of a helmet middleware: set a header to a value, or remove it. */
+type HeaderWrite = readonly [name: string, value: string | null];
+
+/**
+ * The header writes helmet's middleware makes, recorded once at start-up. Every directive here is a
+ * fixed string (no per-request nonce, nothing read from the request), so each response gets the
+ * same writes, and replaying them is one middleware instead of helmet's chain of a dozen (each a
+ * closure call and an express `next`). Throws if helmet ever did something else (read the request,
+ * answer asynchronously, fail): then recording would be wrong, and start-up says so.
+ */
+function recordHeaderWrites(helmetMiddleware: RequestHandler): HeaderWrite[] {
+  const writes: HeaderWrite[] = [];
+  const request = new Proxy({} as Request, {
+    get: (_target, key) => {
+      throw new Error(`security headers: helmet read req.${String(key)}, so its headers cannot be recorded once`);
+    },
+  });
+  const response = {
+    setHeader: (name: string, value: unknown) => {
+      writes.push([name, String(value)]);
+      return response;
+    },
+    removeHeader: (name: string) => {
+      writes.push([name, null]);
+    },
+  } as unknown as Response;
+  let done = false;
+  void helmetMiddleware(request, response, (error?: unknown) => {
+    if (error !== undefined) throw error instanceof Error ? error : new Error(String(error));
+    done = true;
+  });
+  if (!done) throw new Error('security headers: helmet did not finish synchronously, so its headers cannot be recorded once');
+  return writes;
+}
+
+function replayHeaderWrites(writes: readonly HeaderWrite[], res: Response): void {
+  for (const [name, value] of writes) {
+    if (value === null) res.removeHeader(name);
+    else res.setHeader(name, value);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

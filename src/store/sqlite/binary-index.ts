@@ -86,6 +86,8 @@ export class BinaryCodeIndex {
 
   private count = 0;
   private dead = 0;
+  /** Positions of the removed rows not yet compacted away (`dead` of them). */
+  private deadPositions: number[] = [];
   private capacity = 0;
   private rowIds = new Float64Array(0);
   private targetIds = new Float64Array(0);
@@ -120,6 +122,7 @@ export class BinaryCodeIndex {
   clear(): void {
     this.count = 0;
     this.dead = 0;
+    this.deadPositions = [];
   }
 
   add(row: IndexRow): void {
@@ -144,6 +147,7 @@ export class BinaryCodeIndex {
       if (i >= 0 && this.alive[i] === 1) {
         this.alive[i] = 0;
         this.dead++;
+        this.deadPositions.push(i);
       }
     }
     if (this.dead > MIN_CAPACITY && this.dead * 4 > this.count) this.compact();
@@ -171,14 +175,13 @@ export class BinaryCodeIndex {
     const t1 = performance.now();
     const distances = new Uint16Array(this.memory.buffer, outOffset, n);
 
-    // Rows the search may not return get a distance beyond any real one (and leave the histogram).
-    if (filter || this.dead > 0) {
-      const allowed = this.allowedPredicate(filter);
-      for (let i = 0; i < n; i++) {
-        if (!allowed(i)) {
-          histogram[distances[i]!]!--;
-          distances[i] = EXCLUDED;
-        }
+    // Rows the search may not return get a distance beyond any real one (and leave the histogram):
+    // with a filter, a test of every row; without, only the removed rows.
+    if (filter) this.excludeFiltered(filter, distances, histogram);
+    else {
+      for (const i of this.deadPositions) {
+        histogram[distances[i]!]!--;
+        distances[i] = EXCLUDED;
       }
     }
     // Pass 1: the histogram gives the cut-off for the coarseK nearest; one more pass collects them.
@@ -225,18 +228,23 @@ export class BinaryCodeIndex {
     return { times, rowIds, targetIds, complete: chosen.length === allowedCount };
   }
 
-  private allowedPredicate(filter: RowFilter | null): (i: number) => boolean {
-    const alive = this.alive;
-    if (!filter) return (i) => alive[i] === 1;
+  /**
+   * Marks the rows `filter` (or a removal) excludes. One plain loop over typed arrays, no call
+   * per row: at 4M rows a predicate closure per row cost ~30 ms, several times this loop.
+   */
+  private excludeFiltered(filter: RowFilter, distances: Uint16Array, histogram: Uint32Array): void {
     const { kindMask, documents, photos } = filter;
-    const owners = this.owners;
-    const kinds = this.kinds;
-    return (i) => {
-      if (alive[i] !== 1 || ((kindMask >>> kinds[i]!) & 1) === 0) return false;
+    const { alive, kinds, owners } = this;
+    const n = distances.length;
+    for (let i = 0; i < n; i++) {
       const owner = owners[i]!;
-      if (owner > 0) return documents === null || documents[owner] === 1;
-      return photos === null || photos[-owner] === 1;
-    };
+      const allowed =
+        alive[i] === 1 && ((kindMask >>> kinds[i]!) & 1) === 1 && (owner > 0 ? documents === null || documents[owner] === 1 : photos === null || photos[-owner] === 1);
+      if (!allowed) {
+        histogram[distances[i]!]!--;
+        distances[i] = EXCLUDED;
+      }
+    }
   }
 
   /** table[b * 256 + v] = Σ over the 8 dimensions of byte b of (bit set ? +q : −q). */
@@ -286,6 +294,7 @@ export class BinaryCodeIndex {
     }
     this.count = w;
     this.dead = 0;
+    this.deadPositions = [];
   }
 
   private ensureCapacity(needed: number): void {

@@ -328,6 +328,18 @@ function stageMeans(before: Record<string, { sum: number; count: number }>, afte
 // ---------------------------------------------------------------------------------------------
 // Phases
 
+/**
+ * The k-th request's image: once every image has been sent, later laps append a few bytes after the
+ * JPEG's end (decoders ignore them) so the bytes, hence the server's cache key, still differ. Without
+ * this the last phases (after ~400 images) were answered from the embedding cache: the quiet runs'
+ * "text under image load" ran against 120–210 cached images/s instead of inference.
+ */
+function distinctImage(images: readonly Uint8Array[], k: number): Uint8Array {
+  const lap = Math.floor(k / images.length);
+  const bytes = images[k % images.length]!;
+  return lap === 0 ? bytes : Buffer.concat([bytes, Buffer.from(`lap ${lap}`)]);
+}
+
 /** `concurrency` loops each posting the next distinct image; images/s counted after a warm-up. */
 async function serverImages(url: string, images: readonly Uint8Array[], cursor: { next: number }, seconds: number, whileRunning?: () => Promise<void>) {
   let stop = false;
@@ -335,7 +347,7 @@ async function serverImages(url: string, images: readonly Uint8Array[], cursor: 
   let failure: unknown = null;
   const loop = async () => {
     while (!stop) {
-      const bytes = images[cursor.next++ % images.length]!;
+      const bytes = distinctImage(images, cursor.next++);
       try {
         await embedImageHttp(url, bytes);
         done.push(performance.now());

@@ -5,7 +5,23 @@
  */
 import { getOperationAST, Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 
+/**
+ * Answers by document and operation node. Apollo and the document cache hand every request with the
+ * same query text the same (never mutated) document object, and authorization, metrics and the
+ * audit each ask for the same operation's fields: each document is walked once, not three times a
+ * request. Weak keys: an answer lives as long as its document does.
+ */
+const fieldsByDocument = new WeakMap<DocumentNode, WeakMap<OperationDefinitionNode, readonly string[]>>();
+
 export function topLevelFieldsOf(document: DocumentNode, operation: OperationDefinitionNode): string[] {
+  let byOperation = fieldsByDocument.get(document);
+  if (!byOperation) fieldsByDocument.set(document, (byOperation = new WeakMap()));
+  let fields = byOperation.get(operation);
+  if (!fields) byOperation.set(operation, (fields = walkTopLevelFields(document, operation)));
+  return [...fields]; // a copy: callers may sort or filter it
+}
+
+function walkTopLevelFields(document: DocumentNode, operation: OperationDefinitionNode): string[] {
   const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
   const names = new Set<string>();
   const seen = new Set<string>();

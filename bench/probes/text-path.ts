@@ -7,7 +7,12 @@
  * /proc/PID/task/TID/schedstat of the server's threads (the ONNX workers name theirs: clip-text,
  * clip-vision-0, …) and of this process's threads.
  *
- *   npx tsx bench/probes/text-path.ts --model /tmp/b32 [--calls 100] [--blocks 4] [--env K=V …]
+ *   npx tsx bench/probes/text-path.ts --model /tmp/b32 [--calls 100] [--blocks 4] [--warmup 20] [--per-block] [--env K=V …]
+ *
+ * `--warmup N` rounds of every kind before measuring (default 20). The server's request path is still
+ * being compiled by V8 for minutes at a few dozen requests a second (its main thread's CPU per
+ * `health` fell from 1.26 to 0.77 ms over 2,000 calls, its compiler threads' from 0.48 to 0.09 ms):
+ * compare A and B at the same warm-up, and `--per-block` prints each block to see the trend.
  *
  * Prints, per kind of call: wall p50, then per thread group CPU ms per call and run-queue wait ms
  * per call. "embedText − health" on the main thread is the server's own work for an embedText
@@ -34,6 +39,8 @@ const { values: args } = parseArgs({
     kinds: { type: 'string', default: 'health,embedText,bare' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     'image-load': { type: 'string', default: '0' },
+    warmup: { type: 'string', default: '20' },
+    'per-block': { type: 'boolean', default: false },
   },
 });
 const REPO = path.resolve(import.meta.dirname, '..', '..');
@@ -157,7 +164,7 @@ const imageLoops = Array.from({ length: IMAGE_LOAD }, async (_, k) => {
 type Sample = { wall: number[]; server: Record<string, { cpu: number; wait: number }>; self: Record<string, { cpu: number; wait: number }>; load: number };
 const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
 let n = 1_000_000;
-for (let i = 0; i < 20; i++) for (const k of Object.values(kinds)) await k(n++); // warm up
+for (let i = 0; i < Number(args.warmup); i++) for (const k of Object.values(kinds)) await k(n++); // warm up
 for (let block = 0; block < BLOCKS; block++) {
   for (const [name, call] of Object.entries(kinds)) {
     const wall: number[] = [];
@@ -169,6 +176,11 @@ for (let block = 0; block < BLOCKS; block++) {
       wall.push(performance.now() - t);
     }
     samples[name]!.push({ wall, server: perCall(s0, threadStats(child.pid!), CALLS), self: perCall(b0, threadStats(process.pid), CALLS), load: os.loadavg()[0]! });
+    if (args['per-block']) {
+      const last = samples[name]!.at(-1)!;
+      const cpu = (k: string) => (last.server[k]?.cpu ?? 0).toFixed(2);
+      console.log(`block ${block} ${name.padEnd(10)} server main cpu ${cpu('main')} node cpu ${cpu('node')} ms/call, wall p50 ${[...wall].sort((a, b) => a - b)[wall.length >> 1]!.toFixed(2)} ms, loadavg ${last.load.toFixed(1)}`);
+    }
   }
 }
 

@@ -92,6 +92,12 @@ const envSchema = z.object({
   CLIP_IMAGE_WORKERS: int(1, 16).default(1),
   /** Linux nice value of the image workers: image batches yield the CPU to text queries. 0 disables. */
   CLIP_IMAGE_NICE: int(0, 19).default(10),
+  /**
+   * Linux: image workers (with their ORT threads), libvips's decode threads and the background text
+   * worker also run under SCHED_IDLE: they use only cores no other thread wants, and a waking text
+   * query takes their core at once (see src/workers/sched-idle.js). Needs `chrt` (util-linux).
+   */
+  CLIP_IMAGE_SCHED_IDLE: bool.default(true),
   /** Most images / texts per inference batch. */
   CLIP_IMAGE_BATCH: int(1, 256).default(8),
   CLIP_TEXT_BATCH: int(1, 1024).default(32),
@@ -291,6 +297,7 @@ export interface Config {
     imageThreads: number;
     imageWorkers: number;
     imageNice: number;
+    imageSchedIdle: boolean;
     imageBatch: number;
     textBatch: number;
     batchWaitMs: number;
@@ -390,6 +397,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       imageThreads: e.CLIP_IMAGE_THREADS,
       imageWorkers: e.CLIP_IMAGE_WORKERS,
       imageNice: e.CLIP_IMAGE_NICE,
+      imageSchedIdle: e.CLIP_IMAGE_SCHED_IDLE,
       imageBatch: e.CLIP_IMAGE_BATCH,
       textBatch: e.CLIP_TEXT_BATCH,
       batchWaitMs: e.CLIP_BATCH_WAIT_MS,

@@ -4,9 +4,9 @@
  * Scheduling (why it looks like this): onnxruntime-node blocks the thread that calls
  * `session.run`, and two sessions sharing a thread run one after the other, so a one-sentence
  * query would wait behind a whole image batch. Text and images therefore get their own worker
- * threads, queues and batchers; image workers run at a lower OS priority (CLIP_IMAGE_NICE) so
- * that when both want the CPU the interactive text query wins, while an idle text lane leaves
- * every core to images.
+ * threads, queues and batchers; image workers run at a lower OS priority (CLIP_IMAGE_NICE, and
+ * SCHED_IDLE with CLIP_IMAGE_SCHED_IDLE) so that when both want the CPU the interactive text query
+ * wins, while an idle text lane leaves every core to images.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -80,6 +80,8 @@ export interface EncoderOptions {
   imageThreads: number;
   imageWorkers: number;
   imageNice: number;
+  /** Image workers (and libvips's decode threads, and the background text worker) also run under SCHED_IDLE (Linux). */
+  imageSchedIdle?: boolean;
   imageBatch: number;
   textBatch: number;
   batchWaitMs: number;
@@ -193,7 +195,7 @@ export class OnnxClipEncoder implements ClipEncoder {
     private readonly lanes: Lanes,
     private readonly options: EncoderOptions,
   ) {
-    this.niceDecoders = throttledLowerThreadPriority('libvips worker', options.imageNice);
+    this.niceDecoders = throttledLowerThreadPriority('libvips worker', options.imageNice, { schedIdle: options.imageSchedIdle ?? false });
   }
 
   /** Loads the model (workers, tokenizer, preprocessing), warms it up and checks the vector size. */
@@ -225,6 +227,9 @@ export class OnnxClipEncoder implements ClipEncoder {
         displayName: path.join(spec.dir, file),
         threads,
         nice,
+        // Whatever runs below the text worker's priority is background work: with
+        // CLIP_IMAGE_SCHED_IDLE it takes only cores nothing else wants.
+        schedIdle: nice > 0 && (options.imageSchedIdle ?? false),
         inputs: kind === 'text' ? [spec.text.inputIds, ...(spec.text.attentionMask ? [spec.text.attentionMask] : [])] : [spec.vision.input],
         output: kind === 'text' ? spec.text.output : spec.vision.output,
         threadName,

@@ -25,6 +25,8 @@ export interface SessionWorkerOptions {
   displayName: string;
   threads: number;
   nice: number;
+  /** Also run under SCHED_IDLE (Linux; see src/workers/sched-idle.js): for background work only. */
+  schedIdle?: boolean;
   inputs: string[];
   output: string;
   /** Linux thread name (≤ 15 characters) of the worker and its ORT threads, seen in `top -H`. */
@@ -32,7 +34,7 @@ export interface SessionWorkerOptions {
 }
 
 type WorkerMessage =
-  | { kind: 'ready'; inputNames: string[]; outputNames: string[]; nice: number }
+  | { kind: 'ready'; inputNames: string[]; outputNames: string[]; nice: number; schedIdle: boolean }
   | { kind: 'load-failed'; message: string }
   | { kind: 'result'; id: number; data: ArrayBuffer; dims: number[]; inferMs: number }
   | { kind: 'error'; id: number; message: string };
@@ -48,6 +50,8 @@ export class OnnxSessionWorker {
   private constructor(
     private readonly worker: Worker,
     readonly niceApplied: number,
+    /** True when the worker and its ORT threads run under SCHED_IDLE. */
+    readonly schedIdle: boolean,
   ) {
     worker.on('message', (msg: WorkerMessage) => this.onMessage(msg));
     worker.on('error', (err) => this.fail(err));
@@ -59,7 +63,7 @@ export class OnnxSessionWorker {
   /** Starts the worker and waits until its session is loaded and its tensor names check out. */
   static async start(options: SessionWorkerOptions): Promise<OnnxSessionWorker> {
     const worker = new Worker(WORKER_URL, {
-      workerData: { modelPath: options.modelPath, threads: options.threads, nice: options.nice, output: options.output, threadName: options.threadName },
+      workerData: { modelPath: options.modelPath, threads: options.threads, nice: options.nice, schedIdle: options.schedIdle ?? false, output: options.output, threadName: options.threadName },
     });
     const ready = await awaitReady<WorkerMessage>(worker, 'the ONNX worker').catch(async (cause: unknown) => {
       await worker.terminate();
@@ -79,7 +83,7 @@ export class OnnxSessionWorker {
           'Write a manifest (fieldscope-model.json) that names its tensors; see docs/model-manifest.md.',
       );
     }
-    return new OnnxSessionWorker(worker, ready.nice);
+    return new OnnxSessionWorker(worker, ready.nice, ready.schedIdle);
   }
 
   get healthy(): boolean {

@@ -15,13 +15,14 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { currentThreadId, setIdlePolicySync } from '../workers/sched-idle.js';
 
 /** @typedef {{ type: 'float32' | 'int64', data: ArrayBuffer, dims: number[] }} WireTensor */
 
 const port = parentPort;
 if (!port) throw new Error('onnx-worker must run as a worker thread');
 
-/** @type {{ modelPath: string, threads: number, nice: number, output: string, threadName?: string }} */
+/** @type {{ modelPath: string, threads: number, nice: number, schedIdle?: boolean, output: string, threadName?: string }} */
 const options = workerData;
 
 /**
@@ -56,6 +57,17 @@ if (options.nice > 0) {
   }
 }
 
+/**
+ * Background work (image inference) can also run under SCHED_IDLE (CLIP_IMAGE_SCHED_IDLE, see
+ * src/workers/sched-idle.js), set here before the session exists for the same reason as the nice
+ * value: ORT's pool threads inherit the policy of the thread that creates them.
+ */
+let schedIdle = false;
+if (options.schedIdle) {
+  const tid = currentThreadId();
+  schedIdle = tid !== null && setIdlePolicySync(tid);
+}
+
 /** @returns {Promise<ort.InferenceSession | null>} */
 async function createSession() {
   try {
@@ -80,7 +92,7 @@ if (session) serve(session);
 /** @param {ort.InferenceSession} session */
 function serve(session) {
   if (!port) return;
-  port.postMessage({ kind: 'ready', inputNames: session.inputNames, outputNames: session.outputNames, nice: niceApplied });
+  port.postMessage({ kind: 'ready', inputNames: session.inputNames, outputNames: session.outputNames, nice: niceApplied, schedIdle });
   port.on('message', async (/** @type {{ id: number, feeds: Record<string, WireTensor> }} */ msg) => {
     try {
       /** @type {Record<string, ort.Tensor>} */

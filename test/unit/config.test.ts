@@ -21,6 +21,11 @@ describe('loadConfig', () => {
     expect(c.limits.maxUploadBytes).toBe(1000);
   });
 
+  it('CLIP_IMAGE_SCHED_IDLE: on by default, off with false', () => {
+    expect(loadConfig({}).encoder.imageSchedIdle).toBe(true);
+    expect(loadConfig({ CLIP_IMAGE_SCHED_IDLE: 'false' }).encoder.imageSchedIdle).toBe(false);
+  });
+
   it('NEAR_COPY_HASH_DISTANCE: 6 bits by default, for search and duplicate links; 0..7 whole bits or a clear refusal', () => {
     expect(loadConfig({}).search.maxHashDistance).toBe(6);
     const c = loadConfig({ NEAR_COPY_HASH_DISTANCE: '3' });

@@ -261,6 +261,10 @@ const envSchema = z.object({
   INGEST_TIMEOUT_MS: int(100, 2_147_483_647).default(600_000),
   /** Query artefacts (identifications: embeddings of photos people asked about) are deleted after this many days; 0 keeps them. Query images themselves are never stored. */
   RETENTION_DAYS: int(0, 36_500).default(30),
+  /** How often the server deletes files no record refers to (the orphan-blob sweep), in ms; 0: never (run `fieldscope blobs sweep` instead). */
+  BLOB_SWEEP_INTERVAL_MS: int(0, 2_147_483_647).default(0),
+  /** Files written less than this long ago are never swept, referenced or not (ms; at least INGEST_TIMEOUT_MS). */
+  BLOB_SWEEP_GRACE_MS: int(0, 2_147_483_647).default(86_400_000),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Milliseconds to wait for in-flight requests on SIGTERM before exiting anyway. */
@@ -321,6 +325,8 @@ export interface Config {
   };
   loadDemo: boolean;
   retentionDays: number;
+  /** The orphan-blob sweep (src/blob/orphan-sweep.ts): every `intervalMs` (0: never), sparing files younger than `graceMs`. */
+  blobSweep: { intervalMs: number; graceMs: number };
   graphql: { maxDepth: number; maxAliases: number; maxDirectives: number; maxTokens: number; maxCost: number };
   rateLimit: { perMinute: number; burst: number };
   metrics: { token: string | undefined };
@@ -363,6 +369,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dtypeVariant = e.CLIP_DTYPE === undefined ? undefined : e.CLIP_DTYPE === 'q8' ? 'quantized' : 'fp32';
   if (dtypeVariant !== undefined && cleaned.CLIP_MODEL_VARIANT !== undefined && cleaned.CLIP_MODEL_VARIANT !== dtypeVariant) {
     throw new ConfigError(`Invalid configuration:\n  CLIP_DTYPE=${e.CLIP_DTYPE} and CLIP_MODEL_VARIANT=${cleaned.CLIP_MODEL_VARIANT} disagree: set only CLIP_DTYPE (q8 is the quantized variant).`);
+  }
+  if (e.BLOB_SWEEP_GRACE_MS < e.INGEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  BLOB_SWEEP_GRACE_MS=${e.BLOB_SWEEP_GRACE_MS} is shorter than INGEST_TIMEOUT_MS=${e.INGEST_TIMEOUT_MS}: the sweep could delete a file an ingest has stored but not yet recorded. Make it at least INGEST_TIMEOUT_MS.`,
+    );
   }
   if (e.VECTOR_STORE === 'qdrant' && !e.QDRANT_URL) throw new ConfigError('Invalid configuration:\n  QDRANT_URL: required when VECTOR_STORE=qdrant');
   const s3Problems = [
@@ -421,6 +432,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     loadDemo: e.LOAD_DEMO,
     retentionDays: e.RETENTION_DAYS,
+    blobSweep: { intervalMs: e.BLOB_SWEEP_INTERVAL_MS, graceMs: e.BLOB_SWEEP_GRACE_MS },
     graphql: { maxDepth: e.GRAPHQL_MAX_DEPTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxDirectives: e.GRAPHQL_MAX_DIRECTIVES, maxTokens: e.GRAPHQL_MAX_TOKENS, maxCost: e.GRAPHQL_MAX_COST },
     rateLimit: { perMinute: e.RATE_LIMIT_PER_MINUTE, burst: e.RATE_LIMIT_BURST },
     metrics: { token: e.METRICS_TOKEN },

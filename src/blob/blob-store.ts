@@ -10,7 +10,7 @@
  * (s3-blob-store.ts, any S3-compatible object storage, for replicas that hold nothing).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import path from 'node:path';
 
@@ -33,10 +33,18 @@ export interface BlobStoreStatus {
   problem: string | null;
 }
 
+/** One stored blob and when it was last written (ms since the epoch): what the orphan sweep looks at. */
+export interface BlobEntry {
+  key: string;
+  writtenAt: number;
+}
+
 export interface BlobStore {
   /**
    * Stores bytes and returns their key (`<sha256>.<ext>`). Idempotent. When it resolves the
    * blob is durable and whole; when it rejects nothing readable was written under the key.
+   * Either way it counts as written now (`writtenAt`), even when the same bytes were there:
+   * the orphan sweep's grace period protects a blob from the moment an ingest puts it.
    */
   put(bytes: Uint8Array, extension: string): Promise<string>;
   /** The bytes, or null when there is no such blob (or the key is malformed). */
@@ -46,6 +54,10 @@ export interface BlobStore {
   /** Removes the blob; a missing one is not an error. */
   delete(key: string): Promise<void>;
   has(key: string): Promise<boolean>;
+  /** When the blob was last put (ms since the epoch), or null when there is no such blob. */
+  writtenAt(key: string): Promise<number | null>;
+  /** Every blob, in no promised order (for the orphan sweep); temporary files of unfinished writes are not blobs. */
+  list(): AsyncGenerator<BlobEntry>;
   blobStatus(): Promise<BlobStoreStatus>;
 }
 
@@ -86,7 +98,9 @@ export class DiskBlobStore implements BlobStore {
   async put(bytes: Uint8Array, extension: string): Promise<string> {
     const key = blobKeyOf(bytes, extension);
     const file = this.pathOf(key)!;
-    if (await this.has(key)) return key;
+    // Already there: only its time moves (see `put` in BlobStore). Gone meanwhile: written below.
+    const now = new Date();
+    if (await utimes(file, now, now).then(() => true, () => false)) return key;
     await mkdir(path.dirname(file), { recursive: true });
     // Write then rename: a reader never sees a half-written file, a crash leaves only a temp file.
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
@@ -159,6 +173,24 @@ export class DiskBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     if (file) await rm(file, { force: true });
+  }
+
+  async writtenAt(key: string): Promise<number | null> {
+    const file = this.pathOf(key);
+    if (!file) return null;
+    try {
+      return (await stat(file)).mtimeMs;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async *list(): AsyncGenerator<BlobEntry> {
+    for await (const key of this.keys()) {
+      const writtenAt = await this.writtenAt(key);
+      if (writtenAt !== null) yield { key, writtenAt };
+    }
   }
 
   /** A folder is always there to write to; a full or failing disk is StorageHealth's to report. */

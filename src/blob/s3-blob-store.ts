@@ -25,9 +25,9 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobStoreUnavailableError } from './blob-errors.js';
-import { blobKeyOf, blobPath, type BlobReader, type BlobStore, type BlobStoreStatus } from './blob-store.js';
+import { blobKeyOf, blobPath, isBlobKey, type BlobEntry, type BlobReader, type BlobStore, type BlobStoreStatus } from './blob-store.js';
 
 export interface S3BlobSettings {
   /** An S3-compatible server's URL (MinIO: http://minio:9000); unset: AWS S3 of `region`. */
@@ -312,6 +312,34 @@ export class S3BlobStore implements BlobStore {
     const objectKey = this.objectKey(key);
     if (!objectKey) return;
     await this.send('delete', (client, abortSignal) => client.send(new DeleteObjectCommand({ Bucket: this.connection.settings.bucket, Key: objectKey }), { abortSignal }));
+  }
+
+  /** The object's Last-Modified (a PUT of the same bytes renews it), or null when there is none. */
+  async writtenAt(key: string): Promise<number | null> {
+    const objectKey = this.objectKey(key);
+    if (!objectKey) return null;
+    const { bucket } = this.connection.settings;
+    const out = await this.send<{ LastModified?: Date } | null>(
+      'head',
+      (client, abortSignal) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey }), { abortSignal }),
+      { ifMissing: () => null },
+    );
+    // No date given: counted as written now, so the sweep never deletes a blob it cannot date.
+    return out === null ? null : (out.LastModified?.getTime() ?? Date.now());
+  }
+
+  /** Every blob under this store's prefix (a page of 1,000 objects per request); objects that are not blobs are skipped. */
+  async *list(): AsyncGenerator<BlobEntry> {
+    const { bucket } = this.connection.settings;
+    let token: string | undefined;
+    do {
+      const page = await this.send('list', (client, abortSignal) => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: this.prefix, ContinuationToken: token }), { abortSignal }));
+      for (const object of page.Contents ?? []) {
+        const key = object.Key?.slice(object.Key.lastIndexOf('/') + 1) ?? '';
+        if (isBlobKey(key) && this.objectKey(key) === object.Key) yield { key, writtenAt: object.LastModified?.getTime() ?? Date.now() };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   /** A HEAD of the bucket: ready when it answers, else the cause and what fixes it. */

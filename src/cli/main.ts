@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { runBackfillCommand } from './backfill.js';
 import { runEvalCommand } from './eval.js';
 import { runIngestCommand } from './ingest.js';
+import { runBlobsCommand } from './blobs.js';
 import { runKeysCommand } from './keys.js';
 import { runMigrateCommand } from './migrate.js';
 import { runModelsCommand } from './models.js';
@@ -21,6 +22,7 @@ Commands:
   migrate --to qdrant         copy the embedded knowledge base into Qdrant (QDRANT_URL)
   migrate --to scale          copy all embedded state to Qdrant, Postgres and S3, verified
   backfill image-keys         compute near-copy keys of pages and photos stored before they existed
+  blobs sweep                 delete stored files no record refers to, past a grace period
   eval <labelled-folder>      measure identification and near-duplicate detection on a labelled set
   eval search [set-folder]    measure search (recall@k, MRR, nDCG per signal and fused) on a labelled query set
   eval ocr [set-folder]       measure reading (character accuracy, identifier and code recall) on photographed plates, labels, codes and scans
@@ -47,6 +49,8 @@ export async function main(argv: string[]): Promise<number> {
       return runMigrateCommand(rest);
     case 'eval':
       return runEvalCommand(rest);
+    case 'blobs':
+      return runBlobsCommand(rest);
     case 'backfill':
       return runBackfillCommand(rest);
     case '--version':

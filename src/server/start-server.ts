@@ -9,6 +9,7 @@ import { createCore } from '../core/create-core.js';
 import { loadDemoIfEmpty } from '../demo/load-demo.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
+import { sweepOrphanBlobs } from '../blob/orphan-sweep.js';
 import { createApp } from './app.js';
 import { sweepUploadTempDir, useAsProcessTempDir } from './upload-temp.js';
 
@@ -78,6 +79,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // A records database still coming up (DATABASE_URL) must not stop the server: the hourly run catches up.
   await retention().catch((err: unknown) => logger.warn({ err }, 'retention at start-up skipped'));
   const retentionTimer = setInterval(() => void retention().catch((err: unknown) => logger.error({ err }, 'retention failed')), 3_600_000).unref();
+  // The orphan-blob sweep (BLOB_SWEEP_INTERVAL_MS; off by default, `fieldscope blobs sweep` is the
+  // operator's tool): files no record refers to, older than BLOB_SWEEP_GRACE_MS, in every open
+  // tenant space. One run at a time; safe on several replicas at once (src/blob/orphan-sweep.ts).
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      for (const space of await core.spaces.opened()) {
+        const summary = await sweepOrphanBlobs({ blobs: space.blobs, isReferenced: (key) => space.store.isBlobReferenced(key), graceMs: config.blobSweep.graceMs });
+        logger[summary.orphans > 0 || summary.failed > 0 ? 'info' : 'debug']({ tenant: space.tenant, ...summary }, 'blob sweep: deleted files no record refers to');
+      }
+    } finally {
+      sweeping = false;
+    }
+  };
+  const sweepTimer = config.blobSweep.intervalMs > 0 ? setInterval(() => void sweep().catch((err: unknown) => logger.error({ err }, 'blob sweep failed')), config.blobSweep.intervalMs).unref() : null;
   const queueGauge = setInterval(() => {
     const depth = encoder.queueDepth();
     metrics.queueDepth.set({ encoder: 'text' }, depth.text);
@@ -100,6 +118,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       core.health.markShuttingDown();
       clearInterval(queueGauge);
       clearInterval(retentionTimer);
+      if (sweepTimer) clearInterval(sweepTimer);
       // Apollo's drain plugin stops new connections and waits for in-flight requests.
       await apollo.stop();
       await core.close();

@@ -6,12 +6,15 @@
 import { Worker } from 'node:worker_threads';
 import { ModelLoadError, UnavailableError } from '../errors.js';
 import { awaitReady } from '../workers/await-ready.js';
+import type { NormalizeConfig } from './normalize-chw.js';
 
-export interface WireTensor {
-  type: 'float32' | 'int64';
-  data: ArrayBuffer;
-  dims: number[];
-}
+/**
+ * A tensor as sent to the worker. `rgb8`: images as 8-bit interleaved RGB one after the other, for a
+ * [n, 3, h, w] float input that the worker builds with `normalize` (so the main thread does not).
+ */
+export type WireTensor =
+  | { type: 'float32' | 'int64'; data: ArrayBuffer; dims: number[] }
+  | { type: 'rgb8'; data: ArrayBuffer; dims: number[]; normalize: NormalizeConfig };
 
 export interface RunResult {
   data: Float32Array;

@@ -16,8 +16,14 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { currentThreadId, setIdlePolicySync } from '../workers/sched-idle.js';
+import { rgbBatchToNormalizedChw } from './normalize-chw.js';
 
-/** @typedef {{ type: 'float32' | 'int64', data: ArrayBuffer, dims: number[] }} WireTensor */
+/**
+ * A tensor as sent to the worker. `rgb8`: images as 8-bit interleaved RGB, one after the other,
+ * for a [n, 3, h, w] float input; the worker normalises them (see normalize-chw.js).
+ * @typedef {{ type: 'float32' | 'int64', data: ArrayBuffer, dims: number[] }
+ *   | { type: 'rgb8', data: ArrayBuffer, dims: number[], normalize: import('./normalize-chw.js').NormalizeConfig }} WireTensor
+ */
 
 const port = parentPort;
 if (!port) throw new Error('onnx-worker must run as a worker thread');
@@ -98,8 +104,12 @@ function serve(session) {
       /** @type {Record<string, ort.Tensor>} */
       const feeds = {};
       for (const [name, t] of Object.entries(msg.feeds)) {
-        const data = t.type === 'int64' ? new BigInt64Array(t.data) : new Float32Array(t.data);
-        feeds[name] = new ort.Tensor(t.type, data, t.dims);
+        if (t.type === 'rgb8') {
+          const [n = 0, , h = 0, w = 0] = t.dims;
+          feeds[name] = new ort.Tensor('float32', rgbBatchToNormalizedChw(new Uint8Array(t.data), n, w, h, t.normalize), t.dims);
+        } else {
+          feeds[name] = t.type === 'int64' ? new ort.Tensor('int64', new BigInt64Array(t.data), t.dims) : new ort.Tensor('float32', new Float32Array(t.data), t.dims);
+        }
       }
       const started = performance.now();
       const result = await session.run(feeds, [options.output]);

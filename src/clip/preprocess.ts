@@ -119,26 +119,5 @@ export function cropRgb(
   return out;
 }
 
-/**
- * Interleaved RGB bytes (HWC) → normalised planar float tensor (CHW) written into `out` at `offset`.
- * Writing into a caller-owned buffer lets a batch be assembled without copies.
- */
-export function rgbToNormalizedChw(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  cfg: Pick<ImagePreprocessConfig, 'rescale' | 'mean' | 'std'>,
-  out: Float32Array = new Float32Array(3 * width * height),
-  offset = 0,
-): Float32Array {
-  const plane = width * height;
-  if (rgb.length !== plane * 3) throw new Error(`expected ${plane * 3} RGB bytes, got ${rgb.length}`);
-  if (out.length < offset + plane * 3) throw new Error('output tensor too small');
-  for (let c = 0; c < 3; c++) {
-    const scale = cfg.rescale / cfg.std[c]!;
-    const shift = cfg.mean[c]! / cfg.std[c]!;
-    const base = offset + c * plane;
-    for (let i = 0; i < plane; i++) out[base + i] = rgb[i * 3 + c]! * scale - shift;
-  }
-  return out;
-}
+/** Interleaved RGB bytes (HWC) → normalised planar float tensor (CHW); lives in JS so the ONNX worker can run it too. */
+export { rgbToNormalizedChw } from './normalize-chw.js';

@@ -42,8 +42,8 @@ describe('ONNX worker: rgb8 feeds', () => {
     const floats = new Float32Array(2 * 3 * PLANE);
     for (let i = 0; i < 2; i++) rgbToNormalizedChw(rgb.subarray(i * 3 * PLANE, (i + 1) * 3 * PLANE), SIZE, SIZE, normalize, floats, i * 3 * PLANE);
     const dims = [2, 3, SIZE, SIZE];
-    const expected = await worker.run({ pixel_values: { type: 'float32', data: floats.buffer, dims } });
-    const got = await worker.run({ pixel_values: { type: 'rgb8', data: twoImages().buffer, dims, normalize } });
+    const expected = await worker.run({ pixel_values: { type: 'float32', data: floats.buffer as ArrayBuffer, dims } });
+    const got = await worker.run({ pixel_values: { type: 'rgb8', data: twoImages().buffer as ArrayBuffer, dims, normalize } });
     expect(got.dims).toEqual(expected.dims);
     expect(Array.from(got.data)).toEqual(Array.from(expected.data));
     // The two images differ, so a mix-up of their order or offsets would show.
@@ -52,8 +52,8 @@ describe('ONNX worker: rgb8 feeds', () => {
 
   it('refuses a batch whose bytes do not match its shape, and keeps serving', async () => {
     const short = new Uint8Array(3 * PLANE - 1);
-    await expect(worker.run({ pixel_values: { type: 'rgb8', data: short.buffer, dims: [1, 3, SIZE, SIZE], normalize } })).rejects.toThrow(/RGB bytes/);
-    const ok = await worker.run({ pixel_values: { type: 'rgb8', data: new Uint8Array(3 * PLANE).fill(128).buffer, dims: [1, 3, SIZE, SIZE], normalize } });
+    await expect(worker.run({ pixel_values: { type: 'rgb8', data: short.buffer as ArrayBuffer, dims: [1, 3, SIZE, SIZE], normalize } })).rejects.toThrow(/RGB bytes/);
+    const ok = await worker.run({ pixel_values: { type: 'rgb8', data: new Uint8Array(3 * PLANE).fill(128).buffer as ArrayBuffer, dims: [1, 3, SIZE, SIZE], normalize } });
     expect(ok.dims[0]).toBe(1);
   });
 });

@@ -69,11 +69,28 @@ const label = (c: CandidateCounts): string => `${c.rescore}/${c.coarse}`;
 const SIZES_PER_TABLE = !process.argv.includes('--no-sizes');
 /** `--baseline-cache FILE`: keep the exact results there and reuse them (the 1M passes take minutes). */
 const BASELINE_CACHE = arg('baseline-cache', '');
+/** `--side-by-side ROUNDS`: text and image queries with the lexical signal on the calling thread and in the lexical worker, alternately, alone and 2 at a time. */
+const SIDE_BY_SIDE = Number(arg('side-by-side', '0'));
+/** `--lexical-in-thread`: the main figures with the lexical signal on the calling thread (the code before the lexical worker). */
+const LEXICAL_IN_THREAD = process.argv.includes('--lexical-in-thread');
 /** `--lexical-recall N`: also time searchLexical alone, fast and exact, on N queries, and its recall@10 (no exact vector scans). */
 const LEXICAL_RECALL = Number(arg('lexical-recall', '0'));
 if (DB && SIZES.length !== 1) throw new Error('--db takes one --pages size.');
 
 // ---- measurement ----
+/**
+ * CPU ms this thread has run (Linux: /proc/thread-self/schedstat, ns); NaN elsewhere. With the
+ * lexical worker, process.cpuUsage() counts both threads, while a query's latency on an idle
+ * machine is about the busier thread's share: this one's, or the rest (the worker's).
+ */
+function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function ms(v: number): string {
   return `${v.toFixed(1)} ms`;
 }
@@ -119,6 +136,8 @@ interface Timings {
   /** CPU ms of the same calls: the store works on this thread, so on a shared machine this is what a quiet one would take. */
   textCpu: number[];
   imageCpu: number[];
+  /** CPU ms of the calling thread alone (threadCpuMs); the rest of textCpu ran in the lexical worker. */
+  textThreadCpu: number[];
   calls: Record<string, number[]>;
   /** Per vector call: where the indexed search spent its time (SQLite store only). */
   stages: Record<string, SearchStages[]>;
@@ -150,6 +169,7 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
   const image: number[] = [];
   const textCpu: number[] = [];
   const imageCpu: number[] = [];
+  const textThreadCpu: number[] = [];
   const cpuMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
@@ -171,9 +191,11 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
     const q = queries.text[i]!;
     const t0 = performance.now();
     const c0 = cpuMs();
+    const h0 = threadCpuMs();
     const textFound = await store.searchSignals(textSignalQuery(q), LIMIT);
     text.push(performance.now() - t0);
     textCpu.push(cpuMs() - c0);
+    textThreadCpu.push(threadCpuMs() - h0);
     const v = queries.image[i]!;
     const t1 = performance.now();
     const c1 = cpuMs();
@@ -194,7 +216,7 @@ async function timeQueries(store: KnowledgeStore, queries: { text: TextQuery[]; 
     await timed('searchImages', () => store.searchImages(v, LIMIT));
     await timed('searchChunks(image)', () => store.searchChunks(v, LIMIT));
   }
-  return { text, image, textCpu, imageCpu, calls, stages, results };
+  return { text, image, textCpu, imageCpu, textThreadCpu, calls, stages, results };
 }
 
 function reseededQueries(corpus: Corpus, sources: QuerySource[], count: number): { text: TextQuery[]; image: Float32Array[] } {
@@ -229,6 +251,76 @@ async function lexicalRecall(fast: KnowledgeStore, exact: KnowledgeStore, querie
   console.log(row('searchLexical alone, CPU', fastCpu));
   console.log(row('searchLexical exact (FTS5 OR)', exactMs));
   console.log(`searchLexical recall@10 vs exact BM25 over every term (n=${recall.length}): ${(recall.reduce((a, b) => a + b, 0) / recall.length).toFixed(3)} (min ${Math.min(...recall).toFixed(1)}, exact top 10 in ${recall.filter((r) => r === 1).length})`);
+}
+
+/**
+ * The lexical signal on the calling thread against in the lexical worker, on the same store and
+ * queries, alternately (A B A B …, so load from others falls on both): each query alone (latency),
+ * then two clients with one query each in flight (throughput: what a server answering two users
+ * at once gets). CPU is the whole process's, every thread.
+ */
+async function sideBySide(store: SqliteKnowledgeStore, queries: { text: TextQuery[]; image: Float32Array[] }, rounds: number): Promise<void> {
+  const modes: [string, number][] = [
+    ['calling thread', Number.POSITIVE_INFINITY],
+    ['lexical worker', store.lexicalWorkerMinRows === Number.POSITIVE_INFINITY ? 20_000 : store.lexicalWorkerMinRows],
+  ];
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const n = queries.text.length;
+  const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
+  console.log(`signals side by side: ${rounds} round(s) of ${n} text and ${n} image queries per mode`);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [name, minRows] of modes) {
+      store.lexicalWorkerMinRows = minRows;
+      for (let i = 0; i < Math.min(5, n); i++) await store.searchSignals(textSignalQuery(queries.text[i]!), LIMIT); // warm-up (starts the worker)
+      const text: number[] = [];
+      const image: number[] = [];
+      const textThread: number[] = [];
+      const textAll: number[] = [];
+      const c0 = cpuMs();
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        const h0 = threadCpuMs();
+        const a0 = cpuMs();
+        await store.searchSignals(textSignalQuery(queries.text[i]!), LIMIT);
+        text.push(performance.now() - t0);
+        textThread.push(threadCpuMs() - h0);
+        textAll.push(cpuMs() - a0);
+        const t1 = performance.now();
+        await store.searchSignals(imageSignalQuery(queries.image[i]!), LIMIT);
+        image.push(performance.now() - t1);
+      }
+      const aloneCpu = (cpuMs() - c0) / (2 * n);
+      // Two clients, each with one query in flight: client k takes queries k, k+2, … (text then image).
+      const together: number[] = [];
+      const c1 = cpuMs();
+      const w0 = performance.now();
+      await Promise.all(
+        [0, 1].map(async (k) => {
+          for (let i = k; i < n; i += 2) {
+            const t0 = performance.now();
+            await store.searchSignals(textSignalQuery(queries.text[i]!), LIMIT);
+            await store.searchSignals(imageSignalQuery(queries.image[i]!), LIMIT);
+            together.push(performance.now() - t0);
+          }
+        }),
+      );
+      const wall = performance.now() - w0;
+      const togetherCpu = (cpuMs() - c1) / (2 * n);
+      console.log(`  round ${round}, ${name} (load ${os.loadavg()[0]!.toFixed(2)}):`);
+      console.log(row('    text  searchSignals, alone', text));
+      console.log(row('    image searchSignals, alone', image));
+      console.log(`    CPU per query (all threads), alone: ${ms(aloneCpu)}`);
+      console.log(row('    text CPU, calling thread', textThread));
+      console.log(row('    text CPU, other threads', textAll.map((c, i) => c - textThread[i]!)));
+      console.log(row('    text CPU, busier thread', textAll.map((c, i) => Math.max(textThread[i]!, c - textThread[i]!))));
+      console.log(row('    text+image, 2 clients', together));
+      console.log(`    2 clients: ${((2 * n * 1000) / wall).toFixed(1)} queries/s (${n} text + ${n} image in ${(wall / 1000).toFixed(2)} s), CPU per query ${ms(togetherCpu)}`);
+    }
+  }
+  store.lexicalWorkerMinRows = modes[LEXICAL_IN_THREAD ? 0 : 1]![1];
 }
 
 function fileSize(file: string): number {
@@ -274,10 +366,10 @@ async function runSize(pages: number): Promise<void> {
     }
 
     const openStart = performance.now();
-    const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorCandidates: RESCORE[0] });
+    const fast = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorCandidates: RESCORE[0], ...(LEXICAL_IN_THREAD ? { lexicalWorkerMinRows: Number.POSITIVE_INFINITY } : {}) });
     await fast.init();
     const openMs = performance.now() - openStart;
-    const exact = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorSearch: 'exact', lexicalSearch: 'exact' });
+    const exact = new SqliteKnowledgeStore({ file, dim: DIM, modelId: 'bench', vectorSearch: 'exact', lexicalSearch: 'exact', lexicalWorkerMinRows: Number.POSITIVE_INFINITY });
     await exact.init();
 
     reseed(20261130); // the same queries whether the corpus was just filled or reused
@@ -293,10 +385,12 @@ async function runSize(pages: number): Promise<void> {
     const f = await timeQueries(fast, queries, QUERIES);
 
     const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;
-    console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${RESCORE[0] ? `; candidates ${label(RESCORE[0])} (rescored/coarse)` : ''}`);
+    console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${RESCORE[0] ? `; candidates ${label(RESCORE[0])} (rescored/coarse)` : ''}; lexical signal ${LEXICAL_IN_THREAD ? 'on the calling thread' : `in the lexical worker from ${fast.lexicalWorkerMinRows.toLocaleString('en')} indexed pages`}`);
     console.log(row('text  searchSignals', f.text));
     console.log(row('image searchSignals', f.image));
     console.log(row('text  CPU, all threads', f.textCpu));
+    console.log(row('text  CPU, calling thread', f.textThreadCpu));
+    console.log(row('text  CPU, other threads', f.textCpu.map((c, i) => c - f.textThreadCpu[i]!)));
     console.log(row('image CPU, all threads', f.imageCpu));
     for (const [name, values] of Object.entries(f.calls)) console.log(row(`  ${name}`, values));
     for (const [name, list] of Object.entries(f.stages)) {
@@ -351,6 +445,7 @@ async function runSize(pages: number): Promise<void> {
       return `recall@10 vs baseline (n=${n}): ${Object.entries(recall).map(([k, v]) => `${k} ${mean(v).toFixed(3)} (min ${Math.min(...v).toFixed(1)})`).join(', ')}`;
     };
     console.log(recallOf(f.results));
+    if (SIDE_BY_SIDE > 0) await sideBySide(fast, queries, SIDE_BY_SIDE);
     // Other rescore counts, timed after the baseline's passes (which read the whole file).
     for (const count of RESCORE.slice(1)) {
       fast.vectorCandidates = count;

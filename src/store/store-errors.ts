@@ -52,3 +52,14 @@ export class InvalidVectorError extends AppError {
     super('INVALID_VECTOR', 'INTERNAL', message, options);
   }
 }
+
+/**
+ * The thread that ranks the lexical signal of a large SQLite store stopped (crashed, ran out of
+ * memory, or could not start): the search that was waiting for it fails with this code, and the
+ * next search starts a new thread. The server stays up; retrying the search is the remedy.
+ */
+export class SearchWorkerFailedError extends AppError {
+  constructor(message: string, options?: AppErrorOptions) {
+    super('SEARCH_WORKER_FAILED', 'UNAVAILABLE', message, options);
+  }
+}

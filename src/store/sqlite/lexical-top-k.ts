@@ -80,6 +80,12 @@ function readVarint(buf: Uint8Array, at: number): [value: number, next: number] 
   return [value, at + 9];
 }
 
+/** Rows in the full-text index (pages and photos with text), from FTS5's averages record: one small read, no scan. */
+export function lexicalRowCount(db: Database.Database): number {
+  const averages = db.prepare('SELECT block FROM lexical_data WHERE id = ?').pluck().get(AVERAGES_ID) as Buffer | undefined;
+  return averages && averages.length > 0 ? readVarint(averages, 0)[0] : 0;
+}
+
 /** FTS5's idf: ln((N − n + ½) / (n + ½)), floored at 1e-6. */
 export function fts5Idf(rows: number, hits: number): number {
   const idf = Math.log((rows - hits + 0.5) / (hits + 0.5));

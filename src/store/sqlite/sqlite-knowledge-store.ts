@@ -27,6 +27,7 @@ import type {
   PageRecord,
   PhotoDetails,
   PhotoRecord,
+  RemoteCallOptions,
   SearchFilter,
   SignalQuery,
   SignalResults,
@@ -40,10 +41,12 @@ import { checkImageLayout, isLayoutCopy, LAYOUT_KEY_MAX_DISTANCE, layoutCorrelat
 import { checkHashQuery, hammingDistance, hashBands, isDifferenceHash } from '../../identify/perceptual-hash.js';
 import { contentTerms, termCoverage } from '../../search/snippet.js';
 import { excerptAround, lexicalPhrases, phraseWords } from './lexical-query.js';
-import { LexicalTopK } from './lexical-top-k.js';
+import { lexicalRowCount } from './lexical-top-k.js';
+import { LexicalRanker, type LexicalRow } from './lexical-ranker.js';
+import { LexicalThread } from './lexical-thread.js';
 import { runMigrations } from './migrations.js';
 import { quickCheck, unreadableDatabase } from './open-database.js';
-import { compileFilter, type CompiledFilter } from './search-filter.js';
+import { compileFilter } from './search-filter.js';
 import { CHUNK_SPACE, IMAGE_SPACE, VectorSpace, type CandidateCounts, type ScoredRow, type SearchStages } from './vector-space.js';
 import { createdMs, decodeCursor, encodeCursor } from '../record-cursor.js';
 import { toDocument, toPhoto, type DocumentRow, type PhotoRow } from './rows.js';
@@ -99,12 +102,23 @@ export interface SqliteKnowledgeStoreOptions {
   lexicalRankBudget?: number;
   /** How long a write waits for another process's write lock. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * Rows in the full-text index from which the lexical signal is ranked in the lexical worker
+   * (lexical-thread.ts), beside the vector searches, instead of on the calling thread. Default
+   * DEFAULT_LEXICAL_WORKER_MIN_ROWS; 0: always (a file store); Infinity: never. `:memory:` never.
+   */
+  lexicalWorkerMinRows?: number;
 }
 
 const DOCUMENT_KINDS = new Set<string>(Object.keys(KIND_CODES).filter((k) => k !== 'photo'));
 const DEFAULT_EXACT_THRESHOLD = 10_000;
 const DEFAULT_LEXICAL_BUDGET = 100_000;
 const DEFAULT_LEXICAL_PLAN_BUDGET = 64;
+/**
+ * Below this many indexed pages BM25 costs less than the hop to the lexical worker and back
+ * (bench/README.md, "Signals side by side"), so it runs on the calling thread.
+ */
+export const DEFAULT_LEXICAL_WORKER_MIN_ROWS = 20_000;
 const PAGE_SIZE = 8192;
 
 function metadataJson(metadata: JsonObject): string {
@@ -132,7 +146,11 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   vectorCandidates: CandidateCounts | undefined;
   private readonly lexicalExact: boolean;
   private readonly lexicalPlanBudget: number;
-  private lexicalTopK: LexicalTopK | null = null;
+  private lexicalRanker: LexicalRanker | null = null;
+  /** Null for `:memory:` (no file for a second connection to open). */
+  private lexicalThread: LexicalThread | null = null;
+  /** Indexed pages from which the lexical signal runs in the lexical worker (see the option); settable for benchmarks' A/B runs. */
+  lexicalWorkerMinRows: number;
   /** Set by checkIntegrity when the file is damaged: the store is then not ready. */
   private damage: string | null = null;
 
@@ -144,6 +162,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     this.vectorCandidates = options.vectorCandidates;
     this.lexicalExact = options.lexicalSearch === 'exact';
     this.lexicalPlanBudget = Math.max(1, Math.floor(options.lexicalPlanBudget ?? DEFAULT_LEXICAL_PLAN_BUDGET));
+    this.lexicalWorkerMinRows = options.lexicalWorkerMinRows ?? DEFAULT_LEXICAL_WORKER_MIN_ROWS;
   }
 
   get dim(): number {
@@ -179,7 +198,12 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       this.chunkSpace = new VectorSpace(db, CHUNK_SPACE, this.options.dim);
       this.imageSpace = new VectorSpace(db, IMAGE_SPACE, this.options.dim);
       this.db = db;
-      this.lexicalTopK = new LexicalTopK(db, this.lexicalPlanBudget);
+      const rankOptions = { exact: this.lexicalExact, planBudget: this.lexicalPlanBudget, rankBudget: this.lexicalBudget };
+      this.lexicalRanker = new LexicalRanker(db, rankOptions);
+      const inMemory = this.options.file === ':memory:' || this.options.file === '' || this.options.file.startsWith('file::memory:');
+      this.lexicalThread = inMemory ? null : new LexicalThread({ file: this.options.file, ...rankOptions });
+      // Started now (it loads tsx and opens the file), so the first search does not wait for it.
+      if (this.useLexicalThread()) this.lexicalThread!.start();
       // An exact-only store never reads the coarse index: skip loading it.
       if (!this.exactOnly) this.syncIndexes(true);
     } catch (error) {
@@ -235,7 +259,10 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     // Drop the coarse indexes with their memory; init() builds them again.
     this.chunkSpace = null;
     this.imageSpace = null;
-    this.lexicalTopK = null;
+    this.lexicalRanker = null;
+    const thread = this.lexicalThread;
+    this.lexicalThread = null;
+    await thread?.close();
     db?.close();
   }
 
@@ -632,51 +659,44 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     });
   }
 
-  /** The id range of the targets a filter that names documents allows (they are contiguous per document). */
-  private targetRange(db: Database.Database, compiled: CompiledFilter): [number, number] | null {
-    const row = db.prepare(`SELECT min(t.id), max(t.id) FROM targets t WHERE ${compiled.sql}`).raw().get(...compiled.params) as [number | null, number | null];
-    return row[0] === null || row[1] === null ? null : [row[0], row[1]];
+  /** Whether the lexical signal is ranked in the lexical worker now (a file store with enough indexed pages). */
+  private useLexicalThread(): boolean {
+    if (!this.lexicalThread || !this.db) return false;
+    return this.lexicalWorkerMinRows <= 0 || lexicalRowCount(this.db) >= this.lexicalWorkerMinRows;
   }
 
-  async searchLexical(query: string, limit: number, filter?: SearchFilter): Promise<Candidate[]> {
+  /** The lexical worker, for tests of its crash handling; null for `:memory:`. */
+  lexicalThreadForTests(): LexicalThread | null {
+    return this.lexicalThread;
+  }
+
+  /**
+   * BM25 over page text and photo captions (lexical-ranker.ts). On a large file store the ranking
+   * runs in the lexical worker and this method awaits it (searchSignals starts it first and runs
+   * the vector searches meanwhile); `signal` ends that wait. The excerpts are read here.
+   */
+  async searchLexical(query: string, limit: number, filter?: SearchFilter, signal?: AbortSignal): Promise<Candidate[]> {
     checkLimit(limit);
+    signal?.throwIfAborted();
     const { db } = this.open();
     const phrases = lexicalPhrases(query);
     if (phrases.length === 0 || limit === 0) return [];
-    const compiled = compileFilter(db, filter);
-    let range: [number, number] = [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
-    if (compiled?.namesDocuments) {
-      const found = this.targetRange(db, compiled);
-      if (!found) return [];
-      range = found;
+    let rows: LexicalRow[];
+    if (this.useLexicalThread()) {
+      // Checked here too, so a bad filter fails with its own error before any hop.
+      compileFilter(db, filter);
+      rows = await this.lexicalThread!.rank(query, limit, filter, signal);
+    } else {
+      rows = this.lexicalRanker!.rank(query, limit, filter);
     }
-
-    // FTS5, best first, over the filter's pages: [rowid, bm25] (bm25 is negative, lower is better).
-    const rank = (expression: string, count: number): [number, number][] =>
-      (compiled
-        ? db
-            .prepare(
-              `SELECT lexical.rowid, bm25(lexical) AS score FROM lexical JOIN targets t ON t.id = lexical.rowid
-               WHERE lexical MATCH ? AND lexical.rowid BETWEEN ? AND ? AND ${compiled.sql} ORDER BY score, lexical.rowid LIMIT ?`,
-            )
-            .raw()
-            .all(expression, range[0], range[1], ...compiled.params, count)
-        : db.prepare('SELECT rowid, bm25(lexical) AS score FROM lexical WHERE lexical MATCH ? ORDER BY score, rowid LIMIT ?').raw().all(expression, count)) as [number, number][];
-    const everyTerm = (kept: string[]): [number, number][] => rank(kept.join(' OR '), limit).map(([id, bm25]) => [id, -bm25]);
-
-    // One read transaction: the plan's several queries see one snapshot of the index (a commit by
-    // another process between them would change idf halfway through the proof).
-    const rows = db.transaction((): [number, number][] => {
-      if (this.lexicalExact) return everyTerm(phrases);
-      const top = this.lexicalTopK!.search(phrases, limit, rank, Boolean(compiled));
-      if (top === null) return everyTerm(compiled ? phrases : this.prunePhrases(db, phrases));
-      // Fewer than `limit` pages hold a weighted term: the rest of the answer is pages holding only
-      // weightless ones, ordered by ~1e-6 of score. Ranked when cheap (a filter, or a small
-      // corpus); at scale (the terms on > `lexicalRankBudget` pages) left out, as they always were.
-      if (top.rows.length < limit && top.weightless.length > 0 && (compiled || top.weightlessPages <= this.lexicalBudget)) return everyTerm(phrases);
-      return top.rows;
-    })();
     if (rows.length === 0) return [];
+    return this.lexicalCandidates(rows, query, phrases);
+  }
+
+  /** The ranked rows as candidates: target, score, an excerpt around the query's words, coverage. */
+  private lexicalCandidates(rows: LexicalRow[], query: string, phrases: string[]): Candidate[] {
+    // Open again: the store may have been closed while the worker ranked.
+    const { db } = this.open();
     const ids = rows.map(([id]) => id);
     const targets = this.describeTargets(db, ids);
     const texts = new Map(db.prepare('SELECT id, text FROM targets WHERE id IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(ids)) as [number, string][]);
@@ -687,35 +707,6 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       const text = texts.get(id) ?? '';
       return target ? [{ target, score, matchedText: excerptAround(text, words), coverage: termCoverage(terms, text) }] : [];
     });
-  }
-
-  /**
-   * For queries of more weighted terms than the exact plan takes: the terms of an unfiltered query worth ranking by: FTS5's BM25 gives a term on more than
-   * half the pages an IDF of ~0 (it clamps log((N − n + ½)/(n + ½)) at 1e-6), so such terms
-   * change no score and only make FTS5 rank every page that has them — they are dropped while
-   * another term remains. Then, rarest first, terms are kept while the pages they match fit
-   * `lexicalRankBudget`. Filtered queries keep every term (a filter may leave only pages whose
-   * sole match is a common word).
-   */
-  private prunePhrases(db: Database.Database, phrases: string[]): string[] {
-    if (phrases.length < 2) return phrases;
-    const pages = db.prepare('SELECT count(*) FROM targets').pluck().get() as number;
-    const half = Math.floor(pages / 2);
-    const budget = Number.isFinite(this.lexicalBudget) ? Math.max(1, Math.floor(this.lexicalBudget)) : Number.POSITIVE_INFINITY;
-    const cap = Math.min(pages, Math.max(half, Number.isFinite(budget) ? budget : 0)) + 1;
-    const probe = db.prepare('SELECT count(*) FROM (SELECT 1 FROM lexical WHERE lexical MATCH ? LIMIT ?)').pluck();
-    const counted = phrases
-      .map((phrase) => ({ phrase, matches: probe.get(phrase, cap) as number }))
-      .filter((p) => p.matches > 0)
-      .sort((a, b) => a.matches - b.matches);
-    const kept: string[] = [];
-    let total = 0;
-    for (const { phrase, matches } of counted) {
-      if (kept.length > 0 && (matches > half || total + matches > budget)) break;
-      kept.push(phrase);
-      total += matches;
-    }
-    return kept;
   }
 
   async searchIdentifiers(identifiers: string[], limit: number, filter?: SearchFilter): Promise<Candidate[]> {
@@ -870,8 +861,33 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     return true;
   }
 
-  searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter): Promise<SignalResults> {
-    return searchSignalsOneByOne(this, query, limit, filter);
+  /**
+   * The lexical searches first: on a large store they go to the lexical worker and run there
+   * while this thread does the vector, identifier and near-copy searches; on a small one they run
+   * here first, as before. Each list is what its single-signal method returns.
+   *
+   * Snapshots: every commit made before this call is in every list. The lists need not see one
+   * snapshot, though: the lexical ones read the file as of when the worker begins them (its read
+   * transaction), the others as of this call; a commit between those moments (another process's,
+   * or a write another request makes here while this search waits for the worker) may be in one
+   * list and not another. Fusion takes each list on its own, so the cost is at most a page that
+   * one signal sees a few milliseconds before the others.
+   */
+  async searchSignals(query: SignalQuery, limit: number, filter?: SearchFilter, options?: RemoteCallOptions): Promise<SignalResults> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const { text, image, read } = query;
+    const none = Promise.resolve([] as Candidate[]);
+    const lexical = text ? this.searchLexical(text.words, limit, filter, signal) : none;
+    const readLexical = read?.words.trim() ? this.searchLexical(read.words, limit, filter, signal) : none;
+    // Every other signal, here, while the worker ranks (no words: the lexical lists are above).
+    const [others, lexicalFound, readLexicalFound] = await Promise.all([
+      searchSignalsOneByOne(this, { text: text ? { ...text, words: '' } : null, image, read: read ? { ...read, words: '' } : null }, limit, filter),
+      lexical,
+      readLexical,
+    ]);
+    signal?.throwIfAborted();
+    return { ...others, lexical: lexicalFound, readLexical: readLexicalFound };
   }
 
   getHitRecords(targets: HitTarget[]): Promise<HitRecords> {

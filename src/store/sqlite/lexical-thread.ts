@@ -1,0 +1,144 @@
+/**
+ * The lexical worker (lexical-worker.js) as the SQLite store sees it: `rank` sends one lexical
+ * query to the worker's own read-only connection and resolves with its [target id, score] rows.
+ *
+ * Why: better-sqlite3 is synchronous, so the signals of one search ran one after the other on the
+ * main thread (at 1M pages: chunks ~59 ms, images ~23 ms, BM25 ~64 ms). With BM25 on a thread of
+ * its own the store starts it first and runs the vector searches meanwhile, so a text query
+ * takes about the longer of the two instead of their sum on an otherwise idle machine.
+ *
+ * - The worker is started on first use (or by `start()`), and started again after it died: a
+ *   search waiting on a dead worker fails with SEARCH_WORKER_FAILED; the next one gets a new one.
+ * - An aborted search stops waiting at once (the worker finishes the query it is on, which the
+ *   plan's budgets bound, and its answer is dropped).
+ * - The worker never keeps the process alive while nothing waits for it.
+ */
+import { Worker } from 'node:worker_threads';
+import { AppError, type ErrorCategory } from '../../errors.js';
+import type { SearchFilter } from '../knowledge-store.js';
+import { SearchWorkerFailedError } from '../store-errors.js';
+import { awaitReady } from '../../workers/await-ready.js';
+import type { LexicalRankOptions, LexicalRow } from './lexical-ranker.js';
+
+const WORKER_URL = new URL('./lexical-worker.js', import.meta.url);
+/** A worker that cannot load in this long (tsx, better-sqlite3, opening the file) is broken. */
+const STARTUP_MS = 60_000;
+
+type WorkerMessage =
+  | { kind: 'ready' }
+  | { kind: 'load-failed'; message: string }
+  | { kind: 'rows'; id: number; rows: LexicalRow[] }
+  | { kind: 'failed'; id: number; error: { name: string; code: string | null; category: string | null; message: string; details: Record<string, unknown> | null } };
+
+interface Pending {
+  resolve(rows: LexicalRow[]): void;
+  reject(error: unknown): void;
+}
+
+interface Running {
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, Pending>;
+}
+
+/** An error the worker sent back, with its code (INVALID_FILTER, SQLITE_…) and category when it had them. */
+function rebuild(error: Extract<WorkerMessage, { kind: 'failed' }>['error']): Error {
+  if (error.code && error.category) return new AppError(error.code, error.category as ErrorCategory, error.message, error.details ? { details: error.details } : {});
+  const out = new Error(error.message) as Error & { code?: string };
+  out.name = error.name;
+  if (error.code) out.code = error.code;
+  return out;
+}
+
+export class LexicalThread {
+  private running: Running | null = null;
+  private nextId = 1;
+  private closed = false;
+  /** Workers started so far (the first, and one after each that died). */
+  starts = 0;
+
+  constructor(private readonly options: LexicalRankOptions & { file: string }) {}
+
+  /** Starts the worker now if none is running (the store calls it at open, so the first search does not wait for tsx to load). */
+  start(): void {
+    this.ensure();
+  }
+
+  private ensure(): Running {
+    if (this.running) return this.running;
+    const worker = new Worker(WORKER_URL, { workerData: { ...this.options } });
+    this.starts++;
+    const running: Running = { worker, ready: Promise.resolve(), pending: new Map() };
+    running.ready = awaitReady<WorkerMessage>(worker, 'the lexical search worker', STARTUP_MS).then(() => undefined);
+    running.ready.catch(() => undefined);
+    worker.on('message', (msg: WorkerMessage) => {
+      if (msg.kind !== 'rows' && msg.kind !== 'failed') return;
+      const waiting = running.pending.get(msg.id);
+      if (!waiting) return; // its search was aborted
+      running.pending.delete(msg.id);
+      this.idleCheck(running);
+      if (msg.kind === 'rows') waiting.resolve(msg.rows);
+      else waiting.reject(rebuild(msg.error));
+    });
+    const died = (cause: unknown): void => {
+      if (this.running === running) this.running = null;
+      const error = new SearchWorkerFailedError('The lexical search worker stopped before answering; the next search starts a new one.', { cause });
+      for (const waiting of running.pending.values()) waiting.reject(error);
+      running.pending.clear();
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`the lexical search worker exited with code ${code}`)));
+    worker.unref();
+    this.running = running;
+    return running;
+  }
+
+  /** Holds the process open only while a search waits on the worker. */
+  private idleCheck(running: Running): void {
+    if (running.pending.size === 0) running.worker.unref();
+  }
+
+  /** The worker's rows for the query; `signal` ends the wait (the rejection is the signal's reason). */
+  async rank(query: string, limit: number, filter: SearchFilter | undefined, signal?: AbortSignal): Promise<LexicalRow[]> {
+    signal?.throwIfAborted();
+    if (this.closed) throw new SearchWorkerFailedError('The knowledge store is closed.');
+    const running = this.ensure();
+    const id = this.nextId++;
+    const answer = new Promise<LexicalRow[]>((resolve, reject) => running.pending.set(id, { resolve, reject }));
+    running.worker.ref();
+    // Sent at once (messages queue until the worker is ready), so the worker works while the caller does.
+    running.worker.postMessage({ kind: 'rank', id, query, limit, filter });
+    const startup = running.ready.catch((cause: unknown) => {
+      throw new SearchWorkerFailedError(`The lexical search worker could not start: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    });
+    if (!signal) return Promise.all([startup, answer]).then(([, rows]) => rows);
+    let onAbort: () => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        running.pending.delete(id);
+        this.idleCheck(running);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([Promise.all([startup, answer]).then(([, rows]) => rows), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** For tests of crash handling: the worker throws an uncaught error, as a fault in it would. */
+  crashForTest(): void {
+    this.ensure().worker.postMessage({ kind: 'fail', message: 'crash requested by a test' });
+  }
+
+  /** Ends the worker; searches still waiting fail with SEARCH_WORKER_FAILED. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const running = this.running;
+    this.running = null;
+    if (!running) return;
+    await running.worker.terminate();
+  }
+}

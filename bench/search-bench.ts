@@ -260,9 +260,10 @@ async function lexicalRecall(fast: KnowledgeStore, exact: KnowledgeStore, querie
  * at once gets). CPU is the whole process's, every thread.
  */
 async function sideBySide(store: SqliteKnowledgeStore, queries: { text: TextQuery[]; image: Float32Array[] }, rounds: number): Promise<void> {
+  const configured = store.lexicalWorkerMinRows;
   const modes: [string, number][] = [
     ['calling thread', Number.POSITIVE_INFINITY],
-    ['lexical worker', store.lexicalWorkerMinRows === Number.POSITIVE_INFINITY ? 20_000 : store.lexicalWorkerMinRows],
+    ['lexical worker', 0],
   ];
   const cpuMs = (): number => {
     const u = process.cpuUsage();
@@ -320,7 +321,7 @@ async function sideBySide(store: SqliteKnowledgeStore, queries: { text: TextQuer
       console.log(`    2 clients: ${((2 * n * 1000) / wall).toFixed(1)} queries/s (${n} text + ${n} image in ${(wall / 1000).toFixed(2)} s), CPU per query ${ms(togetherCpu)}`);
     }
   }
-  store.lexicalWorkerMinRows = modes[LEXICAL_IN_THREAD ? 0 : 1]![1];
+  store.lexicalWorkerMinRows = configured;
 }
 
 function fileSize(file: string): number {

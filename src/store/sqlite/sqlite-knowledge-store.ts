@@ -118,7 +118,7 @@ const DEFAULT_LEXICAL_PLAN_BUDGET = 64;
  * Below this many indexed pages BM25 costs less than the hop to the lexical worker and back
  * (bench/README.md, "Signals side by side"), so it runs on the calling thread.
  */
-export const DEFAULT_LEXICAL_WORKER_MIN_ROWS = 20_000;
+export const DEFAULT_LEXICAL_WORKER_MIN_ROWS = 5_000;
 const PAGE_SIZE = 8192;
 
 function metadataJson(metadata: JsonObject): string {

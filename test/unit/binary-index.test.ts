@@ -24,8 +24,8 @@ const rows: IndexRow[] = Array.from({ length: 2000 }, (_, i) => ({
 }));
 const query = Float32Array.from({ length: dim }, () => random() - 0.5);
 
-function indexOf(kept: IndexRow[]): BinaryCodeIndex {
-  const index = new BinaryCodeIndex(dim);
+function indexOf(kept: IndexRow[], options: { simd?: boolean } = {}): BinaryCodeIndex {
+  const index = new BinaryCodeIndex(dim, options);
   for (const row of kept) index.add(row);
   return index;
 }
@@ -50,9 +50,11 @@ describe('BinaryCodeIndex exclusions', () => {
     }
   });
 
-  it('a filter (kinds, documents, photos) and removals together', () => {
+  it('a filter (kinds, documents, photos) and removals together, in WebAssembly and in JS', () => {
     const index = indexOf(rows);
     index.remove([2, 3, 5, 8]);
+    const js = indexOf(rows, { simd: false });
+    js.remove([2, 3, 5, 8]);
     const documents = new Uint8Array(12);
     documents[2] = documents[5] = 1;
     const photos = new Uint8Array(8);
@@ -69,8 +71,39 @@ describe('BinaryCodeIndex exclusions', () => {
         (r.owner > 0 ? filter.documents === null || filter.documents[r.owner] === 1 : filter.photos === null || filter.photos[-r.owner] === 1);
       const fresh = indexOf(rows.filter(allowed));
       expect(fresh.size).toBeGreaterThan(50);
-      const got = index.candidates(query, filter, 60, 15);
-      expect(got.rowIds).toEqual(fresh.candidates(query, null, 60, 15).rowIds);
+      const want = fresh.candidates(query, null, 60, 15).rowIds;
+      expect(index.candidates(query, filter, 60, 15).rowIds).toEqual(want);
+      expect(js.candidates(query, filter, 60, 15).rowIds).toEqual(want);
+      // An unfiltered search in between must not disturb what the next filtered one reads.
+      index.candidates(query, null, 60, 15);
+      expect(index.candidates(query, filter, 60, 15).rowIds).toEqual(want);
     }
+  });
+
+  it('edge cases of the filter test: owners past the end of a bitmap, no kind allowed, rows added and removed between searches', () => {
+    const index = indexOf(rows.slice(0, 1000));
+    const js = indexOf(rows.slice(0, 1000), { simd: false });
+    const short = { kindMask: 0x3f, documents: new Uint8Array([0, 0, 0, 1]), photos: new Uint8Array([0, 1]) };
+    const both = (filter: typeof short, coarseK = 80, refineK = 20): number[] => {
+      const got = index.candidates(query, filter, coarseK, refineK);
+      expect(got).toMatchObject({ rowIds: js.candidates(query, filter, coarseK, refineK).rowIds });
+      return got.rowIds;
+    };
+    // Documents 4..11 and photos 2..7 are past the bitmaps' ends: excluded.
+    const shortIds = both(short, 5000, 5000);
+    expect(new Set(shortIds)).toEqual(new Set(rows.slice(0, 1000).filter((r) => r.owner === 3 || r.owner === -1).map((r) => r.rowId)));
+    expect(both({ ...short, kindMask: 0 }).length).toBe(0);
+    const all = { kindMask: 0x3f, documents: null, photos: null } as unknown as typeof short;
+    const before = both(all);
+    // A row added after a filtered search is seen by the next one, and a removed one is not.
+    const nearest: IndexRow = { rowId: 5000, targetId: 5000, owner: 3, kind: KIND_CODES.pdf, code: quantize(query, null) };
+    index.add(nearest);
+    js.add(nearest);
+    expect(both(all)).toContain(5000);
+    expect(both(short, 1, 1)).toEqual([5000]);
+    index.remove([5000, before[0]!]);
+    js.remove([5000, before[0]!]);
+    expect(both(all)).not.toContain(5000);
+    expect(both(all)).not.toContain(before[0]);
   });
 });

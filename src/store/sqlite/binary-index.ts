@@ -16,7 +16,7 @@
  */
 import type { SourceKind } from '../knowledge-store.js';
 import { createJsHammingScan, createSimdHammingScan, createWasmMemory, type HammingScan } from './hamming-kernel.js';
-import { createJsSelect, createSimdSelect, type SelectScan } from './select-kernel.js';
+import { createExclude, createJsSelect, createSimdSelect, REMOVED_KIND, type ExcludeScan, type SelectScan } from './select-kernel.js';
 
 /** Kind codes stored per row, so a `kinds` filter is a bit mask. */
 export const KIND_CODES: Readonly<Record<SourceKind, number>> = { pdf: 0, markdown: 1, html: 2, text: 3, image: 4, photo: 5 };
@@ -46,7 +46,7 @@ export interface IndexRow {
 export interface PassTimes {
   /** Pass 1a: Hamming distances of every code (WebAssembly). */
   hammingMs: number;
-  /** Pass 1b: the filter (JS, when there is one), and picking the `coarseK` nearest from the distances (WebAssembly). */
+  /** Pass 1b: the filter test (when there is one) and picking the `coarseK` nearest from the distances (WebAssembly, select-kernel.ts). */
   selectMs: number;
   /** Pass 2: the asymmetric estimate over the `coarseK`. */
   refineMs: number;
@@ -82,6 +82,11 @@ export class BinaryCodeIndex {
   private readonly memory = createWasmMemory(1);
   private readonly scan: HammingScan;
   private readonly select: SelectScan;
+  /** The filter test in WebAssembly (null: the JS loop, `excludeFiltered`). */
+  private readonly exclude: ExcludeScan | null;
+  /** Bumped by every change of the rows, so the metadata snapshot the exclusion kernel reads is refreshed. */
+  private version = 0;
+  private snapshot = { version: -1, offset: -1 };
   readonly usesSimd: boolean;
 
   private count = 0;
@@ -107,6 +112,7 @@ export class BinaryCodeIndex {
     this.usesSimd = simd !== null;
     this.scan = simd ?? createJsHammingScan(this.memory);
     this.select = (options.simd === false ? null : createSimdSelect(this.memory)) ?? createJsSelect(this.memory);
+    this.exclude = options.simd === false ? null : createExclude(this.memory);
   }
 
   /** Live rows. */
@@ -123,12 +129,14 @@ export class BinaryCodeIndex {
     this.count = 0;
     this.dead = 0;
     this.deadPositions = [];
+    this.version++;
   }
 
   add(row: IndexRow): void {
     if (row.rowId <= this.maxRowId) throw new Error(`index rows must come in increasing id order (${row.rowId} after ${this.maxRowId})`);
     if (row.code.length !== this.codeBytes) throw new Error(`code of ${row.code.length} bytes, expected ${this.codeBytes}`);
     this.ensureCapacity(this.count + 1);
+    this.version++;
     const i = this.count++;
     this.rowIds[i] = row.rowId;
     this.targetIds[i] = row.targetId;
@@ -148,6 +156,7 @@ export class BinaryCodeIndex {
         this.alive[i] = 0;
         this.dead++;
         this.deadPositions.push(i);
+        this.version++;
       }
     }
     if (this.dead > MIN_CAPACITY && this.dead * 4 > this.count) this.compact();
@@ -166,6 +175,17 @@ export class BinaryCodeIndex {
     const maxDistance = this.lanes * 128;
     // Distances, then the histogram of distances (4-byte aligned) after them.
     const histogramOffset = (outOffset + this.capacity * 2 + 3) & ~3;
+    // After the histogram: the snapshot of the row metadata the exclusion kernel reads (kept
+    // across searches), this search's owner bitmaps, then the selected positions. The memory
+    // grows here, before any view of it is made.
+    const wasmFilter = filter !== null && this.exclude !== null;
+    const metaOffset = histogramOffset + (maxDistance + 1) * 4;
+    const ownersOffset = (metaOffset + n + 3) & ~3;
+    const documentsOffset = ownersOffset + n * 4;
+    const photosOffset = documentsOffset + (filter?.documents?.length ?? 0);
+    const positionsOffset = (photosOffset + (filter?.photos?.length ?? 0) + 3) & ~3;
+    const pages = Math.ceil((positionsOffset + Math.min(coarseK, n) * 4) / PAGE) - this.memory.buffer.byteLength / PAGE;
+    if (pages > 0) this.memory.grow(pages);
     const histogram = new Uint32Array(this.memory.buffer, histogramOffset, maxDistance + 1);
     histogram.fill(0);
     const queryBytes = new Uint8Array(this.memory.buffer, 0, this.stride);
@@ -177,7 +197,13 @@ export class BinaryCodeIndex {
 
     // Rows the search may not return get a distance beyond any real one (and leave the histogram):
     // with a filter, a test of every row; without, only the removed rows.
-    if (filter) this.excludeFiltered(filter, distances, histogram);
+    if (filter && wasmFilter) {
+      this.snapshotRows(metaOffset, ownersOffset);
+      const { kindMask, documents, photos } = filter;
+      if (documents) new Uint8Array(this.memory.buffer, documentsOffset, documents.length).set(documents);
+      if (photos) new Uint8Array(this.memory.buffer, photosOffset, photos.length).set(photos);
+      this.exclude!(outOffset, n, metaOffset, ownersOffset, kindMask, documents ? documentsOffset : 0, documents?.length ?? 0, photos ? photosOffset : 0, photos?.length ?? 0, histogramOffset);
+    } else if (filter) this.excludeFiltered(filter, distances, histogram);
     else {
       for (const i of this.deadPositions) {
         histogram[distances[i]!]!--;
@@ -191,11 +217,6 @@ export class BinaryCodeIndex {
     let cutoff = 0;
     let below = 0;
     while (cutoff <= maxDistance && below + histogram[cutoff]! < take) below += histogram[cutoff++]!;
-    // Positions go after the histogram; the distances view is not used past this point, as
-    // growing the memory detaches it.
-    const positionsOffset = histogramOffset + (maxDistance + 1) * 4;
-    const pages = Math.ceil((positionsOffset + take * 4) / PAGE) - this.memory.buffer.byteLength / PAGE;
-    if (pages > 0) this.memory.grow(pages);
     this.select(outOffset, n, cutoff, take - below, positionsOffset);
     const coarse = new Int32Array(this.memory.buffer.slice(positionsOffset, positionsOffset + take * 4));
 
@@ -228,9 +249,20 @@ export class BinaryCodeIndex {
     return { times, rowIds, targetIds, complete: chosen.length === allowedCount };
   }
 
+  /** Copies each row's kind (REMOVED_KIND once removed) and owner where the exclusion kernel reads them, unless unchanged since the last copy. */
+  private snapshotRows(kindsOffset: number, ownersOffset: number): void {
+    if (this.snapshot.version === this.version && this.snapshot.offset === kindsOffset) return;
+    const n = this.count;
+    const kinds = new Uint8Array(this.memory.buffer, kindsOffset, n);
+    kinds.set(this.kinds.subarray(0, n));
+    for (const i of this.deadPositions) kinds[i] = REMOVED_KIND;
+    new Int32Array(this.memory.buffer, ownersOffset, n).set(this.owners.subarray(0, n));
+    this.snapshot = { version: this.version, offset: kindsOffset };
+  }
+
   /**
-   * Marks the rows `filter` (or a removal) excludes. One plain loop over typed arrays, no call
-   * per row: at 4M rows a predicate closure per row cost ~30 ms, several times this loop.
+   * The JS version of the exclusion kernel, used where `simd: false` (tests compare the two):
+   * marks the rows `filter` (or a removal) excludes, in one plain loop over the typed arrays.
    */
   private excludeFiltered(filter: RowFilter, distances: Uint16Array, histogram: Uint32Array): void {
     const { kindMask, documents, photos } = filter;
@@ -295,6 +327,7 @@ export class BinaryCodeIndex {
     this.count = w;
     this.dead = 0;
     this.deadPositions = [];
+    this.version++;
   }
 
   private ensureCapacity(needed: number): void {

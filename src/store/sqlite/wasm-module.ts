@@ -64,6 +64,7 @@ export const OP = {
   localGet: 0x20,
   localSet: 0x21,
   i32Load: 0x28,
+  i32Load8U: 0x2d,
   i32Load16U: 0x2f,
   i32Store: 0x36,
   i32Store16: 0x3b,
@@ -71,6 +72,7 @@ export const OP = {
   i32Eqz: 0x45,
   i32Eq: 0x46,
   i32LtU: 0x49,
+  i32GtS: 0x4a,
   i32GtU: 0x4b,
   i32GeU: 0x4f,
   i32Ctz: 0x68,
@@ -78,6 +80,7 @@ export const OP = {
   i32Sub: 0x6b,
   i32And: 0x71,
   i32Shl: 0x74,
+  i32ShrU: 0x76,
   simd: 0xfd,
 } as const;
 /** Block type of a block, loop or if that leaves nothing on the stack. */

@@ -136,6 +136,15 @@ describe('lexical worker: same answers as the calling thread, fresh reads, crash
     expect((await worker.storeStatus()).ready).toBe(true);
   });
 
+  it('closing the store fails a search still waiting for the worker with UNAVAILABLE', async () => {
+    const other = new SqliteKnowledgeStore({ file, dim: CONTRACT_DIM, modelId: CONTRACT_MODEL_ID, lexicalWorkerMinRows: 0 });
+    await other.init();
+    expect(await other.searchLexical('gasket', 10)).toEqual(await here.searchLexical('gasket', 10));
+    const pending = other.searchLexical('pump valve seal', 30);
+    await other.close();
+    await expect(pending).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
   it('an aborted search stops waiting with the signal’s reason, and the worker serves the next one', async () => {
     const controller = new AbortController();
     const reason = new Error('deadline passed');

@@ -14,7 +14,7 @@
  * - The worker never keeps the process alive while nothing waits for it.
  */
 import { Worker } from 'node:worker_threads';
-import { AppError, type ErrorCategory } from '../../errors.js';
+import { AppError, UnavailableError, type ErrorCategory } from '../../errors.js';
 import type { SearchFilter } from '../knowledge-store.js';
 import { SearchWorkerFailedError } from '../store-errors.js';
 import { awaitReady } from '../../workers/await-ready.js';
@@ -101,7 +101,7 @@ export class LexicalThread {
   /** The worker's rows for the query; `signal` ends the wait (the rejection is the signal's reason). */
   async rank(query: string, limit: number, filter: SearchFilter | undefined, signal?: AbortSignal): Promise<LexicalRow[]> {
     signal?.throwIfAborted();
-    if (this.closed) throw new SearchWorkerFailedError('The knowledge store is closed.');
+    if (this.closed) throw new UnavailableError('The knowledge store is closed.');
     const running = this.ensure();
     const id = this.nextId++;
     const answer = new Promise<LexicalRow[]>((resolve, reject) => running.pending.set(id, { resolve, reject }));
@@ -133,12 +133,15 @@ export class LexicalThread {
     this.ensure().worker.postMessage({ kind: 'fail', message: 'crash requested by a test' });
   }
 
-  /** Ends the worker; searches still waiting fail with SEARCH_WORKER_FAILED. */
+  /** Ends the worker; searches still waiting fail with UNAVAILABLE (the store is closing, as for any other call now). */
   async close(): Promise<void> {
     this.closed = true;
     const running = this.running;
     this.running = null;
     if (!running) return;
+    const closing = new UnavailableError('The knowledge store was closed while the search ran.');
+    for (const waiting of running.pending.values()) waiting.reject(closing);
+    running.pending.clear();
     await running.worker.terminate();
   }
 }

@@ -9,6 +9,7 @@
  *   identifications, feedback,   <tenant dir>/identify.db (SQLite)         Postgres (DATABASE_URL): one database,
  *   review items, photo hashes                                             a tenant column in every key †
  *   audit entries                DATA_DIR/audit.db (SQLite)                Postgres (DATABASE_URL) †
+ *   rate-limit buckets           each process's memory                     Postgres (DATABASE_URL), else memory
  *   blobs (originals, renders,   <tenant dir>/blobs/ (a folder); with       S3_BUCKET (S3-compatible storage): the
  *   thumbnails, photos)          S3_BUCKET, that bucket as in scale        object `<tenant dir>/blobs/aa/bb/<key>`,
  *                                                                          <tenant dir> relative to DATA_DIR ‡
@@ -34,6 +35,7 @@ import { PostgresIdentifyStore } from '../identify/postgres-identify-store.js';
 import { SqliteIdentifyStore } from '../identify/sqlite-identify-store.js';
 import { PostgresAuditStore } from '../audit/postgres-audit-store.js';
 import { PostgresDatabase } from '../postgres/postgres-database.js';
+import { PostgresRateBuckets, type SharedBuckets } from '../postgres/postgres-rate-buckets.js';
 import type { StorageHealth } from '../storage/storage-health.js';
 import { initStoreWithRetry, sqliteFile } from '../store/create-store.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
@@ -74,6 +76,8 @@ export interface Backend {
   openTenant(tenant: string): Promise<TenantStores>;
   /** Services beyond the knowledge store that /ready reports on. */
   readonly probes: readonly DependencyProbe[];
+  /** Rate-limit buckets shared by replicas (Postgres), or null: each replica keeps its own. */
+  readonly rateBuckets: SharedBuckets | null;
   close(): Promise<void>;
 }
 
@@ -144,6 +148,7 @@ function embeddedBackend(deps: BackendDeps): Backend {
     ready: Promise.resolve(),
     audit,
     probes: s3 ? [s3.probe] : [],
+    rateBuckets: null,
     open: () => audit.init(),
     async openTenant(tenant) {
       const dir = tenantDataDir(config.dataDir, tenant);
@@ -197,6 +202,7 @@ function scaleBackend(deps: BackendDeps): Backend {
       return ready ?? Promise.resolve();
     },
     audit,
+    rateBuckets: database ? new PostgresRateBuckets(database) : null,
     probes: [...(s3 ? [s3.probe] : []), ...(database ? [{ name: `the records database (Postgres at ${database.location})`, problem: async () => (await database.status()).problem }] : [])],
     async open() {
       await audit.init();

@@ -31,6 +31,7 @@ import { HealthService } from '../server/health.js';
 import { StorageHealth } from '../storage/storage-health.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
 import { DEFAULT_TENANT, TenantSpaces, type ClosableSpace } from '../tenancy/tenant-spaces.js';
+import type { SharedBuckets } from '../postgres/postgres-rate-buckets.js';
 import { createBackend, type DeploymentKind } from './backends.js';
 
 /** What every tenant's space holds: its stores and the services over them. */
@@ -63,6 +64,8 @@ export interface Core {
   storeReady: Promise<void>;
   health: HealthService;
   audit: AuditStore;
+  /** Rate-limit buckets shared by replicas (Postgres), or null: this process keeps its own. */
+  rateBuckets: SharedBuckets | null;
   /** Whether the data disk takes writes (mutations fail closed and /ready reports it when not). */
   storage: StorageHealth;
   /** readText (OCR=off: answers OCR_DISABLED). */
@@ -215,6 +218,7 @@ export async function createCore(config: Config, logger: Logger, metrics?: Metri
       spaces,
       home,
       storeReady: backend.ready,
+      rateBuckets: backend.rateBuckets,
       health,
       audit,
       storage,

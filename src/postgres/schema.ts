@@ -72,4 +72,10 @@ CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries FOR EA
     name: 'audit entries record the client address',
     sql: `ALTER TABLE audit_entries ADD COLUMN client_address text;`,
   },
+  {
+    version: 3,
+    name: 'rate-limit buckets shared by replicas',
+    // One row per client (key:<name> or ip:<address>) seen within a refill period (postgres-rate-buckets.ts).
+    sql: `CREATE TABLE rate_buckets (key text PRIMARY KEY, tokens double precision NOT NULL, updated_at timestamptz NOT NULL);`,
+  },
 ];

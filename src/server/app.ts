@@ -59,7 +59,7 @@ const EXPLORER_TEMPLATE = readFileSync(new URL('./explorer.html', import.meta.ur
 export interface AppDeps {
   config: Config;
   /** Tenant spaces, the audit log and health: each request gets its own tenant's services. */
-  core: Pick<Core, 'spaces' | 'servicesFor' | 'audit' | 'health' | 'storage'>;
+  core: Pick<Core, 'spaces' | 'servicesFor' | 'audit' | 'health' | 'storage' | 'rateBuckets'>;
   /** The API keys (AUTH_KEYS_FILE), or null for an open server (every caller is admin of one tenant). */
   registry: ApiKeyRegistry | null;
   metrics: Metrics;
@@ -128,7 +128,14 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
   // Who the client is behind a trusted proxy (TRUST_PROXY): the same rule for HTTP (req.ip) and WebSocket.
   const trustProxy = compileTrust(config.http.trustProxy);
   // One set of rate-limit buckets for every transport: a key's WebSocket operations and HTTP requests share its bucket.
-  const rateLimit = sharedRateLimit({ requestsPerMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst });
+  // With the records on Postgres, every replica shares them too (src/postgres/postgres-rate-buckets.ts).
+  const rateLimit = sharedRateLimit({
+    requestsPerMinute: config.rateLimit.perMinute,
+    burst: config.rateLimit.burst,
+    shared: core.rateBuckets,
+    onSharedFailure: (err: unknown) => logger.warn({ err }, 'rate-limit buckets in Postgres cannot be reached: each replica limits on its own until they can'),
+    onSharedRecovered: () => logger.info('rate-limit buckets in Postgres reachable again: limits are shared by the replicas'),
+  });
   // HTTP requests refused before Apollo (rate limit, body limits, tenant unavailable) are audited here, rate-limit refusals coalesced.
   const refusals = new RefusalAudit(core.audit, logger);
   // GraphQL over WebSocket (askStream, and any other operation) on the same path, through the same gates.

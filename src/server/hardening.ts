@@ -5,7 +5,8 @@
  *   a token limit checked before parsing, all answering `extensions.code: QUERY_TOO_COMPLEX`; the same
  *   rules for graphql-ws through `prepareOperation`.
  * - `securityHeaders`: helmet for a JSON API, with a hash-based CSP for the local explorer page.
- * - `rateLimiter`: per-client token buckets (API key name, else IP), 429 RATE_LIMITED + Retry-After.
+ * - `sharedRateLimit`: per-client token buckets (API key name, else IP), 429 RATE_LIMITED + Retry-After;
+ *   kept in Postgres when the records are (one bucket per client across replicas), else in memory.
  * - `operationTimeout` / `deadlineExecutors`: a deadline per GraphQL operation (TIMEOUT), HTTP and WebSocket.
  *
  * Every refusal is a GraphQL-shaped body with a stable `extensions.code`; errors that travel through
@@ -39,6 +40,7 @@ import helmet, { type HelmetOptions } from 'helmet';
 import { AppError, ClientClosedError } from '../errors.js';
 import { DocumentCache } from '../graphql/document-cache.js';
 import { rootFieldsOf } from './operation-fields.js';
+import type { SharedBuckets } from '../postgres/postgres-rate-buckets.js';
 import { TokenBucketStore } from './token-bucket.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -343,6 +345,14 @@ export interface RateLimitOptions {
   sharedKeyNames?: readonly string[];
   /** Clock, for tests. */
   now?: () => number;
+  /**
+   * Buckets every replica shares (Postgres, with DATABASE_URL): one bucket per client across the
+   * deployment. While they cannot be reached, this replica's own buckets decide (the limit is then
+   * per replica, as without them) and `onSharedFailure` is told once per outage.
+   */
+  shared?: SharedBuckets | null;
+  onSharedFailure?: (error: unknown) => void;
+  onSharedRecovered?: () => void;
 }
 
 /**
@@ -377,7 +387,9 @@ export interface SharedRateLimit {
   /** Express middleware (after authentication): 429 RATE_LIMITED + Retry-After. */
   middleware: RequestHandler;
   /** Charges one operation of another transport (a WebSocket message) to the same buckets. */
-  admit(keyName: string | undefined, remoteAddress: string | undefined): { allowed: boolean; retryAfterMs: number };
+  admit(keyName: string | undefined, remoteAddress: string | undefined): Promise<{ allowed: boolean; retryAfterMs: number }>;
+  /** Stops the clean-up of shared buckets (at shutdown). */
+  close(): void;
 }
 
 /** The bucket key of a caller: its key name, or its address when the key is shared (the open server's). */
@@ -386,11 +398,36 @@ function bucketKey(keyName: string | undefined, remoteAddress: string | undefine
   return `ip:${clientAddress(remoteAddress)}`;
 }
 
-export function sharedRateLimit({ requestsPerMinute, burst, maxClients = 10_000, sharedKeyNames = ['anonymous'], now = Date.now }: RateLimitOptions): SharedRateLimit {
-  if (requestsPerMinute === 0) return { middleware: (_req, _res, next) => next(), admit: () => ({ allowed: true, retryAfterMs: 0 }) };
-  const store = new TokenBucketStore({ capacity: burst, refillPerSecond: requestsPerMinute / 60, maxClients });
-  const middleware: RequestHandler = (req, res, next) => {
-    const result = store.take(clientKeyOf(req, res, sharedKeyNames), now());
+/** How long this replica decides alone after the shared buckets failed, before trying them again. */
+const SHARED_RETRY_MS = 2000;
+
+export function sharedRateLimit(options: RateLimitOptions): SharedRateLimit {
+  const { requestsPerMinute, burst, maxClients = 10_000, sharedKeyNames = ['anonymous'], now = Date.now, shared = null } = options;
+  if (requestsPerMinute === 0) return { middleware: (_req, _res, next) => next(), admit: async () => ({ allowed: true, retryAfterMs: 0 }), close: () => undefined };
+  const config = { capacity: burst, refillPerSecond: requestsPerMinute / 60 };
+  const store = new TokenBucketStore({ ...config, maxClients });
+  // After a failure the shared buckets are left alone for a while: an unreachable database would
+  // otherwise cost every request its connect timeout before the local decision.
+  let sharedDownUntil: number | null = null;
+  const decide = async (key: string): Promise<{ allowed: boolean; retryAfterMs: number }> => {
+    if (shared && (sharedDownUntil === null || now() >= sharedDownUntil)) {
+      try {
+        const decision = await shared.take(key, config);
+        if (sharedDownUntil !== null) options.onSharedRecovered?.();
+        sharedDownUntil = null;
+        return decision;
+      } catch (error) {
+        if (sharedDownUntil === null) options.onSharedFailure?.(error);
+        sharedDownUntil = now() + SHARED_RETRY_MS;
+      }
+    }
+    return store.take(key, now());
+  };
+  // Shared rows of clients idle for a refill period are full again: deleted now and then (any replica may).
+  const forgetEveryMs = Math.max(60_000, Math.ceil((config.capacity / config.refillPerSecond) * 1000));
+  const forgetTimer = shared ? setInterval(() => void shared.forgetFull(config).catch(() => undefined), forgetEveryMs).unref() : null;
+  const middleware: RequestHandler = async (req, res, next) => {
+    const result = await decide(clientKeyOf(req, res, sharedKeyNames));
     if (result.allowed) return next();
     const seconds = Math.ceil(result.retryAfterMs / 1000);
     res
@@ -407,9 +444,12 @@ export function sharedRateLimit({ requestsPerMinute, burst, maxClients = 10_000,
   };
   return {
     middleware,
-    admit: (keyName, remoteAddress) => {
-      const result = store.take(bucketKey(keyName, remoteAddress, sharedKeyNames), now());
+    admit: async (keyName, remoteAddress) => {
+      const result = await decide(bucketKey(keyName, remoteAddress, sharedKeyNames));
       return { allowed: result.allowed, retryAfterMs: result.retryAfterMs };
+    },
+    close: () => {
+      if (forgetTimer) clearInterval(forgetTimer);
     },
   };
 }

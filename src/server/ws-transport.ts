@@ -56,7 +56,7 @@ export interface WsTransportOptions {
   /** The client's address from the upgrade request (TRUST_PROXY's rule, as HTTP's req.ip); default: the socket's peer. */
   clientAddress?: (request: IncomingMessage) => string | undefined;
   /** Charges the caller's rate-limit bucket (shared with HTTP); absent when rate limiting is off. */
-  admit?: (principal: Principal, remoteAddress: string | undefined) => RateDecision;
+  admit?: (principal: Principal, remoteAddress: string | undefined) => RateDecision | Promise<RateDecision>;
   /** Audits a rate-limit refusal (HTTP's coalescing RefusalAudit, refusal-audit.ts); default: one entry each. */
   auditRateLimited?: (refused: RefusedRequest) => void;
   /** Called once per executed operation (metrics). */
@@ -150,7 +150,7 @@ export function attachWebSocketTransport(o: WsTransportOptions): { dispose(): Pr
         const request = ctx.extra.request;
         const clientAddress = o.clientAddress ? o.clientAddress(request) : request.socket.remoteAddress;
         if (o.admit) {
-          const decision = o.admit(principal, clientAddress);
+          const decision = await o.admit(principal, clientAddress);
           if (!decision.allowed) {
             const seconds = Math.ceil(decision.retryAfterMs / 1000);
             const limited = new AppError(RATE_LIMITED, 'UNAVAILABLE', `Too many requests: retry in ${seconds} s.`, { details: { retryAfterMs: decision.retryAfterMs } });

@@ -93,9 +93,9 @@ const envSchema = z.object({
   /** Linux nice value of the image workers: image batches yield the CPU to text queries. 0 disables. */
   CLIP_IMAGE_NICE: int(0, 19).default(10),
   /**
-   * Linux: image workers (with their ORT threads), libvips's decode threads and the background text
-   * worker also run under SCHED_IDLE: they use only cores no other thread wants, and a waking text
-   * query takes their core at once (see src/workers/sched-idle.js). Needs `chrt` (util-linux).
+   * Linux: image workers (with their ORT threads) and the background text worker also run under
+   * SCHED_IDLE: they use only cores no other thread wants, and a waking text query takes their core
+   * at once (see src/workers/sched-idle.js). Needs `chrt` (util-linux).
    */
   CLIP_IMAGE_SCHED_IDLE: bool.default(true),
   /** Most images / texts per inference batch. */

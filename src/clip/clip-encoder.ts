@@ -80,7 +80,11 @@ export interface EncoderOptions {
   imageThreads: number;
   imageWorkers: number;
   imageNice: number;
-  /** Image workers (and libvips's decode threads, and the background text worker) also run under SCHED_IDLE (Linux). */
+  /**
+   * Image workers and the background text worker also run under SCHED_IDLE (Linux). Not libvips's
+   * threads: every sharp user in the process shares them (perceptual hashes, page layout, PDFs),
+   * and under SCHED_IDLE those would stall whenever other processes keep the cores busy.
+   */
   imageSchedIdle?: boolean;
   imageBatch: number;
   textBatch: number;
@@ -195,7 +199,7 @@ export class OnnxClipEncoder implements ClipEncoder {
     private readonly lanes: Lanes,
     private readonly options: EncoderOptions,
   ) {
-    this.niceDecoders = throttledLowerThreadPriority('libvips worker', options.imageNice, { schedIdle: options.imageSchedIdle ?? false });
+    this.niceDecoders = throttledLowerThreadPriority('libvips worker', options.imageNice);
   }
 
   /** Loads the model (workers, tokenizer, preprocessing), warms it up and checks the vector size. */

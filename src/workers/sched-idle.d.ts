@@ -4,4 +4,3 @@ export declare function policyOfStat(stat: string): number;
 export declare function threadPolicy(tid: number | string): number | null;
 export declare function currentThreadId(): number | null;
 export declare function setIdlePolicySync(tid: number): boolean;
-export declare function setIdlePolicy(tid: number | string): Promise<boolean>;

@@ -12,14 +12,17 @@
  * Why `chrt`: Node has no binding for sched_setscheduler, and a native addon or an FFI package
  * for one system call would be a compiled dependency to maintain. `chrt` (util-linux, present on
  * every glibc distribution's base image) does exactly this call for a thread id. It runs once per
- * thread (the worker thread before its session exists, so ORT's pool threads inherit the policy;
- * libvips's long-lived pool threads once each). Where it is missing or fails, the threads keep
- * their nice value (CLIP_IMAGE_NICE) and callers report the policy they got.
+ * worker, on the worker thread before its session exists, so ORT's pool threads inherit the
+ * policy. Where it is missing or fails, the threads keep their nice value (CLIP_IMAGE_NICE) and
+ * the worker reports the policy it got.
+ *
+ * Not for threads other work shares: libvips's decode threads serve every sharp user in the
+ * process, and under SCHED_IDLE those would stall whenever other processes keep the cores busy.
  *
  * Plain JavaScript (checked by tsc via @ts-check) because onnx-worker.js, which runs under plain
  * node as well as tsx, imports it.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 
 /** The kernel's number for SCHED_IDLE (field 41 of /proc/…/stat). */
@@ -72,16 +75,4 @@ export function setIdlePolicySync(tid) {
     return false;
   }
   return threadPolicy(tid) === SCHED_IDLE;
-}
-
-/**
- * The same without blocking (for the main thread, which serves requests meanwhile).
- * @param {number | string} tid
- * @returns {Promise<boolean>}
- */
-export function setIdlePolicy(tid) {
-  if (process.platform !== 'linux') return Promise.resolve(false);
-  return new Promise((resolve) => {
-    execFile('chrt', chrtArgs(tid), { timeout: 5000 }, (error) => resolve(!error && threadPolicy(tid) === SCHED_IDLE));
-  });
 }

@@ -8,12 +8,10 @@
  * worker on itself), but libvips creates its worker threads itself, at the priority of whatever
  * thread started them (the process's), so image decodes competed with text queries as equals. On
  * Linux nice is per thread and `setpriority` accepts a thread id, and lowering a priority needs no
- * privilege, so the threads are reniced from outside, by name; with CLIP_IMAGE_SCHED_IDLE they are
- * also put under SCHED_IDLE, like image inference (see sched-idle.js).
+ * privilege, so the threads are reniced from outside, by name.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { SCHED_IDLE, setIdlePolicy, threadPolicy } from './sched-idle.js';
 
 /** Field 19 (nice) of /proc/self/task/TID/stat; the comm field may hold spaces, so count after its ')'. */
 function niceOf(stat: string): number {
@@ -47,45 +45,13 @@ export function lowerThreadPriority(name: string, delta: number): number {
   return lowered;
 }
 
-/** Thread ids being moved to SCHED_IDLE (one `chrt` per thread, even if asked twice meanwhile). */
-const goingIdle = new Set<string>();
-
-/**
- * Puts every thread named `name` that is not yet under SCHED_IDLE there (see sched-idle.js), without
- * blocking the calling thread. Resolves with how many it moved. Best effort, as above.
- */
-export async function idleThreadsNamed(name: string): Promise<number> {
-  if (process.platform !== 'linux') return 0;
-  const moves: Promise<boolean>[] = [];
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      try {
-        if (goingIdle.has(tid) || readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== name) continue;
-        if (threadPolicy(tid) === SCHED_IDLE) continue;
-        goingIdle.add(tid);
-        moves.push(setIdlePolicy(tid).finally(() => goingIdle.delete(tid)));
-      } catch {
-        // the thread ended meanwhile
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return (await Promise.all(moves)).filter(Boolean).length;
-}
-
-/**
- * `lowerThreadPriority` (and `idleThreadsNamed` when `schedIdle`) at most once per `intervalMs`
- * (threads come and go with the work).
- */
-export function throttledLowerThreadPriority(name: string, delta: number, options: { schedIdle?: boolean; intervalMs?: number } = {}): () => void {
-  const intervalMs = options.intervalMs ?? 1000;
+/** `lowerThreadPriority` at most once per `intervalMs` (threads come and go with the work). */
+export function throttledLowerThreadPriority(name: string, delta: number, intervalMs = 1000): () => void {
   let last = Number.NEGATIVE_INFINITY;
   return () => {
     const now = performance.now();
     if (now - last < intervalMs) return;
     last = now;
     lowerThreadPriority(name, delta);
-    if (options.schedIdle) void idleThreadsNamed(name);
   };
 }

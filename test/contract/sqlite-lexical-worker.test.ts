@@ -54,6 +54,8 @@ describe('lexical worker: same answers as the calling thread, fresh reads, crash
     }
     worker = new SqliteKnowledgeStore({ file, dim: CONTRACT_DIM, modelId: CONTRACT_MODEL_ID, lexicalWorkerMinRows: 0 });
     await worker.init();
+    // Started lazily by the first search (sqlite-lexical-worker-lifecycle.test.ts); here, ready up front.
+    await worker.lexicalThreadForTests()!.start();
   }, 60_000);
 
   afterAll(async () => {
@@ -130,6 +132,7 @@ describe('lexical worker: same answers as the calling thread, fresh reads, crash
     expect(await worker.searchLexical('pump valve', 10)).toEqual(want);
     expect(thread.starts).toBe(starts + 1);
     // searchSignals too: the lexical list's failure is the search's, with the same code.
+    await thread.start(); // the new worker, once ready (while it starts, searches rank here)
     thread.crashForTest();
     await expect(worker.searchSignals({ text: { vector: axis(1), words: 'seal', identifiers: [] } }, 10)).rejects.toMatchObject({ code: 'SEARCH_WORKER_FAILED' });
     expect((await worker.searchSignals({ text: { vector: axis(1), words: 'seal', identifiers: [] } }, 10)).lexical).toEqual(await here.searchLexical('seal', 10));
@@ -139,15 +142,18 @@ describe('lexical worker: same answers as the calling thread, fresh reads, crash
   it('closing the store fails a search still waiting for the worker with UNAVAILABLE', async () => {
     const other = new SqliteKnowledgeStore({ file, dim: CONTRACT_DIM, modelId: CONTRACT_MODEL_ID, lexicalWorkerMinRows: 0 });
     await other.init();
+    await other.lexicalThreadForTests()!.start();
     expect(await other.searchLexical('gasket', 10)).toEqual(await here.searchLexical('gasket', 10));
-    const pending = other.searchLexical('pump valve seal', 30);
+    // Its rejection is awaited from the start: it comes while close() waits for the worker to end.
+    const pending = expect(other.searchLexical('pump valve seal', 30)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     await other.close();
-    await expect(pending).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await pending;
   });
 
   it('an aborted search stops waiting with the signal’s reason, and the worker serves the next one', async () => {
     const controller = new AbortController();
     const reason = new Error('deadline passed');
+    await worker.lexicalThreadForTests()!.start();
     const pending = worker.searchSignals({ text: { vector: axis(2), words: 'pump valve seal gasket', identifiers: [] } }, 30, undefined, { signal: controller.signal });
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);

@@ -202,8 +202,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       this.lexicalRanker = new LexicalRanker(db, rankOptions);
       const inMemory = this.options.file === ':memory:' || this.options.file === '' || this.options.file.startsWith('file::memory:');
       this.lexicalThread = inMemory ? null : new LexicalThread({ file: this.options.file, ...rankOptions });
-      // Started now (it loads tsx and opens the file), so the first search does not wait for it.
-      if (this.useLexicalThread()) this.lexicalThread!.start();
+      // Not started here: the first large search starts it (lexical-thread.ts says why).
       // An exact-only store never reads the coarse index: skip loading it.
       if (!this.exactOnly) this.syncIndexes(true);
     } catch (error) {
@@ -682,7 +681,8 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     const phrases = lexicalPhrases(query);
     if (phrases.length === 0 || limit === 0) return [];
     let rows: LexicalRow[];
-    if (this.useLexicalThread()) {
+    // The worker only once it is ready: the searches while it starts rank here, as small stores do.
+    if (this.useLexicalThread() && this.lexicalThread!.readyElseStart()) {
       // Checked here too, so a bad filter fails with its own error before any hop.
       compileFilter(db, filter);
       rows = await this.lexicalThread!.rank(query, limit, filter, signal);

@@ -17,12 +17,19 @@ export const REDACTED_PATHS = [
   '*.password',
 ];
 
+/** Bytes of log lines gathered before they are written (about 15 request lines). */
+const LOG_BUFFER_BYTES = 4096;
+/** Longest a logged line waits in the buffer when traffic is light. */
+export const LOG_FLUSH_MS = 500;
+
 export interface LoggerOptions {
   /**
-   * Write stdout asynchronously (the server): a log line costs the request's thread no write
-   * system call; lines logged meanwhile go out together. Lines still buffered are written
-   * synchronously when the process exits, by `process.exit`, a signal handler that exits, or an
-   * uncaught exception or rejection (pino's exit hook). Only a SIGKILL can lose the last lines.
+   * Buffered asynchronous stdout (the server): a request's log line is appended to a buffer, and
+   * the buffer is written by libuv's thread pool once it holds `LOG_BUFFER_BYTES` or at the latest
+   * `LOG_FLUSH_MS` after its first line. Most requests cost no write system call and no thread
+   * hand-off at all. What is still buffered is written synchronously when the process exits:
+   * `process.exit`, a signal handler that exits, an uncaught exception or unhandled rejection
+   * (pino's exit hook). Only a SIGKILL can lose the last half second of lines.
    */
   asyncStdout?: boolean;
 }
@@ -36,5 +43,30 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (destination) return pino(options, destination);
-  return asyncStdout ? pino(options, pino.destination({ dest: 1, sync: false })) : pino(options);
+  if (!asyncStdout) return pino(options);
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  // A light-traffic line must not wait for 4 KiB to gather: flush what waits every LOG_FLUSH_MS.
+  let waiting = false;
+  const timer = setInterval(() => {
+    if (!waiting) return;
+    waiting = false;
+    try {
+      stdout.flush();
+    } catch {
+      clearInterval(timer); // the stream was closed (the process is ending)
+    }
+  }, LOG_FLUSH_MS);
+  timer.unref();
+  return pino(
+    {
+      ...options,
+      hooks: {
+        streamWrite: (line: string) => {
+          waiting = true;
+          return line;
+        },
+      },
+    },
+    stdout,
+  );
 }

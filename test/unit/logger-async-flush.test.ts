@@ -1,6 +1,7 @@
 /**
  * The server logs to stdout asynchronously (src/observability/logger.ts, `asyncStdout`): lines a
- * request logs are written later, off its path. None may be lost when the process ends, whichever
+ * request logs are buffered and written later, off its path. A lone line still goes out within
+ * about LOG_FLUSH_MS. None may be lost when the process ends, whichever
  * way: `process.exit`, a signal handled by exiting (main.ts's SIGTERM), an uncaught exception, an
  * unhandled rejection. Each case logs far more than a pipe holds (64 KiB) and ends at once, so
  * most of it is still buffered in the process when it ends.
@@ -39,6 +40,25 @@ function runChild(how: 'exit' | 'sigterm' | 'throw' | 'reject'): Promise<{ code:
 }
 
 describe('asynchronous stdout logging', () => {
+  it('writes a lone line soon, while the process goes on', async () => {
+    const logger = path.join(REPO_ROOT, 'src', 'observability', 'logger.ts');
+    const script = `
+      import { createLogger } from ${JSON.stringify(logger)};
+      createLogger('info', undefined, { asyncStdout: true }).info('alone');
+      setTimeout(() => undefined, 20_000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.once('data', (c: Buffer) => resolve(c.toString()));
+        child.once('exit', (code) => reject(new Error(`exited with ${code} before logging`)));
+      });
+      expect(JSON.parse(line)).toMatchObject({ msg: 'alone' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+
   it.each(['exit', 'sigterm', 'throw', 'reject'] as const)('writes every line when the process ends by %s', async (how) => {
     const { code, stdout, stderr } = await runChild(how);
     expect(code, stderr).toBe(how === 'exit' || how === 'sigterm' ? 0 : 1);

@@ -178,7 +178,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
       authorizationPlugin(),
       auditPlugin(core.audit),
       testModelPlugin(core.health.testModel),
-      { async serverWillStart() { return { async drainServer() { await wsTransport.dispose(); refusals.dispose(); } }; } },
+      { async serverWillStart() { return { async drainServer() { await wsTransport.dispose(); refusals.dispose(); rateLimit.close(); } }; } },
     ],
   });
   await apollo.start();

@@ -22,12 +22,13 @@ process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
 /**
  * The demo knowledge base is off unless the test asks for it (LOAD_DEMO: 'true'): loading it takes
- * seconds on a busy machine and only the tests about the demo need it.
+ * seconds on a busy machine and only the tests about the demo need it. Image workers keep the nice
+ * value only (CLIP_IMAGE_SCHED_IDLE=false), as in startTestServer.
  */
 export function spawnServer(env: Record<string, string>): ServerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'main.ts')], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', LOG_LEVEL: 'info', CLIP_TEXT_THREADS: '1', CLIP_IMAGE_THREADS: '1', RATE_LIMIT_PER_MINUTE: '0', LOAD_DEMO: 'false', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', LOG_LEVEL: 'info', CLIP_TEXT_THREADS: '1', CLIP_IMAGE_THREADS: '1', CLIP_IMAGE_SCHED_IDLE: 'false', RATE_LIMIT_PER_MINUTE: '0', LOAD_DEMO: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

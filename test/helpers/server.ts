@@ -21,6 +21,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     CLIP_MODEL: TINY_MODEL_DIR,
     CLIP_TEXT_THREADS: '1',
     CLIP_IMAGE_THREADS: '1',
+    // Image workers under SCHED_IDLE run only when no other thread on the machine wants a core: with
+    // test files running side by side that can stall a suite's image requests for seconds. The
+    // mechanism has its own test (image-sched-idle.test.ts); suites keep the nice value only.
+    CLIP_IMAGE_SCHED_IDLE: 'false',
     LOG_LEVEL: 'silent',
     // Suites send many requests from one client; the rate limiter has its own tests.
     RATE_LIMIT_PER_MINUTE: '0',

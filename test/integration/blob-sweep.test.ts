@@ -11,7 +11,7 @@
  *   re-put renews a file's time, and a sweep that finds no referenced file at all (the wrong
  *   DATA_DIR or bucket) deletes nothing unless forced.
  */
-import { mkdtempSync, utimesSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,11 +60,12 @@ describe('orphan blobs on S3 (s3rver) after failed ingests, swept by the CLI', (
   let qdrant: FakeQdrant;
   let env: Record<string, string>;
   let server: Awaited<ReturnType<typeof startTestServer>>;
+  let dataDir: string;
 
   beforeAll(async () => {
     [s3, qdrant] = await Promise.all([startTestS3(), startFakeQdrant()]);
     await s3.createBucket(BUCKET);
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-sweep-s3-'));
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-sweep-s3-'));
     env = { ...baseEnv(dataDir), VECTOR_STORE: 'qdrant', QDRANT_URL: qdrant.url, QDRANT_MAX_RETRIES: '0', S3_TIMEOUT_MS: '3000', ...s3.env(BUCKET) };
     server = await startTestServer(env);
     for (let waited = 0; (await fetch(`${server.url}/ready`)).status !== 200; waited += 100) {
@@ -76,6 +77,7 @@ describe('orphan blobs on S3 (s3rver) after failed ingests, swept by the CLI', (
     await server?.close();
     await qdrant?.close();
     await s3?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('a failed ingest whose clean-up failed leaves files; the sweep deletes them and nothing else', async () => {
@@ -135,6 +137,9 @@ describe('orphan blobs on the disk blob store (SQLite), swept by the CLI', () =>
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-sweep-disk-'));
     env = baseEnv(dataDir);
     blobs = new DiskBlobStore(path.join(dataDir, 'blobs'));
+  });
+  afterAll(() => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('refuses to sweep when no file at all is referenced (the wrong DATA_DIR), unless forced', async () => {

@@ -235,6 +235,7 @@ async function lexicalRecall(fast: KnowledgeStore, exact: KnowledgeStore, querie
     return (u.user + u.system) / 1000;
   };
   for (const q of queries.slice(0, 10)) await fast.searchLexical(q.text, LIMIT); // warm-up
+  await workerReady(fast);
   for (const q of queries) {
     const t0 = performance.now();
     const c0 = cpuMs();
@@ -251,6 +252,12 @@ async function lexicalRecall(fast: KnowledgeStore, exact: KnowledgeStore, querie
   console.log(row('searchLexical alone, CPU', fastCpu));
   console.log(row('searchLexical exact (FTS5 OR)', exactMs));
   console.log(`searchLexical recall@10 vs exact BM25 over every term (n=${recall.length}): ${(recall.reduce((a, b) => a + b, 0) / recall.length).toFixed(3)} (min ${Math.min(...recall).toFixed(1)}, exact top 10 in ${recall.filter((r) => r === 1).length})`);
+}
+
+/** Waits for the lexical worker when the warm-up started it (it starts lazily, on the first large search). */
+async function workerReady(store: KnowledgeStore): Promise<void> {
+  const thread = store instanceof SqliteKnowledgeStore ? store.lexicalThreadForTests() : null;
+  if (thread && thread.state !== 'stopped') await thread.start();
 }
 
 /**
@@ -276,6 +283,7 @@ async function sideBySide(store: SqliteKnowledgeStore, queries: { text: TextQuer
     for (const [name, minRows] of modes) {
       store.lexicalWorkerMinRows = minRows;
       for (let i = 0; i < Math.min(5, n); i++) await store.searchSignals(textSignalQuery(queries.text[i]!), LIMIT); // warm-up (starts the worker)
+      await workerReady(store);
       const text: number[] = [];
       const image: number[] = [];
       const textThread: number[] = [];
@@ -383,6 +391,7 @@ async function runSize(pages: number): Promise<void> {
       await lexicalRecall(fast, exact, lexical.text.slice(0, LEXICAL_RECALL));
     }
     await timeQueries(fast, queries, 10); // warm-up
+    await workerReady(fast);
     const f = await timeQueries(fast, queries, QUERIES);
 
     const row = (label: string, values: number[]): string => `${label.padEnd(34)} p50 ${ms(percentile(values, 50)).padStart(10)}   p95 ${ms(percentile(values, 95)).padStart(10)}   (n=${values.length})`;

@@ -26,10 +26,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import { readModelJson, resolveModelFolder, type ClipModelSpec } from '../src/clip/model-files.js';
 import { ClipTokenizer, padBatch } from '../src/clip/tokenize.js';
 import { seededRandom as prng } from '../src/demo/seeded-random.js';
+import { makeBenchImages } from './bench-images.js';
 import { startBenchServer, type BenchServer } from './bench-server.js';
 
 const HELP = `usage: npm run bench -- [options]
@@ -199,36 +199,6 @@ function loadMeter(serverPid: () => number | undefined): () => Load {
 // ---------------------------------------------------------------------------------------------
 // Inputs: distinct images from real photos, distinct sentences
 
-
-/** Photo-sized JPEGs (0.3–1.9 MP), each a different crop, size, flip and tint of a real photo. */
-async function makeImages(count: number): Promise<Uint8Array[]> {
-  const photos = readdirSync(PHOTOS_DIR)
-    .filter((f) => /\.(jpe?g|png)$/i.test(f))
-    .sort()
-    .map((f) => readFileSync(path.join(PHOTOS_DIR, f)));
-  if (photos.length === 0) throw new Error(`no photos in ${PHOTOS_DIR}`);
-  const sizes: [number, number][] = [[640, 480], [1024, 768], [1280, 960], [800, 600], [1600, 1200], [768, 1024]];
-  const rand = prng(14);
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) {
-    const src = sharp(photos[i % photos.length]!);
-    const meta = await src.metadata();
-    const w = meta.width!;
-    const h = meta.height!;
-    const cw = Math.max(16, Math.round(w * (0.6 + 0.4 * rand())));
-    const ch = Math.max(16, Math.round(h * (0.6 + 0.4 * rand())));
-    const [tw, th] = sizes[i % sizes.length]!;
-    let p = sharp(photos[i % photos.length]!)
-      .removeAlpha()
-      .toColourspace('srgb')
-      .extract({ left: Math.floor(rand() * (w - cw)), top: Math.floor(rand() * (h - ch)), width: cw, height: ch })
-      .resize(tw, th, { fit: 'fill' })
-      .modulate({ brightness: 0.85 + 0.3 * rand(), hue: Math.floor(rand() * 40) });
-    if (rand() < 0.5) p = p.flop();
-    out.push(new Uint8Array(await p.jpeg({ quality: 80 + Math.floor(rand() * 15) }).toBuffer()));
-  }
-  return out;
-}
 
 const WORDS = {
   state: ['corroded', 'cracked', 'leaking', 'worn', 'loose', 'bent', 'scorched', 'rusty', 'noisy', 'broken', 'dented', 'frayed'],
@@ -482,7 +452,7 @@ async function main(): Promise<void> {
   const textThreads = Number(SERVER_ENV.CLIP_TEXT_THREADS ?? process.env.CLIP_TEXT_THREADS ?? 2);
   console.log(`model   ${spec.dir}`);
   console.log(`machine ${os.cpus().length} CPUs, Node ${process.version}, ${SECONDS} s per phase, ${ROUNDS} rounds, ${CONCURRENCY} requests in flight, server env ${JSON.stringify(SERVER_ENV)}`);
-  const images = await makeImages(IMAGE_COUNT);
+  const images = await makeBenchImages(IMAGE_COUNT, PHOTOS_DIR);
   console.log(`images  ${images.length} distinct JPEGs from ${PHOTOS_DIR} (${Math.round(images.reduce((t, b) => t + b.length, 0) / images.length / 1024)} KiB mean, 0.3–1.9 MP)`);
 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-http-bench-'));

@@ -29,7 +29,7 @@ import * as ort from 'onnxruntime-node';
 import { readModelJson, resolveModelFolder, type ClipModelSpec } from '../src/clip/model-files.js';
 import { ClipTokenizer, padBatch } from '../src/clip/tokenize.js';
 import { seededRandom as prng } from '../src/demo/seeded-random.js';
-import { makeBenchImages } from './bench-images.js';
+import { makeBenchImages, multipartEmbedImage, postMultipart, type MultipartRequest } from './bench-images.js';
 import { startBenchServer, type BenchServer } from './bench-server.js';
 
 const HELP = `usage: npm run bench -- [options]
@@ -259,16 +259,15 @@ function gqlKeepAlive(url: string, query: string, variables: Record<string, unkn
   });
 }
 
-const EMBED_IMAGE = 'query ($image: Upload!) { embedImage(image: $image) { dim } }';
-
-async function embedImageHttp(url: string, bytes: Uint8Array): Promise<void> {
-  const form = new FormData();
-  form.append('operations', JSON.stringify({ query: EMBED_IMAGE, variables: { image: null } }));
-  form.append('map', JSON.stringify({ 0: ['variables.image'] }));
-  form.append('0', new Blob([bytes], { type: 'image/jpeg' }), 'photo.jpg');
-  const res = await fetch(`${url}/graphql`, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true' } });
-  const body = (await res.json()) as { data?: { embedImage?: { dim: number } }; errors?: { message: string }[] };
-  if (!body.data?.embedImage) throw new Error(`embedImage failed: ${body.errors?.[0]?.message ?? res.status}`);
+/**
+ * One embedImage request: the image's multipart body is built once (bench-images.ts) and posted
+ * through node:http on kept-alive sockets. FormData + fetch per request cost the bench ~5–7 ms of
+ * CPU per image on the 2 cores it shares with the server (~1–2 ms this way), CPU a client on
+ * another machine would not take from the server.
+ */
+async function embedImageHttp(url: string, request: MultipartRequest): Promise<void> {
+  const data = await postMultipart(url, request);
+  if (!(data.embedImage as { dim?: number } | undefined)?.dim) throw new Error(`embedImage failed: ${JSON.stringify(data).slice(0, 200)}`);
 }
 
 /** The server's stage histograms (sum and count per stage) and batch sizes, from /metrics. */
@@ -310,16 +309,21 @@ function distinctImage(images: readonly Uint8Array[], k: number): Uint8Array {
   return lap === 0 ? bytes : Buffer.concat([bytes, Buffer.from(`lap ${lap}`)]);
 }
 
+/** The k-th request: the prebuilt body on the first lap, a body built for the lap's bytes after. */
+function distinctRequest(images: readonly Uint8Array[], requests: readonly MultipartRequest[], k: number): MultipartRequest {
+  return k < images.length ? requests[k]! : multipartEmbedImage(distinctImage(images, k));
+}
+
 /** `concurrency` loops each posting the next distinct image; images/s counted after a warm-up. */
-async function serverImages(url: string, images: readonly Uint8Array[], cursor: { next: number }, seconds: number, whileRunning?: () => Promise<void>) {
+async function serverImages(url: string, images: readonly Uint8Array[], requests: readonly MultipartRequest[], cursor: { next: number }, seconds: number, whileRunning?: () => Promise<void>) {
   let stop = false;
   const done: number[] = [];
   let failure: unknown = null;
   const loop = async () => {
     while (!stop) {
-      const bytes = distinctImage(images, cursor.next++);
+      const request = distinctRequest(images, requests, cursor.next++);
       try {
-        await embedImageHttp(url, bytes);
+        await embedImageHttp(url, request);
         done.push(performance.now());
       } catch (e) {
         failure ??= e;
@@ -340,11 +344,17 @@ async function serverImages(url: string, images: readonly Uint8Array[], cursor: 
   return { imagesPerSecond: n / ((end - start) / 1000), images: n, seconds: (end - start) / 1000 };
 }
 
+/**
+ * The server's session options (src/clip/onnx-worker.js), spin-wait off included: the ceiling is
+ * the same session without the server around it. (Until 2026-11-30 the vision ceiling ran with
+ * ORT's default spinning, which the server does not use.)
+ */
 const SESSION_OPTIONS = (threads: number): ort.InferenceSession.SessionOptions => ({
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   graphOptimizationLevel: 'all',
   executionMode: 'sequential',
+  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
 });
 
 /** The ceiling: whole batches of ready tensors through a bare vision session using every core. */
@@ -378,10 +388,7 @@ async function bareVision(spec: ClipModelSpec) {
 async function bareText(spec: ClipModelSpec, threads: number) {
   const json = await readModelJson(spec);
   const tokenizer = new ClipTokenizer({ tokenizerJson: json.tokenizerJson, tokenizerConfigJson: json.tokenizerConfigJson });
-  const session = await ort.InferenceSession.create(path.join(spec.dir, spec.text.file), {
-    ...SESSION_OPTIONS(threads),
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  });
+  const session = await ort.InferenceSession.create(path.join(spec.dir, spec.text.file), SESSION_OPTIONS(threads));
   const padId = spec.text.padId ?? tokenizer.eosId;
   return {
     tokens: (i: number) => tokenizer.encode(sentence(i), 77).length,
@@ -453,6 +460,7 @@ async function main(): Promise<void> {
   console.log(`model   ${spec.dir}`);
   console.log(`machine ${os.cpus().length} CPUs, Node ${process.version}, ${SECONDS} s per phase, ${ROUNDS} rounds, ${CONCURRENCY} requests in flight, server env ${JSON.stringify(SERVER_ENV)}`);
   const images = await makeBenchImages(IMAGE_COUNT, PHOTOS_DIR);
+  const requests = images.map((bytes) => multipartEmbedImage(bytes));
   console.log(`images  ${images.length} distinct JPEGs from ${PHOTOS_DIR} (${Math.round(images.reduce((t, b) => t + b.length, 0) / images.length / 1024)} KiB mean, 0.3–1.9 MP)`);
 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-http-bench-'));
@@ -471,11 +479,13 @@ async function main(): Promise<void> {
     concurrency: CONCURRENCY,
     serverEnv: SERVER_ENV,
     distinctImages: images.length,
+    imageClient: 'node:http keep-alive, multipart bodies built once per image',
+    ceilingSessionOptions: SESSION_OPTIONS(os.cpus().length),
   };
   try {
     const cursor = { next: 0 };
     // Warm the server's paths (first requests compile resolvers, fill pools).
-    for (let i = 0; i < 4; i++) await embedImageHttp(server.url, images[cursor.next++]!);
+    for (let i = 0; i < 4; i++) await embedImageHttp(server.url, distinctRequest(images, requests, cursor.next++));
     for (let i = 0; i < 5; i++) await gqlKeepAlive(server.url, 'query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(100_000 + i)] });
 
     // 1. Text, idle: health round trip, bare session.run and embedText over HTTP, alternating call by call.
@@ -520,7 +530,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       meter = loadMeter(serverPid);
       st0 = await serverStages(server.url);
-      const s = await serverImages(server.url, images, cursor, slice);
+      const s = await serverImages(server.url, images, requests, cursor, slice);
       const serverLoad = meter();
       const stages = stageMeans(st0, await serverStages(server.url));
       await new Promise((res) => setTimeout(res, 500)); // let the server's last batches drain
@@ -552,7 +562,7 @@ async function main(): Promise<void> {
     // 3. Text under full image load.
     meter = loadMeter(serverPid);
     let loaded: number[] = [];
-    const during = await serverImages(server.url, images, cursor, SECONDS, async () => {
+    const during = await serverImages(server.url, images, requests, cursor, SECONDS, async () => {
       const deadline = performance.now() + SECONDS * 1000;
       for (let i = 50_000; performance.now() < deadline; i++) {
         const t = performance.now();

@@ -120,6 +120,12 @@ try {
   console.log(`env ${JSON.stringify(env)} client ${args.client}: ${ips.toFixed(1)} images/s, ${done} images in ${secs.toFixed(1)} s, loadavg ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`mean batch ${((b1.sum - b0.sum) / Math.max(1, b1.count - b0.count)).toFixed(2)} (${b1.count - b0.count} batches)`);
   console.log(`CPU ms per image: server ${perImage(ticksOf(th1) - ticksOf(th0))}, client ${perImage(me1 - me0)}`);
+  // By kind, as npm run bench splits it: main, inference (niced, not libvips), libvips, other (V8 helpers: GC and compilers; libuv pool: sharp's calls, fs).
+  const mainNice = th1.get(String(pid))?.nice ?? 0;
+  const kindOf = (r: (typeof rows)[number]) => (r.tid === String(pid) ? 'main' : /vips/i.test(r.comm) ? 'libvips' : r.nice > mainNice ? 'inference' : 'other');
+  const kinds: Record<string, number> = { main: 0, inference: 0, libvips: 0, other: 0 };
+  for (const r of rows) kinds[kindOf(r)]! += r.d;
+  console.log(`by kind (ms/img): ${Object.entries(kinds).map(([k, v]) => `${k} ${perImage(v)}`).join(', ')}`);
   for (const r of rows) console.log(`  ${r.tid.padStart(7)} ${r.comm.padEnd(16)} nice ${String(r.nice).padStart(3)}  ${perImage(r.d)} ms/img`);
 } finally {
   await server.stop();

@@ -67,8 +67,21 @@ export function multipartEmbedImage(bytes: Uint8Array, query = EMBED_IMAGE): Mul
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-/** Posts a prebuilt multipart request to `${url}/graphql`; rejects unless the answer has data and no errors. */
-export function postMultipart(url: string, request: MultipartRequest): Promise<Record<string, unknown>> {
+/**
+ * Posts a prebuilt multipart request to `${url}/graphql`; rejects unless the answer has data and no
+ * errors. A kept-alive socket the server closed while it sat idle (its keep-alive timeout, e.g.
+ * during the bench's ceiling phase) is retried once on a new one, as Node's docs advise.
+ */
+export async function postMultipart(url: string, request: MultipartRequest): Promise<Record<string, unknown>> {
+  try {
+    return await postOnce(url, request);
+  } catch (error) {
+    if ((error as { reusedSocket?: boolean }).reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET') return postOnce(url, request);
+    throw error;
+  }
+}
+
+function postOnce(url: string, request: MultipartRequest): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${url}/graphql`, {
       method: 'POST',
@@ -88,7 +101,7 @@ export function postMultipart(url: string, request: MultipartRequest): Promise<R
         }
       });
     });
-    req.on('error', reject);
+    req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
     req.end(request.body);
   });
 }

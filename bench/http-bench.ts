@@ -44,6 +44,10 @@ const HELP = `usage: npm run bench -- [options]
   --out FILE         JSON report (default .bench/http-bench-<time>.json)
   --dtype fp32|q8     precision for all three: the server's CLIP_DTYPE, the bare sessions' files
                      (onnx/*_model_quantized.onnx for q8) and transformers.js's dtype (default fp32)
+  --warmup-seconds N  mixed traffic before the first measured phase (default 30): embedText and
+                     health one at a time while 2 embedImage requests stay in flight, so V8 has
+                     compiled the request path, as in a server that has been serving for a while
+                     (0 = only a few requests, the figures of a server that has just started)
   --skip-transformers  skip the peer`;
 
 const { values: args } = parseArgs({
@@ -57,6 +61,7 @@ const { values: args } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
     'skip-transformers': { type: 'boolean', default: false },
+    'warmup-seconds': { type: 'string', default: '30' },
     dtype: { type: 'string', default: 'fp32' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -80,6 +85,7 @@ const PHOTOS_DIR = path.resolve(args.photos ?? path.join(REPO_ROOT, 'test', 'fix
 const IMAGE_COUNT = Math.round(positive('images', args.images));
 const SECONDS = positive('seconds', args.seconds);
 const ROUNDS = Math.round(positive('rounds', args.rounds));
+const WARMUP_SECONDS = args['warmup-seconds'] === '0' ? 0 : positive('warmup-seconds', args['warmup-seconds']);
 const CONCURRENCY = Math.round(positive('concurrency', args.concurrency));
 const BATCH = 8;
 if (args.dtype !== 'fp32' && args.dtype !== 'q8') {
@@ -475,6 +481,7 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     node: process.version,
     seconds: SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
     rounds: ROUNDS,
     concurrency: CONCURRENCY,
     serverEnv: SERVER_ENV,
@@ -487,6 +494,23 @@ async function main(): Promise<void> {
     // Warm the server's paths (first requests compile resolvers, fill pools).
     for (let i = 0; i < 4; i++) await embedImageHttp(server.url, distinctRequest(images, requests, cursor.next++));
     for (let i = 0; i < 5; i++) await gqlKeepAlive(server.url, 'query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(100_000 + i)] });
+    // Steady state: V8 keeps compiling the request path for the first minute or so of traffic (on 2
+    // cores its compiler threads also compete with inference), and a server in service is past that.
+    if (WARMUP_SECONDS > 0) {
+      const warmupDeadline = performance.now() + WARMUP_SECONDS * 1000;
+      let warmTexts = 0;
+      const imageLoop = async () => {
+        while (performance.now() < warmupDeadline) await embedImageHttp(server.url, distinctRequest(images, requests, cursor.next++));
+      };
+      const textLoop = async () => {
+        for (let i = 0; performance.now() < warmupDeadline; i++, warmTexts++) {
+          await gqlKeepAlive(server.url, '{ health { status } }');
+          await gqlKeepAlive(server.url, 'query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(200_000 + i)] });
+        }
+      };
+      await Promise.all([imageLoop(), imageLoop(), textLoop()]);
+      console.log(`warm-up ${WARMUP_SECONDS} s of mixed traffic: ${warmTexts} embedText + health, ${cursor.next} images`);
+    }
 
     // 1. Text, idle: health round trip, bare session.run and embedText over HTTP, alternating call by call.
     let meter = loadMeter(serverPid);

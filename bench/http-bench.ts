@@ -31,6 +31,7 @@ import { ClipTokenizer, padBatch } from '../src/clip/tokenize.js';
 import { seededRandom as prng } from '../src/demo/seeded-random.js';
 import { makeBenchImages, multipartEmbedImage, postMultipart, type MultipartRequest } from './bench-images.js';
 import { startBenchServer, type BenchServer } from './bench-server.js';
+import { postGraphql } from './probe-client.js';
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -244,25 +245,7 @@ async function gql(url: string, query: string, variables: Record<string, unknown
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function gqlKeepAlive(url: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const payload = JSON.stringify({ query, variables });
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/graphql`, { method: 'POST', agent: keepAlive, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: Record<string, unknown>; errors?: { message: string }[] };
-          if (body.errors?.length) reject(new Error(`GraphQL error: ${body.errors[0]!.message}`));
-          else resolve(body.data!);
-        } catch (error) {
-          reject(new Error(`HTTP ${res.statusCode}: not a GraphQL response (${String(error)})`));
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return postGraphql(url, keepAlive, query, variables);
 }
 
 /**

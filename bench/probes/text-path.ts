@@ -28,6 +28,7 @@ import * as ort from 'onnxruntime-node';
 import { readModelJson, resolveModelFolder } from '../../src/clip/model-files.js';
 import { ClipTokenizer, padBatch } from '../../src/clip/tokenize.js';
 import { startBenchServer } from '../bench-server.js';
+import { postGraphql, threadStats, type ThreadStat } from '../probe-client.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,27 +49,6 @@ const CALLS = Number(args.calls);
 const BLOCKS = Number(args.blocks);
 const THREADS = Number(args['text-threads']);
 const EXTRA_ENV = Object.fromEntries(args.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-
-interface ThreadStat {
-  name: string;
-  cpuNs: number;
-  waitNs: number;
-}
-
-/** Per-thread CPU and run-queue wait (ns) of a process, the main thread named "main". */
-function threadStats(pid: number): Map<number, ThreadStat> {
-  const out = new Map<number, ThreadStat>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name = Number(tid) === pid ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const [cpu, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
-      out.set(Number(tid), { name, cpuNs: cpu!, waitNs: wait! });
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
 
 /** CPU and wait per group of threads (by name) between two snapshots, in ms per call. */
 function perCall(a: Map<number, ThreadStat>, b: Map<number, ThreadStat>, calls: number): Record<string, { cpu: number; wait: number }> {
@@ -122,21 +102,9 @@ const allKinds: Record<string, (i: number) => Promise<void>> = {
 };
 /** `health` through node:http with a keep-alive agent instead of fetch (undici): the client's share of the round trip. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const healthBody = JSON.stringify({ query: '{ health { status } }' });
-allKinds.healthHttp = () =>
-  new Promise<void>((resolve, reject) => {
-    const req = http.request(`${url}/graphql`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(healthBody) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as { errors?: { message: string }[] };
-        if (body.errors?.length) reject(new Error(body.errors[0]!.message));
-        else resolve();
-      });
-    });
-    req.on('error', reject);
-    req.end(healthBody);
-  });
+allKinds.healthHttp = async () => {
+  await postGraphql(url, agent, '{ health { status } }');
+};
 /** `health` right after a bare run in this process (its caches evicted, as embedText's are): the cold floor. */
 const coldHealth = async (i: number) => {
   await bare(i);

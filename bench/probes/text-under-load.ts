@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchServer } from '../bench-server.js';
+import { postGraphql, threadStats, type ThreadStat } from '../probe-client.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,21 +56,8 @@ const PARTS = ['flange', 'valve', 'bearing housing', 'drive belt', 'gasket', 'im
 const sentence = (i: number) => `a ${WORDS[i % 12]} ${PARTS[Math.floor(i / 12) % 12]} on the inlet side of the pump number ${i}`;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-function embedText(url: string): Promise<void> {
-  const body = JSON.stringify({ query: 'query ($t: [String!]!) { embedText(texts: $t) { dim } }', variables: { t: [sentence(textCounter++)] } });
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/graphql`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const b = JSON.parse(Buffer.concat(chunks).toString()) as { errors?: { message: string }[] };
-        if (b.errors?.length) reject(new Error(b.errors[0]!.message));
-        else resolve();
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+async function embedText(url: string): Promise<void> {
+  await postGraphql(url, agent, 'query ($t: [String!]!) { embedText(texts: $t) { dim } }', { t: [sentence(textCounter++)] });
 }
 
 /** A photo made distinct by trailing bytes (decoders ignore them), so the embedding cache never answers. */
@@ -85,32 +73,14 @@ async function embedImage(url: string): Promise<void> {
   if (b.errors?.length) throw new Error(b.errors[0]!.message);
 }
 
-interface ThreadStat {
-  name: string;
-  cpu: number;
-  wait: number;
-}
-function threadStats(pid: number): Map<number, ThreadStat> {
-  const out = new Map<number, ThreadStat>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name = Number(tid) === pid ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const [cpu, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
-      out.set(Number(tid), { name, cpu: cpu!, wait: wait! });
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
 function groupDelta(a: Map<number, ThreadStat>, b: Map<number, ThreadStat>, name: string): { cpu: number; wait: number } {
   let cpu = 0;
   let wait = 0;
   for (const [tid, s] of b) {
     if (s.name !== name) continue;
-    const s0 = a.get(tid) ?? { cpu: 0, wait: 0 };
-    cpu += s.cpu - s0.cpu;
-    wait += s.wait - s0.wait;
+    const s0 = a.get(tid) ?? { cpuNs: 0, waitNs: 0 };
+    cpu += s.cpuNs - s0.cpuNs;
+    wait += s.waitNs - s0.waitNs;
   }
   return { cpu: cpu / 1e6, wait: wait / 1e6 };
 }

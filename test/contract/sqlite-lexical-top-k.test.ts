@@ -12,17 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Candidate, HitTarget, SearchFilter } from '../../src/store/knowledge-store.js';
 import { SqliteKnowledgeStore } from '../../src/store/sqlite/sqlite-knowledge-store.js';
 import { CONTRACT_DIM, CONTRACT_MODEL_ID, newDocument } from './knowledge-store.contract.js';
+import { lexicalCorpus } from './lexical-corpus.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-const WORDS = 'pump valve seal gasket bearing shaft impeller motor filter pressure flow sensor coupling housing flange bolt torque inspect replace remove install clean check drain lubricate grease leak noise wear crack corrosion pipe hose clamp bracket cover panel relay fuse cable wire breaker belt gear chain fan damper alarm fault reset'.split(' ');
-const PARTS = ['P-1200', '4471-B', 'SOP-12', 'VLV-300-A'];
 
 const key = (t: HitTarget): string => (t.kind === 'page' ? `${t.documentId}#${t.pageNumber}` : `photo:${t.photoId}`);
 const ranked = (hits: Candidate[]): string[] => hits.map((h) => key(h.target));
@@ -31,14 +22,7 @@ describe('lexical top k: the plan equals FTS5 bm25 over every term', () => {
   let dir: string;
   let fast: SqliteKnowledgeStore;
   let exact: SqliteKnowledgeStore;
-  const random = rng(20261130);
-  // Zipf-weighted: the first few words land on most pages (idf floored), the tail on a few.
-  const zipf = (): string => {
-    const r = random() * 4.5;
-    let c = 0;
-    for (let i = 0; i < WORDS.length; i++) if ((c += 1 / (i + 1)) >= r) return WORDS[i]!;
-    return WORDS.at(-1)!;
-  };
+  const { random, pageWords, queryTerms } = lexicalCorpus(20261130);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-lexical-'));
@@ -48,8 +32,7 @@ describe('lexical top k: the plan equals FTS5 bm25 over every term', () => {
     for (let d = 0; d < 8; d++) {
       const pages: { text: string }[] = [];
       for (let p = 0; p < 60; p++) {
-        const words = Array.from({ length: 4 + Math.floor(random() * 26) }, zipf);
-        if (random() < 0.2) words.splice(Math.floor(random() * words.length), 0, PARTS[Math.floor(random() * PARTS.length)]!);
+        const words = pageWords();
         // Copies of earlier pages: equal scores, so the order among them is the rowid's.
         pages.push({ text: p > 0 && random() < 0.1 ? pages[Math.floor(random() * p)]!.text : words.join(' ') });
       }
@@ -66,8 +49,7 @@ describe('lexical top k: the plan equals FTS5 bm25 over every term', () => {
   });
 
   function randomQuery(): string {
-    const terms = Array.from({ length: 1 + Math.floor(random() * 4) }, () => (random() < 0.5 ? zipf() : WORDS[Math.floor(random() * WORDS.length)]!));
-    if (random() < 0.2) terms.push(PARTS[Math.floor(random() * PARTS.length)]!);
+    const terms = queryTerms();
     if (random() < 0.1) terms.push('pumps'); // a stem of "pump"
     if (random() < 0.05) terms.push('zebraword'); // on no page
     return terms.join(' ');

@@ -12,30 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SearchFilter, SignalQuery } from '../../src/store/knowledge-store.js';
 import { SqliteKnowledgeStore } from '../../src/store/sqlite/sqlite-knowledge-store.js';
 import { axis, CONTRACT_DIM, CONTRACT_MODEL_ID, newDocument, type PageSpec } from './knowledge-store.contract.js';
+import { lexicalCorpus, PARTS } from './lexical-corpus.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-const WORDS = 'pump valve seal gasket bearing shaft impeller motor filter pressure flow sensor coupling housing flange bolt torque inspect replace remove install clean check drain lubricate grease leak noise wear crack corrosion pipe hose clamp bracket cover panel relay fuse cable wire breaker belt gear chain fan damper alarm fault reset'.split(' ');
-const PARTS = ['P-1200', '4471-B', 'SOP-12', 'VLV-300-A'];
 
 describe('lexical worker: same answers as the calling thread, fresh reads, crashes, aborts', () => {
   let dir: string;
   let file: string;
   let here: SqliteKnowledgeStore;
   let worker: SqliteKnowledgeStore;
-  const random = rng(20261130);
-  const zipf = (): string => {
-    const r = random() * 4.5;
-    let c = 0;
-    for (let i = 0; i < WORDS.length; i++) if ((c += 1 / (i + 1)) >= r) return WORDS[i]!;
-    return WORDS.at(-1)!;
-  };
+  const { random, pageWords, queryTerms } = lexicalCorpus(20261130);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-lexical-worker-'));
@@ -45,8 +30,7 @@ describe('lexical worker: same answers as the calling thread, fresh reads, crash
     for (let d = 0; d < 6; d++) {
       const pages: PageSpec[] = [];
       for (let p = 0; p < 50; p++) {
-        const words = Array.from({ length: 4 + Math.floor(random() * 26) }, zipf);
-        if (random() < 0.2) words.splice(Math.floor(random() * words.length), 0, PARTS[Math.floor(random() * PARTS.length)]!);
+        const words = pageWords();
         const text = words.join(' ');
         pages.push({ text, image: axis(p, p + 1, 0.3), chunks: [{ text, vector: axis(p + d, p, 0.5) }], identifiers: words.filter((w) => PARTS.includes(w)) });
       }
@@ -65,8 +49,7 @@ describe('lexical worker: same answers as the calling thread, fresh reads, crash
   });
 
   function randomQuery(): string {
-    const terms = Array.from({ length: 1 + Math.floor(random() * 4) }, () => (random() < 0.5 ? zipf() : WORDS[Math.floor(random() * WORDS.length)]!));
-    if (random() < 0.2) terms.push(PARTS[Math.floor(random() * PARTS.length)]!);
+    const terms = queryTerms();
     if (random() < 0.05) terms.push('zebraword');
     return terms.join(' ');
   }

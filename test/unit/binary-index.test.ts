@@ -4,17 +4,10 @@
 // of every row).
 import { describe, expect, it } from 'vitest';
 import { BinaryCodeIndex, KIND_CODES, quantize, type IndexRow } from '../../src/store/sqlite/binary-index.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/demo/seeded-random.js';
 
 const dim = 96;
-const random = rng(5);
+const random = seededRandom(5);
 const rows: IndexRow[] = Array.from({ length: 2000 }, (_, i) => ({
   rowId: i + 1,
   targetId: i + 1,

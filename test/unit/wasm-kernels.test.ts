@@ -5,14 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createJsHammingScan, createSimdHammingScan, createWasmMemory, MAX_SIMD_LANES } from '../../src/store/sqlite/hamming-kernel.js';
 import { createJsSelect, createSimdSelect } from '../../src/store/sqlite/select-kernel.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/demo/seeded-random.js';
 
 const GUARD = 0xa5;
 
@@ -62,7 +55,7 @@ describe('Hamming kernel', () => {
 
   for (const lanes of [1, 2, 3, 4, 5, 8, MAX_SIMD_LANES]) {
     it(`matches the JS reference for ${lanes} lane(s), every count from 0 to 13 and a long run`, () => {
-      const random = rng(lanes);
+      const random = seededRandom(lanes);
       for (const count of [...Array.from({ length: 14 }, (_, i) => i), 1001]) {
         const query = randomCode(random, lanes);
         const codes = Array.from({ length: count }, (_, i) => (i % 5 === 0 ? randomCode(random, lanes, 0.05) : randomCode(random, lanes)));
@@ -127,7 +120,7 @@ describe('select kernel', () => {
   });
 
   it('picks what the JS loop picked: every count from 0 to 40, ties at the cut-off, excluded rows, unaligned distances', () => {
-    const random = rng(7);
+    const random = seededRandom(7);
     let checked = 0;
     for (let count = 0; count <= 40; count++) {
       for (let trial = 0; trial < 6; trial++) {
@@ -150,7 +143,7 @@ describe('select kernel', () => {
   });
 
   it('handles long runs like a real scan: a few winners among many, the cut-off at 0 and at the largest distance', () => {
-    const random = rng(11);
+    const random = seededRandom(11);
     const distances = Array.from({ length: 100_003 }, () => 200 + Math.floor(random() * 100));
     for (const i of [0, 7, 8, 9, 50_000, 100_002]) distances[i] = 3;
     distances[123] = 0;

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       console.error(`Fieldscope could not start: ${listenProblem}`);
       process.exit(1);
     }
-    const message = isAppError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const message = isAppError(error) ? `${error.code}: ${error.message}` : isSystemError(error) ? `${error.message} (check the path and its permissions)` : error instanceof Error ? (error.stack ?? error.message) : String(error);
     console.error(`Fieldscope could not start.\n${message}`);
     process.exit(1);
   }
@@ -68,6 +68,11 @@ function describeListenError(error: unknown, host: string, port: number): string
   if (code === 'EACCES') return `port ${port} on ${host} needs privileges this user does not have: set PORT to 1024 or above.`;
   if (code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine: set HOST (127.0.0.1, or 0.0.0.0 for every interface).`;
   return null;
+}
+
+/** A file-system or network error from Node (it names the call and the path): its message says it all, a stack would only bury it. */
+function isSystemError(error: unknown): error is Error & { code: string; syscall: string } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string';
 }
 
 /** Listens on the port and lets go at once; a problem comes back as a sentence. Port 0 (any) needs no check. */

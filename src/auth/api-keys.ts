@@ -124,7 +124,15 @@ export class ApiKeyRegistry {
   }
 
   private reload(): void {
-    const mtimeMs = statSync(this.file).mtimeMs;
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(this.file).mtimeMs;
+    } catch (cause) {
+      // At start-up (later reloads only run while the file is there): a sentence, not a stack trace.
+      const code = (cause as { code?: unknown }).code;
+      const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${String(code)})`;
+      throw new ConfigError(`AUTH_KEYS_FILE ${this.file} ${why}. Create it with \`fieldscope keys add --name NAME --role admin\`, or unset AUTH_KEYS_FILE to run the open single-tenant server.`, { cause });
+    }
     const entries = parseKeysFile(readFileSync(this.file, 'utf8'), this.file);
     this.byHash = new Map(entries.map((e) => [e.keyHash ?? hashKey(e.key!), e]));
     this.mtimeMs = mtimeMs;

@@ -5,7 +5,6 @@
  * are, per deployment kind, is decided in one place: src/core/backends.ts. So the server and the
  * CLI run exactly the same code against the same data.
  */
-import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AnswerService, DEFAULT_ANSWER_SETTINGS } from '../answer/answer-service.js';
 import { OpenAIChatModel } from '../answer/openai-chat-model.js';
@@ -29,6 +28,7 @@ import { ReadTextService } from '../ocr/read-text-service.js';
 import { DEFAULT_SEARCH_SETTINGS, SearchService } from '../search/search-service.js';
 import { HealthService } from '../server/health.js';
 import { StorageHealth } from '../storage/storage-health.js';
+import { ensureFolder } from '../storage/usable-folder.js';
 import type { KnowledgeStore } from '../store/knowledge-store.js';
 import { DEFAULT_TENANT, TenantSpaces, type ClosableSpace } from '../tenancy/tenant-spaces.js';
 import type { SharedBuckets } from '../postgres/postgres-rate-buckets.js';
@@ -82,7 +82,7 @@ export interface Core {
 }
 
 export async function createCore(config: Config, logger: Logger, metrics?: Metrics): Promise<Core> {
-  await mkdir(config.dataDir, { recursive: true });
+  await ensureFolder(config.dataDir, 'DATA_DIR');
   const choice = await resolveModelChoice({
     clipModel: modelNameForVariant(config.models.clipModel, config.models.variant),
     modelsDir: config.models.dir,

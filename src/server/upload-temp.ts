@@ -9,12 +9,14 @@
  * process therefore points TMPDIR at UPLOAD_TMP_DIR (DATA_DIR/tmp by default), and empties that
  * folder at start-up, before it accepts a request: what is in it then belongs to no live request.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { ensureFolder } from '../storage/usable-folder.js';
 
 /** Creates the folder and removes whatever an earlier run left in it; returns what was removed. */
 export async function sweepUploadTempDir(dir: string): Promise<{ files: number; bytes: number }> {
-  await mkdir(dir, { recursive: true });
+  // UPLOAD_TMP_DIR defaults to DATA_DIR/tmp, so a DATA_DIR that cannot be written is usually met here first.
+  await ensureFolder(dir, 'UPLOAD_TMP_DIR', ' (unset, it is DATA_DIR/tmp: check DATA_DIR)');
   let files = 0;
   let bytes = 0;
   for (const entry of await readdir(dir, { withFileTypes: true })) {

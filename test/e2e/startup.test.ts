@@ -49,6 +49,30 @@ describe('start-up errors name the file and the fix', () => {
     expect(proc.stderr()).toMatch(/corrupt|incomplete/);
   });
 
+  it('a DATA_DIR that cannot be a folder stops the server with a sentence naming the setting, not a stack trace', async () => {
+    const file = path.join(tmp(), 'not-a-folder');
+    writeFileSync(file, 'x');
+    for (const [env, setting] of [
+      [{ DATA_DIR: path.join(file, 'data') }, 'UPLOAD_TMP_DIR'], // DATA_DIR/tmp is met first
+      [{ DATA_DIR: path.join(file, 'data'), UPLOAD_TMP_DIR: tmp() }, 'DATA_DIR'],
+    ] as const) {
+      const proc = spawnServer({ ...env, CLIP_MODEL: TINY_MODEL_DIR });
+      expect(await proc.exited).toBe(1);
+      expect(proc.stderr()).toContain(`INVALID_CONFIGURATION: ${setting} `);
+      expect(proc.stderr()).toContain('a part of the path is a file, not a folder (ENOTDIR)');
+      expect(proc.stderr()).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('an AUTH_KEYS_FILE that does not exist stops the server with the fix, not a stack trace', async () => {
+    const keys = path.join(tmp(), 'keys.json');
+    const proc = spawnServer({ AUTH_KEYS_FILE: keys, CLIP_MODEL: TINY_MODEL_DIR, DATA_DIR: tmp() });
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr()).toContain(`INVALID_CONFIGURATION: AUTH_KEYS_FILE ${keys} does not exist`);
+    expect(proc.stderr()).toContain('fieldscope keys add');
+    expect(proc.stderr()).not.toMatch(/\n\s+at /);
+  });
+
   it('an invalid setting stops the server with the list of problems', async () => {
     const proc = spawnServer({ PORT: 'eighty', CLIP_MODEL: TINY_MODEL_DIR });
     expect(await proc.exited).toBe(78);

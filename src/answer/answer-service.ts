@@ -7,6 +7,7 @@
  * A model failure never fails the request: it degrades to EXTRACTIVE with a warning.
  */
 import sharp from 'sharp';
+import { UPLOADED_IMAGE_INPUT } from '../clip/image-decode.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { InvalidInputError } from '../errors.js';
 import { ZeroShotClassifier, FIELD_EQUIPMENT_LABELS } from '../identify/zero-shot.js';
@@ -116,7 +117,7 @@ function describeFailure(error: unknown): string {
 }
 
 async function toDataUrl(image: Uint8Array): Promise<string> {
-  const jpeg = await sharp(image).rotate().resize(1024, 1024, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer();
+  const jpeg = await sharp(image, UPLOADED_IMAGE_INPUT).rotate().resize(1024, 1024, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer();
   return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
 }
 

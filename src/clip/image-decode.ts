@@ -16,6 +16,19 @@ import { centerCropOffset, cropRgb, resizedSize, type ImagePreprocessConfig } fr
 /** Formats a field photo can arrive in. SVG (scriptable, decoder CVEs) and PDF are refused. */
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif']);
 
+/**
+ * How every pipeline over uploaded bytes decodes them (CLIP, perceptual hash, layout signature,
+ * thumbnails, the language model's copy): a file that ends early fails, but a decoder *warning*
+ * does not (sharp's default `failOn: 'warning'` refuses the many camera JPEGs with a few extraneous
+ * bytes before a marker, which CLIP decoded fine: one file, two verdicts). First frame only.
+ */
+export const UPLOADED_IMAGE_INPUT = { failOn: 'truncated', pages: 1 } as const;
+
+/** The error for pixels that cannot be decoded after the header was read: the file's fault, not ours. */
+export function undecodableImage(cause: unknown): InvalidImageError {
+  return new InvalidImageError('INVALID_IMAGE', 'The image could not be decoded (it is corrupt or truncated).', { cause });
+}
+
 export interface ImageLimits {
   maxBytes: number;
   maxPixels: number;
@@ -113,14 +126,14 @@ function skipPast(text: string, end: string): string {
  */
 export async function decodeToClipRgb(bytes: Uint8Array, cfg: ImagePreprocessConfig, limits: ImageLimits): Promise<Uint8Array> {
   const info = await inspectImage(bytes, limits);
-  const input = { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1 } as const;
+  const input = { ...UPLOADED_IMAGE_INPUT, limitInputPixels: limits.maxPixels } as const;
   let pipeline = sharp(bytes, input).rotate().removeAlpha().toColourspace('srgb');
   if (info.hasAlpha) {
     // sharp resizes with premultiplied alpha even when removeAlpha() is called first, which
     // changes the colour of transparent and half-transparent pixels. PIL drops alpha and then
     // resizes, so materialise the RGB first and resize that.
     const rgb = await pipeline.raw().toBuffer({ resolveWithObject: true }).catch((cause: unknown) => {
-      throw new InvalidImageError('INVALID_IMAGE', 'The image could not be decoded (it is corrupt or truncated).', { cause });
+      throw undecodableImage(cause);
     });
     pipeline = sharp(rgb.data, { raw: { width: rgb.info.width, height: rgb.info.height, channels: 3 }, limitInputPixels: limits.maxPixels });
   }
@@ -135,7 +148,7 @@ export async function decodeToClipRgb(bytes: Uint8Array, cfg: ImagePreprocessCon
   try {
     out = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (cause) {
-    throw new InvalidImageError('INVALID_IMAGE', 'The image could not be decoded (it is corrupt or truncated).', { cause });
+    throw undecodableImage(cause);
   }
   if (out.info.channels !== 3 || out.info.width !== width || out.info.height !== height) {
     throw new InvalidImageError('INVALID_IMAGE', `Decoding produced ${out.info.width}×${out.info.height}×${out.info.channels}, not the expected ${width}×${height} RGB.`);

@@ -30,6 +30,7 @@
  * the text (OCR).
  */
 import sharp from 'sharp';
+import { undecodableImage, UPLOADED_IMAGE_INPUT } from '../clip/image-decode.js';
 import { InvalidInputError } from '../errors.js';
 import { perceptualHash } from './perceptual-hash.js';
 
@@ -53,13 +54,16 @@ export interface ImageLayout {
 }
 
 export async function imageLayout(image: Uint8Array): Promise<ImageLayout> {
-  const pixels = await sharp(image)
+  const pixels = await sharp(image, UPLOADED_IMAGE_INPUT)
     .rotate()
     .flatten({ background: '#ffffff' })
     .greyscale()
     .resize(LAYOUT_SIDE, LAYOUT_SIDE, { fit: 'fill', kernel: 'lanczos3' })
     .raw()
-    .toBuffer();
+    .toBuffer()
+    .catch((cause: unknown) => {
+      throw undecodableImage(cause);
+    });
   return layoutOf(new Uint8Array(pixels.buffer, pixels.byteOffset, LAYOUT_BYTES).slice());
 }
 

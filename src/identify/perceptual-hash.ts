@@ -5,6 +5,7 @@
  * on any model's similarity scale.
  */
 import sharp from 'sharp';
+import { undecodableImage, UPLOADED_IMAGE_INPUT } from '../clip/image-decode.js';
 import { InvalidInputError } from '../errors.js';
 
 /** The difference hash when it is informative (see perceptualHash), else null. */
@@ -40,7 +41,15 @@ const MAX_WEAK_BITS_LOOKUP = 32;
  * whether the hash may still be looked up among stored (informative) hashes: see MAX_WEAK_BITS_LOOKUP.
  */
 export async function perceptualHash(image: Uint8Array): Promise<{ hash: string; informative: boolean; lookup: boolean }> {
-  const pixels = await sharp(image).rotate().greyscale().resize(9, 8, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+  const pixels = await sharp(image, UPLOADED_IMAGE_INPUT)
+    .rotate()
+    .greyscale()
+    .resize(9, 8, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer()
+    .catch((cause: unknown) => {
+      throw undecodableImage(cause);
+    });
   let bits = 0n;
   let weak = 0;
   for (let y = 0; y < 8; y++) {

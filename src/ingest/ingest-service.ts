@@ -15,8 +15,8 @@ import sharp from 'sharp';
 import type { BlobStore } from '../blob/blob-store.js';
 import { putMany } from '../blob/put-many.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
-import { inspectImage } from '../clip/image-decode.js';
-import { InvalidImageError, TooLargeError } from '../errors.js';
+import { inspectImage, undecodableImage, UPLOADED_IMAGE_INPUT } from '../clip/image-decode.js';
+import { TooLargeError } from '../errors.js';
 import { nearCopyKeys } from '../identify/page-layout.js';
 import { extractIdentifiers } from '../search/identifiers.js';
 import { resolveGluedInStore } from '../search/glued-identifiers.js';
@@ -417,13 +417,13 @@ export class IngestService {
         // A scan or a photo of a page: one page, searchable by image.
         await inspectImage(bytes, { maxBytes: this.settings.maxImageBytes, maxPixels: this.settings.maxImagePixels });
         // The header was read; the pixels may still end early or be damaged: that is the file's fault.
-        const thumbnail = await sharp(bytes)
+        const thumbnail = await sharp(bytes, UPLOADED_IMAGE_INPUT)
           .rotate()
           .resize(this.settings.thumbnailLongSide, this.settings.thumbnailLongSide, { fit: 'inside' })
           .webp()
           .toBuffer()
           .catch((cause: unknown) => {
-            throw new InvalidImageError('INVALID_IMAGE', 'The image could not be decoded (it is corrupt or truncated).', { cause });
+            throw undecodableImage(cause);
           });
         // OCR reads the original (full resolution); with OCR=off the page has no text.
         return { kind: 'image', format: detected.format, extracted: { title: null, pages: [{ number: 1, text: '', image: bytes, thumbnail, ocrImage: this.reader ? bytes : null }] } };
@@ -473,7 +473,14 @@ export class IngestService {
    */
   private async squarePage(png: Uint8Array): Promise<Uint8Array> {
     const side = this.settings.renderLongSide;
-    return sharp(png).resize(side, side, { fit: 'contain', background: { r: 255, g: 255, b: 255 } }).png().toBuffer();
+    // An uploaded image of a page arrives here as it was sent: decode it as every other reader does.
+    return sharp(png, UPLOADED_IMAGE_INPUT)
+      .resize(side, side, { fit: 'contain', background: { r: 255, g: 255, b: 255 } })
+      .png()
+      .toBuffer()
+      .catch((cause: unknown) => {
+        throw undecodableImage(cause);
+      });
   }
 
   /**

@@ -1,0 +1,178 @@
+/**
+ * Where BM25's tail goes at scale: the exact top-k plan (lexical-top-k.ts) query by query, with
+ * the CPU of every FTS5 conjunction it runs, on a read-only store. Says which queries set p95 and
+ * why, and measures what two fixes would buy before anyone builds them:
+ *
+ *   npx tsx bench/probes/lexical-tail.ts /tmp/fs-1m8k/fieldscope.db [--queries 50] [--worst 8]
+ *       [--tight-bounds] [--block-max 10] [--stages '"alignment"']
+ *
+ * - default: the bench's text queries (same seed as bench/search-bench.ts), CPU per query and per
+ *   conjunction (second of two rounds; the first warms the page cache and the page-count cache).
+ * - --tight-bounds: the same, after each phrase's true best single-term score was learnt (not
+ *   timed): what exact per-term maxima (which a block-max index holds for free) would save.
+ * - --block-max SHIFT: a prototype of per-term block maxima over rowid blocks of 2^SHIFT ids,
+ *   built here from a full scan (timed), then the singleton and conjunction ranks of the worst
+ *   queries run only over the blocks whose bound reaches the k-th score, checked row for row
+ *   against the full rank.
+ * - --stages PHRASE: CPU of FTS5's parts for one phrase (doclist walk, bm25 over every row, top 30).
+ *
+ * CPU time (process.cpuUsage), not wall: the machine is shared. Reads nothing but the store.
+ */
+import Database from 'better-sqlite3';
+import { lexicalPhrases } from '../../src/store/sqlite/lexical-query.js';
+import { LexicalTopK } from '../../src/store/sqlite/lexical-top-k.js';
+import { loadQuerySources, makeQueries, percentile, reseed } from '../synthetic-corpus.js';
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: lexical-tail.ts DB [--queries N] [--worst K] [--tight-bounds] [--block-max SHIFT] [--stages PHRASE]');
+const flag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? '') : undefined;
+};
+const QUERIES = Number(flag('queries') ?? 50);
+const WORST = Number(flag('worst') ?? 8);
+const LIMIT = 30;
+const PLAN_BUDGET = 64;
+
+const db = new Database(file, { readonly: true, fileMustExist: true });
+// The lexical worker's settings (lexical-worker.js).
+db.pragma('mmap_size = 1073741824');
+db.pragma('cache_size = -65536');
+
+const cpu = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+const RANK_SQL = 'SELECT rowid, bm25(lexical) AS score FROM lexical WHERE lexical MATCH ? ORDER BY score, rowid LIMIT ?';
+const rankFull = (expression: string, rows: number): [number, number][] => db.prepare(RANK_SQL).raw().all(expression, rows) as [number, number][];
+
+const stages = flag('stages');
+if (stages !== undefined) {
+  const parts: [string, string][] = [
+    ['count(*) (doclist walk in C)', 'SELECT count(*) FROM lexical WHERE lexical MATCH ?'],
+    ['sum(rowid) (walk + VM per row)', 'SELECT sum(rowid) FROM lexical WHERE lexical MATCH ?'],
+    ['bm25 of every row', 'SELECT max(s) FROM (SELECT bm25(lexical) AS s FROM lexical WHERE lexical MATCH ? LIMIT -1)'],
+    ['top 30 by bm25 (the plan)', `${RANK_SQL.replace('LIMIT ?', 'LIMIT 30')}`],
+  ];
+  console.log(`stages for ${stages}: ${db.prepare(parts[0]![1]).pluck().get(stages)} pages`);
+  for (let round = 0; round < 3; round++) {
+    for (const [name, sql] of parts) {
+      const c0 = cpu();
+      db.prepare(sql).raw().all(stages);
+      if (round > 0) console.log(`  round ${round}: ${name.padEnd(32)} ${(cpu() - c0).toFixed(1)} ms CPU`);
+    }
+  }
+  process.exit(0);
+}
+
+const { corpus, sources } = loadQuerySources(`${file}.corpus.json`);
+reseed(20261130); // bench/search-bench.ts's queries
+const texts = makeQueries(corpus, sources, QUERIES).text.map((q) => q.text);
+
+interface Run {
+  text: string;
+  ms: number;
+  weightless: string[];
+  steps: { expression: string; rows: number; ms: number }[];
+}
+
+function runAll(topK: LexicalTopK, learnBounds: boolean): Run[] {
+  let runs: Run[] = [];
+  for (let round = 0; round < 2; round++) {
+    runs = [];
+    for (const text of texts) {
+      const phrases = lexicalPhrases(text);
+      // A one-phrase plan ranks the phrase alone and remembers its best score (LexicalTopK.bestAlone).
+      if (learnBounds && round === 1) for (const p of phrases) db.transaction(() => topK.search([p], 1, rankFull))();
+      const steps: Run['steps'] = [];
+      const rank = (expression: string, rows: number): [number, number][] => {
+        const c0 = cpu();
+        const found = rankFull(expression, rows);
+        steps.push({ expression, rows, ms: cpu() - c0 });
+        return found;
+      };
+      const c0 = cpu();
+      const top = db.transaction(() => topK.search(phrases, LIMIT, rank))();
+      runs.push({ text, ms: cpu() - c0, weightless: top?.weightless ?? [], steps });
+    }
+  }
+  return runs;
+}
+
+function report(title: string, runs: Run[]): Run[] {
+  const ms = runs.map((r) => r.ms);
+  const conj = runs.map((r) => r.steps.length);
+  console.log(`\n${title}: n=${runs.length}, plan CPU p50 ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms; conjunctions p50 ${percentile(conj, 50)}, max ${Math.max(...conj)}`);
+  const worst = [...runs].sort((a, b) => b.ms - a.ms).slice(0, WORST);
+  for (const r of worst) {
+    const counts = lexicalPhrases(r.text).map((p) => `${p} ${db.prepare('SELECT count(*) FROM lexical WHERE lexical MATCH ?').pluck().get(p)}`);
+    console.log(`  ${r.ms.toFixed(0).padStart(4)} ms  "${r.text}"  [pages: ${counts.join(', ')}]${r.weightless.length ? `  weightless: ${r.weightless.join(' ')}` : ''}`);
+    console.log(`         ${r.steps.map((s) => `${s.expression}[${s.rows}] ${s.ms.toFixed(0)}`).join('; ')}`);
+  }
+  return worst;
+}
+
+const rows = db.prepare('SELECT count(*) FROM lexical_docsize').pluck().get() as number;
+console.log(`${file}: ${rows} rows in the full-text index; ${texts.length} bench text queries, top ${LIMIT}`);
+const worst = report('the plan as it is', runAll(new LexicalTopK(db, PLAN_BUDGET), false));
+if (flag('tight-bounds') !== undefined) report('with every phrase\'s true best single score known (--tight-bounds)', runAll(new LexicalTopK(db, PLAN_BUDGET), true));
+
+const shiftFlag = flag('block-max');
+if (shiftFlag !== undefined) {
+  const SHIFT = Number(shiftFlag || 10);
+  const maxId = db.prepare('SELECT max(id) FROM lexical_docsize').pluck().get() as number;
+  const blocks = (maxId >> SHIFT) + 1;
+  const maxima = new Map<string, Float64Array>();
+  let buildMs = 0;
+  // Per block, the best single-term score of the phrase (−bm25 of the same statement shape the plan runs).
+  const blockMax = (phrase: string): Float64Array => {
+    let m = maxima.get(phrase);
+    if (m) return m;
+    const c0 = cpu();
+    m = new Float64Array(blocks);
+    for (const [id, bm25] of db.prepare('SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ?').raw().iterate(phrase) as Iterable<[number, number]>) {
+      const b = id >> SHIFT;
+      if (-bm25 > m[b]!) m[b] = -bm25;
+    }
+    buildMs += cpu() - c0;
+    maxima.set(phrase, m);
+    return m;
+  };
+  const restricted = db
+    .prepare('SELECT rowid, bm25(lexical) AS score FROM lexical WHERE lexical MATCH ? AND rowid BETWEEN ? AND ? AND (rowid >> ?) IN (SELECT value FROM json_each(?)) ORDER BY score, rowid LIMIT ?')
+    .raw();
+  const over = (expression: string, rows: number, keep: number[]): [number, number][] =>
+    keep.length === 0 ? [] : (restricted.all(expression, keep[0]! << SHIFT, ((keep.at(-1)! + 1) << SHIFT) - 1, SHIFT, JSON.stringify(keep), rows) as [number, number][]);
+  console.log(`\nblock maxima over ${blocks} blocks of ${1 << SHIFT} rowids (--block-max ${SHIFT}); each conjunction of the worst queries, full rank against the blocks that can reach the k-th score:`);
+  for (const run of worst) {
+    for (const step of run.steps) {
+      const phrases = step.expression.split(' AND ');
+      const bound = new Float64Array(blocks);
+      for (const p of phrases) {
+        const m = blockMax(p);
+        for (let b = 0; b < blocks; b++) bound[b]! += m[b]!;
+      }
+      let c0 = cpu();
+      const full = rankFull(step.expression, step.rows);
+      const fullMs = cpu() - c0;
+      c0 = cpu();
+      // θ0 ≤ the true k-th score: for one phrase, the k-th best block maximum (each is a real page's
+      // score); for a conjunction, the k-th score over the k blocks of highest bound.
+      let theta: number;
+      const order = [...bound.keys()].sort((a, b) => bound[b]! - bound[a]!);
+      if (phrases.length === 1) theta = bound[order[step.rows - 1]!] ?? 0;
+      else {
+        const first = over(step.expression, step.rows, order.slice(0, step.rows).sort((a, b) => a - b));
+        theta = first.length >= step.rows ? -first[step.rows - 1]![1] : 0;
+      }
+      const keep = order.filter((b) => bound[b]! > 0 && bound[b]! * (1 + 1e-9) >= theta).sort((a, b) => a - b);
+      const found = over(step.expression, step.rows, keep);
+      const ms = cpu() - c0;
+      const same = JSON.stringify(found) === JSON.stringify(full);
+      console.log(`  ${step.expression}[${step.rows}]: full ${fullMs.toFixed(1)} ms, block-max ${ms.toFixed(1)} ms over ${keep.length}/${blocks} blocks, rows identical: ${same}`);
+      if (!same) process.exitCode = 1;
+    }
+  }
+  console.log(`  building the maxima of ${maxima.size} phrases (full scans): ${buildMs.toFixed(0)} ms CPU`);
+}
+db.close();

@@ -276,6 +276,11 @@ export type Env = z.infer<typeof envSchema>;
 /** Every environment variable the server reads (deployment files are checked against it). */
 export const SETTING_NAMES: readonly string[] = Object.keys(envSchema.shape);
 
+/** What each setting is when unset (the README's settings tables are checked against it). */
+export function settingDefaults(): Readonly<Record<string, unknown>> {
+  return envSchema.parse({});
+}
+
 export interface Config {
   env: Env['NODE_ENV'];
   http: { port: number; host: string; maxRequestBytes: number; shutdownGraceMs: number; trustProxy: TrustProxySetting };

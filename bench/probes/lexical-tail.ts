@@ -4,7 +4,7 @@
  * why, and measures what two fixes would buy before anyone builds them:
  *
  *   npx tsx bench/probes/lexical-tail.ts /tmp/fs-1m8k/fieldscope.db [--queries 50] [--worst 8]
- *       [--tight-bounds] [--block-max 10] [--stages '"alignment"']
+ *       [--tight-bounds] [--block-max 10] [--stages '"alignment"'] [--mmap BYTES]
  *
  * - default: the bench's text queries (same seed as bench/search-bench.ts), CPU per query and per
  *   conjunction (second of two rounds; the first warms the page cache and the page-count cache).
@@ -14,7 +14,8 @@
  *   built here from a full scan (timed), then the singleton and conjunction ranks of the worst
  *   queries run only over the blocks whose bound reaches the k-th score, checked row for row
  *   against the full rank.
- * - --stages PHRASE: CPU of FTS5's parts for one phrase (doclist walk, bm25 over every row, top 30).
+ * - --stages PHRASE: CPU of FTS5's parts for one phrase (doclist walk, bm25 over every row, top 30,
+ *   top 30 when a WHERE on rowid keeps bm25 off most rows). --mmap: mmap_size (default the worker's 1 GiB).
  *
  * CPU time (process.cpuUsage), not wall: the machine is shared. Reads nothing but the store.
  */
@@ -36,7 +37,7 @@ const PLAN_BUDGET = 64;
 
 const db = new Database(file, { readonly: true, fileMustExist: true });
 // The lexical worker's settings (lexical-worker.js).
-db.pragma('mmap_size = 1073741824');
+db.pragma(`mmap_size = ${Number(flag('mmap') ?? 1073741824)}`);
 db.pragma('cache_size = -65536');
 
 const cpu = (): number => {
@@ -53,8 +54,10 @@ if (stages !== undefined) {
     ['sum(rowid) (walk + VM per row)', 'SELECT sum(rowid) FROM lexical WHERE lexical MATCH ?'],
     ['bm25 of every row', 'SELECT max(s) FROM (SELECT bm25(lexical) AS s FROM lexical WHERE lexical MATCH ? LIMIT -1)'],
     ['top 30 by bm25 (the plan)', `${RANK_SQL.replace('LIMIT ?', 'LIMIT 30')}`],
+    ['top 30, rows with rowid % 50 = 0', `${RANK_SQL.replace('MATCH ?', 'MATCH ? AND rowid % 50 = 0').replace('LIMIT ?', 'LIMIT 30')}`],
+    ['top 30, rowid in one 10k range', `${RANK_SQL.replace('MATCH ?', 'MATCH ? AND rowid BETWEEN 500000 AND 509999').replace('LIMIT ?', 'LIMIT 30')}`],
   ];
-  console.log(`stages for ${stages}: ${db.prepare(parts[0]![1]).pluck().get(stages)} pages`);
+  console.log(`stages for ${stages}: ${db.prepare(parts[0]![1]).pluck().get(stages)} pages, mmap_size ${db.pragma('mmap_size', { simple: true })}`);
   for (let round = 0; round < 3; round++) {
     for (const [name, sql] of parts) {
       const c0 = cpu();

@@ -13,6 +13,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
+import { processRequest } from './multipart-request.js';
 import type { Logger } from 'pino';
 import { isBlobKey } from '../blob/blob-store.js';
 import type { ApiKeyRegistry, Principal } from '../auth/api-keys.js';
@@ -288,7 +289,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     rateLimit.middleware,
     express.json({ limit: config.http.maxRequestBytes }),
     // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
-    graphqlUploadExpress({ maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: Math.max(config.limits.maxUploadFiles, config.limits.maxImagesPerCall) }),
+    graphqlUploadExpress({ processRequest, maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: Math.max(config.limits.maxUploadFiles, config.limits.maxImagesPerCall) }),
     armor.tokenLimit,
     operationTimeout({ ...deadlines, documents: armor.documents }),
     tenantServices,

@@ -8,6 +8,8 @@
  * is the process's temp folder itself (`os.tmpdir()` reads TMPDIR on every call). The server
  * process therefore points TMPDIR at UPLOAD_TMP_DIR (DATA_DIR/tmp by default), and empties that
  * folder at start-up, before it accepts a request: what is in it then belongs to no live request.
+ * (A request that declares a Content-Length of at most 8 MiB keeps its files in memory instead:
+ * src/server/multipart-request.ts.)
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';

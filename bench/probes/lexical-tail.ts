@@ -4,7 +4,7 @@
  * why, and measures what two fixes would buy before anyone builds them:
  *
  *   npx tsx bench/probes/lexical-tail.ts /tmp/fs-1m8k/fieldscope.db [--queries 50] [--worst 8]
- *       [--tight-bounds] [--block-max 10] [--stages '"alignment"'] [--mmap BYTES]
+ *       [--tight-bounds] [--block-max 10 [--loose]] [--stages '"alignment"'] [--mmap BYTES]
  *
  * - default: the bench's text queries (same seed as bench/search-bench.ts), CPU per query and per
  *   conjunction (second of two rounds; the first warms the page cache and the page-count cache).
@@ -13,7 +13,8 @@
  * - --block-max SHIFT: a prototype of per-term block maxima over rowid blocks of 2^SHIFT ids,
  *   built here from a full scan (timed), then the singleton and conjunction ranks of the worst
  *   queries run only over the blocks whose bound reaches the k-th score, checked row for row
- *   against the full rank.
+ *   against the full rank. With --loose, the bounds an index of our own could keep instead (per
+ *   block the max tf and min length/tf; tf read back from the score and the page length).
  * - --stages PHRASE: CPU of FTS5's parts for one phrase (doclist walk, bm25 over every row, top 30,
  *   top 30 when a WHERE on rowid keeps bm25 off most rows). --mmap: mmap_size (default the worker's 1 GiB).
  *
@@ -21,7 +22,7 @@
  */
 import Database from 'better-sqlite3';
 import { lexicalPhrases } from '../../src/store/sqlite/lexical-query.js';
-import { LexicalTopK } from '../../src/store/sqlite/lexical-top-k.js';
+import { fts5Idf, LexicalTopK } from '../../src/store/sqlite/lexical-top-k.js';
 import { loadQuerySources, makeQueries, percentile, reseed } from '../synthetic-corpus.js';
 
 const file = process.argv[2];
@@ -127,15 +128,53 @@ if (shiftFlag !== undefined) {
   const blocks = (maxId >> SHIFT) + 1;
   const maxima = new Map<string, Float64Array>();
   let buildMs = 0;
-  // Per block, the best single-term score of the phrase (−bm25 of the same statement shape the plan runs).
+  // --loose: instead of each block's best score, bounds an index written with the pages could keep
+  // (valid under any later idf and mean length): per block the max tf and the min length/tf, with
+  // g = (k1+1)/(1 + k1(1−b)/tf + k1·b·(length/tf)/avgdl) ≤ its value at those two.
+  const LOOSE = flag('loose') !== undefined;
+  const varint = (buf: Uint8Array, at: number): [number, number] => {
+    let v = 0;
+    for (let i = 0; i < 9; i++) {
+      const byte = buf[at + i]!;
+      if (i === 8) return [v * 256 + byte, at + 9];
+      v = v * 128 + (byte & 0x7f);
+      if ((byte & 0x80) === 0) return [v, at + i + 1];
+    }
+    return [v, at + 9];
+  };
+  const averages = db.prepare('SELECT block FROM lexical_data WHERE id = 1').pluck().get() as Buffer;
+  const [indexRows, next] = varint(averages, 0);
+  const avgdl = varint(averages, next)[0] / indexRows;
+  let misread = 0;
+  // Per block, the best single-term score of the phrase (−bm25 of the same statement shape the plan runs), or the loose bound.
   const blockMax = (phrase: string): Float64Array => {
     let m = maxima.get(phrase);
     if (m) return m;
     const c0 = cpu();
     m = new Float64Array(blocks);
-    for (const [id, bm25] of db.prepare('SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ?').raw().iterate(phrase) as Iterable<[number, number]>) {
-      const b = id >> SHIFT;
-      if (-bm25 > m[b]!) m[b] = -bm25;
+    if (!LOOSE) {
+      for (const [id, bm25] of db.prepare('SELECT rowid, bm25(lexical) FROM lexical WHERE lexical MATCH ?').raw().iterate(phrase) as Iterable<[number, number]>) {
+        const b = id >> SHIFT;
+        if (-bm25 > m[b]!) m[b] = -bm25;
+      }
+    } else {
+      const hits = db.prepare('SELECT count(*) FROM lexical WHERE lexical MATCH ?').pluck().get(phrase) as number;
+      const idf = fts5Idf(indexRows, hits);
+      const maxTf = new Float64Array(blocks);
+      const minRatio = new Float64Array(blocks).fill(Number.POSITIVE_INFINITY);
+      const sql = 'SELECT l.rowid, bm25(lexical), d.sz FROM lexical l JOIN lexical_docsize d ON d.id = l.rowid WHERE lexical MATCH ?';
+      for (const [id, bm25, sz] of db.prepare(sql).raw().iterate(phrase) as Iterable<[number, number, Buffer]>) {
+        // tf from the score: s/idf = 2.2·tf/(tf + K), K = 1.2(0.25 + 0.75·len/avgdl).
+        const length = varint(sz, 0)[0];
+        const k = 1.2 * (0.25 + (0.75 * length) / avgdl);
+        const g = -bm25 / idf;
+        const tf = Math.round((g * k) / (2.2 - g));
+        if (Math.abs((2.2 * tf) / (tf + k) - g) > 1e-9 * g) misread++;
+        const b = id >> SHIFT;
+        if (tf > maxTf[b]!) maxTf[b] = tf;
+        if (length / tf < minRatio[b]!) minRatio[b] = length / tf;
+      }
+      for (let b = 0; b < blocks; b++) if (maxTf[b]! > 0) m[b] = idf * (2.2 / (1 + 0.3 / maxTf[b]! + (0.9 * minRatio[b]!) / avgdl)) * (1 + 1e-9);
     }
     buildMs += cpu() - c0;
     maxima.set(phrase, m);
@@ -146,7 +185,7 @@ if (shiftFlag !== undefined) {
     .raw();
   const over = (expression: string, rows: number, keep: number[]): [number, number][] =>
     keep.length === 0 ? [] : (restricted.all(expression, keep[0]! << SHIFT, ((keep.at(-1)! + 1) << SHIFT) - 1, SHIFT, JSON.stringify(keep), rows) as [number, number][]);
-  console.log(`\nblock maxima over ${blocks} blocks of ${1 << SHIFT} rowids (--block-max ${SHIFT}); each conjunction of the worst queries, full rank against the blocks that can reach the k-th score:`);
+  console.log(`\n${LOOSE ? 'loose block bounds (max tf, min length/tf)' : 'block maxima'} over ${blocks} blocks of ${1 << SHIFT} rowids (--block-max ${SHIFT}); each conjunction of the worst queries, full rank against the blocks that can reach the k-th score:`);
   for (const run of worst) {
     for (const step of run.steps) {
       const phrases = step.expression.split(' AND ');
@@ -163,7 +202,7 @@ if (shiftFlag !== undefined) {
       // score); for a conjunction, the k-th score over the k blocks of highest bound.
       let theta: number;
       const order = [...bound.keys()].sort((a, b) => bound[b]! - bound[a]!);
-      if (phrases.length === 1) theta = bound[order[step.rows - 1]!] ?? 0;
+      if (phrases.length === 1 && !LOOSE) theta = bound[order[step.rows - 1]!] ?? 0;
       else {
         const first = over(step.expression, step.rows, order.slice(0, step.rows).sort((a, b) => a - b));
         theta = first.length >= step.rows ? -first[step.rows - 1]![1] : 0;
@@ -176,6 +215,6 @@ if (shiftFlag !== undefined) {
       if (!same) process.exitCode = 1;
     }
   }
-  console.log(`  building the maxima of ${maxima.size} phrases (full scans): ${buildMs.toFixed(0)} ms CPU`);
+  console.log(`  building the maxima of ${maxima.size} phrases (full scans): ${buildMs.toFixed(0)} ms CPU${LOOSE ? `; tf not recovered from the score on ${misread} rows` : ''}`);
 }
 db.close();

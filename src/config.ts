@@ -13,7 +13,20 @@ import type { PostgresSettings } from './postgres/postgres-database.js';
 import type { QdrantStoreSettings } from './store/create-store.js';
 import { parseTrustProxy, type TrustProxySetting } from './server/trusted-proxy.js';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * A whole-number setting. Written out rather than z.coerce.number(), whose messages for `PORT=abc`
+ * ("expected number, received NaN") and `PORT=1.5` ("expected int") do not say what is wanted, and
+ * which took `0x10` and `1e3` as numbers.
+ */
+const int = (min: number, max: number) => {
+  const wanted = (input: unknown) => `must be a whole number from ${min} to ${max}; got ${JSON.stringify(input)}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, { error: (issue) => wanted(issue.input) })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: (issue) => wanted(issue.input) }).max(max, { error: (issue) => wanted(issue.input) }));
+};
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');

@@ -21,6 +21,18 @@ describe('loadConfig', () => {
     expect(c.limits.maxUploadBytes).toBe(1000);
   });
 
+  it('a whole-number setting that is not one says what is wanted and what it got, whatever the mistake', () => {
+    for (const value of ['abc', '1.5', '0x10', '1e3', '-1', '70000']) {
+      expect(() => loadConfig({ PORT: value }), value).toThrow(`PORT: must be a whole number from 0 to 65535; got `);
+    }
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow('got "abc"');
+    // Every problem at once, each on its own line.
+    const both = () => loadConfig({ MAX_UPLOAD_FILES: '0', CLIP_IMAGE_NICE: '20' });
+    expect(both).toThrow('\n  MAX_UPLOAD_FILES: must be a whole number from 1 to 1000; got 0');
+    expect(both).toThrow('\n  CLIP_IMAGE_NICE: must be a whole number from 0 to 19; got 20');
+    expect(loadConfig({ PORT: ' 8080 ' }).http.port).toBe(8080);
+  });
+
   it('CLIP_IMAGE_SCHED_IDLE: on by default, off with false', () => {
     expect(loadConfig({}).encoder.imageSchedIdle).toBe(true);
     expect(loadConfig({ CLIP_IMAGE_SCHED_IDLE: 'false' }).encoder.imageSchedIdle).toBe(false);

@@ -3,6 +3,7 @@
  * offline explorer. HTTP only: built from the core (src/core/create-core.ts) and the API keys
  * that start-server.ts hands it; it opens no store and reads no file.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -36,6 +37,7 @@ import type { Core } from '../core/create-core.js';
 import { makeFormatError } from './format-error.js';
 import { sendBlob, sendUnavailable } from './blob-responses.js';
 import { guardWrites } from './storage-guard.js';
+import { chain } from './middleware-chain.js';
 import { consoleAssets, CONSOLE_CSP } from './console-assets.js';
 import { renderExplorerPage } from './explorer-operations.js';
 import { TENANT_NAME } from '../tenancy/tenant-spaces.js';
@@ -87,6 +89,22 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
       };
     },
   };
+}
+
+/**
+ * The ETag express would give a body (weak, length and SHA-1), for the console's files and the
+ * explorer page only, so browsers still revalidate them with a 304. Express's own ETag is off: it
+ * hashed every GraphQL answer (a POST, never revalidated), on the main thread, per request.
+ */
+const etags = new Map<string, string>();
+function staticEtag(body: string): string {
+  let etag = etags.get(body);
+  if (etag === undefined) {
+    const bytes = Buffer.from(body, 'utf8');
+    etag = `W/"${bytes.length.toString(16)}-${createHash('sha1').update(bytes).digest('base64').slice(0, 27)}"`;
+    etags.set(body, etag);
+  }
+  return etag;
 }
 
 /** A GraphQL-shaped error body for failures that happen before Apollo sees the request. */
@@ -191,11 +209,9 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
   app.disable('x-powered-by');
   // req.ip (rate-limit buckets, the request log) reads X-Forwarded-For only from TRUST_PROXY's peers.
   app.set('trust proxy', trustProxy);
-  // …and never as text that is not an IP address (a malformed chain falls back to the nearest trusted hop).
-  app.use(clientAddressMiddleware(trustProxy));
-  app.use(securityHeaders({ explorerHtml: explorerPage, explorerPath: '/explorer' }));
-
-  app.use((req, res, next) => {
+  app.set('etag', false); // see staticEtag: API answers (POST) get none, the console's static files keep theirs
+  // The request log and the HTTP latency metric, when the answer has gone out.
+  const requestLog: RequestHandler = (req, res, next) => {
     const started = performance.now();
     res.on('finish', () => {
       const seconds = (performance.now() - started) / 1000;
@@ -204,7 +220,57 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
       logger.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(seconds * 1000), client: req.ip }, 'request');
     });
     next();
-  });
+  };
+  app.use(
+    chain(
+      // …and never as text that is not an IP address (a malformed chain falls back to the nearest trusted hop).
+      clientAddressMiddleware(trustProxy),
+      securityHeaders({ explorerHtml: explorerPage, explorerPath: '/explorer' }),
+      requestLog,
+    ),
+  );
+
+  // The caller's tenant's services, before Apollo: a tenant whose data cannot be opened (a disk
+  // fault, say) gets 503 UNAVAILABLE with the reason in the log, and other tenants go on.
+  const tenantServices: RequestHandler = (_req, res, next) => {
+    const { tenant } = res.locals.principal as Principal;
+    core.servicesFor(tenant).then(
+      (services) => {
+        res.locals.services = services;
+        next();
+      },
+      (error: unknown) => {
+        // Configuration errors (a damaged database file, say) name server paths: for the log, not the client.
+        const passOn = isAppError(error) && error.category !== 'CONFIGURATION';
+        const refused = passOn ? error : new UnavailableError(`The knowledge base of tenant "${tenant}" cannot be opened; the server log says why.`);
+        if (!passOn) logger.error({ err: error, tenant }, 'cannot open the tenant space');
+        res.status(503).set('Retry-After', '30').json({ errors: [{ message: refused.message, extensions: { code: refused.code, category: refused.category } }] });
+      },
+    );
+  };
+
+  // Mounted before the other routes, as one router layer (see middleware-chain.ts): the router
+  // tries every earlier route's path against each request, and GraphQL is nearly all of them.
+  app.use(
+    '/graphql',
+    chain(
+      authMiddleware(registry),
+      auditRefusalsBeforeApollo(refusals),
+      rateLimit.middleware,
+      express.json({ limit: config.http.maxRequestBytes }),
+      // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
+      graphqlUploadExpress({ processRequest, maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: Math.max(config.limits.maxUploadFiles, config.limits.maxImagesPerCall) }),
+      armor.tokenLimit,
+      operationTimeout({ ...deadlines, documents: armor.documents }),
+      tenantServices,
+      expressMiddleware(apollo, {
+        context: async ({ req, res }) => {
+          markReachedApollo(res.locals);
+          return context(res.locals.principal as Principal, res.locals.services as Services, { signal: operationSignalOf(res) ?? new AbortController().signal, trace: newOperationTrace(), clientAddress: req.ip });
+        },
+      }),
+    ),
+  );
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -219,11 +285,12 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
   });
   // The console for technicians, agents and admins (console/), and the developer explorer.
   // Both speak only the public GraphQL API; the pages hold no secret.
+  const explorerEtag = staticEtag(explorerPage);
   const consoleFile = (name: string): RequestHandler => async (_req, res, next) => {
     try {
       const asset = (await consoleAssets()).get(name);
       if (!asset) return next();
-      res.type(asset.contentType).set('Cache-Control', 'no-cache');
+      res.type(asset.contentType).set('Cache-Control', 'no-cache').set('ETag', staticEtag(asset.body));
       if (name === 'index.html') res.set('Content-Security-Policy', CONSOLE_CSP);
       res.send(asset.body);
     } catch (error) {
@@ -234,7 +301,7 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
   app.get('/console/app.js', consoleFile('app.js'));
   app.get('/console/app.css', consoleFile('app.css'));
   app.get('/explorer', (_req, res) => {
-    res.type('html').send(explorerPage);
+    res.type('html').set('ETag', explorerEtag).send(explorerPage);
   });
   // Original documents, page thumbnails and photos, by the keys the server made (never a path),
   // from one tenant's files only: the tenant signed into the URL, else the caller's key's.
@@ -262,44 +329,6 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
       sendUnavailable(res, error.message, error.details?.retryAfterMs);
     }
   });
-
-  // The caller's tenant's services, before Apollo: a tenant whose data cannot be opened (a disk
-  // fault, say) gets 503 UNAVAILABLE with the reason in the log, and other tenants go on.
-  const tenantServices: RequestHandler = (_req, res, next) => {
-    const { tenant } = res.locals.principal as Principal;
-    core.servicesFor(tenant).then(
-      (services) => {
-        res.locals.services = services;
-        next();
-      },
-      (error: unknown) => {
-        // Configuration errors (a damaged database file, say) name server paths: for the log, not the client.
-        const passOn = isAppError(error) && error.category !== 'CONFIGURATION';
-        const refused = passOn ? error : new UnavailableError(`The knowledge base of tenant "${tenant}" cannot be opened; the server log says why.`);
-        if (!passOn) logger.error({ err: error, tenant }, 'cannot open the tenant space');
-        res.status(503).set('Retry-After', '30').json({ errors: [{ message: refused.message, extensions: { code: refused.code, category: refused.category } }] });
-      },
-    );
-  };
-
-  app.use(
-    '/graphql',
-    authMiddleware(registry),
-    auditRefusalsBeforeApollo(refusals),
-    rateLimit.middleware,
-    express.json({ limit: config.http.maxRequestBytes }),
-    // Each operation checks its own limit (photos vs documents); this is the hard ceiling.
-    graphqlUploadExpress({ processRequest, maxFileSize: Math.max(config.limits.maxUploadBytes, config.limits.maxDocumentBytes), maxFiles: Math.max(config.limits.maxUploadFiles, config.limits.maxImagesPerCall) }),
-    armor.tokenLimit,
-    operationTimeout({ ...deadlines, documents: armor.documents }),
-    tenantServices,
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        markReachedApollo(res.locals);
-        return context(res.locals.principal as Principal, res.locals.services as Services, { signal: operationSignalOf(res) ?? new AbortController().signal, trace: newOperationTrace(), clientAddress: req.ip });
-      },
-    }),
-  );
 
   // Body parsing and multipart errors happen before Apollo: answer them in the GraphQL error shape.
   const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {

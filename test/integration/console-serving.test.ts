@@ -4,9 +4,22 @@
  * API (validation, depth and cost limits) with and without introspection.
  */
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startTestServer } from '../helpers/server.js';
 import type { ExplorerOperation } from '../../src/server/explorer-operations.js';
+
+/** GET with these headers through node:http; resolves to the status once the body is read. */
+function statusOf(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      })
+      .on('error', reject);
+  });
+}
 
 function explorerData(html: string): { operations: ExplorerOperation[]; sdl: string } {
   const json = /<script type="application\/json" id="explorer-data">([\s\S]*?)<\/script>/.exec(html);
@@ -50,6 +63,21 @@ describe.each([
     expect(css.headers.get('content-type')).toContain('text/css');
     expect(await css.text()).toContain('.panel');
     expect((await fetch(`${server.url}/console/nothing.js`)).status).toBe(404);
+  });
+
+  it('the console files and the explorer page revalidate with a 304; GraphQL answers carry no ETag (never revalidated, not hashed)', async () => {
+    for (const path of ['/', '/console/app.js', '/console/app.css', '/explorer']) {
+      const first = await fetch(`${server.url}${path}`);
+      const etag = first.headers.get('etag');
+      expect(etag, path).toMatch(/^W\/"[0-9a-f]+-[A-Za-z0-9+/]{27}"$/);
+      await first.arrayBuffer();
+      // node:http, not fetch: fetch adds `Cache-Control: no-cache` to a conditional request, which forbids a 304.
+      expect(await statusOf(`${server.url}${path}`, { 'if-none-match': etag! }), path).toBe(304);
+      expect(await statusOf(`${server.url}${path}`, { 'if-none-match': 'W/"0-stale"' }), path).toBe(200);
+    }
+    const graphql = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ health { status } }' }) });
+    expect(graphql.status).toBe(200);
+    expect(graphql.headers.get('etag')).toBeNull();
   });
 
   it('GET /explorer lists every operation, subscriptions included, with its own script allowed by hash', async () => {

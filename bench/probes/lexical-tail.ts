@@ -4,7 +4,7 @@
  * why, and measures what two fixes would buy before anyone builds them:
  *
  *   npx tsx bench/probes/lexical-tail.ts /tmp/fs-1m8k/fieldscope.db [--queries 50] [--worst 8]
- *       [--tight-bounds] [--block-max 10 [--loose]] [--stages '"alignment"'] [--mmap BYTES]
+ *       [--tight-bounds] [--block-max 10 [--loose]] [--js-scores] [--stages '"alignment"'] [--mmap BYTES]
  *
  * - default: the bench's text queries (same seed as bench/search-bench.ts), CPU per query and per
  *   conjunction (second of two rounds; the first warms the page cache and the page-count cache).
@@ -15,6 +15,10 @@
  *   queries run only over the blocks whose bound reaches the k-th score, checked row for row
  *   against the full rank. With --loose, the bounds an index of our own could keep instead (per
  *   block the max tf and min length/tf; tf read back from the score and the page length).
+ * - --js-scores: the top rows' BM25 recomputed in JS as fts5_aux.c does, compared bit for bit
+ *   (the design's premise: scores computed outside FTS5 can equal its own). Also shows a trap:
+ *   with `rowid = ?` in the WHERE, FTS5's bm25() and highlight() give other values for a row than
+ *   a scan or `rowid BETWEEN ? AND ?` do, so never rescore single rows that way.
  * - --stages PHRASE: CPU of FTS5's parts for one phrase (doclist walk, bm25 over every row, top 30,
  *   top 30 when a WHERE on rowid keeps bm25 off most rows). --mmap: mmap_size (default the worker's 1 GiB).
  *
@@ -22,6 +26,7 @@
  */
 import Database from 'better-sqlite3';
 import { lexicalPhrases } from '../../src/store/sqlite/lexical-query.js';
+import { LEXICAL_TOKENIZE } from '../../src/store/sqlite/migrations.js';
 import { fts5Idf, LexicalTopK } from '../../src/store/sqlite/lexical-top-k.js';
 import { loadQuerySources, makeQueries, percentile, reseed } from '../synthetic-corpus.js';
 
@@ -120,6 +125,84 @@ const rows = db.prepare('SELECT count(*) FROM lexical_docsize').pluck().get() as
 console.log(`${file}: ${rows} rows in the full-text index; ${texts.length} bench text queries, top ${LIMIT}`);
 const worst = report('the plan as it is', runAll(new LexicalTopK(db, PLAN_BUDGET), false));
 if (flag('tight-bounds') !== undefined) report('with every phrase\'s true best single score known (--tight-bounds)', runAll(new LexicalTopK(db, PLAN_BUDGET), true));
+
+// --js-scores: can BM25 be computed outside FTS5 and still equal its scores to the bit? For the
+// conjunctions of the worst queries, the top rows' scores recomputed the way fts5_aux.c does
+// (idf through SQLite's own ln(), the libm log FTS5 calls; tf from highlight() on a scratch
+// FTS5 table with the same tokenizer; the length from lexical_docsize), compared bit for bit.
+if (flag('js-scores') !== undefined) {
+  const K1 = 1.2;
+  const B = 0.75;
+  const averages = db.prepare('SELECT block FROM lexical_data WHERE id = 1').pluck().get() as Buffer;
+  const varint = (buf: Uint8Array, at: number): [number, number] => {
+    let v = 0;
+    for (let i = 0; i < 9; i++) {
+      const byte = buf[at + i]!;
+      if (i === 8) return [v * 256 + byte, at + 9];
+      v = v * 128 + (byte & 0x7f);
+      if ((byte & 0x80) === 0) return [v, at + i + 1];
+    }
+    return [v, at + 9];
+  };
+  const sqliteVersion = db.prepare('SELECT sqlite_version()').pluck().get() as string;
+  const [nRow, next] = varint(averages, 0);
+  const nToken = varint(averages, next)[0];
+  const avgdl = nToken / nRow;
+  const ln = db.prepare('SELECT ln((? - ? + 0.5) / (? + 0.5))').pluck();
+  const idfOf = (hits: number): number => {
+    const idf = ln.get(nRow, hits, hits) as number;
+    return idf <= 0 ? 1e-6 : idf;
+  };
+  db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.tail_scratch USING fts5 (text, tokenize = '${LEXICAL_TOKENIZE}')`);
+  let same = 0;
+  let differ = 0;
+  for (const run of worst) {
+    for (const step of run.steps) {
+      const before = differ;
+      const phrases = step.expression.split(' AND ');
+      const idf = phrases.map((p) => idfOf(db.prepare('SELECT count(*) FROM lexical WHERE lexical MATCH ?').pluck().get(p) as number));
+      const top = rankFull(step.expression, step.rows);
+      db.exec('DELETE FROM temp.tail_scratch');
+      const list = JSON.stringify(top.map(([id]) => id));
+      db.prepare('INSERT INTO temp.tail_scratch (rowid, text) SELECT id, text FROM main.targets WHERE id IN (SELECT value FROM json_each(?))').run(list);
+      // tf per phrase and page: highlight() marks over the scratch rows (never with `rowid = ?`, see the header).
+      const tfs = phrases.map((p) => {
+        const byId = new Map<number, number>();
+        for (const [id, marked, text] of db.prepare("SELECT rowid, highlight(tail_scratch, 0, char(1), ''), text FROM temp.tail_scratch WHERE tail_scratch MATCH ?").raw().all(p) as [number, string, string][]) {
+          byId.set(id, marked.split('\u0001').length - text.split('\u0001').length);
+        }
+        return byId;
+      });
+      for (const [id, bm25] of top) {
+        const sz = db.prepare('SELECT sz FROM lexical_docsize WHERE id = ?').pluck().get(id) as Buffer;
+        const D = varint(sz, 0)[0];
+        let score = 0;
+        phrases.forEach((_, i) => {
+          const tf = tfs[i]!.get(id) ?? 0;
+          // fts5_aux.c: score += aIDF[i] * ((aFreq[i] * (k1 + 1.0)) / (aFreq[i] + k1 * (1 - b + b * D / avgdl)))
+          score += idf[i]! * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + (B * D) / avgdl)));
+        });
+        if (-1.0 * score === bm25) same++;
+        else {
+          differ++;
+          if (differ <= 3) console.log(`  differs: ${step.expression} page ${id}: FTS5 ${bm25}, JS ${-score}`);
+        }
+      }
+      console.log(`  ${step.expression}[${step.rows}] idf ${idf.map((x) => x.toPrecision(4)).join(' ')}: ${differ - before} of ${top.length} differ`);
+    }
+  }
+  console.log(`\nBM25 recomputed in JS for the top rows of ${worst.length} queries' conjunctions: ${same} scores equal to the bit, ${differ} differ`);
+  // The trap: FTS5's bm25 (and highlight) with `rowid = ?` in the WHERE report other values than
+  // the same row in a scan or under `rowid BETWEEN ? AND ?`.
+  const step = worst[0]?.steps[0];
+  if (step) {
+    for (const [id, bm25] of rankFull(step.expression, 3)) {
+      const eq = db.prepare('SELECT bm25(lexical) FROM lexical WHERE lexical MATCH ? AND rowid = ?').pluck().get(step.expression, id);
+      const between = db.prepare('SELECT bm25(lexical) FROM lexical WHERE lexical MATCH ? AND rowid BETWEEN ? AND ?').pluck().get(step.expression, id, id);
+      console.log(`  SQLite ${sqliteVersion}, ${step.expression} page ${id}: scan ${bm25}, rowid BETWEEN ${between}, rowid = ? ${eq}`);
+    }
+  }
+}
 
 const shiftFlag = flag('block-max');
 if (shiftFlag !== undefined) {

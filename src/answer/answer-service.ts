@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { UPLOADED_IMAGE_INPUT } from '../clip/image-decode.js';
 import type { ClipEncoder } from '../clip/clip-encoder.js';
 import { InvalidInputError } from '../errors.js';
+import { normalizeText } from '../text/normalize-text.js';
 import { ZeroShotClassifier, FIELD_EQUIPMENT_LABELS } from '../identify/zero-shot.js';
 import type { ReadTextResult } from '../ocr/text-reader.js';
 import { extractiveCaption } from './caption-text.js';
@@ -116,6 +117,14 @@ function describeFailure(error: unknown): string {
   return 'the language model call failed';
 }
 
+/** At most `max` characters of `text`, cut at a space when one is near the end (no half word). */
+export function leadingWords(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const space = cut.search(/\s\S*$/);
+  return (space > max * 0.9 ? cut.slice(0, space) : cut).trimEnd();
+}
+
 async function toDataUrl(image: Uint8Array): Promise<string> {
   const jpeg = await sharp(image, UPLOADED_IMAGE_INPUT).rotate().resize(1024, 1024, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer();
   return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
@@ -176,7 +185,9 @@ export class AnswerService {
   }
 
   private async *run(input: AskInput, streaming: boolean): AsyncGenerator<AskEvent> {
-    const question = input.question?.trim() ?? '';
+    // Normalised first, as search normalises its query (README, "Text is normalised once"): a
+    // question of invisible characters is empty, and they do not count toward its length.
+    const question = input.question ? normalizeText(input.question).trim() : '';
     const image = input.image ?? null;
     if (!question && !image) throw new InvalidInputError('EMPTY_QUERY', 'Ask a question, send a photo, or both.');
     if (question.length > this.settings.maxQuestionChars) {
@@ -186,7 +197,10 @@ export class AnswerService {
     }
     if (question) this.moderation?.assertTextAllowed(question, 'question');
     const { signal } = input;
-    const result = await this.search.search({ text: question || null, image, filter: input.filter, limit: this.settings.sourceCount, signal });
+    // A question may be longer than a search query (4,000 vs 2,000 characters): the sources are
+    // found with its beginning, and the whole question goes to the model and the extractive answer.
+    const searchText = question ? leadingWords(question, this.search.maxQueryChars) : null;
+    const result = await this.search.search({ text: searchText, image, filter: input.filter, limit: this.settings.sourceCount, signal });
     if (result.noGoodMatch || result.hits.length === 0) {
       yield { kind: 'answer', answer: { text: NOT_FOUND_TEXT, mode: 'EXTRACTIVE', citations: [], confidence: 0, warnings: ['No relevant source was found, so no answer was composed.'] } };
       return;

@@ -109,6 +109,11 @@ export class SearchService {
     private readonly onReadFailure: ReadFailureLog = () => undefined,
   ) {}
 
+  /** Longest query text `search` accepts (normalised characters); longer is TEXT_TOO_LONG. */
+  get maxQueryChars(): number {
+    return this.settings.maxQueryChars;
+  }
+
   /** The same service with another fusion (for `fieldscope eval search --fusion`). */
   withFusion(fusion: FusionMethod): SearchService {
     return new SearchService(this.encoder, this.store, { ...this.settings, fusion }, this.reader, this.onReadFailure);

@@ -46,6 +46,25 @@ describe('hostile metadata and Unicode (real HTTP server, real SQLite)', () => {
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
   });
 
+  it('normalises an ask question as search normalises its query: invisible characters alone are no question, and do not count toward its length', async () => {
+    const ASK = 'query($q: String) { ask(question: $q) { mode } }';
+    const invisible = await gql(server.url, ASK, { q: '\u200b\u0000\u00ad' });
+    expect(errorCode(invisible)).toBe('EMPTY_QUERY');
+    expect(invisible.errors![0]!.message).toMatch(/^Ask a question/);
+    // 1,500 visible characters padded with 3,000 soft hyphens: 1,500 once normalised, under the limit.
+    const padded = await gql(server.url, ASK, { q: 'pump seal '.repeat(150) + '\u00ad'.repeat(3000) });
+    expect(padded.errors, JSON.stringify(padded.errors)).toBeUndefined();
+  });
+
+  it('answers a question up to its own 4,000-character limit, though a search query stops at 2,000', async () => {
+    const ASK = 'query($q: String) { ask(question: $q) { mode } }';
+    const long = await gql(server.url, ASK, { q: 'how do I replace the pump seal? '.repeat(110) }); // 3,520 characters
+    expect(long.errors, JSON.stringify(long.errors)).toBeUndefined();
+    const over = await gql(server.url, ASK, { q: 'x'.repeat(4001) });
+    expect(errorCode(over)).toBe('TEXT_TOO_LONG');
+    expect(over.errors![0]!.extensions).toMatchObject({ limit: 4000 });
+  });
+
   it('stores metadata nested to the limit', async () => {
     const res = await ingestRaw(server.url, `{"metadata":${nested(METADATA_LIMITS.maxDepth - 1)}}`, '# At the limit\n\nText.\n');
     expect(res.errors).toBeUndefined();

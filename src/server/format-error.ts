@@ -47,6 +47,17 @@ function requestErrorStatus(error: unknown): number | undefined {
   return typeof http?.status === 'number' ? http.status : undefined;
 }
 
+/**
+ * graphql-js describes a value it cannot coerce by printing it, and a file mapped (multipart) to a
+ * variable that is not an Upload prints graphql-upload's internals ("{ resolve: [function], reject:
+ * [function], promise: {}, file: { …createReadStream… } }"). Say what happened instead.
+ */
+const UPLOAD_IN_WRONG_VARIABLE = /^(Variable "\$[^"]+") got invalid value \{ resolve: \[function\][^]*$/;
+
+function fileInWrongVariable(message: string): string {
+  return message.replace(UPLOAD_IN_WRONG_VARIABLE, '$1 got an uploaded file, but only a variable of type Upload can take one.');
+}
+
 /** Apollo's message when a persisted query's sha256Hash is not the hash of the query sent with it. */
 const PERSISTED_HASH_MISMATCH = 'provided sha does not match query';
 
@@ -82,7 +93,7 @@ export function classifyError(formatted: GraphQLFormattedError, error: unknown, 
   }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && PASS_THROUGH.has(code)) {
-    return { formatted: { message: clean(formatted.message), ...location, extensions: { code, category: 'BAD_USER_INPUT' } }, unexpected: null };
+    return { formatted: { message: clean(fileInWrongVariable(formatted.message)), ...location, extensions: { code, category: 'BAD_USER_INPUT' } }, unexpected: null };
   }
   // A request Apollo refused itself with a 4xx status (its generic code is INTERNAL_SERVER_ERROR): the client's mistake, not ours.
   const status = requestErrorStatus(original);

@@ -7,7 +7,8 @@
  * through: such a JPEG was embedded by embedImage yet failed search(image:), caption and
  * ingestPhoto with INTERNAL_SERVER_ERROR, and a truncated photo given to ingestPhoto failed
  * with INTERNAL_SERVER_ERROR instead of INVALID_IMAGE (whichever of CLIP and the hash failed
- * first answered). Found by feeding the running server such files.
+ * first answered). Found by feeding the running server such files. Also: a file mapped to a
+ * variable that is not an Upload is refused in words, not by printing graphql-upload's internals.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -87,4 +88,12 @@ describe('a photo that ends early is INVALID_IMAGE on ingestPhoto, with nothing 
       expect((await gql<{ health: { status: string } }>(server.url, '{ health { status } }')).data?.health.status).toBe('ok');
     }, 60_000);
   }
+});
+
+describe('a file sent for a variable that is not an Upload', () => {
+  it('is BAD_USER_INPUT saying so, without printing the upload library\'s internals', async () => {
+    const res = await gqlUpload(server.url, 'query($t: String!){ search(text:$t){ noGoodMatch } }', { t: { bytes: photo, name: 'valve.jpg' } });
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    expect(res.errors![0]!.message).toBe('Variable "$t" got an uploaded file, but only a variable of type Upload can take one.');
+  });
 });

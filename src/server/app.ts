@@ -330,6 +330,13 @@ export async function createApp({ config, core, registry, metrics, logger, httpS
     }
   });
 
+  // Any other path or method: the API's error shape (code NOT_FOUND), not Express's HTML page.
+  app.use((req, res) => {
+    res.status(404).json({
+      errors: [{ message: `There is nothing at ${req.method} ${req.path}: the API is POST /graphql (see GET /explorer).`, extensions: { code: 'NOT_FOUND', category: 'NOT_FOUND' } }],
+    });
+  });
+
   // Body parsing and multipart errors happen before Apollo: answer them in the GraphQL error shape.
   const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
     if (res.headersSent) return next(err);

@@ -65,6 +65,17 @@ describe.each([
     expect((await fetch(`${server.url}/console/nothing.js`)).status).toBe(404);
   });
 
+  it('answers a path or method it does not serve with a JSON NOT_FOUND in the API error shape, not an HTML page', async () => {
+    for (const [method, path] of [['GET', '/nope'], ['POST', '/health'], ['GET', '/console/nothing.js'], ['DELETE', '/files']] as const) {
+      const res = await fetch(`${server.url}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.headers.get('content-type')).toContain('application/json');
+      const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(body.errors[0]!.extensions.code).toBe('NOT_FOUND');
+      expect(body.errors[0]!.message).toContain(`${method} ${path}`);
+    }
+  });
+
   it('the console files and the explorer page revalidate with a 304; GraphQL answers carry no ETag (never revalidated, not hashed)', async () => {
     for (const path of ['/', '/console/app.js', '/console/app.css', '/explorer']) {
       const first = await fetch(`${server.url}${path}`);

@@ -91,7 +91,26 @@ const SVG_SNIFF_BYTES = 4096;
  * full XML parser is more than deciding what the first tag is; only the first 4 KB are read.
  */
 export function isSvgMarkup(bytes: Uint8Array): boolean {
-  let text = new TextDecoder('utf-8').decode(bytes.subarray(0, SVG_SNIFF_BYTES)); // drops a UTF-8 BOM
+  if (bytes.length === 0 || cannotStartMarkup(bytes[0]!)) return false;
+  return isSvgText(new TextDecoder('utf-8').decode(bytes.subarray(0, SVG_SNIFF_BYTES))); // drops a UTF-8 BOM
+}
+
+/**
+ * True when a file starting with this byte cannot be markup: it is neither `<`, nor whitespace,
+ * nor the first byte of a UTF-8 character (a BOM or a non-ASCII space). Every binary image format
+ * starts so (JPEG 0xFF, PNG 0x89, GIF `G`, WebP `R`, TIFF `I`/`M`, AVIF/HEIF 0x00), which spares
+ * each photo the UTF-8 decoding of its first 4 KB (~0.1 ms of the main thread per embedImage).
+ * Exact, not a heuristic: such a byte decodes to a character that trimStart() keeps and that is
+ * not `<` (a stray continuation byte or an invalid one becomes U+FFFD).
+ */
+function cannotStartMarkup(first: number): boolean {
+  if (first < 0x80) return !(first === 0x3c || first === 0x20 || (first >= 0x09 && first <= 0x0d));
+  return first < 0xc2 || first > 0xf4;
+}
+
+/** The markup test of isSvgMarkup on decoded text (exported for the test that pins the byte shortcut to it). */
+export function isSvgText(decoded: string): boolean {
+  let text = decoded;
   for (;;) {
     text = text.trimStart();
     if (!text.startsWith('<')) return false;

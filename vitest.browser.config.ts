@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Everything the run writes under os.tmpdir() goes to one folder, removed at the end.
+    globalSetup: ['test/run-tmpdir.ts'],
     fileParallelism: false,
   },
 });

@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Everything the run writes under os.tmpdir() goes to one folder, removed at the end.
+    globalSetup: ['test/run-tmpdir.ts'],
   },
 });

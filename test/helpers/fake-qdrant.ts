@@ -10,7 +10,8 @@
  *
  * Everything sent is recorded (`requests`), for assertions on what the adapter asked for.
  * Faults are scriptable: an HTTP status (429 with retry-after, 500, …), a request that never
- * gets an answer, or a connection dropped before or after the request was applied.
+ * gets an answer, a connection dropped before or after the request was applied, or a raw body
+ * (garbage JSON, an HTML error page).
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -54,7 +55,9 @@ export type Fault =
   /** Destroy the connection: before the request is applied, or (`applied: true`) after it was, so the answer is lost. */
   | { type: 'drop'; applied?: boolean }
   /** Apply and answer the request only after `ms` (other requests go on meanwhile): for interleavings. */
-  | { type: 'delay'; ms: number };
+  | { type: 'delay'; ms: number }
+  /** Answer with this raw body (not applied): a proxy's error page, an answer cut short, JSON of another shape. */
+  | { type: 'body'; body: string; status?: number; contentType?: string };
 
 export interface FaultRule {
   /** Which requests; all when absent. */
@@ -197,6 +200,11 @@ export async function startFakeQdrant(options: FakeQdrantOptions = {}): Promise<
       const fault = rule?.fault;
       if (fault?.type === 'hang') return;
       if (fault?.type === 'drop' && !fault.applied) return void req.socket.destroy();
+      if (fault?.type === 'body') {
+        recorded.status = fault.status ?? 200;
+        res.writeHead(recorded.status, { 'content-type': fault.contentType ?? 'application/json', 'content-length': Buffer.byteLength(fault.body) });
+        return void res.end(fault.body);
+      }
       if (fault?.type === 'status') {
         return reply(fault.status, errorBody(fault.message ?? `injected fault: HTTP ${fault.status}`), fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {});
       }

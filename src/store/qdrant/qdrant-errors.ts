@@ -19,6 +19,9 @@ function where(f: QdrantFailure): string {
   return `${f.operation} on collection "${f.collection}" at ${f.url}`;
 }
 
+/** What a QDRANT_UNAVAILABLE error suggests to wait (its retries with backoff have already been spent). */
+export const UNAVAILABLE_RETRY_AFTER_MS = 5000;
+
 /** Qdrant could not be reached, timed out, or kept answering 429/5xx through every retry. */
 export class QdrantUnavailableError extends AppError {
   constructor(failure: QdrantFailure, reason: string, cause: unknown) {
@@ -26,7 +29,8 @@ export class QdrantUnavailableError extends AppError {
       'QDRANT_UNAVAILABLE',
       'UNAVAILABLE',
       `Qdrant did not complete ${where(failure)}: ${reason}${failure.status ? ` (HTTP ${failure.status})` : ''}; gave up after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'}.`,
-      { cause, details: { ...failure } },
+      // retryAfterMs: as the other dependencies' UNAVAILABLE errors say when a retry makes sense.
+      { cause, details: { ...failure, retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS } },
     );
   }
 }

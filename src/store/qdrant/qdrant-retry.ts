@@ -8,6 +8,10 @@
  * QdrantClientResourceExhaustedError, but reads only the header's first character
  * (`headers.get('retry-after')?.[0]`): "12" arrives as 1 s. The wait is therefore the larger
  * of that value and the backoff, and repeated 429s keep backing off.
+ *
+ * An answer that is not Qdrant's (a body cut short, a proxy's HTML error page, JSON without a
+ * `result`) is a failing dependency too: retried like a 5xx, then QDRANT_UNAVAILABLE, never a
+ * TypeError deep in the store that the API would mask as an internal error.
  */
 import { QdrantClientResourceExhaustedError, QdrantClientTimeoutError, QdrantClientUnexpectedResponseError } from '@qdrant/js-client-rest';
 import { QdrantRequestError, QdrantUnavailableError, type QdrantFailure } from './qdrant-errors.js';
@@ -28,6 +32,11 @@ export interface CallTarget {
   operation: string;
   /** The client timeout, for the message. */
   timeoutMs: number;
+}
+
+/** Qdrant (or whatever answers in its place) sent an answer without a usable result. */
+export class QdrantBadAnswerError extends Error {
+  override name = 'QdrantBadAnswerError';
 }
 
 interface Classified {
@@ -62,6 +71,9 @@ export function classifyQdrantError(error: unknown, timeoutMs: number): Classifi
   }
   if (error instanceof QdrantClientTimeoutError) return { retryable: true, reason: `no answer within ${timeoutMs} ms` };
   if (error instanceof QdrantClientUnexpectedResponseError) return { retryable: false, reason: error.message };
+  if (error instanceof QdrantBadAnswerError) return { retryable: true, reason: error.message };
+  // The client parses every answer with JSON.parse: a SyntaxError is an answer that is not JSON.
+  if (error instanceof SyntaxError) return { retryable: true, reason: `its answer is not valid JSON (${error.message.slice(0, 120)})` };
   if (error && typeof error === 'object' && typeof (error as { status?: unknown }).status === 'number') {
     const { status, statusText, data } = error as { status: number; statusText?: string; data?: unknown };
     const reason = qdrantMessage(data) ?? statusText ?? 'error';
@@ -70,6 +82,8 @@ export function classifyQdrantError(error: unknown, timeoutMs: number): Classifi
   if (error instanceof Error) {
     // The client's own parse of an unusable retry-after (e.g. an HTTP date) fails this way.
     if (/^Invalid retryAfter value/.test(error.message)) return { retryable: true, status: 429, reason: 'rate limited' };
+    // The client's own check of an answer without `result` (an HTML page, JSON of another shape).
+    if (error.message === 'Result came uninitialized') return { retryable: true, reason: 'its answer has no result (not an answer of Qdrant: a proxy error page?)' };
     const code = errorCode(error);
     if (error.name === 'TypeError' && /fetch failed/i.test(error.message)) return { retryable: true, reason: `connection failed${code ? ` (${code})` : ''}` };
     if (code && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|UND_ERR_\w+)$/.test(code)) return { retryable: true, reason: `connection failed (${code})` };
@@ -94,7 +108,10 @@ export async function callWithRetry<T>(target: CallTarget, policy: RetryPolicy, 
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
-      return await fn();
+      const result = await fn();
+      // Every operation the store uses answers an object or an array: null/undefined means the body was not Qdrant's.
+      if (result === null || result === undefined) throw new QdrantBadAnswerError('its answer has no result (not an answer of Qdrant: a proxy error page?)');
+      return result;
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       const c = classifyQdrantError(error, target.timeoutMs);

@@ -2,8 +2,8 @@
  * The server on a Qdrant that answers, but not with what Qdrant answers: a body cut short, an
  * HTML error page from a proxy in front of it, JSON of another shape. Each is a dependency
  * failing, not a bug of ours: the operation gets QDRANT_UNAVAILABLE (category UNAVAILABLE, with
- * retryAfterMs) instead of a masked INTERNAL_SERVER_ERROR, and the same server serves again as
- * soon as the answers are right (no restart).
+ * retryAfterMs) instead of a masked INTERNAL_SERVER_ERROR, /ready says why it is not ready, and
+ * the same server serves again as soon as the answers are right (no restart).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
@@ -60,5 +60,19 @@ describe('the server on a Qdrant that answers garbage', () => {
     expect(failed.errors?.[0]?.extensions).toMatchObject({ code: 'QDRANT_UNAVAILABLE', category: 'UNAVAILABLE' });
     const listed = await gql<{ documents: { nodes: { id: string }[] } }>(server.url, '{ documents(first: 10) { nodes { id } } }');
     expect(listed.data!.documents.nodes.map((n) => n.id)).toEqual([documentId]);
+  });
+
+  it('/ready is 503 with the cause while the readiness probe gets garbage, and 200 again after', async () => {
+    fake.inject({ when: (r) => r.operation === 'collection_exists', fault: { type: 'body', body: '<html>oops</html>', contentType: 'text/html' } });
+    // The probe's answer is cached for a second.
+    await new Promise((r) => setTimeout(r, 1100));
+    const res = await fetch(`${server.url}/ready`);
+    const body = (await res.json()) as { store: { ready: boolean; problem?: string }; reasons: string[] };
+    fake.clearFaults();
+    expect(res.status).toBe(503);
+    expect(body.store.ready).toBe(false);
+    expect(body.reasons[0]).toMatch(/^the qdrant store is not ready: .*collection_exists/);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await fetch(`${server.url}/ready`)).status).toBe(200);
   });
 });

@@ -36,7 +36,7 @@ describeWithQdrantSchema('the server on Qdrant', () => {
     server = await startTestServer({ LOAD_DEMO: 'false', VECTOR_STORE: 'qdrant', QDRANT_URL: `http://127.0.0.1:${port}`, QDRANT_TIMEOUT_MS: '500' });
     const notReady = await fetch(`${server.url}/ready`);
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toMatchObject({ store: { kind: 'qdrant', ready: false } });
+    expect(await notReady.json()).toMatchObject({ store: { kind: 'qdrant', ready: false, problem: expect.stringMatching(/not connected yet/) } });
     const early = await gql(server.url, '{ search(text: "seal") { noGoodMatch } }');
     expect(early.errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
 

@@ -124,7 +124,8 @@ export interface QdrantConnection {
   client: QdrantClient | null;
   probeClient: QdrantClient | null;
   opening: Promise<void> | null;
-  probe: { at: number; ok: boolean } | null;
+  /** `problem`: why the last probe failed, for /ready. */
+  probe: { at: number; ok: boolean; problem?: string } | null;
 }
 
 export interface QdrantStoreStats {
@@ -521,19 +522,20 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   async storeStatus(): Promise<StoreStatus> {
     const connection = this.connection;
     const probeClient = connection.probeClient;
-    if (!connection.client || !probeClient) return { kind: 'qdrant', ready: false, location: this.location };
+    if (!connection.client || !probeClient) return { kind: 'qdrant', ready: false, location: this.location, problem: 'not connected yet (start-up keeps retrying; see the log)' };
     let probe = connection.probe;
     if (!probe || Date.now() - probe.at > PROBE_CACHE_MS) {
-      let ok = false;
+      const target = { url: this.url, collection: this.collection, operation: 'collection_exists', timeoutMs: this.options.probeTimeoutMs ?? Math.min(this.timeoutMs, 2000) };
       try {
-        ok = (await probeClient.collectionExists(this.collection)).exists;
-      } catch {
-        ok = false;
+        // One attempt: readiness reports the present, and the cached answer is retried a second later anyway.
+        const { exists } = await callWithRetry(target, { ...this.policy, maxRetries: 0 }, () => probeClient.collectionExists(this.collection), this.sleep);
+        probe = { at: Date.now(), ok: exists, ...(exists ? {} : { problem: `the collection "${this.collection}" does not exist at ${this.url}` }) };
+      } catch (error) {
+        probe = { at: Date.now(), ok: false, problem: error instanceof Error ? error.message : String(error) };
       }
-      probe = { at: Date.now(), ok };
       connection.probe = probe;
     }
-    return { kind: 'qdrant', ready: probe.ok, location: this.location };
+    return { kind: 'qdrant', ready: probe.ok, location: this.location, ...(probe.problem ? { problem: probe.problem } : {}) };
   }
 
   // ---- adding ----

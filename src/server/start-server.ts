@@ -76,8 +76,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (deleted > 0) logger.info({ tenant: space.tenant, deleted, retentionDays: config.retentionDays }, 'retention: deleted old query artefacts');
     }
   };
-  // A records database still coming up (DATABASE_URL) must not stop the server: the hourly run catches up.
-  await retention().catch((err: unknown) => logger.warn({ err }, 'retention at start-up skipped'));
+  // The start-up run waits for the stores: on the scale deployment the records database (DATABASE_URL)
+  // connects in the background, and a run before that always failed (the next one came an hour later).
+  const startupRetention = () => retention().catch((err: unknown) => logger.warn({ err }, 'retention at start-up skipped'));
+  if (config.store.kind === 'sqlite') await startupRetention();
+  else void core.storeReady.then(startupRetention, () => undefined);
   const retentionTimer = setInterval(() => void retention().catch((err: unknown) => logger.error({ err }, 'retention failed')), 3_600_000).unref();
   // The orphan-blob sweep (BLOB_SWEEP_INTERVAL_MS; off by default, `fieldscope blobs sweep` is the
   // operator's tool): files no record refers to, older than BLOB_SWEEP_GRACE_MS, in every open

@@ -5,6 +5,7 @@ import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { atLeast } from '../auth/permissions.js';
 import { InvalidInputError } from '../errors.js';
+import { auditPosition, encodeSeqCursor } from '../store/record-cursor.js';
 import type { SearchFilter as StoreFilter, SourceKind as StoreSourceKind, TextSource as StoreTextSource } from '../store/knowledge-store.js';
 import type { Resolvers, SearchFilter, SourceKind, TextSource } from './__generated__/resolvers-types.js';
 import { readUpload, readUploads } from './upload.js';
@@ -62,8 +63,8 @@ export const resolvers: Resolvers = {
       const page = await services.identify.reviewQueue({ first: first ?? null, after: after ?? null, status: status ?? null });
       return {
         nodes: page.items,
-        edges: page.items.map((node) => ({ cursor: node.id, node })),
-        pageInfo: { endCursor: page.items.at(-1)?.id ?? null, hasNextPage: page.hasNextPage },
+        edges: page.items.map((node, i) => ({ cursor: page.cursors[i]!, node })),
+        pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
         totalCount: page.totalCount,
       };
     },
@@ -71,8 +72,9 @@ export const resolvers: Resolvers = {
     auditLog: async (_parent, { first, after, keyName, operation }, { services }) => {
       const size = first ?? 50;
       if (size < 1 || size > 500) throw new InvalidInputError('INVALID_LIMIT', `first must be between 1 and 500; got ${size}.`);
-      const page = await services.audit.list({ first: size, after: after ? Number.parseInt(after, 10) || null : null, keyName: keyName ?? null, operation: operation ?? null });
-      return { nodes: page.items, pageInfo: { endCursor: page.items.at(-1) ? String(page.items.at(-1)!.seq) : null, hasNextPage: page.hasNextPage } };
+      const page = await services.audit.list({ first: size, after: after ? auditPosition(after) : null, keyName: keyName ?? null, operation: operation ?? null });
+      const last = page.items.at(-1);
+      return { nodes: page.items, pageInfo: { endCursor: last ? encodeSeqCursor('audit', last.seq) : null, hasNextPage: page.hasNextPage } };
     },
     document: (_parent, { id }, { services }) => services.store.getDocument(id),
     photo: (_parent, { id }, { services }) => services.store.getPhoto(id),

@@ -3,7 +3,9 @@
  * column names), and their mapping to the records of identify-store.ts. One place, so the two
  * implementations of the port cannot drift apart.
  */
-import type { FeedbackRecord, ReviewItemRecord, ReviewStatus } from './identify-store.js';
+import { InvalidInputError } from '../errors.js';
+import { decodeSeqCursor, encodeSeqCursor } from '../store/record-cursor.js';
+import type { FeedbackRecord, ReviewItemRecord, ReviewPage, ReviewStatus } from './identify-store.js';
 
 export const vectorToBytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 export const vectorFromBytes = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
@@ -82,3 +84,24 @@ export const feedbackFromRow = (r: FeedbackRow): FeedbackRecord => ({
   createdAt: r.created_at,
   undoneAt: r.undone_at,
 });
+
+/**
+ * The seq that `after` stands for: a reviewQueue cursor's own, or (older clients pass the last
+ * item's id) that item's, looked up with `seqOfId`. Anything else is INVALID_CURSOR, so a typo or
+ * a stale id never ends a reviewer's paging silently.
+ */
+export async function reviewPosition(after: string, seqOfId: (id: string) => Promise<number | null>): Promise<number> {
+  const seq = decodeSeqCursor('review', after) ?? (await seqOfId(after));
+  if (seq !== null) return seq;
+  throw new InvalidInputError(
+    'INVALID_CURSOR',
+    `after must be a cursor from reviewQueue's pageInfo.endCursor (or the id of an existing review item); got ${JSON.stringify(after.slice(0, 100))}.`,
+  );
+}
+
+/** A page from rows read newest first with one extra row (which only says whether more follow). */
+export function reviewPage(rows: (ReviewRow & { seq: number | string })[], first: number, totalCount: number): ReviewPage {
+  const page = rows.slice(0, first);
+  const cursors = page.map((r) => encodeSeqCursor('review', Number(r.seq)));
+  return { items: page.map(reviewFromRow), cursors, endCursor: cursors.at(-1) ?? null, totalCount, hasNextPage: rows.length > first };
+}

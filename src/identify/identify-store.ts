@@ -67,6 +67,15 @@ export interface RecordWriteOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** A page of the review queue; `cursors[i]` is the cursor of `items[i]`, `endCursor` the last one's. */
+export interface ReviewPage {
+  items: ReviewItemRecord[];
+  cursors: string[];
+  endCursor: string | null;
+  totalCount: number;
+  hasNextPage: boolean;
+}
+
 export interface IdentifyStore {
   init(): Promise<void>;
   close(): Promise<void>;
@@ -84,8 +93,13 @@ export interface IdentifyStore {
 
   addReviewItem(record: ReviewItemRecord, options?: RecordWriteOptions): Promise<void>;
   getReviewItem(id: string): Promise<ReviewItemRecord | null>;
-  /** Newest first; `after` is the id of the last item of the previous page. */
-  listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<{ items: ReviewItemRecord[]; totalCount: number; hasNextPage: boolean }>;
+  /**
+   * Newest first. `after` is a cursor this list returned (`endCursor`, or an item's `cursors`
+   * entry), which encodes the position itself: the next page is right even when that item has
+   * since been deleted. For older clients, the id of an existing item is accepted too. Anything
+   * else is INVALID_CURSOR.
+   */
+  listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<ReviewPage>;
   /**
    * Atomic compare-and-set of a review item (status transitions): of many concurrent calls
    * expecting the same status, on any replica, exactly one succeeds. Returns the updated item, or

@@ -8,11 +8,13 @@
  * the new row and matches nothing, so of any number of concurrent claims exactly one wins.
  */
 import type { PostgresDatabase, Queryable } from '../postgres/postgres-database.js';
-import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, RecordWriteOptions, ReviewItemRecord, ReviewStatus } from './identify-store.js';
-import { COLUMN, feedbackFromRow, REVIEW_FIELDS, reviewFromRow, vectorFromBytes, vectorToBytes, type FeedbackRow, type ReviewRow } from './identify-rows.js';
+import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, RecordWriteOptions, ReviewItemRecord, ReviewPage, ReviewStatus } from './identify-store.js';
+import { COLUMN, feedbackFromRow, REVIEW_FIELDS, reviewFromRow, reviewPage, reviewPosition, vectorFromBytes, vectorToBytes, type FeedbackRow, type ReviewRow } from './identify-rows.js';
 
 
 const REVIEW_SELECT = `SELECT ${REVIEW_FIELDS.map((k) => COLUMN[k]).join(', ')} FROM review_items`;
+/** With the position (seq, a bigint: read back as text) that the queue's cursors encode. */
+const REVIEW_SELECT_WITH_SEQ = `SELECT seq, ${REVIEW_FIELDS.map((k) => COLUMN[k]).join(', ')} FROM review_items`;
 
 const INSERT_REVIEW_ITEM = `INSERT INTO review_items (tenant, ${REVIEW_FIELDS.map((k) => COLUMN[k]).join(', ')}) VALUES ($1, ${REVIEW_FIELDS.map((_, i) => `$${i + 2}`).join(', ')})`;
 const reviewItemValues = (tenant: string, r: ReviewItemRecord): unknown[] => [tenant, ...REVIEW_FIELDS.map((k) => r[k])];
@@ -90,7 +92,7 @@ export class PostgresIdentifyStore implements IdentifyStore {
     return rows[0] ? reviewFromRow(rows[0]) : null;
   }
 
-  async listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<{ items: ReviewItemRecord[]; totalCount: number; hasNextPage: boolean }> {
+  async listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<ReviewPage> {
     const where = ['tenant = $1'];
     const params: unknown[] = [this.tenant];
     if (options.status) {
@@ -99,13 +101,19 @@ export class PostgresIdentifyStore implements IdentifyStore {
     }
     const total = await this.db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM review_items WHERE ${where.join(' AND ')}`, params);
     if (options.after) {
-      // An unknown cursor gives an empty page, as in the SQLite store.
-      params.push(options.after);
-      where.push(`seq < COALESCE((SELECT seq FROM review_items WHERE tenant = $1 AND id = $${params.length}), -1)`);
+      const seqOfId = async (id: string) => {
+        const { rows } = await this.db.query<{ seq: string }>('SELECT seq FROM review_items WHERE tenant = $1 AND id = $2', [this.tenant, id]);
+        return rows[0] ? Number(rows[0].seq) : null;
+      };
+      params.push(await reviewPosition(options.after, seqOfId));
+      where.push(`seq < $${params.length}`);
     }
     params.push(options.first + 1);
-    const { rows } = await this.db.query<ReviewRow>(`${REVIEW_SELECT} WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`, params);
-    return { items: rows.slice(0, options.first).map(reviewFromRow), totalCount: Number(total.rows[0]?.n ?? 0), hasNextPage: rows.length > options.first };
+    const { rows } = await this.db.query<ReviewRow & { seq: string }>(
+      `${REVIEW_SELECT_WITH_SEQ} WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    return reviewPage(rows, options.first, Number(total.rows[0]?.n ?? 0));
   }
 
   async updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>, feedback: FeedbackRecord | null = null): Promise<ReviewItemRecord | null> {

@@ -5,8 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { openSideDatabase } from '../store/sqlite/open-database.js';
-import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, RecordWriteOptions, ReviewItemRecord, ReviewStatus } from './identify-store.js';
-import { COLUMN, feedbackFromRow, reviewFromRow, vectorFromBytes, vectorToBytes, type FeedbackRow, type ReviewRow } from './identify-rows.js';
+import type { FeedbackRecord, IdentificationRecord, IdentifyStore, PhotoHashRecord, RecordWriteOptions, ReviewItemRecord, ReviewPage, ReviewStatus } from './identify-store.js';
+import { COLUMN, feedbackFromRow, reviewFromRow, reviewPage, reviewPosition, vectorFromBytes, vectorToBytes, type FeedbackRow, type ReviewRow } from './identify-rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS identifications (
@@ -115,7 +115,7 @@ export class SqliteIdentifyStore implements IdentifyStore {
     return row ? reviewFromRow(row) : null;
   }
 
-  async listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<{ items: ReviewItemRecord[]; totalCount: number; hasNextPage: boolean }> {
+  async listReviewItems(options: { first: number; after?: string | null; status?: ReviewStatus | null }): Promise<ReviewPage> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (options.status) {
@@ -124,14 +124,14 @@ export class SqliteIdentifyStore implements IdentifyStore {
     }
     const totalCount = (this.conn.prepare(`SELECT COUNT(*) AS n FROM review_items ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`).get(...params) as { n: number }).n;
     if (options.after) {
-      const seq = this.conn.prepare('SELECT seq FROM review_items WHERE id = ?').get(options.after) as { seq: number } | undefined;
+      const seqOfId = async (id: string) => (this.conn.prepare('SELECT seq FROM review_items WHERE id = ?').get(id) as { seq: number } | undefined)?.seq ?? null;
       where.push('seq < ?');
-      params.push(seq?.seq ?? -1);
+      params.push(await reviewPosition(options.after, seqOfId));
     }
     const rows = this.conn
       .prepare(`SELECT * FROM review_items ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`)
-      .all(...params, options.first + 1) as ReviewRow[];
-    return { items: rows.slice(0, options.first).map(reviewFromRow), totalCount, hasNextPage: rows.length > options.first };
+      .all(...params, options.first + 1) as (ReviewRow & { seq: number })[];
+    return reviewPage(rows, options.first, totalCount);
   }
 
   async updateReviewItem(id: string, expected: ReviewStatus[], patch: Partial<ReviewItemRecord>, feedback: FeedbackRecord | null = null): Promise<ReviewItemRecord | null> {

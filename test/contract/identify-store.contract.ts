@@ -15,6 +15,8 @@ import type { FeedbackRecord, IdentificationRecord, IdentifyStore, ReviewItemRec
 export interface IdentifyContractBacking {
   open(tenant: string): Promise<IdentifyStore>;
   openOther(tenant: string): Promise<IdentifyStore>;
+  /** Deletes a review item behind the store's back (no store operation deletes one today; an operator, a purge or a tenant deletion may). */
+  deleteReviewItem(tenant: string, id: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -128,17 +130,65 @@ export function defineIdentifyStoreContract(name: string, makeBacking: () => Pro
       const first = await store.listReviewItems({ first: 2 });
       expect(first.items.map((i) => i.reason)).toEqual(['r4', 'r3']);
       expect(first).toMatchObject({ totalCount: 5, hasNextPage: true });
-      const second = await store.listReviewItems({ first: 2, after: first.items[1]!.id });
+      expect(first.cursors).toHaveLength(2);
+      expect(first.endCursor).toBe(first.cursors[1]);
+      const second = await store.listReviewItems({ first: 2, after: first.endCursor });
       expect(second.items.map((i) => i.reason)).toEqual(['r2', 'r1']);
-      const last = await store.listReviewItems({ first: 2, after: second.items[1]!.id });
+      const last = await store.listReviewItems({ first: 2, after: second.endCursor });
       expect(last.items.map((i) => i.reason)).toEqual(['r0']);
       expect(last.hasNextPage).toBe(false);
+      // Any item's cursor continues after that item.
+      expect((await store.listReviewItems({ first: 10, after: first.cursors[0] })).items.map((i) => i.reason)).toEqual(['r3', 'r2', 'r1', 'r0']);
       const open = await store.listReviewItems({ first: 10, status: 'OPEN' });
       expect(open.items.map((i) => i.reason)).toEqual(['r4', 'r2', 'r0']);
       expect(open.totalCount).toBe(3);
-      expect((await store.listReviewItems({ first: 10, after: 'no-such-item' })).items).toEqual([]);
       expect(await store.getReviewItem(items[3]!.id)).toEqual(items[3]);
       expect(await store.getReviewItem('missing')).toBeNull();
+    });
+
+    it('review queue: the id of an existing item still works as a cursor (older clients), as on the old API', async () => {
+      const items = Array.from({ length: 4 }, (_, i) => reviewItem({ reason: `r${i}` }));
+      for (const item of items) await store.addReviewItem(item);
+      const page = await store.listReviewItems({ first: 10, after: items[2]!.id });
+      expect(page.items.map((i) => i.reason)).toEqual(['r1', 'r0']);
+      // …and its page's endCursor is a real cursor.
+      expect((await store.listReviewItems({ first: 10, after: (await store.listReviewItems({ first: 1, after: items[2]!.id })).endCursor })).items.map((i) => i.reason)).toEqual(['r0']);
+    });
+
+    it('review queue: an unknown id, a typo or another list\'s cursor is INVALID_CURSOR, never a silently empty page', async () => {
+      const items = Array.from({ length: 3 }, (_, i) => reviewItem({ reason: `r${i}` }));
+      for (const item of items) await store.addReviewItem(item);
+      const { endCursor } = await store.listReviewItems({ first: 1 });
+      const documentsCursor = Buffer.from(JSON.stringify([1767225600000, 'doc-1'])).toString('base64url');
+      const auditCursor = Buffer.from(JSON.stringify(['audit', 3])).toString('base64url');
+      for (const after of ['no-such-item', `${endCursor!}x`, endCursor!.slice(0, -1), documentsCursor, auditCursor, '3']) {
+        await expect(store.listReviewItems({ first: 10, after }), after).rejects.toMatchObject({ code: 'INVALID_CURSOR', message: expect.stringContaining('reviewQueue') });
+      }
+      // Another tenant's item id is unknown here too.
+      const globex = await backing.open('globex');
+      const theirs = reviewItem();
+      await globex.addReviewItem(theirs);
+      await expect(store.listReviewItems({ first: 10, after: theirs.id })).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+    });
+
+    it('review queue: deleting the item a cursor points at does not end paging early', async () => {
+      const items = Array.from({ length: 5 }, (_, i) => reviewItem({ reason: `r${i}` }));
+      for (const item of items) await store.addReviewItem(item);
+      const first = await store.listReviewItems({ first: 2 });
+      expect(first.items.map((i) => i.reason)).toEqual(['r4', 'r3']);
+      await backing.deleteReviewItem('acme', items[3]!.id);
+      const next = await store.listReviewItems({ first: 10, after: first.endCursor });
+      expect(next.items.map((i) => i.reason)).toEqual(['r2', 'r1', 'r0']);
+      expect(next.hasNextPage).toBe(false);
+    });
+
+    it('review queue: a cursor keeps its place across a status filter and a status change of the item it points at', async () => {
+      const items = Array.from({ length: 4 }, (_, i) => reviewItem({ reason: `r${i}` }));
+      for (const item of items) await store.addReviewItem(item);
+      const first = await store.listReviewItems({ first: 2, status: 'OPEN' });
+      expect(first.items.map((i) => i.reason)).toEqual(['r3', 'r2']);
+      expect(await store.updateReviewItem(items[2]!.id, ['OPEN'], { status: 'CLAIMED', claimedBy: 'anna', claimedAt: '2026-03-01T11:00:00.000Z' })).not.toBeNull();
+      expect((await store.listReviewItems({ first: 10, after: first.endCursor, status: 'OPEN' })).items.map((i) => i.reason)).toEqual(['r1', 'r0']);
     });
 
     it('updates a review item only from an expected status (compare-and-set)', async () => {
@@ -229,7 +279,7 @@ export function defineIdentifyStoreContract(name: string, makeBacking: () => Pro
       expect(await globex.getReviewItem(item.id)).toBeNull();
       expect(await globex.getFeedback(fb.id)).toBeNull();
       expect(await globex.activeFeedback()).toEqual([]);
-      expect(await globex.listReviewItems({ first: 10 })).toEqual({ items: [], totalCount: 0, hasNextPage: false });
+      expect(await globex.listReviewItems({ first: 10 })).toEqual({ items: [], cursors: [], endCursor: null, totalCount: 0, hasNextPage: false });
       expect(await globex.updateReviewItem(item.id, ['OPEN'], { status: 'CLAIMED', claimedBy: 'intruder' })).toBeNull();
       expect(await globex.undoFeedback(fb.id, '2026-01-01T00:00:00.000Z')).toBe(false);
       expect(await globex.getPhotoHash('shared-photo-id')).toBeNull();

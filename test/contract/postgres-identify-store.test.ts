@@ -35,6 +35,9 @@ defineIdentifyStoreContract('Postgres (tenants as rows of one database)', async 
       pools.push(second);
       return new PostgresIdentifyStore(second, tenant);
     },
+    async deleteReviewItem(tenant, id) {
+      await main.query('DELETE FROM review_items WHERE tenant = $1 AND id = $2', [tenant, id]);
+    },
     async cleanup() {
       for (const p of pools) await p.close();
     },

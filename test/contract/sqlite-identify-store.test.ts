@@ -2,6 +2,7 @@
  * The SQLite IdentifyStore (the embedded default: one file per tenant folder) against the shared
  * IdentifyStore contract. A second handle on the same file stands in for a second process.
  */
+import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,14 @@ defineIdentifyStoreContract('SQLite (a file per tenant)', async () => {
   return {
     open,
     openOther: open,
+    async deleteReviewItem(tenant, id) {
+      const db = new Database(path.join(dir, tenant, 'identify.db'));
+      try {
+        db.prepare('DELETE FROM review_items WHERE id = ?').run(id);
+      } finally {
+        db.close();
+      }
+    },
     async cleanup() {
       for (const s of opened) await s.close();
     },

@@ -49,6 +49,44 @@ describe('audit sequence numbers are per tenant', () => {
   });
 });
 
+describe('auditLog cursors', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-auditcursor-'));
+    const keysFile = path.join(dir, 'keys.json');
+    writeFileSync(keysFile, JSON.stringify({ keys: [{ name: 'ada', role: 'admin', tenant: 'acme', keyHash: hashKey(KEYS.acme) }] }));
+    server = await startTestServer({ LOAD_DEMO: 'false', AUTH_KEYS_FILE: keysFile });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  type Log = { auditLog: { nodes: { seq: number }[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } };
+  const LOG = 'query($after: String) { auditLog(first: 2, after: $after) { nodes { seq } pageInfo { endCursor hasNextPage } } }';
+
+  it('pages by endCursor to the end, and still takes a seq in decimal (the old cursor)', async () => {
+    for (let i = 0; i < 4; i++) await gql(server.url, '{ me { keyName } }', {}, auth(KEYS.acme));
+    const first = await gql<Log>(server.url, LOG, {}, auth(KEYS.acme));
+    const top = first.data!.auditLog.nodes[0]!.seq;
+    expect(first.data!.auditLog.nodes.map((n) => n.seq)).toEqual([top, top - 1]);
+    const cursor = first.data!.auditLog.pageInfo.endCursor!;
+    expect(cursor).not.toBe(String(top - 1));
+    const next = await gql<Log>(server.url, LOG, { after: cursor }, auth(KEYS.acme));
+    expect(next.data!.auditLog.nodes.map((n) => n.seq)).toEqual([top - 2, top - 3]);
+    const legacy = await gql<Log>(server.url, LOG, { after: String(top - 1) }, auth(KEYS.acme));
+    expect(legacy.data!.auditLog.nodes.map((n) => n.seq)).toEqual([top - 2, top - 3]);
+  });
+
+  it('refuses any other after with INVALID_CURSOR instead of starting again at the newest entry', async () => {
+    const reviewCursor = Buffer.from(JSON.stringify(['review', 3])).toString('base64url');
+    const documentsCursor = Buffer.from(JSON.stringify([1767225600000, 'doc-1'])).toString('base64url');
+    for (const bad of ['abc', '3abc', '0', '-2', '1.5', reviewCursor, documentsCursor]) {
+      const res = await gql(server.url, LOG, { after: bad }, auth(KEYS.acme));
+      expect(res.errors?.[0], bad).toMatchObject({ message: expect.stringContaining('pageInfo.endCursor'), extensions: { code: 'INVALID_CURSOR', category: 'BAD_USER_INPUT' } });
+    }
+  });
+});
+
 describe('an audit log written before per-tenant numbering', () => {
   it('is numbered per tenant, in order, once, and stays append-only', async () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'fieldscope-auditold-')), 'audit.db');

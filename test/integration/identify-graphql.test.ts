@@ -165,4 +165,32 @@ describe('identification, tagging, near-duplicates and review over GraphQL', () 
       expect(errorCode(await gql(server.url, q, {}))).toBe('MISSING_SUBJECT');
     });
   });
+
+  it('reviewQueue pages by opaque cursors (edges and endCursor), still takes an item id, and refuses any other after with INVALID_CURSOR', async () => {
+    for (let i = 0; i < 3; i++) expect((await identify(await stripes(4 + i), ['gate valve model GV-10', 'gate valve model GV-11'])).reviewItem).not.toBeNull();
+    type Queue = { reviewQueue: { nodes: { id: string }[]; edges: { cursor: string; node: { id: string } }[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } };
+    const QUEUE = 'query($after: String) { reviewQueue(first: 1, after: $after) { nodes { id } edges { cursor node { id } } pageInfo { endCursor hasNextPage } } }';
+    const everything = (await gql<{ reviewQueue: { nodes: { id: string }[] } }>(server.url, '{ reviewQueue(first: 100) { nodes { id } } }')).data!.reviewQueue.nodes.map((n) => n.id);
+    expect(everything.length).toBeGreaterThanOrEqual(3);
+    const paged: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const res: Awaited<ReturnType<typeof gql<Queue>>> = await gql<Queue>(server.url, QUEUE, { after });
+      expect(res.errors).toBeUndefined();
+      const page = res.data!.reviewQueue;
+      paged.push(...page.nodes.map((n) => n.id));
+      expect(page.edges.map((e) => e.cursor)).toEqual([page.pageInfo.endCursor]);
+      expect(page.pageInfo.endCursor).not.toBe(page.nodes[0]!.id);
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(paged).toEqual(everything);
+    // Older clients pass the last item's id: still the next page.
+    const byId = await gql<Queue>(server.url, QUEUE, { after: everything[0] });
+    expect(byId.data!.reviewQueue.nodes.map((n) => n.id)).toEqual([everything[1]]);
+    for (const bad of ['no-such-item', 'WyJyZXZpZXciLDFd!', Buffer.from(JSON.stringify(['audit', 1])).toString('base64url')]) {
+      const res = await gql(server.url, QUEUE, { after: bad });
+      expect(res.errors?.[0]).toMatchObject({ message: expect.stringContaining('pageInfo.endCursor'), extensions: { code: 'INVALID_CURSOR', category: 'BAD_USER_INPUT' } });
+    }
+  });
 });

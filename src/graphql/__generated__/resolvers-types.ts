@@ -366,7 +366,8 @@ export type Query = {
   ask: Answer;
   /**
    * The audit trail, newest first (admins only): who, what operation, when, the outcome, and the
-   * documents and photos returned. Append-only; never holds image bytes or keys. first: 1..500.
+   * documents and photos returned. Append-only; never holds image bytes or keys. first: 1..500;
+   * after: a cursor from pageInfo.endCursor (or an entry's seq).
    */
   auditLog: AuditEntryConnection;
   /**
@@ -421,7 +422,7 @@ export type Query = {
    * the same error codes as embedImage; with OCR=off the code is OCR_DISABLED.
    */
   readText: ReadText;
-  /** Review items, newest first. first: 1..100 (default 20). */
+  /** Review items, newest first. first: 1..100 (default 20); after: a cursor from pageInfo.endCursor (or an item's id). */
   reviewQueue: ReviewItemConnection;
   /**
    * Finds the pages and photos that match a text, a photo, or both. A photo is also read (OCR and

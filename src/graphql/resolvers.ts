@@ -84,7 +84,7 @@ export const resolvers: Resolvers = {
       const page = await services.store.listDocuments({ first: size, after: after ?? null });
       return {
         nodes: page.items,
-        edges: page.items.map((node) => ({ cursor: node.id, node })),
+        edges: page.items.map((node, i) => ({ cursor: page.cursors[i]!, node })),
         pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
         totalCount: page.totalCount,
       };

@@ -168,6 +168,8 @@ export interface SearchFilter {
 export interface Page<T> {
   items: T[];
   totalCount: number;
+  /** Opaque cursor of each item (`cursors[i]` is `items[i]`'s): `after` one continues after that item. */
+  cursors: string[];
   /** Opaque cursor of the last item, for `after`. */
   endCursor: string | null;
   hasNextPage: boolean;

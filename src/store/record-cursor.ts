@@ -16,11 +16,13 @@ export function encodeCursor(createdMs: number, id: string): string {
 export function decodeCursor(cursor: string): [number, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') return [value[0] as number, value[1]];
+    const ok = Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string';
+    // Re-encoding must give the same text: base64url decoding skips stray characters, a cursor must not.
+    if (ok && encodeCursor(value[0] as number, value[1] as string) === cursor) return [value[0] as number, value[1] as string];
   } catch {
     // fall through
   }
-  throw new InvalidInputError('INVALID_CURSOR', 'The cursor is not one this list returned.');
+  throw new InvalidInputError('INVALID_CURSOR', `after must be a cursor from documents' pageInfo.endCursor (or an edge's cursor); got ${JSON.stringify(cursor.slice(0, 100))}.`);
 }
 
 export function createdMs(createdAt: string): number {

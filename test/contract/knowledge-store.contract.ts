@@ -240,11 +240,26 @@ export function defineKnowledgeStoreContract(name: string, makeStore: () => Prom
         const all = await store.listDocuments({ first: 10 });
         expect(all.items.map((d) => d.id)).toEqual(newestFirst);
         expect(all.hasNextPage).toBe(false);
+        // Each item's cursor (GraphQL edges[].cursor) continues after that item; the last is endCursor.
+        expect(all.cursors).toHaveLength(5);
+        expect(all.cursors[4]).toBe(all.endCursor);
+        expect((await store.listDocuments({ first: 10, after: all.cursors[1] })).items.map((d) => d.id)).toEqual(newestFirst.slice(2));
       });
 
       it('lists nothing on an empty store, and rejects a cursor it did not make', async () => {
-        expect(await store.listDocuments({ first: 5 })).toEqual({ items: [], totalCount: 0, endCursor: null, hasNextPage: false });
+        expect(await store.listDocuments({ first: 5 })).toEqual({ items: [], cursors: [], endCursor: null, hasNextPage: false, totalCount: 0 });
         await expect(store.listDocuments({ first: 5, after: 'not-a-cursor' })).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+      });
+
+      it("refuses another list's cursor, a document id, and a cursor with stray characters (INVALID_CURSOR)", async () => {
+        const doc = newDocument({ pages: [{ text: 'only' }] });
+        await store.addDocument(doc);
+        const { endCursor } = await store.listDocuments({ first: 1 });
+        const reviewCursor = Buffer.from(JSON.stringify(['review', 3])).toString('base64url');
+        const auditCursor = Buffer.from(JSON.stringify(['audit', 3])).toString('base64url');
+        for (const after of [reviewCursor, auditCursor, '3', doc.document.id, `${endCursor!}!`, ` ${endCursor!}`]) {
+          await expect(store.listDocuments({ first: 5, after }), after).rejects.toMatchObject({ code: 'INVALID_CURSOR', message: expect.stringContaining('pageInfo.endCursor') });
+        }
       });
 
       it('a cursor stays valid when the document it points at is deleted', async () => {

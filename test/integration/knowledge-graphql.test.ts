@@ -185,6 +185,21 @@ describe('knowledge base over GraphQL', () => {
     expect(next.data!.documents.nodes[0]!.id).not.toBe(first.data!.documents.nodes[0]!.id);
   });
 
+  it("documents: an edge's cursor is a valid after (the next page), and a foreign one is INVALID_CURSOR", async () => {
+    type Docs = { documents: { nodes: { id: string }[]; edges: { cursor: string; node: { id: string } }[]; pageInfo: { endCursor: string } } };
+    const DOCS = 'query($after: String) { documents(first: 2, after: $after) { nodes { id } edges { cursor node { id } } pageInfo { endCursor } } }';
+    const all = await gql<{ documents: { nodes: { id: string }[] } }>(server.url, '{ documents(first: 100) { nodes { id } } }');
+    const ids = all.data!.documents.nodes.map((n) => n.id);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    const first = (await gql<Docs>(server.url, DOCS)).data!.documents;
+    expect(first.edges.at(-1)!.cursor).toBe(first.pageInfo.endCursor);
+    const afterEdge = await gql<Docs>(server.url, DOCS, { after: first.edges[0]!.cursor });
+    expect(afterEdge.errors).toBeUndefined();
+    expect(afterEdge.data!.documents.nodes.map((n) => n.id)).toEqual(ids.slice(1, 3));
+    const foreign = await gql(server.url, DOCS, { after: Buffer.from(JSON.stringify(['review', 1])).toString('base64url') });
+    expect(foreign.errors?.[0]).toMatchObject({ extensions: { code: 'INVALID_CURSOR', category: 'BAD_USER_INPUT' } });
+  });
+
   it('a photo upload that is not an image is refused', async () => {
     const res = await gqlUpload(server.url, INGEST_PHOTO, { file: { bytes: await jpeg(64, 64).then((b) => b.subarray(0, 100)) } });
     expect(errorCode(res)).toBe('INVALID_IMAGE');

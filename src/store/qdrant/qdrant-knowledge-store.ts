@@ -817,8 +817,8 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     items.sort((a, b) => b.ms - a.ms || (a.record.id < b.record.id ? 1 : a.record.id > b.record.id ? -1 : 0));
     const totalCount = await this.count(this.visible(...documents));
     const page = items.slice(0, first);
-    const lastItem = page[page.length - 1];
-    return { items: page.map((d) => d.record), totalCount, endCursor: lastItem ? encodeCursor(lastItem.ms, lastItem.record.id) : null, hasNextPage: items.length > first };
+    const cursors = page.map((d) => encodeCursor(d.ms, d.record.id));
+    return { items: page.map((d) => d.record), totalCount, cursors, endCursor: cursors.at(-1) ?? null, hasNextPage: items.length > first };
   }
 
   async getPages(documentId: string): Promise<PageRecord[]> {

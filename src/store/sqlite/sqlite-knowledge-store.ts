@@ -511,8 +511,8 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     }
     const hasNextPage = rows.length > first;
     const page = rows.slice(0, first);
-    const last = page[page.length - 1];
-    return { items: page.map(toDocument), totalCount, endCursor: last ? encodeCursor(last.created_ms, last.id) : null, hasNextPage };
+    const cursors = page.map((row) => encodeCursor(row.created_ms, row.id));
+    return { items: page.map(toDocument), totalCount, cursors, endCursor: cursors.at(-1) ?? null, hasNextPage };
   }
 
   async getPages(documentId: string): Promise<PageRecord[]> {

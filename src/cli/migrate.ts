@@ -11,9 +11,10 @@
  * meanwhile (records it adds during the run are copied by a rerun).
  *
  * `--to scale` copies everything the configuration keeps outside DATA_DIR (src/core/backends.ts,
- * `migrationTargets`): the knowledge base as above, identify records and the audit log into
- * Postgres, files into S3 (src/migrate/), every tenant unless `--tenant`. Also resumable, and
- * every record and file is read back from its target and compared by checksum.
+ * `migrationTargets`): identify records and the audit log into Postgres, files into S3
+ * (src/migrate/), and each tenant's knowledge base as above after its files, every tenant unless
+ * `--tenant`. Also resumable, and every record and file is read back from its target and
+ * compared by checksum.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -152,7 +153,7 @@ export async function runMigrateCommand(argv: string[], io: Partial<MigrateComma
 
 type QdrantCopySettings = Partial<QdrantStoreSettings> & { url: string; collectionPrefix: string };
 
-/** Copies one tenant's embedded knowledge base into Qdrant (`--to qdrant`, and the first step of `--to scale`); returns the exit code. */
+/** Copies one tenant's embedded knowledge base into Qdrant (`--to qdrant`, and each tenant's last step of `--to scale`); returns the exit code. */
 async function copyKnowledgeBase(dataDir: string, tenant: string, settings: QdrantCopySettings, out: MigrateCommandIO): Promise<number> {
   let source: SqliteKnowledgeExport;
   let store: QdrantKnowledgeStore;
@@ -265,8 +266,10 @@ function tenantsIn(dataDir: string): string[] {
 
 /**
  * `--to scale`: every kind of state the configuration keeps outside DATA_DIR is copied there from
- * the embedded files, tenant by tenant (the audit log once, for every tenant): the knowledge base
- * into Qdrant, identify records and the audit log into Postgres, files into S3. Each record is
+ * the embedded files, tenant by tenant (the audit log once, for every tenant): identify records
+ * and the audit log into Postgres, files into S3, and then the knowledge base into Qdrant, so that
+ * a document visible in Qdrant never lacks its files (a tenant whose files are not all copied
+ * keeps its knowledge base back until a rerun has copied them). Each record is
  * read back from its target and compared by checksum. A kind the configuration keeps in DATA_DIR
  * is said to stay, and not touched.
  */
@@ -289,17 +292,12 @@ async function migrateToScale(config: Config, qdrant: Partial<QdrantStoreSetting
     tallies.push(...step);
   };
   try {
-    if (config.store.kind === 'qdrant' && qdrant.url) {
-      for (const tenant of tenants) {
-        if (!existsSync(sqliteFile(tenantDataDir(config.dataDir, tenant)))) continue;
-        out.stdout.write(`[${tenant}] knowledge base → Qdrant\n`);
-        code = Math.max(code, await copyKnowledgeBase(config.dataDir, tenant, { ...qdrant, url: qdrant.url }, out));
-      }
-    } else out.stdout.write('Knowledge base: stays in DATA_DIR (VECTOR_STORE is not qdrant).\n');
+    const toQdrant = config.store.kind === 'qdrant' && qdrant.url ? { ...qdrant, url: qdrant.url } : null;
+    if (!toQdrant) out.stdout.write('Knowledge base: stays in DATA_DIR (VECTOR_STORE is not qdrant).\n');
     if (!targets.where.records) out.stdout.write('Identify records and the audit log: stay in DATA_DIR (set VECTOR_STORE=qdrant and DATABASE_URL to move them to Postgres).\n');
     if (!targets.where.blobs) out.stdout.write('Files: stay in DATA_DIR (set S3_BUCKET to move them to object storage).\n');
-    if (!targets.where.records && !targets.where.blobs) return code;
-    await targets.open();
+    if (!toQdrant && !targets.where.records && !targets.where.blobs) return code;
+    if (targets.where.records || targets.where.blobs) await targets.open();
     for (const tenant of tenants) {
       const dir = tenantDataDir(config.dataDir, tenant);
       const records = targets.records(tenant);
@@ -315,9 +313,22 @@ async function migrateToScale(config: Config, qdrant: Partial<QdrantStoreSetting
         }
       }
       const blobs = targets.blobs(tenant);
+      let filesComplete = true;
       if (blobs && existsSync(path.join(dir, 'blobs'))) {
         out.stdout.write(`[${tenant}] files → ${targets.where.blobs}\n`);
-        report(tenant, [await copyBlobs(new DiskBlobStore(path.join(dir, 'blobs')), blobs, events)]);
+        const files = await copyBlobs(new DiskBlobStore(path.join(dir, 'blobs')), blobs, events);
+        report(tenant, [files]);
+        filesComplete = isVerified(files);
+      }
+      // The knowledge base last: a document visible in Qdrant has its original and page images in the bucket already.
+      if (toQdrant && existsSync(sqliteFile(dir))) {
+        if (!filesComplete) {
+          out.stdout.write(`[${tenant}] knowledge base → Qdrant: not copied until every file of the tenant is in the bucket (see above)\n`);
+          code = 1;
+          continue;
+        }
+        out.stdout.write(`[${tenant}] knowledge base → Qdrant\n`);
+        code = Math.max(code, await copyKnowledgeBase(config.dataDir, tenant, toQdrant, out));
       }
     }
     const auditFile = path.join(config.dataDir, 'audit.db');

@@ -7,12 +7,14 @@
  * - 20 concurrent claims of one review item split over both replicas: exactly one wins; the
  *   item resolved on the other replica is resolved on both.
  * - The audit log read on either replica holds both replicas' entries.
+ * - auditLog and reviewQueue cursors made on one replica page on the other; a foreign one is INVALID_CURSOR.
  * - Postgres going down mid-run: UNAVAILABLE and /ready 503, then recovery without a restart.
  * - The password in DATABASE_URL appears in no log line and no response.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { quadrantImage } from '../helpers/images.js';
@@ -111,6 +113,32 @@ describe('two replicas on Qdrant and Postgres', () => {
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs.length - i));
     }
   });
+
+  it('cursors on Postgres: a page made on one replica continues on the other; a foreign after is INVALID_CURSOR', async () => {
+    const [a, b] = urls as [string, string];
+    for (let i = 0; i < 3; i++) await gql(a, '{ me { keyName } }');
+    type Log = { auditLog: { nodes: { seq: number }[]; pageInfo: { endCursor: string } } };
+    const LOG = 'query($after: String) { auditLog(first: 2, after: $after) { nodes { seq } pageInfo { endCursor } } }';
+    const first = (await gql<Log>(a, LOG)).data!.auditLog;
+    const top = first.nodes[0]!.seq;
+    expect((await gql<Log>(b, LOG, { after: first.pageInfo.endCursor })).data!.auditLog.nodes.map((n) => n.seq)).toEqual([top - 2, top - 3]);
+    expect((await gql(b, LOG, { after: 'not-a-cursor' })).errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_CURSOR', category: 'BAD_USER_INPUT' });
+
+    type Queue = { reviewQueue: { nodes: { id: string }[]; pageInfo: { endCursor: string; hasNextPage: boolean } } };
+    const QUEUE = 'query($after: String) { reviewQueue(first: 1, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } } }';
+    // Noise photos, unlike the one resolved as "gate valve" above, so that the confirmation does not make them confident.
+    for (let i = 0; i < 2; i++) {
+      const bytes = await sharp({ create: { width: 96 + i, height: 96, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg().toBuffer();
+      const made = await gqlUpload<{ identifyPart: { reviewItem: { id: string } | null } }>(a, 'query($image: Upload!) { identifyPart(image: $image, candidates: ["pump housing", "pump cover"]) { reviewItem { id } } }', { image: { bytes, name: 'part.jpg' } });
+      expect(made.errors).toBeUndefined();
+      expect(made.data!.identifyPart.reviewItem).not.toBeNull();
+    }
+    const all = (await gql<{ reviewQueue: { nodes: { id: string }[] } }>(a, '{ reviewQueue(first: 100) { nodes { id } } }')).data!.reviewQueue.nodes.map((n) => n.id);
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    const page = (await gql<Queue>(a, QUEUE)).data!.reviewQueue;
+    expect((await gql<Queue>(b, QUEUE, { after: page.pageInfo.endCursor })).data!.reviewQueue.nodes.map((n) => n.id)).toEqual([all[1]]);
+    expect((await gql(b, QUEUE, { after: 'no-such-item' })).errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_CURSOR', category: 'BAD_USER_INPUT' });
+  }, 60_000);
 
   it('Postgres going down mid-run: UNAVAILABLE and not ready, then served again without a restart', async () => {
     const [a, b] = urls as [string, string];

@@ -21,16 +21,22 @@ async function main(): Promise<void> {
     console.error(`Fieldscope could not start: ${portProblem}`);
     process.exit(1);
   }
-  let server: RunningServer;
+  let server: RunningServer | undefined;
+  // A remote store (Postgres, Qdrant) can refuse the configuration (a wrong password) before
+  // startServer has returned: the server is then stopped as soon as it exists.
+  let fatal = false;
+  const stopForGood = (running: RunningServer) => void running.close().finally(() => process.exit(1));
   try {
     server = await startServer(config, {
       // This process is the server: upload buffers go to UPLOAD_TMP_DIR, which start-up sweeps.
       ownProcessTempDir: true,
       onFatal: (error) => {
         console.error(`Fieldscope cannot go on: ${isAppError(error) ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
-        void server.close().finally(() => process.exit(1));
+        fatal = true;
+        if (server) stopForGood(server);
       },
     });
+    if (fatal) return stopForGood(server);
   } catch (error) {
     const listenProblem = describeListenError(error, config.http.host, config.http.port);
     if (listenProblem) {
@@ -46,7 +52,7 @@ async function main(): Promise<void> {
       console.error(`Shutdown took longer than ${config.http.shutdownGraceMs} ms; exiting.`);
       process.exit(1);
     }, config.http.shutdownGraceMs).unref();
-    void server.close().then(
+    void server!.close().then(
       () => {
         clearTimeout(timer);
         process.exit(0);

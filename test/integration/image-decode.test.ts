@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeToClipRgb, inspectImage } from '../../src/clip/image-decode.js';
-import { centerCropOffset, parsePreprocessorConfig, resizedSize } from '../../src/clip/preprocess.js';
+import { centerCropOffset, cropRgb, parsePreprocessorConfig, resizedSize } from '../../src/clip/preprocess.js';
 import { referencePath } from '../helpers/shared.js';
 import { pngBomb, quadrantImage, SVG } from '../helpers/images.js';
 
@@ -76,6 +76,20 @@ describe('decodeToClipRgb', () => {
 });
 
 describe('decodeToClipRgb on large photos (JPEG shrink-on-load, crop cut after the resize)', () => {
+  it('cuts the centre crop in sharp (no EXIF rotation) byte for byte as from the resized pixels', async () => {
+    // Without EXIF rotation the crop is an extract() in sharp's pipeline; it must be exactly the
+    // crop cut from the resized image, or embeddings would change (parity tests, caches).
+    const chelsea = readFileSync(referencePath('photos', 'chelsea.png'));
+    for (const [w, h] of [[640, 480], [1024, 768], [1600, 1200], [768, 1024], [300, 900]] as const) {
+      const jpeg = await sharp(chelsea).resize(w, h, { fit: 'fill' }).jpeg({ quality: 88 }).toBuffer();
+      const size = resizedSize(w, h, cfg.resize!);
+      const resized = await sharp(jpeg, { failOn: 'truncated', pages: 1 }).rotate().removeAlpha().toColourspace('srgb')
+        .resize(size.width, size.height, { fit: 'fill', kernel: cfg.kernel }).raw().toBuffer();
+      const expected = cropRgb(new Uint8Array(resized), size.width, size.height, centerCropOffset(size.width, size.height, cfg.crop!), cfg.crop!);
+      expect(Buffer.compare(Buffer.from(await decodeToClipRgb(jpeg, cfg, limits)), Buffer.from(expected)), `${w}×${h}`).toBe(0);
+    }
+  });
+
   it('a 12 MP photo stored sideways (EXIF orientation 6) decodes like the same photo stored upright', async () => {
     // The centre crop is cut from the resized pixels in the displayed frame; a crop taken in the
     // stored frame would cut the wrong band of this image (its blue channel is a left-to-right ramp).

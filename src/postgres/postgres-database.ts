@@ -294,7 +294,10 @@ export class PostgresDatabase {
 
   /** Records why the last connection attempt failed (start-up retries), for /ready. */
   noteInitFailure(error: unknown): void {
-    this.lastProblem = error instanceof Error ? error.message : String(error);
+    // The driver's own reason (connect ECONNREFUSED …): /ready and the request's message already
+    // name the records database, and an UNAVAILABLE's "nothing was written" is for requests.
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    this.lastProblem = cause instanceof Error ? cause.message : String(cause);
   }
 
   async close(): Promise<void> {

@@ -73,6 +73,9 @@ describe('two replicas on Qdrant and Postgres', () => {
     expect(res.status).toBe(503);
     const body = (await res.json()) as { reasons: string[] };
     expect(body.reasons.join(' ')).toContain(`the records database (Postgres at 127.0.0.1:${postgres.port}/postgres) is not ready`);
+    // The cause once, in the driver's words; not the request error's wording repeated inside it.
+    const reason = body.reasons.find((r) => r.startsWith('the records database'))!;
+    expect(reason).toMatch(/is not ready: (not connected yet|connect ECONNREFUSED 127\.0\.0\.1:\d+)$/);
     const early = await gql(a, '{ reviewQueue { totalCount } }');
     expect(early.errors?.[0]?.extensions).toMatchObject({ code: 'UNAVAILABLE', retryAfterMs: expect.any(Number) });
 

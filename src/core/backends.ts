@@ -206,6 +206,9 @@ function scaleBackend(deps: BackendDeps): Backend {
     probes: [...(s3 ? [s3.probe] : []), ...(database ? [{ name: `the records database (Postgres at ${database.location})`, problem: async () => (await database.status()).problem }] : [])],
     async open() {
       await audit.init();
+      if (qdrantSettings.apiKey && new URL(qdrantSettings.url).protocol === 'http:') {
+        logger.warn({ url: new URL(qdrantSettings.url).origin }, 'QDRANT_API_KEY is sent to Qdrant over plain http: use https unless Qdrant is on a private network');
+      }
       const qdrantReady = initStoreWithRetry(qdrant, {
         onRetry: (error, attempt, delayMs) => logger.warn({ attempt, retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, 'Qdrant is not reachable yet; retrying'),
       }).then(() => logger.info({ url: qdrantSettings.url }, 'Qdrant knowledge store ready'));

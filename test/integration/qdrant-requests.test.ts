@@ -542,6 +542,8 @@ describeWithQdrantSchema('Qdrant store: faults', () => {
       const ok = new QdrantKnowledgeStore({ ...options(secured), apiKey: 's3cret' });
       await ok.init();
       expect(secured.requests.every((r) => r.headers['api-key'] === 's3cret')).toBe(true);
+      // Not the client library's plain-text 'Api key is used with unsecure connection.' per client.
+      expect(warn).not.toHaveBeenCalled();
       await expect(new QdrantKnowledgeStore({ ...options(secured), apiKey: 'wrong' }).init()).rejects.toMatchObject({
         code: 'QDRANT_UNAUTHORIZED',
         category: 'CONFIGURATION',

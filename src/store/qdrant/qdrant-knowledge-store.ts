@@ -372,7 +372,11 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
   // ---- plumbing ----
 
   private makeClient(timeoutMs: number): QdrantClient {
-    return new QdrantClient({ url: this.url, apiKey: this.options.apiKey, timeout: timeoutMs, checkCompatibility: false });
+    // The key goes as the `api-key` header the client's `apiKey` option would set, without that
+    // option's console.warn on every client over http (a plain-text line on stderr, twice per start,
+    // on the private networks README recommends); the server logs its own warning once instead.
+    const headers = this.options.apiKey !== undefined ? { 'api-key': this.options.apiKey } : undefined;
+    return new QdrantClient({ url: this.url, headers, timeout: timeoutMs, checkCompatibility: false });
   }
 
   private open(): QdrantClient {

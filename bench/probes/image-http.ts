@@ -102,14 +102,16 @@ try {
   const perf = args.perf ? spawn('perf', ['record', '-F', '999', '-g', '-p', String(pid), '-o', args.perf, '--', 'sleep', String(SECONDS)], { stdio: 'inherit' }) : null;
   const b0 = await batchSizes(server.url);
   const th0 = threads(pid);
-  const me0 = ticksOf(threads('self'));
+  // The client's own CPU from the process counter: summing /proc/self/task would lose the ticks of
+  // threads that ended between the two readings (the figure came out negative).
+  const me0 = process.cpuUsage();
   const t0 = performance.now();
   counting = true;
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   counting = false;
   const secs = (performance.now() - t0) / 1000;
   const th1 = threads(pid);
-  const me1 = ticksOf(threads('self'));
+  const me = process.cpuUsage(me0);
   const b1 = await batchSizes(server.url);
   stop = true;
   await Promise.all(loops);
@@ -119,7 +121,7 @@ try {
   const rows = [...th1].map(([tid, v]) => ({ tid, ...v, d: v.ticks - (th0.get(tid)?.ticks ?? 0) })).filter((r) => r.d > 0).sort((a, b) => b.d - a.d);
   console.log(`env ${JSON.stringify(env)} client ${args.client}: ${ips.toFixed(1)} images/s, ${done} images in ${secs.toFixed(1)} s, loadavg ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`mean batch ${((b1.sum - b0.sum) / Math.max(1, b1.count - b0.count)).toFixed(2)} (${b1.count - b0.count} batches)`);
-  console.log(`CPU ms per image: server ${perImage(ticksOf(th1) - ticksOf(th0))}, client ${perImage(me1 - me0)}`);
+  console.log(`CPU ms per image: server ${perImage(ticksOf(th1) - ticksOf(th0))}, client ${perImage((me.user + me.system) / 10_000)}`);
   // By kind, as npm run bench splits it: main, inference (niced, not libvips), libvips, other (V8 helpers: GC and compilers; libuv pool: sharp's calls, fs).
   const mainNice = th1.get(String(pid))?.nice ?? 0;
   const kindOf = (r: (typeof rows)[number]) => (r.tid === String(pid) ? 'main' : /vips/i.test(r.comm) ? 'libvips' : r.nice > mainNice ? 'inference' : 'other');

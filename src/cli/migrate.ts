@@ -68,8 +68,8 @@ export interface MigrateCommandIO {
 type Outcome = 'copied' | 'skipped' | 'failed';
 
 /**
- * Qdrant settings from the environment, for as long as config.ts does not carry them: the
- * composition root should pass `io.qdrant` from the validated configuration instead.
+ * Qdrant settings from the environment when QDRANT_URL is not set (`--qdrant-url` gives it):
+ * config.ts carries them only with a URL, and then its validated values take precedence.
  */
 function qdrantSettingsFromEnv(env: NodeJS.ProcessEnv): Partial<QdrantStoreSettings> {
   const value = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
@@ -133,6 +133,9 @@ export async function runMigrateCommand(argv: string[], io: Partial<MigrateComma
   const settings = {
     collectionPrefix: 'fieldscope_',
     ...defined(qdrantSettingsFromEnv(out.env)),
+    // With QDRANT_URL set, the validated settings: every QDRANT_* the server reads, so a collection
+    // the migration creates gets QDRANT_QUANTIZATION, and retries follow QDRANT_MAX_RETRIES.
+    ...defined(config.store.qdrant ?? {}),
     ...defined(out.qdrant ?? {}),
     ...defined({ url: values['qdrant-url'], apiKey: values['qdrant-api-key'], collectionPrefix: values['collection-prefix'], upsertBatchSize: batch }),
   };

@@ -198,6 +198,23 @@ describeWithQdrantSchema('fieldscope migrate --to qdrant', () => {
     expect(await (await qdrantStore()).getDocument(doc.document.id)).toBeNull();
   });
 
+  it('creates the collection with the QDRANT_* settings the server reads (QDRANT_QUANTIZATION, QDRANT_MAX_RETRIES)', async () => {
+    // Migrating first creates the collection, and QDRANT_QUANTIZATION only acts at creation: the
+    // migration must honour it, or the servers started afterwards with int8 silently get none.
+    const stderr = capture();
+    const env = { DATA_DIR: dataDir, VECTOR_STORE: 'qdrant', QDRANT_URL: fake.url, QDRANT_COLLECTION_PREFIX: 'quant_', QDRANT_QUANTIZATION: 'int8', QDRANT_MAX_RETRIES: '1', QDRANT_TIMEOUT_MS: '2000' };
+    expect(await runMigrateCommand(['--to', 'qdrant'], { stdout: capture().stream, stderr: stderr.stream, env })).toBe(0);
+    expect(stderr.text()).toBe('');
+    expect((fake.engine.collections.get('quant_points')!.config.raw as { quantization_config?: unknown }).quantization_config).toEqual({ scalar: { type: 'int8', always_ram: true } });
+
+    fake.inject({ when: (r) => r.operation === 'scroll_points', fault: { type: 'status', status: 503 } });
+    fake.clearRequests();
+    const down = capture();
+    expect(await runMigrateCommand(['--to', 'qdrant'], { stdout: capture().stream, stderr: down.stream, env })).toBe(1);
+    fake.clearFaults();
+    expect(down.text()).toContain('gave up after 2 attempts');
+  });
+
   it('refuses to run without a target, a Qdrant, or a matching collection', async () => {
     const noTarget = capture();
     expect(await runMigrateCommand([], { stdout: capture().stream, stderr: noTarget.stream, env: { DATA_DIR: dataDir } })).toBe(2);

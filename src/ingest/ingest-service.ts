@@ -378,9 +378,12 @@ export class IngestService {
 
   async deletePhoto(id: string): Promise<boolean> {
     const photo = await this.store.getPhoto(id);
+    // Its near-duplicate hash first (in Postgres with DATABASE_URL): when that store is down the
+    // delete fails before anything is gone, as its UNAVAILABLE error says, and a retry does it all.
+    // The other way round the photo was gone, its hash left behind and the retry found nothing to do.
+    await this.photoIndex?.forgetPhoto(id);
     const removed = await this.store.deletePhoto(id);
     if (!removed || !photo) return false;
-    await this.photoIndex?.forgetPhoto(id);
     // The records are gone: storage that cannot be read now only costs a cache entry, not the delete.
     const bytes = await this.blobs.get(photo.blobKey).catch(() => null);
     if (bytes) this.encoder.evictImages?.([bytes]);

@@ -339,7 +339,7 @@ export class IngestService {
         await this.completeOrWithdraw(signal, async () => {
           await this.photoIndex?.indexPhoto(added.photo, bytes, imageVector!, { signal });
           if (screening?.decision === 'review') await this.photoIndex?.flagUpload({ photoId: added.photo.id, reasons: screening.reasons, signal });
-        }, () => this.deletePhoto(added.photo.id));
+        }, () => this.withdrawPhoto(added.photo.id));
       }
       return added;
     } catch (error) {
@@ -382,6 +382,20 @@ export class IngestService {
     // delete fails before anything is gone, as its UNAVAILABLE error says, and a retry does it all.
     // The other way round the photo was gone, its hash left behind and the retry found nothing to do.
     await this.photoIndex?.forgetPhoto(id);
+    return this.removePhoto(id, photo);
+  }
+
+  /**
+   * Withdraws a photo whose hash record or review item could not be written (ingestPhoto): the
+   * photo goes whatever happens to its hash, which is forgotten when the records store answers.
+   */
+  private async withdrawPhoto(id: string): Promise<void> {
+    await this.photoIndex?.forgetPhoto(id).catch(() => undefined);
+    await this.removePhoto(id, await this.store.getPhoto(id));
+  }
+
+  /** The photo's record out of the store, then its cached embeddings and the files no other record uses. */
+  private async removePhoto(id: string, photo: PhotoRecord | null): Promise<boolean> {
     const removed = await this.store.deletePhoto(id);
     if (!removed || !photo) return false;
     // The records are gone: storage that cannot be read now only costs a cache entry, not the delete.

@@ -42,6 +42,17 @@ describe('deletePhoto while Postgres is down', () => {
     }
   };
 
+  const committedPhotos = () => [...qdrant.engine.collections.values()].flatMap((c) => [...c.points.values()].filter((p) => p.payload.type === 'photo' && p.payload.committed === true)).length;
+
+  it('ingestPhoto while Postgres is down: UNAVAILABLE, and no photo is left without its hash', async () => {
+    const before = committedPhotos();
+    await postgres.stop();
+    const failed = await gqlUpload(server.url, 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', { file: { bytes: await jpeg(300, 300), name: 'valve.jpg' } });
+    await postgres.start();
+    expect(failed.errors?.[0]?.extensions).toMatchObject({ code: 'UNAVAILABLE', dependency: 'postgres' });
+    expect(committedPhotos()).toBe(before);
+  }, 60_000);
+
   it('fails with UNAVAILABLE and deletes nothing; once Postgres is back the retry deletes the photo and its hash', async () => {
     const stored = await gqlUpload<{ ingestPhoto: { id: string } }>(server.url, 'mutation($file: Upload!) { ingestPhoto(file: $file) { id } }', { file: { bytes: await jpeg(360, 240), name: 'pump.jpg' } });
     expect(stored.errors).toBeUndefined();

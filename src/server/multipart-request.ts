@@ -6,7 +6,8 @@
  * open, a few writes, reads, a close and an unlink per request, on libuv's pool and the main
  * thread, which is CPU the inference cores then lack (issue 14: ~0.3–0.5 ms of server CPU per
  * `embedImage` on a 2-core machine, measured in bench/README.md). A request that declares a
- * Content-Length of at most IN_MEMORY_MAX_BYTES is parsed here instead, with the same busboy
+ * Content-Length of at most IN_MEMORY_MAX_BYTES (while all such requests together declare at most
+ * IN_MEMORY_TOTAL_BYTES) is parsed here instead, with the same busboy
  * parser, limits, errors and HTTP statuses as graphql-upload's `processRequest`, but each file kept
  * as the chunks busboy hands over (no copy). Larger requests, and chunked ones that declare no
  * length, still go through graphql-upload to temp files (UPLOAD_TMP_DIR), so memory per request
@@ -30,6 +31,21 @@ import Upload from 'graphql-upload/Upload.mjs';
  * (MAX_DOCUMENT_BYTES, 100 MB by default) above it keep going to disk while they arrive.
  */
 export const IN_MEMORY_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Most bytes all in-memory requests together may declare. Memory per request is bounded by
+ * IN_MEMORY_MAX_BYTES, but not the number of requests: many clients each holding an 8 MiB upload
+ * open would otherwise hold it all in the heap. Past this budget a request goes to a temp file as
+ * before, so the worst case for memory is this figure, and disk takes the rest as it always did.
+ */
+export const IN_MEMORY_TOTAL_BYTES = 16 * IN_MEMORY_MAX_BYTES;
+
+let reservedBytes = 0;
+
+/** Bytes declared by the in-memory requests still open (for tests and metrics). */
+export function inMemoryBytesInFlight(): number {
+  return reservedBytes;
+}
 
 /**
  * One uploaded file's bytes as they arrive: busboy writes the chunks, and any number of readers
@@ -117,9 +133,14 @@ const GRAPHQL_MULTIPART_REQUEST_SPEC_URL = 'https://github.com/jaydenseric/graph
 /** graphql-upload's processRequest, with files in memory when the request declares a small body. */
 export function processRequest(request: Request, response: Response, options: ProcessRequestOptions = {}): Promise<Operations> {
   const declared = Number(request.headers['content-length']);
-  if (request.headers['content-length'] === undefined || !Number.isFinite(declared) || declared > IN_MEMORY_MAX_BYTES) {
+  if (request.headers['content-length'] === undefined || !Number.isFinite(declared) || declared > IN_MEMORY_MAX_BYTES || reservedBytes + declared > IN_MEMORY_TOTAL_BYTES) {
     return defaultProcessRequest(request, response, options);
   }
+  // Held until the response closes (sent, failed or the client gone), whichever path it ends by.
+  reservedBytes += declared;
+  response.once('close', () => {
+    reservedBytes -= declared;
+  });
   return processInMemory(request, response, options);
 }
 

@@ -12,7 +12,7 @@ import express from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readUpload } from '../../src/graphql/upload.js';
-import { IN_MEMORY_MAX_BYTES, MemoryUpload, processRequest } from '../../src/server/multipart-request.js';
+import { IN_MEMORY_MAX_BYTES, IN_MEMORY_TOTAL_BYTES, MemoryUpload, inMemoryBytesInFlight, processRequest } from '../../src/server/multipart-request.js';
 
 const MAX_FILE = IN_MEMORY_MAX_BYTES + 4 * 1024 * 1024;
 const BOUNDARY = 'memory-test-boundary';
@@ -85,6 +85,30 @@ describe('multipart uploads in memory', () => {
     const small = randomBytes(50 * 1024);
     const chunked = await post(body(small), { chunked: true });
     expect(chunked.json).toEqual({ inMemory: false, bytes: small.length, sha: sha(small), filename: 'photo.jpg' });
+  });
+
+  it('requests held open take the in-memory path only up to IN_MEMORY_TOTAL_BYTES together; then temp files, until they close', async () => {
+    // Clients that declare an 8 MiB body, send the start of the file and stall: each is held in flight.
+    const held = Math.floor(IN_MEMORY_TOTAL_BYTES / IN_MEMORY_MAX_BYTES);
+    const payload = body(Buffer.alloc(0));
+    const head = payload.subarray(0, payload.length - Buffer.byteLength(`\r\n--${BOUNDARY}--\r\n`));
+    const stalled = Array.from({ length: held }, () => {
+      const req = http.request(url, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': IN_MEMORY_MAX_BYTES } });
+      req.on('error', () => undefined);
+      req.write(Buffer.concat([head, Buffer.alloc(4096, 1)]));
+      return req;
+    });
+    try {
+      await expect.poll(() => inMemoryBytesInFlight(), { timeout: 10_000 }).toBe(held * IN_MEMORY_MAX_BYTES);
+      const file = randomBytes(20 * 1024);
+      expect((await post(body(file))).json).toEqual({ inMemory: false, bytes: file.length, sha: sha(file), filename: 'photo.jpg' });
+    } finally {
+      for (const req of stalled) req.destroy();
+    }
+    // Their reservations end with their responses, and memory is used again.
+    await expect.poll(() => inMemoryBytesInFlight(), { timeout: 10_000 }).toBe(0);
+    const file = randomBytes(20 * 1024);
+    expect((await post(body(file))).json).toEqual({ inMemory: true, bytes: file.length, sha: sha(file), filename: 'photo.jpg' });
   });
 
   it('a file over maxFileSize is PAYLOAD_TOO_LARGE in memory as on disk', async () => {

@@ -62,6 +62,13 @@ export interface AuditStore {
    * contents) instead, and a storage failure reported.
    */
   append(entry: NewAuditEntry): Promise<void>;
+  /**
+   * Rejects (an AppError) while entries are known not to reach the store, so that a mutation can be
+   * refused before it runs rather than go unaudited. Answers from known state, with no round trip
+   * while the store is up. Absent: the store's own guard covers it (the embedded SQLite log is on
+   * DATA_DIR, which src/storage/storage-health.ts watches).
+   */
+  assertRecording?(): Promise<void>;
   /** Newest first; `after` is the (per-tenant) seq of the last entry of the previous page. Always one tenant's entries. */
   list(options: AuditQuery & { tenant: string }): Promise<AuditPage>;
   /** One tenant's entries: what an admin of that tenant may read (GraphQL `auditLog`). */

@@ -89,6 +89,11 @@ export class PostgresAuditStore implements AuditStore {
     }
   }
 
+  /** UNAVAILABLE (retryAfterMs) while Postgres is not connected yet or known to be down. */
+  assertRecording(): Promise<void> {
+    return this.db.assertAvailable();
+  }
+
   forTenant(tenant: string): AuditReader {
     return { list: (options) => this.list({ ...options, tenant }) };
   }

@@ -16,10 +16,14 @@
  *   commits and is rolled back, and the call rejects with the signal's reason. A connection that
  *   was sent a cancel is closed, never handed back to the pool, so a cancel that arrives late
  *   cannot hit the next request's statement.
+ * - It remembers whether Postgres is known to be down (a call or the /ready probe failed to reach
+ *   it, or the server closed the pool's idle connections) until a call or probe reaches it again:
+ *   `assertAvailable()` answers from that memory, so mutations are refused while the audit log
+ *   cannot record them, with no round trip per request while Postgres is up (storage-guard.ts).
  */
 import pg from 'pg';
 import { AppError, UnavailableError } from '../errors.js';
-import { DATABASE_RETRY_AFTER_MS, describeDatabaseUrl, isConnectionFailure, toDatabaseError } from './postgres-errors.js';
+import { DATABASE_RETRY_AFTER_MS, describeDatabaseUrl, isConnectionFailure, isServerUnreachable, toDatabaseError } from './postgres-errors.js';
 import { MIGRATIONS } from './schema.js';
 
 export interface PostgresSettings {
@@ -76,6 +80,9 @@ export class PostgresDatabase {
   private pool: pg.Pool | null = null;
   private initialized = false;
   private lastProblem = 'not connected yet';
+  /** Set when a call found Postgres unreachable, cleared when one reaches it (see the top of this file). */
+  private outage: string | null = null;
+  private checking: Promise<string | null> | null = null;
 
   constructor(
     private readonly settings: PostgresSettings,
@@ -97,6 +104,7 @@ export class PostgresDatabase {
       // An idle connection that the server drops (restart, failover) emits 'error' on the pool;
       // unhandled, it would end the process. The next query opens a fresh connection.
       pool.on('error', (error) => {
+        if (isServerUnreachable(error)) this.noteOutage(error);
         this.onIdleError(`an idle connection to Postgres at ${this.location} was closed: ${error.message}`);
       });
       this.pool = pool;
@@ -133,7 +141,9 @@ export class PostgresDatabase {
     const { signal } = options;
     if (signal) return this.onCancellable(signal, (client) => client.query<R>(text, params));
     try {
-      return await this.getPool().query<R>(text, params);
+      const result = await this.getPool().query<R>(text, params);
+      this.outage = null;
+      return result;
     } catch (error) {
       throw this.failure(error);
     }
@@ -180,6 +190,7 @@ export class PostgresDatabase {
     let destroy = false;
     try {
       const result = await work(client);
+      this.outage = null;
       signal.throwIfAborted();
       return result;
     } catch (error) {
@@ -263,6 +274,7 @@ export class PostgresDatabase {
       await client.query('BEGIN');
       const result = await fn(client);
       await client.query('COMMIT');
+      this.outage = null;
       return result;
     } catch (error) {
       destroy = isConnectionFailure(error);
@@ -284,12 +296,44 @@ export class PostgresDatabase {
    */
   async status(): Promise<PostgresStatus> {
     if (!this.initialized) return { ready: false, problem: this.lastProblem, location: this.location };
-    try {
-      await this.getPool().query('SELECT 1');
-      return { ready: true, problem: null, location: this.location };
-    } catch (error) {
-      return { ready: false, problem: `Postgres at ${this.location} is unreachable: ${error instanceof Error ? error.message : String(error)}`, location: this.location };
-    }
+    const problem = await this.check();
+    return problem === null ? { ready: true, problem: null, location: this.location } : { ready: false, problem: `Postgres at ${this.location} is unreachable: ${problem}`, location: this.location };
+  }
+
+  /**
+   * Refuses (UNAVAILABLE with a retry hint) while Postgres is not connected yet or is known to be
+   * down; no round trip while it is known to be up. While down, each call first checks again (one
+   * `SELECT 1` shared by concurrent callers), so callers are let through as soon as it is back.
+   */
+  async assertAvailable(): Promise<void> {
+    this.requireSchema();
+    if (this.outage === null) return;
+    await this.check();
+    if (this.outage === null) return;
+    throw new UnavailableError(`The records database (Postgres at ${this.location}) is unavailable (${this.outage}), so the audit log cannot record changes; nothing was written. Reads still work; retry in a few seconds.`, {
+      details: { retryAfterMs: DATABASE_RETRY_AFTER_MS, dependency: 'postgres' },
+    });
+  }
+
+  /** One `SELECT 1` (concurrent callers share it): null when Postgres answered, else why not. */
+  private check(): Promise<string | null> {
+    this.checking ??= (async () => {
+      try {
+        await this.getPool().query('SELECT 1');
+        this.outage = null;
+        return null;
+      } catch (error) {
+        this.noteOutage(error);
+        return error instanceof Error ? error.message : String(error);
+      } finally {
+        this.checking = null;
+      }
+    })();
+    return this.checking;
+  }
+
+  private noteOutage(error: unknown): void {
+    this.outage = error instanceof Error ? error.message : String(error);
   }
 
   /** Records why the last connection attempt failed (start-up retries), for /ready. */
@@ -309,6 +353,7 @@ export class PostgresDatabase {
   }
 
   private failure(error: unknown): unknown {
+    if (isServerUnreachable(error)) this.noteOutage(error);
     return toDatabaseError(error, this.location);
   }
 }

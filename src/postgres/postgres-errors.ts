@@ -53,6 +53,15 @@ export function isConnectionFailure(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated due to connection timeout|the database system is (starting up|shutting down)/i.test(message);
 }
 
+/** Failures of a statement on a server that is there (a conflict, a timeout): no sign of an outage. */
+const STATEMENT_SQLSTATES = new Set(['40001', '40P01', '57014']);
+
+/** A connection failure that says the server is not there (not one statement's conflict or timeout). */
+export function isServerUnreachable(error: unknown): boolean {
+  const code = codeOf(error);
+  return isConnectionFailure(error) && !(code && STATEMENT_SQLSTATES.has(code));
+}
+
 /**
  * An AppError for a failed database call: UNAVAILABLE (retry) or CONFIGURATION, with the original
  * error as `cause` for the log; anything else is returned unchanged (masked as internal).

@@ -114,8 +114,9 @@ function httpErrorBody(code: string, message: string) {
 
 export async function createApp({ config, core, registry, metrics, logger, httpServer }: AppDeps): Promise<{ app: Express; apollo: ApolloServer<GraphQLContext> }> {
   // Guarded: every root field checks the caller's role and Document/Photo fields feed the audit, whatever executes it.
-  // Mutations also fail closed while the disk cannot take writes (see src/storage/storage-health.ts).
-  const schema = guardSchema(guardWrites(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> }), core.storage));
+  // Mutations also fail closed while the disk cannot take writes (see src/storage/storage-health.ts)
+  // or the audit log cannot record them (Postgres down on the scale deployment).
+  const schema = guardSchema(guardWrites(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as IResolvers<unknown, GraphQLContext> }), core.storage, core.audit));
   // Production hides "Did you mean …?" hints everywhere (validation, variable values), as it hides introspection.
   const formatError = makeFormatError(logger, core.storage, { hideSuggestions: config.env === 'production' });
   const armor = graphqlArmorPlugins<GraphQLContext>({ ...config.graphql, blockFieldSuggestions: config.env === 'production' });

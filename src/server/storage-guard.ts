@@ -4,12 +4,18 @@
  * it holds for every transport: each mutation root field first asks whether the disk takes
  * writes, and a storage failure while it runs is recorded and answered as STORAGE_FULL, never
  * as an internal error.
+ *
+ * The same holds for the audit log on the scale deployment (Postgres, DATABASE_URL): while it is
+ * known to be unreachable, a mutation is refused before it runs with UNAVAILABLE and `retryAfterMs`
+ * (the code requests that need records answer), so a change that needs no records (ingestDocument:
+ * Qdrant and object storage) cannot run unaudited. Reads still run; their entries go to the log.
  */
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { defaultFieldResolver, type GraphQLSchema } from 'graphql';
+import type { AuditStore } from '../audit/audit-store.js';
 import { DatabaseCorruptError, StorageFullError, type StorageHealth } from '../storage/storage-health.js';
 
-export function guardWrites(schema: GraphQLSchema, storage: StorageHealth): GraphQLSchema {
+export function guardWrites(schema: GraphQLSchema, storage: StorageHealth, audit: Pick<AuditStore, 'assertRecording'>): GraphQLSchema {
   return mapSchema(schema, {
     [MapperKind.MUTATION_ROOT_FIELD]: (field, fieldName) => {
       const inner = field.resolve ?? defaultFieldResolver;
@@ -17,6 +23,7 @@ export function guardWrites(schema: GraphQLSchema, storage: StorageHealth): Grap
         ...field,
         resolve: async (source, args, context, info) => {
           await storage.assertWritable();
+          await audit.assertRecording?.();
           try {
             return await inner(source, args, context, info);
           } catch (error) {

@@ -9,9 +9,11 @@
  * - The audit log read on either replica holds both replicas' entries.
  * - auditLog and reviewQueue cursors made on one replica page on the other; a foreign one is INVALID_CURSOR.
  * - Postgres going down mid-run: UNAVAILABLE and /ready 503, then recovery without a restart.
+ *   Meanwhile mutations are refused before they run (ingestDocument needs no records, but its
+ *   audit entry could not be recorded): nothing reaches Qdrant or the blob folder; reads still work.
  * - The password in DATABASE_URL appears in no log line and no response.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -30,6 +32,14 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
+/** The stored files (blobs) under a replica's DATA_DIR: relative paths, sorted. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .filter((p) => p.split(path.sep).includes('blobs'))
+    .sort();
+
 const readyStatus = async (url: string) => (await fetch(`${url}/ready`)).status;
 
 describe('two replicas on Qdrant and Postgres', () => {
@@ -37,6 +47,7 @@ describe('two replicas on Qdrant and Postgres', () => {
   let qdrant: FakeQdrant;
   const replicas: ServerProcess[] = [];
   const urls: string[] = [];
+  const dataDirs: string[] = [];
 
   beforeAll(async () => {
     postgres = await startPostgres();
@@ -54,10 +65,11 @@ describe('two replicas on Qdrant and Postgres', () => {
 
   it('start while Postgres is down: not ready, naming the records database, and UNAVAILABLE with a retry hint', async () => {
     for (let i = 0; i < 2; i++) {
+      dataDirs.push(mkdtempSync(path.join(os.tmpdir(), `fieldscope-replica${i}-`)));
       const replica = spawnServer({
         CLIP_MODEL: TINY_MODEL_DIR,
         CLIP_ALLOW_TEST_MODEL: 'true',
-        DATA_DIR: mkdtempSync(path.join(os.tmpdir(), `fieldscope-replica${i}-`)),
+        DATA_DIR: dataDirs[i]!,
         VECTOR_STORE: 'qdrant',
         QDRANT_URL: qdrant.url,
         DATABASE_URL: postgres.url,
@@ -153,8 +165,35 @@ describe('two replicas on Qdrant and Postgres', () => {
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { reasons: string[] }).reasons.join(' ')).toMatch(/records database \(Postgres at .*\) is not ready: .*unreachable/);
 
+    // A mutation that needs no records is refused before it runs: its audit entry could not be recorded.
+    const INGEST = 'mutation($f: Upload!) { ingestDocument(file: $f) { id } }';
+    const manual = { f: { bytes: Buffer.from('# Outage manual\n\nClose the inlet valve before servicing.'), name: 'outage.md' } };
+    const blobsBefore = dataDirs.map(filesUnder);
+    qdrant.clearRequests();
+    for (const url of urls) {
+      const refused = await gqlUpload(url, INGEST, manual);
+      expect(refused.data?.ingestDocument ?? null).toBeNull();
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'UNAVAILABLE', category: 'UNAVAILABLE', retryAfterMs: expect.any(Number) });
+      expect(refused.errors?.[0]?.message).toMatch(/audit log cannot record/);
+    }
+    expect(qdrant.requests.filter((r) => r.operation === 'upsert_points')).toEqual([]);
+    expect(dataDirs.map(filesUnder)).toEqual(blobsBefore);
+    // Reads are still served (their audit entries go to the process log).
+    const read = await gql<{ search: { noGoodMatch: boolean } }>(a, '{ search(text: "inlet valve") { noGoodMatch } }');
+    expect(read.errors).toBeUndefined();
+    expect(read.data!.search).toHaveProperty('noGoodMatch');
+
     await postgres.start();
     await waitFor('readiness again', async () => (await readyStatus(a)) === 200 && (await readyStatus(b)) === 200);
+    for (const url of urls) {
+      const ingested = await gqlUpload<{ ingestDocument: { id: string } }>(url, INGEST, manual);
+      expect(ingested.errors).toBeUndefined();
+      expect(ingested.data!.ingestDocument.id).toBeTruthy();
+    }
+    // The checks above looked where an ingest writes: it reached Qdrant and the blob folder now.
+    expect(qdrant.requests.map((r) => r.operation)).toContain('upsert_points');
+    // (The second replica finds the first one's copy of the same file in the shared store: one new blob in all.)
+    expect(dataDirs.flatMap(filesUnder).length).toBeGreaterThan(blobsBefore.flat().length);
     const after: GraphQLResponse<{ reviewQueue: { totalCount: number } }> = await gql(b, '{ reviewQueue { totalCount } }');
     expect(after.errors).toBeUndefined();
     expect(after.data!.reviewQueue.totalCount).toBeGreaterThanOrEqual(1);

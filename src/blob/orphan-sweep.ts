@@ -19,8 +19,23 @@
  *
  * It refuses to delete anything when not one file is referenced (NothingReferencedError): that is
  * what pointing it at the wrong records (another DATA_DIR, collection or bucket) looks like.
+ *
+ * Unfinished adds first. On Qdrant an add writes its records uncommitted and flips them at the end;
+ * a writer killed in between (a replica SIGKILLed mid-ingest) leaves invisible records that still
+ * refer to its files, and only an add of the same file would take them over. So before looking at
+ * files the sweep removes the records of adds claimed more than INGEST_TIMEOUT_MS + graceMs ago
+ * (`removeUnfinished`; SQLite adds are one transaction and leave none), and their files then go in
+ * the same run by the rules above, only when nothing committed refers to them. Why that age never
+ * touches a running add: an ingest dates its claim (`claimed_ms`) before writing anything, and its
+ * deadline (INGEST_TIMEOUT_MS) stops it from starting any request after claim + INGEST_TIMEOUT_MS;
+ * graceMs (at least INGEST_TIMEOUT_MS, 24 h by default) more covers the request in flight at that
+ * moment and clocks of replicas that disagree. (`fieldscope migrate` adds without a deadline, but
+ * one add is a bounded number of requests, each with its own timeout: far less than a day.) A
+ * rerun of the same file meanwhile takes the claim over under a new id and a new date, and the
+ * removal filters by the old attempt's id and `committed: false`, so it cannot reach the rerun.
  */
 import { AppError } from '../errors.js';
+import type { UnfinishedAdd } from '../store/knowledge-store.js';
 import type { BlobEntry, BlobStore } from './blob-store.js';
 
 export interface SweepOptions {
@@ -29,6 +44,13 @@ export interface SweepOptions {
   isReferenced(key: string): Promise<boolean>;
   /** Blobs written less than this long ago are kept, referenced or not (ms). */
   graceMs: number;
+  /**
+   * Removes the records of unfinished adds older than `olderThanMs` (in a dry run: lists them) —
+   * the knowledge store's `removeUnfinishedAdds`. Left out: files only.
+   */
+  removeUnfinished?: (options: { olderThanMs: number; dryRun: boolean }) => Promise<UnfinishedAdd[]>;
+  /** INGEST_TIMEOUT_MS: unfinished adds older than this plus `graceMs` are removed. Required with `removeUnfinished`. */
+  ingestTimeoutMs?: number;
   /** Report what would be deleted; delete nothing. */
   dryRun?: boolean;
   /** Sweep even when no file at all is referenced (refused otherwise: see NothingReferencedError). */
@@ -39,8 +61,9 @@ export interface SweepOptions {
 }
 
 export interface SweepItem {
+  /** A file's key, or for an unfinished add "document ID" / "photo ID". */
   key: string;
-  outcome: 'deleted' | 'would-delete' | 'failed';
+  outcome: 'deleted' | 'would-delete' | 'failed' | 'removed-unfinished' | 'would-remove-unfinished';
   reason?: string;
 }
 
@@ -54,17 +77,30 @@ export interface SweepSummary {
   /** Deleted (in a dry run: would have been). */
   orphans: number;
   failed: number;
+  /** Unfinished adds whose records were removed (in a dry run: would have been). */
+  unfinished: number;
 }
 
 export async function sweepOrphanBlobs(options: SweepOptions): Promise<SweepSummary> {
   const { blobs, graceMs } = options;
   const now = options.now ?? Date.now;
   const isRecent = (writtenAt: number) => now() - writtenAt < graceMs;
-  const summary: SweepSummary = { scanned: 0, recent: 0, referenced: 0, orphans: 0, failed: 0 };
+  const summary: SweepSummary = { scanned: 0, recent: 0, referenced: 0, orphans: 0, failed: 0, unfinished: 0 };
   const failed = (key: string, error: unknown) => {
     summary.failed++;
     options.onItem?.({ key, outcome: 'failed', reason: error instanceof Error ? error.message : String(error) });
   };
+
+  // 0. Abandoned unfinished adds: their records go first, so their files become candidates below.
+  if (options.removeUnfinished) {
+    if (options.ingestTimeoutMs === undefined) throw new Error('sweepOrphanBlobs: removeUnfinished needs ingestTimeoutMs');
+    const dryRun = options.dryRun === true;
+    for (const add of await options.removeUnfinished({ olderThanMs: options.ingestTimeoutMs + graceMs, dryRun })) {
+      summary.unfinished++;
+      const files = add.blobKeys.length > 0 ? ` (claimed ${add.claimedAt}; files ${add.blobKeys.join(', ')})` : ` (claimed ${add.claimedAt})`;
+      options.onItem?.({ key: `${add.type} ${add.id}`, outcome: dryRun ? 'would-remove-unfinished' : 'removed-unfinished', reason: files });
+    }
+  }
 
   // 1. Find the candidates: old enough, referenced by nothing.
   const candidates: BlobEntry[] = [];

@@ -20,7 +20,9 @@ Deletes stored files (originals, page renders, thumbnails, photos) that no docum
 refers to and that were written more than the grace period ago. Such files are left when an
 ingest fails after storing its files and deleting them fails too (storage down at that moment).
 Safe while servers run and ingest: a file an ingest has just stored is younger than the grace
-period, and one it stores again meanwhile is kept.
+period, and one it stores again meanwhile is kept. First it removes the invisible records of
+unfinished adds (Qdrant: a replica killed mid-ingest) claimed more than INGEST_TIMEOUT_MS + the
+grace period ago, so their files go too unless something committed refers to them.
   --tenant NAME   the tenant whose files are swept (default: "default")
   --grace-ms N    keep files written less than N ms ago (default: BLOB_SWEEP_GRACE_MS, 24 h;
                   at least INGEST_TIMEOUT_MS)
@@ -46,6 +48,10 @@ function describe(item: SweepItem): string {
       return `would delete  ${item.key}`;
     case 'failed':
       return `failed        ${item.key}: ${item.reason ?? 'unknown'}`;
+    case 'removed-unfinished':
+      return `removed unfinished add  ${item.key}${item.reason ?? ''}`;
+    case 'would-remove-unfinished':
+      return `would remove unfinished add  ${item.key}${item.reason ?? ''}`;
   }
 }
 
@@ -76,9 +82,11 @@ export async function runBlobsCommand(argv: string[], io: Partial<BlobsCommandIO
 
   let core: Awaited<ReturnType<typeof createCore>>;
   let graceMs: number;
+  let ingestTimeoutMs: number;
   try {
     const config = loadConfig(out.env);
     graceMs = graceText === undefined ? config.blobSweep.graceMs : Number(graceText);
+    ingestTimeoutMs = config.timeouts.ingestMs;
     if (graceMs < config.timeouts.ingestMs) {
       out.stderr.write(`--grace-ms ${graceMs} is shorter than INGEST_TIMEOUT_MS (${config.timeouts.ingestMs}): files an ingest has stored but not yet recorded could go. Give at least ${config.timeouts.ingestMs}.\n`);
       return 2;
@@ -98,6 +106,8 @@ export async function runBlobsCommand(argv: string[], io: Partial<BlobsCommandIO
       blobs: space.blobs,
       isReferenced: (key) => space.store.isBlobReferenced(key),
       graceMs,
+      removeUnfinished: (o) => space.store.removeUnfinishedAdds(o),
+      ingestTimeoutMs,
       dryRun: values['dry-run'] === true,
       force: values.force === true,
       onItem: (item) => terminal.line(describe(item)),
@@ -105,7 +115,7 @@ export async function runBlobsCommand(argv: string[], io: Partial<BlobsCommandIO
     terminal.clear();
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const verb = values['dry-run'] ? 'would be deleted' : 'deleted';
-    out.stdout.write(`${summary.scanned} files: ${summary.orphans} unreferenced ${verb}, ${summary.referenced} referenced, ${summary.recent} within the grace period, ${summary.failed} failed (${seconds} s)\n`);
+    out.stdout.write(`${summary.unfinished} unfinished adds older than INGEST_TIMEOUT_MS + grace ${values['dry-run'] ? 'would be removed' : 'removed'}; ${summary.scanned} files: ${summary.orphans} unreferenced ${verb}, ${summary.referenced} referenced, ${summary.recent} within the grace period, ${summary.failed} failed (${seconds} s)\n`);
     return summary.failed > 0 ? 3 : 0;
   } catch (error) {
     terminal.clear();

@@ -83,7 +83,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   else void core.storeReady.then(startupRetention, () => undefined);
   const retentionTimer = setInterval(() => void retention().catch((err: unknown) => logger.error({ err }, 'retention failed')), 3_600_000).unref();
   // The orphan-blob sweep (BLOB_SWEEP_INTERVAL_MS; off by default, `fieldscope blobs sweep` is the
-  // operator's tool): files no record refers to, older than BLOB_SWEEP_GRACE_MS, in every open
+  // operator's tool): unfinished adds older than INGEST_TIMEOUT_MS + BLOB_SWEEP_GRACE_MS, then
+  // files no record refers to, older than BLOB_SWEEP_GRACE_MS, in every open
   // tenant space. One run at a time; safe on several replicas at once (src/blob/orphan-sweep.ts).
   let sweeping = false;
   const sweep = async () => {
@@ -91,8 +92,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sweeping = true;
     try {
       for (const space of await core.spaces.opened()) {
-        const summary = await sweepOrphanBlobs({ blobs: space.blobs, isReferenced: (key) => space.store.isBlobReferenced(key), graceMs: config.blobSweep.graceMs });
-        logger[summary.orphans > 0 || summary.failed > 0 ? 'info' : 'debug']({ tenant: space.tenant, ...summary }, 'blob sweep: deleted files no record refers to');
+        const summary = await sweepOrphanBlobs({
+          blobs: space.blobs,
+          isReferenced: (key) => space.store.isBlobReferenced(key),
+          graceMs: config.blobSweep.graceMs,
+          removeUnfinished: (o) => space.store.removeUnfinishedAdds(o),
+          ingestTimeoutMs: config.timeouts.ingestMs,
+        });
+        logger[summary.orphans > 0 || summary.unfinished > 0 || summary.failed > 0 ? 'info' : 'debug']({ tenant: space.tenant, ...summary }, 'blob sweep: removed unfinished adds and deleted files no record refers to');
       }
     } finally {
       sweeping = false;

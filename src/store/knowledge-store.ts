@@ -285,6 +285,15 @@ export async function hitRecordsOneByOne(store: KnowledgeStore, targets: HitTarg
   return out;
 }
 
+/** An add that was claimed but never committed (see KnowledgeStore.removeUnfinishedAdds). */
+export interface UnfinishedAdd {
+  type: 'document' | 'photo';
+  id: string;
+  /** When the add claimed the file (ISO time). */
+  claimedAt: string;
+  blobKeys: string[];
+}
+
 export interface KnowledgeStore {
   /** Opens/creates storage, runs migrations, and checks the stored vector size against `dim`. */
   init(): Promise<void>;
@@ -326,6 +335,12 @@ export interface KnowledgeStore {
   deletePhoto(id: string): Promise<{ blobKeys: string[] } | null>;
   /** Whether any record still references the blob (original, page thumbnail or photo), to decide whether it may be deleted. */
   isBlobReferenced(blobKey: string): Promise<boolean>;
+  /**
+   * Removes the records of unfinished adds (written, never committed: a writer killed half-way)
+   * claimed more than `olderThanMs` ago, so their files stop counting as referenced; in a dry run
+   * only lists them. A store whose adds are one transaction has none and returns [].
+   */
+  removeUnfinishedAdds(options: { olderThanMs: number; dryRun?: boolean; now?: number }): Promise<UnfinishedAdd[]>;
 
   /** Dense search over text chunk vectors (a text query, or an image query for cross-modal matching). Best chunk per target. */
   searchChunks(vector: Float32Array, limit: number, filter?: SearchFilter): Promise<Candidate[]>;

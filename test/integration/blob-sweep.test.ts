@@ -6,7 +6,9 @@
  * refers to, every file younger than the grace period, and a file put again meanwhile.
  *
  * - On S3 (s3rver) under the scale store (the schema-checking Qdrant double): the orphans come
- *   from real failed ingests, and the real CLI command sweeps them.
+ *   from real failed ingests, and the real CLI command sweeps them. An ingest that died half-way
+ *   (its invisible, uncommitted records keep its file "referenced") is removed, records then file,
+ *   once older than INGEST_TIMEOUT_MS + the grace period (more cases: unfinished-add-sweep.test.ts).
  * - On the disk blob store under SQLite: file times are set back to test the grace period, a
  *   re-put renews a file's time, and a sweep that finds no referenced file at all (the wrong
  *   DATA_DIR or bucket) deletes nothing unless forced.
@@ -21,7 +23,7 @@ import { runBlobsCommand } from '../../src/cli/blobs.js';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { startTestS3, type TestS3 } from '../helpers/s3rver.js';
-import { gqlUpload, startTestServer, TINY_MODEL_DIR } from '../helpers/server.js';
+import { gql, gqlUpload, startTestServer, TINY_MODEL_DIR } from '../helpers/server.js';
 
 const INGEST = 'mutation($f: Upload!) { ingestDocument(file: $f) { id pages { number } } }';
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -114,6 +116,45 @@ describe('orphan blobs on S3 (s3rver) after failed ingests, swept by the CLI', (
     expect(run.stdout).toMatch(/3 files: 1 unreferenced deleted, 1 referenced, 1 within the grace period, 0 failed/);
     const left = await s3.list(BUCKET);
     expect(left).toEqual([...referenced, `blobs/${blobPath(young)}`].sort());
+  }, 120_000);
+
+  it('an ingest that died half-way and is never repeated: the sweep removes its invisible records, then its file', async () => {
+    const start = await s3.list(BUCKET);
+    const committed = await gqlUpload<{ ingestDocument: { id: string } }>(server.url, INGEST, { f: { bytes: markdown('committed manual'), name: 'committed.md' } });
+    expect(committed.errors).toBeUndefined();
+    const before = await s3.list(BUCKET);
+    const committedFile = before.filter((k) => !start.includes(k));
+    expect(committedFile).toHaveLength(1);
+    // The connection drops after the claim is written: the add stops with its record uncommitted,
+    // as a replica killed at that moment leaves it, and the record keeps its file "referenced".
+    let upserts = 0;
+    qdrant.inject({ when: (r) => r.operation === 'upsert_points' && ++upserts > 1, fault: { type: 'drop' } });
+    const died = await gqlUpload(server.url, INGEST, { f: { bytes: markdown('abandoned manual'), name: 'abandoned.md' } });
+    qdrant.clearFaults();
+    expect(died.errors?.[0]?.extensions?.code).toBe('QDRANT_UNAVAILABLE');
+    const leaked = (await s3.list(BUCKET)).filter((k) => !before.includes(k));
+    expect(leaked).toHaveLength(1);
+
+    // Older than INGEST_TIMEOUT_MS (1 s) + the grace period (1 s).
+    await sleep(2_500);
+    const dry = await sweep(['--grace-ms', '1000', '--dry-run'], env);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/would remove unfinished add {2}document \S+ \(claimed [^;]+; files /);
+    expect(dry.stdout).toMatch(/^1 unfinished adds older than INGEST_TIMEOUT_MS \+ grace would be removed;/m);
+    expect(await s3.list(BUCKET)).toEqual(expect.arrayContaining(leaked));
+
+    const run = await sweep(['--grace-ms', '1000'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/removed unfinished add {2}document /);
+    expect(run.stdout).toContain(`deleted       ${leaked[0]!.split('/').at(-1)}`);
+    const after = await s3.list(BUCKET);
+    expect(after).not.toContain(leaked[0]);
+    // The committed manual and its file are untouched.
+    expect(after).toContain(committedFile[0]);
+    const doc = await gql<{ document: { id: string } | null }>(server.url, 'query($id: ID!) { document(id: $id) { id } }', { id: committed.data!.ingestDocument.id });
+    expect(doc.data?.document?.id).toBe(committed.data!.ingestDocument.id);
   }, 120_000);
 
   it('refuses a grace period shorter than INGEST_TIMEOUT_MS', async () => {

@@ -54,6 +54,7 @@ import type {
   SignalResults,
   StoreStatus,
   TextSource,
+  UnfinishedAdd,
 } from '../knowledge-store.js';
 import { defaultTextSource, pageKey, photoSearchText } from '../knowledge-store.js';
 import { excerptAround } from '../sqlite/lexical-query.js';
@@ -739,8 +740,10 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
       await this.deleteWhere(filterOf(...this.base(matchValue(add.idField, existing.owner), matchValue('committed', false))), signal);
     }
     // Never overwrites a committed record: a writer that committed meanwhile keeps the file.
+    // `claimed_ms` dates the attempt, so the sweep can tell an abandoned one (removeUnfinishedAdds).
     progress.wrote = true;
-    await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, ordering: 'medium', points: [add.claim], update_filter: filterOf(matchValue('committed', false)) }), undefined, signal);
+    const claim: PointStruct = { ...add.claim, payload: { ...add.claim.payload, claimed_ms: Date.now() } };
+    await this.call('upsert_points', (c) => c.upsert(this.collection, { wait: true, ordering: 'medium', points: [claim], update_filter: filterOf(matchValue('committed', false)) }), undefined, signal);
     const claimed = await readClaim();
     if (claimed?.committed) return { record: parse(claimed.payload), created: false };
     if (claimed?.owner !== add.id) throw new UnavailableError(`The same file is being added by another writer (${add.type} ${claimed?.owner ?? 'unknown'}); try again shortly.`);
@@ -921,6 +924,36 @@ export class QdrantKnowledgeStore implements KnowledgeStore {
     await this.setPayloadWhere({ committed: false }, owner);
     await this.deleteWhere(owner);
     return { blobKeys: [record.blobKey] };
+  }
+
+  /**
+   * Unfinished adds are claims (document records, photo points) still `committed: false`: an add
+   * killed half-way, or a delete interrupted after hiding. Each claim carries `claimed_ms`, written
+   * by the add that claimed the file; one older than `olderThanMs` belongs to an attempt that ended
+   * long ago (why that age is safe: src/blob/orphan-sweep.ts), so its points are deleted, filtered
+   * by that attempt's own id and `committed: false`: a takeover (a new id) and every committed
+   * point are out of reach. A claim without `claimed_ms` (written before the field existed) is
+   * dated now, and goes once that date is old enough.
+   */
+  async removeUnfinishedAdds(options: { olderThanMs: number; dryRun?: boolean; now?: number }): Promise<UnfinishedAdd[]> {
+    const now = options.now ?? Date.now();
+    const removed: UnfinishedAdd[] = [];
+    for (const [type, idField] of [['document', 'document_id'], ['photo', 'photo_id']] as const) {
+      const claims = await this.scrollAll(filterOf(...this.base(matchValue('type', type), matchValue('committed', false))), [idField, 'claimed_ms', 'blob_keys']);
+      for (const claim of claims) {
+        const id = str(claim.payload, idField);
+        if (id === undefined) continue;
+        const claimedMs = num(claim.payload, 'claimed_ms');
+        if (claimedMs === undefined) {
+          if (!options.dryRun) await this.setPayloadWhere({ claimed_ms: now }, filterOf(...this.base(matchValue('committed', false), { has_id: [claim.id] })));
+          continue;
+        }
+        if (now - claimedMs <= options.olderThanMs) continue;
+        if (!options.dryRun) await this.deleteWhere(filterOf(...this.base(matchValue(idField, id), matchValue('committed', false))));
+        removed.push({ type, id, claimedAt: new Date(claimedMs).toISOString(), blobKeys: strings(claim.payload, 'blob_keys') });
+      }
+    }
+    return removed;
   }
 
   /** Counts unfinished adds too: a blob an add in progress (or an interrupted one) refers to is kept. */

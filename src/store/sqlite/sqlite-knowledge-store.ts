@@ -33,6 +33,7 @@ import type {
   SignalResults,
   StoreStatus,
   TextSource,
+  UnfinishedAdd,
 } from '../knowledge-store.js';
 import { defaultTextSource, hitRecordsOneByOne, photoSearchText, searchSignalsOneByOne } from '../knowledge-store.js';
 import { EmbeddingModelMismatchError, InvalidVectorError, VectorSizeMismatchError } from '../store-errors.js';
@@ -579,6 +580,12 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     chunks.index.remove(removed.chunkIds);
     images.index.remove(removed.targetIds);
     return { blobKeys: removed.blobKeys };
+  }
+
+  /** An add here is one SQLite transaction: a writer killed half-way leaves no record (only files, for the blob sweep). */
+  async removeUnfinishedAdds(): Promise<UnfinishedAdd[]> {
+    this.open();
+    return [];
   }
 
   async isBlobReferenced(blobKey: string): Promise<boolean> {

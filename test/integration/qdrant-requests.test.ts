@@ -385,6 +385,36 @@ describeWithQdrantSchema('Qdrant store: faults', () => {
     expect(fake.requests.filter((r) => r.operation === 'scroll_points' && r.status === 0)).toHaveLength(1);
   });
 
+  it('a hanging Qdrant fails a search after one retry, while 503s get every QDRANT_MAX_RETRIES retry', async () => {
+    const store = await openStore(fake, { timeoutMs: 200, maxRetries: 4 });
+    await store.addDocument(newDocument({ pages: [{ text: 'hanging', image: axis(3) }] }));
+    fake.clearRequests();
+    fake.inject({ when: (r) => r.operation === 'query_points', fault: { type: 'hang' } });
+    const started = Date.now();
+    const error = (await store.searchImages(axis(3), 5).catch((e: unknown) => e)) as Error & { code: string };
+    const elapsed = Date.now() - started;
+    expect(error).toMatchObject({ code: 'QDRANT_UNAVAILABLE', category: 'UNAVAILABLE', details: { operation: 'query_points', attempts: 2 } });
+    expect(error.message).toMatch(/no answer within 200 ms.*retried only once.*gave up after 2 attempts/);
+    expect(fake.requests.filter((r) => r.operation === 'query_points')).toHaveLength(2);
+    // Two timeouts and one short backoff, not five timeouts.
+    expect(elapsed).toBeLessThan(5 * 200);
+
+    fake.clearFaults();
+    fake.clearRequests();
+    fake.inject({ when: (r) => r.operation === 'query_points', fault: { type: 'status', status: 503 } });
+    await expect(store.searchImages(axis(3), 5)).rejects.toMatchObject({ code: 'QDRANT_UNAVAILABLE', details: { operation: 'query_points', status: 503, attempts: 5 } });
+    expect(fake.requests.filter((r) => r.operation === 'query_points').map((r) => r.status)).toEqual([503, 503, 503, 503, 503]);
+
+    // A timeout among other failures still counts once: 503, hang, 503, then the second hang ends it.
+    fake.clearFaults();
+    fake.clearRequests();
+    let n = 0;
+    fake.inject({ when: (r) => r.operation === 'query_points' && ++n % 2 === 1, fault: { type: 'status', status: 503 } });
+    fake.inject({ when: (r) => r.operation === 'query_points', fault: { type: 'hang' } });
+    await expect(store.searchImages(axis(3), 5)).rejects.toMatchObject({ code: 'QDRANT_UNAVAILABLE', details: { attempts: 4 } });
+    expect(fake.requests.filter((r) => r.operation === 'query_points').map((r) => r.status)).toEqual([503, 0, 503, 0]);
+  });
+
   it('errors say what failed: operation, collection, URL and status', async () => {
     const store = await openStore(fake);
     fake.inject({ when: (r) => r.operation === 'count_points', times: 1, fault: { type: 'status', status: 400, message: 'Wrong input: something odd' } });

@@ -88,7 +88,7 @@ describe('retries', () => {
 
   it('retry 429/5xx/timeouts/connection failures, not other 4xx', () => {
     expect(classifyQdrantError(new QdrantClientResourceExhaustedError('x', '3'), 1)).toMatchObject({ retryable: true, status: 429, retryAfterMs: 3000 });
-    expect(classifyQdrantError(new QdrantClientTimeoutError('x'), 500)).toMatchObject({ retryable: true, reason: 'no answer within 500 ms' });
+    expect(classifyQdrantError(new QdrantClientTimeoutError('x'), 500)).toMatchObject({ retryable: true, timedOut: true, reason: 'no answer within 500 ms' });
     expect(classifyQdrantError({ status: 503, data: { status: { error: 'busy' } } }, 1)).toMatchObject({ retryable: true, status: 503, reason: 'busy' });
     expect(classifyQdrantError({ status: 400, data: { status: { error: 'Wrong input' } } }, 1)).toMatchObject({ retryable: false, status: 400 });
     expect(classifyQdrantError(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }), 1)).toMatchObject({ retryable: true, reason: 'connection failed (ECONNREFUSED)' });
@@ -115,6 +115,36 @@ describe('retries', () => {
     expect(result).toBe('ok');
     expect(waits[0]).toBeGreaterThanOrEqual(2000);
     expect(waits[1]).toBeLessThanOrEqual(200);
+  });
+
+  it('a request that timed out is retried once, other failures maxRetries times', async () => {
+    const run = async (fail: (call: number) => unknown) => {
+      let calls = 0;
+      const error = await callWithRetry(
+        target,
+        policy,
+        async () => {
+          throw fail(++calls);
+        },
+        async () => {},
+      ).catch((e: unknown) => e);
+      return { calls, error };
+    };
+    const hanging = await run(() => new QdrantClientTimeoutError('x'));
+    expect(hanging.calls).toBe(2);
+    expect(hanging.error).toMatchObject({ code: 'QDRANT_UNAVAILABLE', details: { attempts: 2 } });
+    expect((hanging.error as Error).message).toMatch(/no answer within 500 ms \(a request that timed out is retried only once\); gave up after 2 attempts/);
+    const failing = await run(() => ({ status: 503, statusText: 'Service Unavailable' }));
+    expect(failing.calls).toBe(1 + policy.maxRetries);
+    expect(failing.error).toMatchObject({ code: 'QDRANT_UNAVAILABLE', details: { attempts: 4, status: 503 } });
+    // One timeout among 5xx answers leaves the other retries: 503, timeout, 503, 503 (the last allowed).
+    const mixed = await run((call) => (call === 2 ? new QdrantClientTimeoutError('x') : { status: 503 }));
+    expect(mixed.calls).toBe(1 + policy.maxRetries);
+    // With no retries at all, a timeout is not retried either.
+    const none = await callWithRetry(target, { ...policy, maxRetries: 0 }, async () => {
+      throw new QdrantClientTimeoutError('x');
+    }).catch((e: unknown) => e);
+    expect(none).toMatchObject({ details: { attempts: 1 } });
   });
 
   it('a programming error is not retried and stays itself', async () => {

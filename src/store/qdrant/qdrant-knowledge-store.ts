@@ -93,7 +93,7 @@ export interface QdrantKnowledgeStoreOptions {
   tenant?: string;
   /** Per-request timeout in milliseconds (QDRANT_TIMEOUT_MS). Default 10 000. */
   timeoutMs?: number;
-  /** Retries of a request that failed with 429, 5xx, a timeout or a dropped connection (QDRANT_MAX_RETRIES). Default 4. */
+  /** Retries of a request that failed with 429, 5xx, a timeout or a dropped connection (QDRANT_MAX_RETRIES). Default 4; a timeout is retried at most once (qdrant-retry.ts). */
   maxRetries?: number;
   /** First retry delay in milliseconds, doubled per retry up to `retryMaxDelayMs`. Default 250 / 5000. */
   retryBaseDelayMs?: number;

@@ -12,6 +12,17 @@
  * An answer that is not Qdrant's (a body cut short, a proxy's HTML error page, JSON without a
  * `result`) is a failing dependency too: retried like a 5xx, then QDRANT_UNAVAILABLE, never a
  * TypeError deep in the store that the API would mask as an internal error.
+ *
+ * A request that timed out is retried at most once (TIMEOUT_RETRIES), whatever
+ * QDRANT_MAX_RETRIES says. A server that gave no answer within QDRANT_TIMEOUT_MS is hanging or
+ * overloaded: sending the same request four more times mostly multiplies the wait (10 s × 5 plus
+ * backoff, ~53 s for one search) and piles more work on a server that is already behind. One
+ * retry still covers a single lost request or a brief stall. 429, 5xx, dropped connections and
+ * answers that are not Qdrant's fail fast by themselves, so they keep the full QDRANT_MAX_RETRIES.
+ * Writes follow the same rule: a timed-out upsert may have been applied, but points are upserted
+ * by deterministic ids (set-payload and delete by filter likewise), so its one retry is safe, and
+ * an add that still fails is rerun by its client (the unfinished add is invisible until committed
+ * and its points are swept); more retries would not make a hanging Qdrant answer.
  */
 import { QdrantClientResourceExhaustedError, QdrantClientTimeoutError, QdrantClientUnexpectedResponseError } from '@qdrant/js-client-rest';
 import { QdrantRequestError, QdrantUnavailableError, type QdrantFailure } from './qdrant-errors.js';
@@ -25,6 +36,9 @@ export interface RetryPolicy {
   /** A retry-after longer than this is not waited for: the call fails at once. */
   maxRetryAfterMs: number;
 }
+
+/** Retries of a request after it timed out (counted over the whole call, at most QDRANT_MAX_RETRIES). */
+export const TIMEOUT_RETRIES = 1;
 
 export interface CallTarget {
   url: string;
@@ -41,6 +55,8 @@ export class QdrantBadAnswerError extends Error {
 
 interface Classified {
   retryable: boolean;
+  /** No answer within the client's timeout: retried at most TIMEOUT_RETRIES times. */
+  timedOut?: boolean;
   status?: number;
   retryAfterMs?: number;
   reason: string;
@@ -69,7 +85,7 @@ export function classifyQdrantError(error: unknown, timeoutMs: number): Classifi
   if (error instanceof QdrantClientResourceExhaustedError) {
     return { retryable: true, status: 429, retryAfterMs: Math.max(0, error.retry_after) * 1000, reason: 'rate limited' };
   }
-  if (error instanceof QdrantClientTimeoutError) return { retryable: true, reason: `no answer within ${timeoutMs} ms` };
+  if (error instanceof QdrantClientTimeoutError) return { retryable: true, timedOut: true, reason: `no answer within ${timeoutMs} ms` };
   if (error instanceof QdrantClientUnexpectedResponseError) return { retryable: false, reason: error.message };
   if (error instanceof QdrantBadAnswerError) return { retryable: true, reason: error.message };
   // The client parses every answer with JSON.parse: a SyntaxError is an answer that is not JSON.
@@ -105,6 +121,7 @@ export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve)
  * flight, if any, ends at its own timeout).
  */
 export async function callWithRetry<T>(target: CallTarget, policy: RetryPolicy, fn: () => Promise<T>, sleep: (ms: number) => Promise<void> = defaultSleep, signal?: AbortSignal): Promise<T> {
+  let timeouts = 0;
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
@@ -121,6 +138,9 @@ export async function callWithRetry<T>(target: CallTarget, policy: RetryPolicy, 
         throw error;
       }
       if (attempt > policy.maxRetries) throw new QdrantUnavailableError(failure, c.reason, error);
+      if (c.timedOut && ++timeouts > TIMEOUT_RETRIES) {
+        throw new QdrantUnavailableError(failure, `${c.reason} (a request that timed out is retried only ${TIMEOUT_RETRIES === 1 ? 'once' : `${TIMEOUT_RETRIES} times`})`, error);
+      }
       if (c.retryAfterMs !== undefined && c.retryAfterMs > policy.maxRetryAfterMs) {
         throw new QdrantUnavailableError(failure, `${c.reason}; the server asks to retry after ${Math.round(c.retryAfterMs / 1000)} s, longer than the ${policy.maxRetryAfterMs} ms this store waits`, error);
       }

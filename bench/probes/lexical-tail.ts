@@ -126,6 +126,18 @@ console.log(`${file}: ${rows} rows in the full-text index; ${texts.length} bench
 const worst = report('the plan as it is', runAll(new LexicalTopK(db, PLAN_BUDGET), false));
 if (flag('tight-bounds') !== undefined) report('with every phrase\'s true best single score known (--tight-bounds)', runAll(new LexicalTopK(db, PLAN_BUDGET), true));
 
+/** An SQLite varint (FTS5's %_data averages record): the value and the offset after it. */
+function varint(buf: Uint8Array, at: number): [number, number] {
+  let v = 0;
+  for (let i = 0; i < 9; i++) {
+    const byte = buf[at + i]!;
+    if (i === 8) return [v * 256 + byte, at + 9];
+    v = v * 128 + (byte & 0x7f);
+    if ((byte & 0x80) === 0) return [v, at + i + 1];
+  }
+  return [v, at + 9];
+}
+
 // --js-scores: can BM25 be computed outside FTS5 and still equal its scores to the bit? For the
 // conjunctions of the worst queries, the top rows' scores recomputed the way fts5_aux.c does
 // (idf through SQLite's own ln(), the libm log FTS5 calls; tf from highlight() on a scratch
@@ -134,16 +146,6 @@ if (flag('js-scores') !== undefined) {
   const K1 = 1.2;
   const B = 0.75;
   const averages = db.prepare('SELECT block FROM lexical_data WHERE id = 1').pluck().get() as Buffer;
-  const varint = (buf: Uint8Array, at: number): [number, number] => {
-    let v = 0;
-    for (let i = 0; i < 9; i++) {
-      const byte = buf[at + i]!;
-      if (i === 8) return [v * 256 + byte, at + 9];
-      v = v * 128 + (byte & 0x7f);
-      if ((byte & 0x80) === 0) return [v, at + i + 1];
-    }
-    return [v, at + 9];
-  };
   const sqliteVersion = db.prepare('SELECT sqlite_version()').pluck().get() as string;
   const [nRow, next] = varint(averages, 0);
   const nToken = varint(averages, next)[0];
@@ -215,16 +217,6 @@ if (shiftFlag !== undefined) {
   // (valid under any later idf and mean length): per block the max tf and the min length/tf, with
   // g = (k1+1)/(1 + k1(1−b)/tf + k1·b·(length/tf)/avgdl) ≤ its value at those two.
   const LOOSE = flag('loose') !== undefined;
-  const varint = (buf: Uint8Array, at: number): [number, number] => {
-    let v = 0;
-    for (let i = 0; i < 9; i++) {
-      const byte = buf[at + i]!;
-      if (i === 8) return [v * 256 + byte, at + 9];
-      v = v * 128 + (byte & 0x7f);
-      if ((byte & 0x80) === 0) return [v, at + i + 1];
-    }
-    return [v, at + 9];
-  };
   const averages = db.prepare('SELECT block FROM lexical_data WHERE id = 1').pluck().get() as Buffer;
   const [indexRows, next] = varint(averages, 0);
   const avgdl = varint(averages, next)[0] / indexRows;

@@ -37,6 +37,20 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   return { ...server, dataDir };
 }
 
+/**
+ * Waits until the server's /ready answers 200: a store that opens in the background (Qdrant,
+ * Postgres) makes a just-started server refuse work for a moment. Fails with /ready's reason.
+ */
+export async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/ready`);
+    if (res.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${url} never became ready: ${await res.text()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
   data?: T | null;

@@ -23,7 +23,7 @@ import { runBlobsCommand } from '../../src/cli/blobs.js';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { startTestS3, type TestS3 } from '../helpers/s3rver.js';
-import { gql, gqlUpload, startTestServer, TINY_MODEL_DIR } from '../helpers/server.js';
+import { gql, gqlUpload, startTestServer, TINY_MODEL_DIR, waitUntilReady } from '../helpers/server.js';
 
 const INGEST = 'mutation($f: Upload!) { ingestDocument(file: $f) { id pages { number } } }';
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -70,10 +70,7 @@ describe('orphan blobs on S3 (s3rver) after failed ingests, swept by the CLI', (
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'fieldscope-sweep-s3-'));
     env = { ...baseEnv(dataDir), VECTOR_STORE: 'qdrant', QDRANT_URL: qdrant.url, QDRANT_MAX_RETRIES: '0', S3_TIMEOUT_MS: '3000', ...s3.env(BUCKET) };
     server = await startTestServer(env);
-    for (let waited = 0; (await fetch(`${server.url}/ready`)).status !== 200; waited += 100) {
-      if (waited > 30_000) throw new Error('the server never became ready');
-      await sleep(100);
-    }
+    await waitUntilReady(server.url);
   }, 60_000);
   afterAll(async () => {
     await server?.close();

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { jpeg } from '../helpers/images.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { gql, gqlUpload, startTestServer } from '../helpers/server.js';
+import { gql, gqlUpload, startTestServer, waitUntilReady } from '../helpers/server.js';
 
 describe('deletePhoto while Postgres is down', () => {
   let qdrant: FakeQdrant;
@@ -21,11 +21,7 @@ describe('deletePhoto while Postgres is down', () => {
     [qdrant, postgres] = await Promise.all([startFakeQdrant(), startPostgres()]);
     databaseUrl = await postgres.createDatabase('delete_photo');
     server = await startTestServer({ LOAD_DEMO: 'false', VECTOR_STORE: 'qdrant', QDRANT_URL: qdrant.url, DATABASE_URL: databaseUrl, DATABASE_CONNECT_TIMEOUT_MS: '1000' });
-    const deadline = Date.now() + 20_000;
-    while ((await fetch(`${server.url}/ready`)).status !== 200) {
-      if (Date.now() > deadline) throw new Error('the server never became ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntilReady(server.url);
   }, 60_000);
   afterAll(async () => {
     await server?.close();

@@ -9,7 +9,7 @@
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderScannedPage, scannedPdf } from '../helpers/ocr-images.js';
-import { errorCode, gql, gqlUpload, startTestServer } from '../helpers/server.js';
+import { errorCode, gql, gqlUpload, startTestServer, waitUntilReady } from '../helpers/server.js';
 
 const INGEST = 'mutation($file: Upload!) { ingestDocument(file: $file) { id kind pageCount pages { number text textSource } } }';
 type Doc = { id: string; kind: string; pageCount: number; pages: { number: number; text: string | null; textSource: string }[] };
@@ -33,11 +33,7 @@ async function mixedPdf(): Promise<Uint8Array> {
 }
 
 async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while ((await fetch(`${url}/ready`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error('the server never became ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntilReady(url);
 }
 
 describe('scanned pages are read at ingest (OCR=on)', () => {

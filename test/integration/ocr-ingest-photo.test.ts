@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithQdrantSchema, startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { degradePhoto, renderPlate } from '../helpers/ocr-images.js';
-import { gql, gqlUpload, startTestServer } from '../helpers/server.js';
+import { gql, gqlUpload, startTestServer, waitUntilReady } from '../helpers/server.js';
 
 const INGEST =
   'mutation($file: Upload!, $input: PhotoInput) { ingestPhoto(file: $file, input: $input) { id caption wasDuplicate readText { text identifiers regions { text confidence box } codes { format value } } } }';
@@ -29,11 +29,7 @@ function suite(name: string, env: () => Promise<Record<string, string>>, after?:
     beforeAll(async () => {
       server = await startTestServer({ LOAD_DEMO: 'false', OCR_THREADS: '1', ...(await env()) });
       // Qdrant opens in the background: wait until the store is ready.
-      const deadline = Date.now() + 20_000;
-      while ((await fetch(`${server.url}/ready`)).status !== 200) {
-        if (Date.now() > deadline) throw new Error('the server never became ready');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitUntilReady(server.url);
     }, 60_000);
     afterAll(async () => {
       await server?.close();

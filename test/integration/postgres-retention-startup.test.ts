@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { startTestServer } from '../helpers/server.js';
+import { startTestServer, waitUntilReady } from '../helpers/server.js';
 
 describe('retention at start-up with DATABASE_URL', () => {
   let qdrant: FakeQdrant;
@@ -30,11 +30,7 @@ describe('retention at start-up with DATABASE_URL', () => {
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
-      const deadline = Date.now() + 20_000;
-      while ((await fetch(`${first.url}/ready`)).status !== 200) {
-        if (Date.now() > deadline) throw new Error('the first server never became ready');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitUntilReady(first.url);
       await first.close();
       const insert = 'INSERT INTO identifications (tenant, id, photo_id, image_vector, candidates, confident, created_at) VALUES ($1, $2, NULL, $3, $4, true, $5)';
       const old = new Date(Date.now() - 40 * 86_400_000).toISOString();

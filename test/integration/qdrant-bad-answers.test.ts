@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
-import { gql, gqlUpload, startTestServer } from '../helpers/server.js';
+import { gql, gqlUpload, startTestServer, waitUntilReady } from '../helpers/server.js';
 
 const SEARCH = '{ search(text: "seal kit 4471-B") { hits { document { id } } } }';
 
@@ -26,11 +26,7 @@ describe('the server on a Qdrant that answers garbage', () => {
   beforeAll(async () => {
     fake = await startFakeQdrant();
     server = await startTestServer({ LOAD_DEMO: 'false', VECTOR_STORE: 'qdrant', QDRANT_URL: fake.url, QDRANT_MAX_RETRIES: '1', QDRANT_TIMEOUT_MS: '2000' });
-    const deadline = Date.now() + 20_000;
-    while ((await fetch(`${server.url}/ready`)).status !== 200) {
-      if (Date.now() > deadline) throw new Error('the server never became ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntilReady(server.url);
     const ingest = await gqlUpload<{ ingestDocument: { id: string } }>(server.url, 'mutation($file: Upload!) { ingestDocument(file: $file) { id } }', { file: { bytes: Buffer.from(PUMP_MANUAL_MD), name: 'p200.md' } });
     expect(ingest.errors).toBeUndefined();
     documentId = ingest.data!.ingestDocument.id;

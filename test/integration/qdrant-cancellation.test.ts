@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
-import { gql, gqlUpload, startTestServer } from '../helpers/server.js';
+import { gql, gqlUpload, startTestServer, waitUntilReady } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -20,10 +20,7 @@ describe('an abandoned search on Qdrant', () => {
     qdrant = await startFakeQdrant();
     // Many retries, so an uncancelled search would go on asking for seconds.
     server = await startTestServer({ LOAD_DEMO: 'false', VECTOR_STORE: 'qdrant', QDRANT_URL: qdrant.url, QDRANT_MAX_RETRIES: '8' });
-    for (let waited = 0; (await fetch(`${server.url}/ready`)).status !== 200; waited += 100) {
-      if (waited > 20_000) throw new Error('the server never became ready');
-      await sleep(100);
-    }
+    await waitUntilReady(server.url);
     const ingest = await gqlUpload(server.url, 'mutation($file: Upload!) { ingestDocument(file: $file) { id } }', { file: { bytes: Buffer.from(PUMP_MANUAL_MD), name: 'p200.md' } });
     expect(ingest.errors).toBeUndefined();
   }, 60_000);

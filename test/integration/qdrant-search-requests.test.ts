@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { describeWithQdrantSchema, requiresTenant, startFakeQdrant, type FakeQdrant, type RecordedRequest } from '../helpers/fake-qdrant.js';
 import { jpeg } from '../helpers/images.js';
-import { gql, gqlUpload, startTestServer, type GraphQLResponse } from '../helpers/server.js';
+import { gql, gqlUpload, startTestServer, type GraphQLResponse, waitUntilReady } from '../helpers/server.js';
 
 const VALVE_MANUAL_MD = `# XV-300 Gate Valve Maintenance SOP
 
@@ -46,11 +46,7 @@ describeWithQdrantSchema('requests per search on Qdrant', () => {
   beforeAll(async () => {
     fake = await startFakeQdrant();
     server = await startTestServer({ LOAD_DEMO: 'false', VECTOR_STORE: 'qdrant', QDRANT_URL: fake.url, QDRANT_TENANT: 'acme' });
-    const deadline = Date.now() + 20_000;
-    while ((await fetch(`${server.url}/ready`)).status !== 200) {
-      if (Date.now() > deadline) throw new Error('the server never became ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntilReady(server.url);
     const upload = 'mutation($file: Upload!) { ingestDocument(file: $file) { id } }';
     ok(await gqlUpload(server.url, upload, { file: { bytes: Buffer.from(PUMP_MANUAL_MD), name: 'p200.md' } }));
     ok(await gqlUpload(server.url, upload, { file: { bytes: Buffer.from(VALVE_MANUAL_MD), name: 'xv300.md' } }));

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PUMP_MANUAL_MD } from '../helpers/documents.js';
 import { describeWithQdrantSchema, startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { jpeg } from '../helpers/images.js';
-import { gql, gqlUpload, startTestServer, type GraphQLResponse } from '../helpers/server.js';
+import { gql, gqlUpload, startTestServer, type GraphQLResponse, waitUntilReady } from '../helpers/server.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -41,11 +41,7 @@ describeWithQdrantSchema('the server on Qdrant', () => {
     expect(early.errors?.[0]?.extensions?.code).toBe('UNAVAILABLE');
 
     fake = await startFakeQdrant({ port });
-    const deadline = Date.now() + 20_000;
-    while ((await fetch(`${server.url}/ready`)).status !== 200) {
-      if (Date.now() > deadline) throw new Error('the server never became ready');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitUntilReady(server.url);
     const ingest = await gqlUpload<{ ingestDocument: { id: string; pageCount: number } }>(server.url, 'mutation($file: Upload!) { ingestDocument(file: $file) { id pageCount } }', { file: { bytes: Buffer.from(PUMP_MANUAL_MD), name: 'p200.md' } });
     expect(ingest.errors).toBeUndefined();
     const search = await gql<{ search: { hits: { document: { id: string }; matchedBy: string[] }[] } }>(server.url, '{ search(text: "seal kit 4471-B") { hits { matchedBy document { id } } } }');
@@ -69,11 +65,7 @@ function storedPayloads(fake: FakeQdrant): Payload[] {
 }
 
 async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while ((await fetch(`${url}/ready`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error('the server never became ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntilReady(url);
 }
 
 function ok<T>(res: GraphQLResponse<T>): T {

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { gql, startTestServer } from '../helpers/server.js';
+import { gql, startTestServer, waitUntilReady } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const BURST = 4;
@@ -39,10 +39,7 @@ describe('rate-limit buckets shared by replicas through Postgres', () => {
       replicas.push(await startTestServer({ LOAD_DEMO: 'false', VECTOR_STORE: 'qdrant', QDRANT_URL: qdrant.url, DATABASE_URL: url, DATABASE_CONNECT_TIMEOUT_MS: '1000', RATE_LIMIT_PER_MINUTE: '1', RATE_LIMIT_BURST: String(BURST) }));
     }
     for (const r of replicas) {
-      for (let waited = 0; (await fetch(`${r.url}/ready`)).status !== 200; waited += 100) {
-        if (waited > 30_000) throw new Error('a replica never became ready');
-        await sleep(100);
-      }
+      await waitUntilReady(r.url);
     }
   }, 90_000);
   afterAll(async () => {

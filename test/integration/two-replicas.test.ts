@@ -16,7 +16,7 @@ import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { jpeg } from '../helpers/images.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startTestS3, type TestS3 } from '../helpers/s3rver.js';
-import { errorCode, gql, gqlUpload, startTestServer, type GraphQLResponse } from '../helpers/server.js';
+import { errorCode, gql, gqlUpload, startTestServer, type GraphQLResponse, waitUntilReady } from '../helpers/server.js';
 
 const ADMIN_KEY = 'two-replicas-admin-0123456789abcdef';
 const AGENT_KEY = 'two-replicas-agent-0123456789abcdef';
@@ -29,16 +29,6 @@ type Server = Awaited<ReturnType<typeof startTestServer>>;
 function ok<T>(res: GraphQLResponse<T>): T {
   expect(res.errors).toBeUndefined();
   return res.data!;
-}
-
-async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const res = await fetch(`${url}/ready`);
-    if (res.status === 200) return;
-    if (Date.now() > deadline) throw new Error(`${url} never became ready: ${await res.text()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('two replicas on Qdrant, Postgres and S3', () => {
@@ -76,7 +66,7 @@ describe('two replicas on Qdrant, Postgres and S3', () => {
     // One after the other: both would create the collection and the schema, which is safe, but the two start-ups would share two cores.
     a = await startTestServer(env);
     b = await startTestServer(env);
-    await Promise.all([waitReady(a.url), waitReady(b.url)]);
+    await Promise.all([waitUntilReady(a.url), waitUntilReady(b.url)]);
     photo = await jpeg();
   }, 120_000);
   afterAll(async () => {

@@ -22,7 +22,7 @@ import { CONTRACT_DIM, CONTRACT_MODEL_ID, axis, newDocument } from '../contract/
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { jpeg } from '../helpers/images.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { errorCode, gqlUpload, startTestServer } from '../helpers/server.js';
+import { errorCode, gqlUpload, startTestServer, waitUntilReady } from '../helpers/server.js';
 
 const INGEST_PHOTO = 'mutation($f: Upload!) { ingestPhoto(file: $f) { id wasDuplicate } }';
 
@@ -165,10 +165,7 @@ describe('a photo ingest past its deadline on Qdrant and Postgres', () => {
   beforeAll(async () => {
     url = await postgres.createDatabase('cancel_ingest');
     server = await startTestServer({ LOAD_DEMO: 'false', VECTOR_STORE: 'qdrant', QDRANT_URL: qdrant.url, QDRANT_COLLECTION_PREFIX: 'ingest_', DATABASE_URL: url, INGEST_TIMEOUT_MS: '4000', OCR: 'off' });
-    for (let waited = 0; (await fetch(`${server.url}/ready`)).status !== 200; waited += 100) {
-      if (waited > 30_000) throw new Error('the server never became ready');
-      await sleep(100);
-    }
+    await waitUntilReady(server.url);
   }, 60_000);
   afterAll(async () => {
     await server?.close();

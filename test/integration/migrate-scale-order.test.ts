@@ -16,13 +16,9 @@ import { SqliteKnowledgeStore } from '../../src/store/sqlite/sqlite-knowledge-st
 import { axis, CONTRACT_DIM, CONTRACT_MODEL_ID, newDocument } from '../contract/knowledge-store.contract.js';
 import { startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
 import { startTestS3, type TestS3 } from '../helpers/s3rver.js';
+import { capture } from '../helpers/capture.js';
 
 const BUCKET = 'ordered';
-
-function capture(): { stream: { write(chunk: string): boolean }; text: () => string } {
-  let text = '';
-  return { stream: { write: (chunk: string) => ((text += chunk), true) }, text: () => text };
-}
 
 describe('fieldscope migrate --to scale: files before the knowledge base', () => {
   let qdrant: FakeQdrant;

@@ -18,11 +18,7 @@ import { PostgresDatabase } from '../../src/postgres/postgres-database.js';
 import { auditEntry } from '../contract/audit-store.contract.js';
 import { feedback, identification, reviewItem } from '../contract/identify-store.contract.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-
-function capture(): { stream: { write(chunk: string): boolean }; text: () => string } {
-  let text = '';
-  return { stream: { write: (chunk: string) => ((text += chunk), true) }, text: () => text };
-}
+import { capture } from '../helpers/capture.js';
 
 describe('fieldscope migrate --to scale (records into a real Postgres)', () => {
   let postgres: TestPostgres;

@@ -12,14 +12,10 @@ import { DiskBlobStore } from '../../src/blob/blob-store.js';
 import { S3BlobStore, tenantBlobPrefix } from '../../src/blob/s3-blob-store.js';
 import { runMigrateCommand } from '../../src/cli/migrate.js';
 import { startTestS3, type TestS3 } from '../helpers/s3rver.js';
+import { capture } from '../helpers/capture.js';
 
 const BUCKET = 'migrated-files';
 const FILES = 12;
-
-function capture(): { stream: { write(chunk: string): boolean }; text: () => string } {
-  let text = '';
-  return { stream: { write: (chunk: string) => ((text += chunk), true) }, text: () => text };
-}
 
 describe('fieldscope migrate --to scale (files into a real s3rver)', () => {
   let s3: TestS3;

@@ -13,16 +13,12 @@ import { QdrantKnowledgeStore } from '../../src/store/qdrant/qdrant-knowledge-st
 import { SqliteKnowledgeStore } from '../../src/store/sqlite/sqlite-knowledge-store.js';
 import { axis, CONTRACT_DIM, CONTRACT_MODEL_ID, newDocument, newPhoto, type PageSpec } from '../contract/knowledge-store.contract.js';
 import { describeWithQdrantSchema, startFakeQdrant, type FakeQdrant } from '../helpers/fake-qdrant.js';
+import { capture } from '../helpers/capture.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
-
-function capture(): { stream: { write(chunk: string): boolean }; text: () => string } {
-  let text = '';
-  return { stream: { write: (chunk: string) => ((text += chunk), true) }, text: () => text };
-}
 
 describeWithQdrantSchema('fieldscope migrate --to qdrant', () => {
   let fake: FakeQdrant;
